@@ -1,0 +1,59 @@
+-- Schema of the flash sale on PostgreSQL. Every statement is idempotent.
+-- No DROP here. dtm's Postgres barrier uses ON CONFLICT ON CONSTRAINT
+-- uniq_barrier DO NOTHING, so the constraint keeps that name.
+
+CREATE TABLE IF NOT EXISTS products (
+  id          BIGSERIAL    PRIMARY KEY,
+  name        VARCHAR(128) NOT NULL,
+  description TEXT         NOT NULL,
+  price       BIGINT       NOT NULL,
+  image_url   VARCHAR(512) NOT NULL DEFAULT '',
+  created_at  TIMESTAMPTZ  NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS activities (
+  id                  BIGSERIAL    PRIMARY KEY,
+  name                VARCHAR(128) NOT NULL,
+  product_id          BIGINT       NOT NULL,
+  price               BIGINT       NOT NULL,
+  total               INT          NOT NULL,
+  start_at            TIMESTAMPTZ  NOT NULL,
+  end_at              TIMESTAMPTZ  NOT NULL,
+  pay_timeout_seconds INT          NOT NULL DEFAULT 900,
+  created_at          TIMESTAMPTZ  NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS idx_activities_product ON activities (product_id);
+
+CREATE TABLE IF NOT EXISTS activity_stock (
+  activity_id BIGINT PRIMARY KEY,
+  total       INT    NOT NULL,
+  stock       INT    NOT NULL,
+  CONSTRAINT chk_activity_stock_range CHECK (stock >= 0 AND stock <= total)
+);
+
+CREATE TABLE IF NOT EXISTS orders (
+  id          BIGSERIAL    PRIMARY KEY,
+  gid         VARCHAR(128) NOT NULL,
+  activity_id BIGINT       NOT NULL,
+  user_id     VARCHAR(64)  NOT NULL,
+  product_id  BIGINT       NOT NULL,
+  price       BIGINT       NOT NULL,
+  status      VARCHAR(16)  NOT NULL,
+  created_at  TIMESTAMPTZ  NOT NULL DEFAULT now(),
+  updated_at  TIMESTAMPTZ  NOT NULL DEFAULT now(),
+  CONSTRAINT uniq_orders_activity_user UNIQUE (activity_id, user_id),
+  CONSTRAINT uniq_orders_gid UNIQUE (gid)
+);
+
+CREATE TABLE IF NOT EXISTS barrier (
+  id          BIGSERIAL    PRIMARY KEY,
+  trans_type  VARCHAR(45)  NOT NULL DEFAULT '',
+  gid         VARCHAR(128) NOT NULL DEFAULT '',
+  branch_id   VARCHAR(128) NOT NULL DEFAULT '',
+  op          VARCHAR(45)  NOT NULL DEFAULT '',
+  barrier_id  VARCHAR(45)  NOT NULL DEFAULT '',
+  reason      VARCHAR(45)  NOT NULL DEFAULT '',
+  create_time TIMESTAMPTZ  NOT NULL DEFAULT now(),
+  update_time TIMESTAMPTZ  NOT NULL DEFAULT now(),
+  CONSTRAINT uniq_barrier UNIQUE (gid, branch_id, op, barrier_id)
+);

@@ -1,0 +1,68 @@
+// Command dtm runs a dtm server built from the github.com/dtm-labs/dtm module
+// with this project's settings (see package dtmconf).
+//
+//	dtm [-http-port 36789] [-grpc-port 36790] [-store redis|boltdb]
+//	    [-redis 127.0.0.1:6379] [-redis-prefix {dtm}] [-dir .]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/flashsale/flashsale/dtmconf"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "dtm:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string) error {
+	s := dtmconf.DefaultServer()
+	fs := flag.NewFlagSet("dtm", flag.ContinueOnError)
+	fs.IntVar(&s.HTTPPort, "http-port", s.HTTPPort, "HTTP port")
+	fs.IntVar(&s.GRPCPort, "grpc-port", s.GRPCPort, "gRPC port")
+	fs.StringVar(&s.Store.Driver, "store", s.Store.Driver, "store driver: redis or boltdb")
+	redisAddr := fs.String("redis", orEnv(getenv, "REDIS_ADDR", "127.0.0.1:6379"), "Redis address of the redis store")
+	fs.StringVar(&s.Store.RedisPrefix, "redis-prefix", s.Store.RedisPrefix, "key prefix of the redis store")
+	fs.StringVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info, warn or error")
+	dir := fs.String("dir", ".", "directory for the config file (and dtm.bolt)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	host, port, err := net.SplitHostPort(*redisAddr)
+	if err != nil {
+		return fmt.Errorf("-redis %q: %w", *redisAddr, err)
+	}
+	s.Store.Host = host
+	if s.Store.Port, err = strconv.Atoi(port); err != nil {
+		return fmt.Errorf("-redis %q: %w", *redisAddr, err)
+	}
+	s.Store.Password = getenv("REDIS_PASSWORD")
+	if err := os.Chdir(*dir); err != nil {
+		return err
+	}
+	if _, err := dtmconf.Start(s, "."); err != nil {
+		return err
+	}
+	fmt.Printf("dtm server listening on :%d (http) and :%d (grpc), store %s\n", s.HTTPPort, s.GRPCPort, s.Store.Driver)
+	<-ctx.Done()
+	return nil
+}
+
+func orEnv(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,48 @@
+package dtmconf
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/dtm-labs/dtm/client/dtmcli/dtmimp"
+	"github.com/dtm-labs/dtm/dtmsvr"
+	"github.com/dtm-labs/dtm/dtmsvr/config"
+	"github.com/dtm-labs/dtm/dtmsvr/storage/registry"
+	"github.com/dtm-labs/logger"
+	"github.com/gin-gonic/gin"
+)
+
+// Start runs a dtm server in this process with the configuration s, writing
+// its config file into dir. The dtm server keeps its configuration in package
+// globals, so Start may be called once per process. It returns the server's
+// gin engine (already listening) so that callers can add routes to it, such
+// as the dashboard's files.
+//
+// The boltdb store opens ./dtm.bolt in the working directory: callers of the
+// boltdb driver change into their data directory first.
+func Start(s Server, dir string) (*gin.Engine, error) {
+	file := filepath.Join(dir, "dtm.yml")
+	if err := os.WriteFile(file, s.YAML(), 0o644); err != nil {
+		return nil, fmt.Errorf("write dtm config: %w", err)
+	}
+	config.MustLoadConfig(file)
+	conf := &config.Config
+	logger.InitLog2(conf.LogLevel, conf.Log.Outputs, conf.Log.RotationEnable, conf.Log.RotationConfigJSON)
+	registry.WaitStoreUp()
+	PoolServerClients()
+	app := dtmsvr.StartSvr()
+	go dtmsvr.CronExpiredTrans(-1)
+	return app, nil
+}
+
+// PoolServerClients gives the dtm server's outgoing HTTP clients (one resty
+// client per request timeout) a pooled transport, so that calls to branches
+// and back-checks reuse connections under load.
+func PoolServerClients() {
+	tr := PooledTransport()
+	for sec := 0; sec <= 2*RequestTimeout; sec++ {
+		dtmimp.GetRestyClient2(time.Duration(sec) * time.Second).SetTransport(tr)
+	}
+}
