@@ -1,0 +1,141 @@
+// Command flashsale runs the shopper-facing service: the shopper API, the
+// admin API on its own listener, and the internal listener for the dtm
+// server's back-checks.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/flashsale/flashsale/dtmconf"
+	"github.com/flashsale/flashsale/flashsale/auth"
+	"github.com/flashsale/flashsale/flashsale/httpapi"
+	"github.com/flashsale/flashsale/flashsale/memcache"
+	"github.com/flashsale/flashsale/flashsale/mysqldb"
+	"github.com/flashsale/flashsale/flashsale/purchase"
+	"github.com/flashsale/flashsale/flashsale/rediscache"
+	"github.com/flashsale/flashsale/internal/serve"
+	"github.com/flashsale/flashsale/internal/sqlconn"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "flashsale:", err)
+		os.Exit(1)
+	}
+}
+
+// Config is the flashsale service's configuration.
+type Config struct {
+	Addr, AdminAddr, InternalAddr string
+	// InternalURL is the internal listener's base URL as the dtm server
+	// reaches it (the back-check lives there).
+	InternalURL string
+	RedisAddrs  string
+	RedisDB     int
+	RedisPass   string
+	MySQLDSN    string
+	DTMServer   string
+	OrdersURL   string
+	JWTSecret   string
+	AdminToken  string
+}
+
+// DefaultConfig is the services mode on loopback.
+func DefaultConfig() Config {
+	return Config{
+		Addr: "127.0.0.1:8080", AdminAddr: "127.0.0.1:8081", InternalAddr: "127.0.0.1:8082",
+		RedisAddrs: "127.0.0.1:6379", MySQLDSN: sqlconn.DefaultDSN,
+		DTMServer: dtmconf.DefaultServer().URL("127.0.0.1"), OrdersURL: "http://127.0.0.1:8090",
+	}
+}
+
+func loadConfig(args []string, getenv func(string) string) (Config, error) {
+	c := DefaultConfig()
+	env := func(p *string, key string) {
+		if v := getenv(key); v != "" {
+			*p = v
+		}
+	}
+	env(&c.Addr, "FLASHSALE_ADDR")
+	env(&c.AdminAddr, "FLASHSALE_ADMIN_ADDR")
+	env(&c.InternalAddr, "FLASHSALE_INTERNAL_ADDR")
+	env(&c.InternalURL, "FLASHSALE_INTERNAL_URL")
+	env(&c.RedisAddrs, "REDIS_ADDR")
+	env(&c.RedisPass, "REDIS_PASSWORD")
+	env(&c.MySQLDSN, "MYSQL_DSN")
+	env(&c.DTMServer, "DTM_SERVER")
+	env(&c.OrdersURL, "ORDERS_URL")
+	env(&c.JWTSecret, "FLASHSALE_JWT_SECRET")
+	env(&c.AdminToken, "FLASHSALE_ADMIN_TOKEN")
+	if v := getenv("REDIS_DB"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return c, fmt.Errorf("REDIS_DB: %w", err)
+		}
+		c.RedisDB = n
+	}
+	fs := flag.NewFlagSet("flashsale", flag.ContinueOnError)
+	fs.StringVar(&c.Addr, "addr", c.Addr, "shopper API listen address")
+	fs.StringVar(&c.AdminAddr, "admin-addr", c.AdminAddr, "admin API listen address")
+	fs.StringVar(&c.InternalAddr, "internal-addr", c.InternalAddr, "internal (dtm callbacks) listen address")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if c.InternalURL == "" {
+		c.InternalURL = "http://" + c.InternalAddr
+	}
+	if len(c.JWTSecret) < 16 {
+		return c, fmt.Errorf("FLASHSALE_JWT_SECRET must be set, at least 16 characters")
+	}
+	if len(c.AdminToken) < 16 {
+		return c, fmt.Errorf("FLASHSALE_ADMIN_TOKEN must be set, at least 16 characters")
+	}
+	return c, nil
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string) error {
+	cfg, err := loadConfig(args, getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("service", "flashsale")
+	db, err := sqlconn.OpenMySQL(ctx, cfg.MySQLDSN, 32)
+	if err != nil {
+		return err
+	}
+	rdb := rediscache.Open(rediscache.Options{Addrs: cfg.RedisAddrs, Password: cfg.RedisPass, DB: cfg.RedisDB})
+	defer rdb.Close()
+	stock := rediscache.NewStock(rdb, rediscache.DefaultBarrierTTL)
+	catalog := mysqldb.NewCatalog(db)
+	deps := httpapi.Deps{
+		Catalog: memcache.NewCatalog(catalog, 2*time.Second, time.Now),
+		Orders:  catalog,
+		Stock:   stock,
+		Purchases: purchase.New(purchase.Config{
+			DTMServer:    cfg.DTMServer,
+			OrdersURL:    cfg.OrdersURL,
+			BackCheckURL: cfg.InternalURL + "/internal/dtm/query-prepared",
+		}, stock, log),
+		Tokens:     auth.NewVerifier(cfg.JWTSecret, time.Now),
+		AdminToken: cfg.AdminToken,
+		Now:        time.Now,
+		Log:        log,
+	}
+	return serve.Run(ctx, 10*time.Second, func(bound map[string]string) {
+		log.Info("listening", "shopper", bound["shopper"], "admin", bound["admin"], "internal", bound["internal"])
+	},
+		serve.Listener{Name: "shopper", Addr: cfg.Addr, Handler: httpapi.NewShopper(deps)},
+		serve.Listener{Name: "admin", Addr: cfg.AdminAddr, Handler: httpapi.NewAdmin(deps)},
+		serve.Listener{Name: "internal", Addr: cfg.InternalAddr, Handler: httpapi.NewInternal(deps)},
+	)
+}

@@ -1,0 +1,187 @@
+// Package flashsale holds the domain of the shopper-facing service: products,
+// activities, purchases, the error codes of the HTTP contract, and the
+// interfaces of the stores the service talks to. Adapters live in
+// subpackages: rediscache (stock and barrier in Redis), mysqldb (catalog and
+// order reads), purchase (the DTM two-phase message), httpapi (HTTP).
+package flashsale
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Product is a thing for sale.
+type Product struct {
+	ID          int64  `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Price       int64  `json:"price"`
+	ImageURL    string `json:"image_url"`
+}
+
+// Activity is one flash sale: Total units of a product at Price, open from
+// StartAt (inclusive) to EndAt (exclusive) by server time.
+type Activity struct {
+	ID                int64
+	Name              string
+	Product           Product
+	Price             int64
+	Total             int
+	StartAt           time.Time
+	EndAt             time.Time
+	PayTimeoutSeconds int
+}
+
+// Activity statuses, as API.md names them.
+const (
+	StatusUpcoming = "upcoming"
+	StatusOpen     = "open"
+	StatusSoldOut  = "sold_out"
+	StatusEnded    = "ended"
+)
+
+// Status returns the activity's status at now given whether its stock is
+// exhausted.
+func (a Activity) Status(now time.Time, soldOut bool) string {
+	switch {
+	case now.Before(a.StartAt):
+		return StatusUpcoming
+	case !now.Before(a.EndAt):
+		return StatusEnded
+	case soldOut:
+		return StatusSoldOut
+	default:
+		return StatusOpen
+	}
+}
+
+// CheckOpen returns nil when a purchase may be attempted at now, or an
+// Error with code ENotStarted or EEnded.
+func (a Activity) CheckOpen(now time.Time) error {
+	if now.Before(a.StartAt) {
+		return Errorf(ENotStarted, "the sale starts at %s", a.StartAt.UTC().Format(time.RFC3339))
+	}
+	if !now.Before(a.EndAt) {
+		return Errorf(EEnded, "the sale ended at %s", a.EndAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// gidPrefix starts the gid of every purchase message.
+const gidPrefix = "flash-sale-"
+
+// GID returns the gid of user's purchase message in activity. One gid per
+// (activity, user) makes "one purchase per user" a property of the
+// transaction itself.
+func GID(activityID int64, userID string) string {
+	return gidPrefix + strconv.FormatInt(activityID, 10) + "-" + userID
+}
+
+// ParseGID splits a purchase gid into its activity and user. User ids never
+// contain '-', so the first '-' after the prefix ends the activity id.
+func ParseGID(gid string) (activityID int64, userID string, err error) {
+	rest, ok := strings.CutPrefix(gid, gidPrefix)
+	if !ok {
+		return 0, "", fmt.Errorf("gid %q is not a purchase", gid)
+	}
+	act, user, ok := strings.Cut(rest, "-")
+	if !ok || !ValidUserID(user) {
+		return 0, "", fmt.Errorf("gid %q is not a purchase", gid)
+	}
+	id, err := strconv.ParseInt(act, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, "", fmt.Errorf("gid %q is not a purchase", gid)
+	}
+	return id, user, nil
+}
+
+// ValidUserID reports whether id is a user id of the contract: 1-64
+// characters of [A-Za-z0-9_].
+func ValidUserID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Barrier states of a purchase's local step in Redis (dtm's Redis barrier
+// protocol): absent, taken by the local step, or closed by the back-check.
+const (
+	BarrierAbsent   = ""
+	BarrierTaken    = "op"
+	BarrierRollback = "rollback"
+)
+
+// Stock is the Redis side of a sale: the stock counter of each activity and
+// the barrier keys of purchase messages, all of one activity in one hash slot.
+type Stock interface {
+	// Preheat sets the activity's stock counter to units.
+	Preheat(ctx context.Context, activityID int64, units int) error
+	// Remaining returns the stock counter; ok is false when it is missing.
+	Remaining(ctx context.Context, activityID int64) (units int64, ok bool, err error)
+	// Take is the local step of a purchase message: in one atomic call it
+	// checks the barrier named barrier and takes one unit. It returns
+	// ErrDuplicate or ErrRolledBack when the barrier is already set, and
+	// ErrStockShort when no unit is left (or the counter is missing).
+	Take(ctx context.Context, activityID int64, barrier string) error
+	// QueryPrepared is the back-check: it returns nil when the local step
+	// committed, and ErrRolledBack after closing the barrier when it had not.
+	QueryPrepared(ctx context.Context, activityID int64, barrier string) error
+	// Barrier returns the state of a barrier: BarrierAbsent, BarrierTaken
+	// or BarrierRollback.
+	Barrier(ctx context.Context, activityID int64, barrier string) (string, error)
+	// Ping checks that the store answers.
+	Ping(ctx context.Context) error
+}
+
+// Catalog stores products and activities (MySQL).
+type Catalog interface {
+	// CreateProduct inserts p and returns it with its id.
+	CreateProduct(ctx context.Context, p Product) (Product, error)
+	// CreateActivity inserts a and its DB stock row (Total units) in one
+	// transaction. It returns ENotFound when the product does not exist.
+	CreateActivity(ctx context.Context, a Activity) (Activity, error)
+	// Activity returns one activity with its product, or ENotFound.
+	Activity(ctx context.Context, id int64) (Activity, error)
+	// Activities returns every activity, newest first.
+	Activities(ctx context.Context) ([]Activity, error)
+	// Ping checks that the store answers.
+	Ping(ctx context.Context) error
+}
+
+// Order is a shopper's order as the shopper API shows it.
+type Order struct {
+	ID         int64     `json:"id"`
+	GID        string    `json:"gid"`
+	ActivityID int64     `json:"activity_id"`
+	UserID     string    `json:"user_id"`
+	ProductID  int64     `json:"product_id"`
+	Price      int64     `json:"price"`
+	Status     string    `json:"status"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// OrderCounts counts an activity's orders by status.
+type OrderCounts struct {
+	Pending   int `json:"pending"`
+	Created   int `json:"created"`
+	Paid      int `json:"paid"`
+	Cancelled int `json:"cancelled"`
+}
+
+// OrderReader reads what the order service wrote.
+type OrderReader interface {
+	// OrderOf returns user's order in activity, or ENotFound.
+	OrderOf(ctx context.Context, activityID int64, userID string) (Order, error)
+	// Counts returns the activity's orders by status and its DB stock.
+	Counts(ctx context.Context, activityID int64) (OrderCounts, int, error)
+}

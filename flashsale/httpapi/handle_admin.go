@@ -1,0 +1,178 @@
+package httpapi
+
+import (
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/flashsale/flashsale/flashsale"
+	"github.com/gin-gonic/gin"
+)
+
+// requireAdmin admits requests bearing the admin token; a shopper's token,
+// or any other, gets 401.
+func requireAdmin(token string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		got := bearer(c)
+		if token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": flashsale.EUnauthorized, "message": "the admin token is required"})
+			return
+		}
+		c.Next()
+	}
+}
+
+type productRequest struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Price       int64  `json:"price"`
+	ImageURL    string `json:"image_url"`
+}
+
+func (r productRequest) validate() error {
+	switch {
+	case !textOK(r.Name, 1, 128):
+		return flashsale.Errorf(flashsale.EBadRequest, "name must be 1-128 characters")
+	case !textOK(r.Description, 0, 4000):
+		return flashsale.Errorf(flashsale.EBadRequest, "description must be at most 4000 characters")
+	case r.Price <= 0:
+		return flashsale.Errorf(flashsale.EBadRequest, "price must be a positive integer")
+	case !textOK(r.ImageURL, 0, 512) || strings.ContainsAny(r.ImageURL, " \n\r\t\"'<>"):
+		return flashsale.Errorf(flashsale.EBadRequest, "image_url must be a URL of at most 512 characters")
+	}
+	return nil
+}
+
+func handleCreateProduct(cat flashsale.Catalog, log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var req productRequest
+		if err := decodeBody(c, &req, false); err != nil {
+			writeError(c, log, err)
+			return
+		}
+		if err := req.validate(); err != nil {
+			writeError(c, log, err)
+			return
+		}
+		p, err := cat.CreateProduct(c, flashsale.Product{Name: req.Name, Description: req.Description, Price: req.Price, ImageURL: req.ImageURL})
+		if err != nil {
+			writeError(c, log, err)
+			return
+		}
+		c.JSON(http.StatusCreated, p)
+	}
+}
+
+type activityRequest struct {
+	Name              string    `json:"name"`
+	ProductID         int64     `json:"product_id"`
+	Price             int64     `json:"price"`
+	Total             int       `json:"total"`
+	StartAt           time.Time `json:"start_at"`
+	EndAt             time.Time `json:"end_at"`
+	PayTimeoutSeconds int       `json:"pay_timeout_seconds"`
+}
+
+// Limits of an activity.
+const (
+	maxTotal          = 10_000_000
+	defaultPayTimeout = 900
+)
+
+func (r *activityRequest) validate() error {
+	if r.PayTimeoutSeconds == 0 {
+		r.PayTimeoutSeconds = defaultPayTimeout
+	}
+	switch {
+	case !textOK(r.Name, 1, 128):
+		return flashsale.Errorf(flashsale.EBadRequest, "name must be 1-128 characters")
+	case r.ProductID <= 0:
+		return flashsale.Errorf(flashsale.EBadRequest, "product_id must be a positive integer")
+	case r.Price <= 0:
+		return flashsale.Errorf(flashsale.EBadRequest, "price must be a positive integer")
+	case r.Total <= 0 || r.Total > maxTotal:
+		return flashsale.Errorf(flashsale.EBadRequest, "total must be 1-%d", maxTotal)
+	case r.StartAt.IsZero() || r.EndAt.IsZero():
+		return flashsale.Errorf(flashsale.EBadRequest, "start_at and end_at are required (RFC 3339)")
+	case !r.EndAt.After(r.StartAt):
+		return flashsale.Errorf(flashsale.EBadRequest, "end_at must be after start_at")
+	case r.PayTimeoutSeconds < 10 || r.PayTimeoutSeconds > 86400:
+		return flashsale.Errorf(flashsale.EBadRequest, "pay_timeout_seconds must be 10-86400")
+	}
+	return nil
+}
+
+// handleCreateActivity creates the activity and its DB stock, then preheats
+// its Redis stock.
+func handleCreateActivity(cat flashsale.Catalog, stock flashsale.Stock, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var req activityRequest
+		if err := decodeBody(c, &req, false); err != nil {
+			writeError(c, log, err)
+			return
+		}
+		if err := req.validate(); err != nil {
+			writeError(c, log, err)
+			return
+		}
+		a, err := cat.CreateActivity(c, flashsale.Activity{
+			Name: req.Name, Product: flashsale.Product{ID: req.ProductID}, Price: req.Price, Total: req.Total,
+			StartAt: req.StartAt, EndAt: req.EndAt, PayTimeoutSeconds: req.PayTimeoutSeconds,
+		})
+		if err != nil {
+			writeError(c, log, err)
+			return
+		}
+		if err := stock.Preheat(c, a.ID, a.Total); err != nil {
+			writeError(c, log, flashsale.Errorf(flashsale.EUnavailable, "activity %d created but its stock is not in Redis: %v", a.ID, err))
+			return
+		}
+		c.JSON(http.StatusCreated, toActivityJSON(a, now(), false))
+	}
+}
+
+func handleStats(cat flashsale.Catalog, stock flashsale.Stock, orders flashsale.OrderReader, log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, err := pathID(c, "id")
+		if err != nil {
+			writeError(c, log, err)
+			return
+		}
+		a, err := cat.Activity(c, id)
+		if err != nil {
+			writeError(c, log, err)
+			return
+		}
+		counts, dbStock, err := orders.Counts(c, id)
+		if err != nil {
+			writeError(c, log, err)
+			return
+		}
+		var redisStock any // null when the counter is missing
+		if n, ok, err := stock.Remaining(c, id); err != nil {
+			writeError(c, log, flashsale.Errorf(flashsale.EUnavailable, "redis: %v", err))
+			return
+		} else if ok {
+			redisStock = n
+		}
+		c.JSON(http.StatusOK, gin.H{"total": a.Total, "redis_stock": redisStock, "orders": counts, "db_stock": dbStock})
+	}
+}
+
+// textOK reports whether s is valid UTF-8 of min to max characters without
+// control characters.
+func textOK(s string, min, max int) bool {
+	n := utf8.RuneCountInString(s)
+	if !utf8.ValidString(s) || n < min || n > max {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,26 @@
+package httpapi
+
+import "github.com/gin-gonic/gin"
+
+func shopperRoutes(e *gin.Engine, d Deps) {
+	health(e, d)
+	v1 := e.Group("/api/v1")
+	v1.GET("/time", handleTime(d.Now))
+	v1.GET("/activities", handleActivities(d.Catalog, d.Stock, d.Now, d.Log))
+	v1.GET("/activities/:id", handleActivity(d.Catalog, d.Stock, d.Now, d.Log))
+	v1.POST("/activities/:id/buy", handleBuy(d.Tokens, d.Catalog, d.Purchases, d.Now, d.Log))
+	v1.GET("/activities/:id/order", handleOrder(d.Tokens, d.Catalog, d.Orders, d.Purchases, d.Log))
+}
+
+func adminRoutes(e *gin.Engine, d Deps) {
+	health(e, d)
+	a := e.Group("/admin/v1", requireAdmin(d.AdminToken))
+	a.POST("/products", handleCreateProduct(d.Catalog, d.Log))
+	a.POST("/activities", handleCreateActivity(d.Catalog, d.Stock, d.Now, d.Log))
+	a.GET("/activities/:id/stats", handleStats(d.Catalog, d.Stock, d.Orders, d.Log))
+}
+
+func internalRoutes(e *gin.Engine, d Deps) {
+	health(e, d)
+	e.GET("/internal/dtm/query-prepared", handleQueryPrepared(d.Purchases, d.Log))
+}

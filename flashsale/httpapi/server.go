@@ -1,0 +1,80 @@
+// Package httpapi is the flashsale service's HTTP surface (API.md): the
+// shopper API, the admin API on its own listener, and the internal listener
+// the dtm server calls for back-checks.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/flashsale/flashsale/flashsale"
+	"github.com/gin-gonic/gin"
+)
+
+// Purchaser runs purchases (package purchase).
+type Purchaser interface {
+	// Buy runs user's purchase in a and returns its gid.
+	Buy(ctx context.Context, a flashsale.Activity, user string) (string, error)
+	// QueryPrepared is the back-check of the purchase message gid.
+	QueryPrepared(ctx context.Context, gid string) error
+	// Pending reports whether user's purchase in activity took a unit.
+	Pending(ctx context.Context, activityID int64, user string) (bool, error)
+}
+
+// Deps are what the handlers use.
+type Deps struct {
+	Catalog    flashsale.Catalog
+	Orders     flashsale.OrderReader
+	Stock      flashsale.Stock
+	Purchases  Purchaser
+	Tokens     TokenVerifier
+	AdminToken string
+	Now        func() time.Time
+	Log        *slog.Logger
+}
+
+// TokenVerifier turns a shopper's bearer token into a user id.
+type TokenVerifier interface {
+	UserID(token string) (string, error)
+}
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+func newEngine(log *slog.Logger) *gin.Engine {
+	e := gin.New()
+	e.Use(gin.CustomRecovery(func(c *gin.Context, v any) {
+		log.Error("panic in handler", "path", c.Request.URL.Path, "panic", v)
+		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": flashsale.EInternal, "message": "internal error"})
+	}))
+	e.NoRoute(func(c *gin.Context) {
+		c.JSON(http.StatusNotFound, gin.H{"error": flashsale.ENotFound, "message": "no such endpoint"})
+	})
+	e.NoMethod(func(c *gin.Context) {
+		c.JSON(http.StatusMethodNotAllowed, gin.H{"error": flashsale.EBadRequest, "message": "method not allowed"})
+	})
+	e.HandleMethodNotAllowed = true
+	return e
+}
+
+// NewShopper returns the shopper API handler.
+func NewShopper(d Deps) http.Handler {
+	e := newEngine(d.Log)
+	shopperRoutes(e, d)
+	return e
+}
+
+// NewAdmin returns the admin API handler.
+func NewAdmin(d Deps) http.Handler {
+	e := newEngine(d.Log)
+	adminRoutes(e, d)
+	return e
+}
+
+// NewInternal returns the handler of the internal listener (dtm's calls).
+func NewInternal(d Deps) http.Handler {
+	e := newEngine(d.Log)
+	internalRoutes(e, d)
+	return e
+}

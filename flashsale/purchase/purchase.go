@@ -1,0 +1,174 @@
+// Package purchase runs a purchase as a DTM two-phase message: the local step
+// is one Redis Lua call (barrier + stock decrement), the message's branch
+// creates the order in the order service, and the back-check settles a
+// purchase whose process died between the two.
+package purchase
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/dtm-labs/client/dtmcli"
+	"github.com/dtm-labs/client/dtmcli/dtmimp"
+	"github.com/flashsale/flashsale/dtmconf"
+	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/flashsale/faultpoint"
+)
+
+// OrderRequest is the body of the message's branch, POSTed by the dtm
+// server to the order service's /internal/orders/create. The gid comes with
+// dtm's query parameters.
+type OrderRequest struct {
+	ActivityID int64  `json:"activity_id"`
+	UserID     string `json:"user_id"`
+	ProductID  int64  `json:"product_id"`
+	Price      int64  `json:"price"`
+}
+
+// Config addresses the parties of a purchase message.
+type Config struct {
+	// DTMServer is the dtm server's API base, http://host:36789/api/dtmsvr.
+	DTMServer string
+	// OrdersURL is the order service's base URL, as the dtm server reaches it.
+	OrdersURL string
+	// BackCheckURL is this service's back-check, as the dtm server reaches it.
+	BackCheckURL string
+}
+
+// Service buys units.
+type Service struct {
+	cfg   Config
+	stock flashsale.Stock
+	log   *slog.Logger
+}
+
+// New returns a Service. It gives the dtm client's HTTP clients a pooled
+// transport (see dtmconf.PooledTransport).
+func New(cfg Config, stock flashsale.Stock, log *slog.Logger) *Service {
+	tr := dtmconf.PooledTransport()
+	for _, sec := range []int{0, dtmconf.RequestTimeout} {
+		dtmimp.GetRestyClient2(time.Duration(sec) * time.Second).SetTransport(tr)
+	}
+	return &Service{cfg: cfg, stock: stock, log: log}
+}
+
+// Buy runs user's purchase of one unit of a. It returns the message's gid
+// when the unit is taken and the order is on its way (created by the dtm
+// server's call to the order service), or an Error: ESoldOut,
+// EAlreadyPurchased, EUnavailable.
+func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string) (string, error) {
+	// A shopper who hangs up must not cut the protocol short half-way.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*dtmconf.RequestTimeout*time.Second)
+	defer cancel()
+	gid := flashsale.GID(a.ID, user)
+	// A cheap read turns most sold-out requests away before any dtm work;
+	// only the Lua step decides success.
+	left, ok, err := s.stock.Remaining(ctx, a.ID)
+	switch {
+	case err != nil:
+		return "", unavailable(err)
+	case !ok:
+		return "", flashsale.Errorf(flashsale.EUnavailable, "the sale's stock is not loaded")
+	case left <= 0:
+		return "", flashsale.ErrStockShort
+	}
+
+	msg := dtmcli.NewMsg(s.cfg.DTMServer, gid).Add(s.cfg.OrdersURL+"/internal/orders/create", OrderRequest{
+		ActivityID: a.ID, UserID: user, ProductID: a.Product.ID, Price: a.Price,
+	})
+	msg.TimeoutToFail = dtmconf.MsgTimeoutToFail
+	msg.RequestTimeout = dtmconf.RequestTimeout
+	var ran bool
+	var local error
+	err = msg.DoAndSubmit(s.cfg.BackCheckURL, func(bb *dtmcli.BranchBarrier) error {
+		ran = true
+		faultpoint.Hit("before-lua", gid)
+		local = s.stock.Take(ctx, a.ID, barrierName(bb))
+		faultpoint.Hit("after-lua", gid)
+		if errors.Is(local, flashsale.ErrStockShort) || errors.Is(local, flashsale.ErrRolledBack) {
+			// ErrFailure makes DoAndSubmit abort the message at once.
+			return errors.Join(dtmcli.ErrFailure, local)
+		}
+		// nil submits; ErrDuplicate and Redis errors make DoAndSubmit ask
+		// the back-check, which submits or aborts as the barrier says.
+		return local
+	})
+	switch {
+	case err == nil:
+		return gid, nil
+	case !ran:
+		return "", s.prepareFailed(ctx, a, gid, err)
+	case local == nil:
+		// The unit is taken but Submit did not get through: the message
+		// stays prepared and the back-check commits it.
+		s.log.Warn("submit failed after the local step; the back-check will settle it", "gid", gid, "err", err)
+		return gid, nil
+	case errors.Is(local, flashsale.ErrStockShort), errors.Is(local, flashsale.ErrDuplicate), errors.Is(local, flashsale.ErrRolledBack):
+		return "", local
+	default:
+		// The Lua call's outcome is unknown (a Redis error): the barrier
+		// tells whether the unit was taken.
+		s.log.Warn("local step failed", "gid", gid, "err", local)
+		if st, berr := s.stock.Barrier(ctx, a.ID, msgBarrier(gid)); berr == nil && st == flashsale.BarrierTaken {
+			return gid, nil
+		}
+		return "", unavailable(local)
+	}
+}
+
+// prepareFailed maps a failed Prepare. dtm answers a Prepare of a gid that is
+// no longer prepared with HTTP 409 and "FAILURE" in the body (the client
+// returns only the body's text): this user's one attempt in the sale has
+// already ended. Anything else means dtm was not reached: no stock was taken.
+func (s *Service) prepareFailed(ctx context.Context, a flashsale.Activity, gid string, err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) || !strings.Contains(err.Error(), dtmcli.ResultFailure) {
+		return unavailable(err)
+	}
+	st, berr := s.stock.Barrier(ctx, a.ID, msgBarrier(gid))
+	if berr != nil {
+		return unavailable(berr)
+	}
+	if st == flashsale.BarrierTaken {
+		return flashsale.ErrDuplicate
+	}
+	return flashsale.Errorf(flashsale.ESoldOut, "your attempt in this sale did not get a unit; each shopper has one attempt")
+}
+
+// QueryPrepared is the back-check of the purchase message gid.
+func (s *Service) QueryPrepared(ctx context.Context, gid string) error {
+	act, _, err := flashsale.ParseGID(gid)
+	if err != nil {
+		return flashsale.Errorf(flashsale.EBadRequest, "%v", err)
+	}
+	return s.stock.QueryPrepared(ctx, act, msgBarrier(gid))
+}
+
+// Pending reports whether user's purchase in activity took a unit (its
+// order may not exist yet).
+func (s *Service) Pending(ctx context.Context, activityID int64, user string) (bool, error) {
+	st, err := s.stock.Barrier(ctx, activityID, msgBarrier(flashsale.GID(activityID, user)))
+	return st == flashsale.BarrierTaken, err
+}
+
+// barrierName advances bb to its next barrier and names it as dtm's barriers
+// do: "<gid>-<branch>-<op>-<barrier id>". For DoAndSubmit's local step that
+// is "<gid>-00-msg-01".
+func barrierName(bb *dtmcli.BranchBarrier) string {
+	bb.BarrierID++
+	return fmt.Sprintf("%s-%s-%s-%02d", bb.Gid, bb.BranchID, bb.Op, bb.BarrierID)
+}
+
+// msgBarrier names the barrier of a message's local step.
+func msgBarrier(gid string) string {
+	return gid + "-" + dtmimp.MsgDoBranch0 + "-" + dtmimp.MsgDoOp + "-" + dtmimp.MsgDoBarrier1
+}
+
+func unavailable(err error) error {
+	return fmt.Errorf("%w (%v)", flashsale.Errorf(flashsale.EUnavailable, "the sale is unavailable, try again"), err)
+}

@@ -1,0 +1,83 @@
+// Package mysqldb is the order service's MySQL store: gorm on the schema of
+// barrier_sql, with dtm's SQL barrier in the same transaction as the order.
+package mysqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/dtm-labs/client/dtmcli"
+	barriersql "github.com/flashsale/flashsale/barrier_sql"
+	"github.com/flashsale/flashsale/orders"
+	"gorm.io/gorm"
+)
+
+type orderRow struct {
+	ID         int64
+	GID        string `gorm:"column:gid"`
+	ActivityID int64
+	UserID     string
+	ProductID  int64
+	Price      int64
+	Status     string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+func (orderRow) TableName() string { return "orders" }
+
+// Store implements orders.Store.
+type Store struct {
+	db *gorm.DB
+}
+
+// New returns a Store on db (schema applied by sqlconn).
+func New(db *gorm.DB) *Store { return &Store{db: db} }
+
+var _ orders.Store = (*Store)(nil)
+
+// Create runs a purchase message's branch behind dtm's SQL barrier.
+func (s *Store) Create(ctx context.Context, bb *dtmcli.BranchBarrier, req orders.CreateRequest) error {
+	tx := s.db.WithContext(ctx).Begin()
+	if tx.Error != nil {
+		return tx.Error
+	}
+	// dtmcli's barrier works on a *sql.Tx and commits or rolls it back
+	// itself; gorm runs the order's statements on the same *sql.Tx.
+	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		tx.Rollback()
+		return fmt.Errorf("gorm transaction is %T, not *sql.Tx", tx.Statement.ConnPool)
+	}
+	bb.DBType = dtmcli.DBTypeMysql
+	bb.BarrierTableName = barriersql.BarrierTable
+	return bb.Call(sqlTx, func(*sql.Tx) error {
+		now := time.Now().UTC()
+		o := orderRow{
+			GID: bb.Gid, ActivityID: req.ActivityID, UserID: req.UserID, ProductID: req.ProductID,
+			Price: req.Price, Status: orders.StatusCreated, CreatedAt: now, UpdatedAt: now,
+		}
+		if err := tx.Create(&o).Error; err != nil {
+			return fmt.Errorf("insert order: %w", err)
+		}
+		res := tx.Exec("UPDATE activity_stock SET stock = stock - 1 WHERE activity_id = ? AND stock > 0", req.ActivityID)
+		if res.Error != nil {
+			return fmt.Errorf("decrement DB stock: %w", res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return fmt.Errorf("activity %d: %w", req.ActivityID, orders.ErrNoDBStock)
+		}
+		return nil
+	})
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}

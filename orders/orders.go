@@ -1,0 +1,41 @@
+// Package orders holds the domain of the order service: orders, the branch
+// request of a purchase message, error codes, and the store interface.
+// Adapters: mysqldb (gorm + dtm's SQL barrier), httpapi (the dtm branch).
+package orders
+
+import (
+	"context"
+	"errors"
+
+	"github.com/dtm-labs/client/dtmcli"
+)
+
+// Order statuses.
+const (
+	StatusCreated   = "created"
+	StatusPaid      = "paid"
+	StatusCancelled = "cancelled"
+)
+
+// CreateRequest is the body of a purchase message's branch.
+type CreateRequest struct {
+	ActivityID int64  `json:"activity_id"`
+	UserID     string `json:"user_id"`
+	ProductID  int64  `json:"product_id"`
+	Price      int64  `json:"price"`
+}
+
+// ErrNoDBStock is returned when an activity's DB stock cannot cover an order
+// that Redis granted: the stores disagree. The branch is retried, never
+// failed, and reconciliation reports the disagreement.
+var ErrNoDBStock = errors.New("DB stock exhausted for a granted unit")
+
+// Store creates orders.
+type Store interface {
+	// Create runs the branch of purchase message bb exactly once: in one
+	// transaction, dtm's barrier row, the order and the DB stock
+	// decrement. A redelivered branch commits nothing and returns nil.
+	Create(ctx context.Context, bb *dtmcli.BranchBarrier, req CreateRequest) error
+	// Ping checks that the store answers.
+	Ping(ctx context.Context) error
+}
