@@ -6,14 +6,18 @@
 // between the Lua step and Submit is settled by the back-check in about ten
 // seconds:
 //
-//   - every purchase message carries TimeoutToFail = MsgTimeoutToFail (8 s),
-//     which is below the server's RetryInterval, so dtm schedules the
-//     message's first cron visit at creation + 8 s, finds it timed out and
-//     calls the back-check;
+//   - every purchase message carries TimeoutToFail = MsgTimeoutToFail (8 s)
+//     and RetryInterval = MsgRetryInterval (9 s). dtm schedules a message's
+//     first cron visit at creation + RetryInterval, stored in whole seconds
+//     (rounded down), and back-checks only when TimeoutToFail has passed:
+//     one second between the two makes the first visit always find the
+//     message timed out, so the back-check fires 8-10 s after Prepare (with
+//     equal values a visit can come a fraction early and the next is 10 s
+//     later);
 //   - the server polls for due transactions every TransCronInterval (1 s)
 //     instead of the default 3 s;
 //   - RetryInterval stays at dtm's minimum of 10 s (the server refuses less);
-//     failed branch calls back off from the message's interval (8, 16, 32 s),
+//     failed branch calls back off from the message's interval (18, 36 s...),
 //     and ResetCronTime on the dtm admin API hurries them after an outage.
 package dtmconf
 
@@ -30,6 +34,10 @@ import (
 // message: a message still prepared this long after creation is settled by
 // the back-check.
 const MsgTimeoutToFail = 8
+
+// MsgRetryInterval is the RetryInterval, in seconds, set on every purchase
+// message: the delay of dtm's first look at it (see the package comment).
+const MsgRetryInterval = MsgTimeoutToFail + 1
 
 // RequestTimeout is the timeout, in seconds, of every call between a service
 // and the dtm server, in both directions.

@@ -82,6 +82,7 @@ func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string) (s
 		ActivityID: a.ID, UserID: user, ProductID: a.Product.ID, Price: a.Price,
 	})
 	msg.TimeoutToFail = dtmconf.MsgTimeoutToFail
+	msg.RetryInterval = dtmconf.MsgRetryInterval
 	msg.RequestTimeout = dtmconf.RequestTimeout
 	var ran bool
 	var local error

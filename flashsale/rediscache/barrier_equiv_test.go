@@ -54,7 +54,13 @@ func redisAddr(t *testing.T) string {
 	if addr == "" {
 		addr = "127.0.0.1:6379"
 	}
-	rdb := rediscache.Open(rediscache.Options{Addrs: addr})
+	// A bare client for the probe: Open's idle connections would log a
+	// failed dial each while the test reports why it stops.
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs:       strings.Split(addr, ","),
+		DialTimeout: 2 * time.Second,
+		MaxRetries:  -1,
+	})
 	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -420,96 +426,96 @@ func checkTrace(t *testing.T, who string, steps []step, got trace, classes []str
 func TestBarrierMatchesDTM(t *testing.T) {
 	e := newEnv(t)
 	cases := []struct {
-		name     string
-		stock    int
-		steps    []step
-		classes  []string // both implementations, per step
-		stock2   string   // stock at the end
-		barriers map[string]string
+		name      string
+		stock     int
+		steps     []step
+		classes   []string // both implementations, per step
+		wantStock string   // stock at the end
+		barriers  map[string]string
 		// ourErrs, when set, pins the project's exact error per step (nil
 		// entries are not checked): the class merges ErrDuplicate and
 		// ErrRolledBack.
 		ourErrs []error
 	}{
 		{
-			name:     "fresh purchase",
-			stock:    5,
-			steps:    []step{take("A")},
-			classes:  []string{classOK},
-			stock2:   "4",
-			barriers: map[string]string{"A": flashsale.BarrierTaken},
+			name:      "fresh purchase",
+			stock:     5,
+			steps:     []step{take("A")},
+			classes:   []string{classOK},
+			wantStock: "4",
+			barriers:  map[string]string{"A": flashsale.BarrierTaken},
 		},
 		{
-			name:     "repeated purchase",
-			stock:    5,
-			steps:    []step{take("A"), take("A")},
-			classes:  []string{classOK, classDuplicate},
-			stock2:   "4",
-			barriers: map[string]string{"A": flashsale.BarrierTaken},
-			ourErrs:  []error{nil, flashsale.ErrDuplicate},
+			name:      "repeated purchase",
+			stock:     5,
+			steps:     []step{take("A"), take("A")},
+			classes:   []string{classOK, classDuplicate},
+			wantStock: "4",
+			barriers:  map[string]string{"A": flashsale.BarrierTaken},
+			ourErrs:   []error{nil, flashsale.ErrDuplicate},
 		},
 		{
 			// The back-check won the race with a slow local step: it closes
 			// the barrier, and the late step must not take a unit.
-			name:     "back-check before the local step",
-			stock:    5,
-			steps:    []step{query("A"), take("A")},
-			classes:  []string{classFailure, classDuplicate},
-			stock2:   "5",
-			barriers: map[string]string{"A": flashsale.BarrierRollback},
-			ourErrs:  []error{nil, flashsale.ErrRolledBack},
+			name:      "back-check before the local step",
+			stock:     5,
+			steps:     []step{query("A"), take("A")},
+			classes:   []string{classFailure, classDuplicate},
+			wantStock: "5",
+			barriers:  map[string]string{"A": flashsale.BarrierRollback},
+			ourErrs:   []error{nil, flashsale.ErrRolledBack},
 		},
 		{
-			name:     "back-check after the local step",
-			stock:    5,
-			steps:    []step{take("A"), query("A")},
-			classes:  []string{classOK, classOK},
-			stock2:   "4",
-			barriers: map[string]string{"A": flashsale.BarrierTaken},
+			name:      "back-check after the local step",
+			stock:     5,
+			steps:     []step{take("A"), query("A")},
+			classes:   []string{classOK, classOK},
+			wantStock: "4",
+			barriers:  map[string]string{"A": flashsale.BarrierTaken},
 		},
 		{
-			name:     "back-check twice",
-			stock:    5,
-			steps:    []step{query("A"), query("A")},
-			classes:  []string{classFailure, classFailure},
-			stock2:   "5",
-			barriers: map[string]string{"A": flashsale.BarrierRollback},
+			name:      "back-check twice",
+			stock:     5,
+			steps:     []step{query("A"), query("A")},
+			classes:   []string{classFailure, classFailure},
+			wantStock: "5",
+			barriers:  map[string]string{"A": flashsale.BarrierRollback},
 		},
 		{
-			name:     "stock short",
-			stock:    0,
-			steps:    []step{take("A")},
-			classes:  []string{classFailure},
-			stock2:   "0",
-			barriers: map[string]string{"A": flashsale.BarrierAbsent},
-			ourErrs:  []error{flashsale.ErrStockShort},
+			name:      "stock short",
+			stock:     0,
+			steps:     []step{take("A")},
+			classes:   []string{classFailure},
+			wantStock: "0",
+			barriers:  map[string]string{"A": flashsale.BarrierAbsent},
+			ourErrs:   []error{flashsale.ErrStockShort},
 		},
 		{
-			name:     "stock key missing",
-			stock:    noStock,
-			steps:    []step{take("A")},
-			classes:  []string{classFailure},
-			stock2:   "missing",
-			barriers: map[string]string{"A": flashsale.BarrierAbsent},
-			ourErrs:  []error{flashsale.ErrStockShort},
+			name:      "stock key missing",
+			stock:     noStock,
+			steps:     []step{take("A")},
+			classes:   []string{classFailure},
+			wantStock: "missing",
+			barriers:  map[string]string{"A": flashsale.BarrierAbsent},
+			ourErrs:   []error{flashsale.ErrStockShort},
 		},
 		{
-			name:     "last unit",
-			stock:    1,
-			steps:    []step{take("A"), take("B")},
-			classes:  []string{classOK, classFailure},
-			stock2:   "0",
-			barriers: map[string]string{"A": flashsale.BarrierTaken, "B": flashsale.BarrierAbsent},
+			name:      "last unit",
+			stock:     1,
+			steps:     []step{take("A"), take("B")},
+			classes:   []string{classOK, classFailure},
+			wantStock: "0",
+			barriers:  map[string]string{"A": flashsale.BarrierTaken, "B": flashsale.BarrierAbsent},
 		},
 		{
 			// A failed local step leaves no barrier, so the back-check
 			// finds none and closes it.
-			name:     "back-check after a failed local step",
-			stock:    0,
-			steps:    []step{take("A"), query("A")},
-			classes:  []string{classFailure, classFailure},
-			stock2:   "0",
-			barriers: map[string]string{"A": flashsale.BarrierRollback},
+			name:      "back-check after a failed local step",
+			stock:     0,
+			steps:     []step{take("A"), query("A")},
+			classes:   []string{classFailure, classFailure},
+			wantStock: "0",
+			barriers:  map[string]string{"A": flashsale.BarrierRollback},
 		},
 	}
 	for _, tc := range cases {
@@ -535,8 +541,8 @@ func TestBarrierMatchesDTM(t *testing.T) {
 
 			// Then against the scenario, so that both agreeing on a wrong
 			// answer still fails.
-			checkTrace(t, o.name(), tc.steps, got, tc.classes, tc.stock2, tc.barriers)
-			checkTrace(t, r.name(), tc.steps, ref, tc.classes, tc.stock2, tc.barriers)
+			checkTrace(t, o.name(), tc.steps, got, tc.classes, tc.wantStock, tc.barriers)
+			checkTrace(t, r.name(), tc.steps, ref, tc.classes, tc.wantStock, tc.barriers)
 			for i, want := range tc.ourErrs {
 				if want != nil && !errors.Is(o.errs[i], want) {
 					t.Errorf("%s: step %d %v returned %v, want %v", o.name(), i+1, tc.steps[i], o.errs[i], want)

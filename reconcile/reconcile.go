@@ -1,0 +1,332 @@
+// Package reconcile checks the promises of a flash sale (DESIGN.md I1-I5)
+// against the live stores: the Redis stock counter, the orders and DB stock in
+// MySQL, and the purchase messages on the dtm server.
+package reconcile
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/flashsale/rediscache"
+	"github.com/redis/go-redis/v9"
+)
+
+// Sources are the live stores of a sale.
+type Sources struct {
+	Redis redis.UniversalClient
+	DB    *sql.DB
+	// DTM is the dtm server's API base, http://host:36789/api/dtmsvr.
+	DTM  string
+	HTTP *http.Client
+}
+
+// Violation is one broken promise, with the ids involved.
+type Violation struct {
+	Invariant string   `json:"invariant"`
+	Message   string   `json:"message"`
+	GIDs      []string `json:"gids,omitempty"`
+	OrderIDs  []int64  `json:"order_ids,omitempty"`
+	Users     []string `json:"users,omitempty"`
+}
+
+// Report is the outcome of one check.
+type Report struct {
+	ActivityID int64 `json:"activity_id"`
+	Total      int   `json:"total"`
+	RedisStock int64 `json:"redis_stock"`
+	DBStock    int   `json:"db_stock"`
+	LiveOrders int   `json:"live_orders"`
+	// Messages counts the activity's purchase messages by dtm status.
+	Messages   map[string]int `json:"messages"`
+	Violations []Violation    `json:"violations"`
+}
+
+// OK reports whether no promise is broken.
+func (r Report) OK() bool { return len(r.Violations) == 0 }
+
+// Unsettled counts the messages still prepared or submitted: the
+// promises hold only once there are none.
+func (r Report) Unsettled() int { return r.Messages["prepared"] + r.Messages["submitted"] }
+
+type order struct {
+	id     int64
+	gid    string
+	user   string
+	status string
+}
+
+// Check reads the stores and checks I1-I5 for activityID.
+func Check(ctx context.Context, src Sources, activityID int64) (Report, error) {
+	r := Report{ActivityID: activityID, Messages: map[string]int{}, Violations: []Violation{}}
+	if err := src.DB.QueryRowContext(ctx, "SELECT total, stock FROM activity_stock WHERE activity_id = ?", activityID).Scan(&r.Total, &r.DBStock); err != nil {
+		return r, fmt.Errorf("activity %d DB stock: %w", activityID, err)
+	}
+	stock, err := src.Redis.Get(ctx, rediscache.StockKey(activityID)).Int64()
+	if err != nil {
+		return r, fmt.Errorf("activity %d Redis stock: %w", activityID, err)
+	}
+	r.RedisStock = stock
+	orders, err := readOrders(ctx, src.DB, activityID)
+	if err != nil {
+		return r, err
+	}
+	msgs, err := readMessages(ctx, src, activityID)
+	if err != nil {
+		return r, err
+	}
+	taken, err := takenBarriers(ctx, src.Redis, activityID)
+	if err != nil {
+		return r, err
+	}
+	// dtm's listing can skip transactions (its Redis store drops the rest of
+	// a SCAN batch once a page is full), so every gid that an order or a
+	// taken barrier names is also looked up one by one.
+	lookup := map[string]bool{}
+	for gid := range taken {
+		lookup[gid] = true
+	}
+	for _, o := range orders {
+		lookup[o.gid] = true
+	}
+	for gid := range lookup {
+		if _, ok := msgs[gid]; !ok {
+			st, err := readMessage(ctx, src, gid)
+			if err != nil {
+				return r, err
+			}
+			msgs[gid] = st
+		}
+	}
+	for _, st := range msgs {
+		r.Messages[st]++
+	}
+	byUser := map[string][]order{}
+	byGID := map[string]order{}
+	for _, o := range orders {
+		if o.status != "cancelled" {
+			r.LiveOrders++
+		}
+		byUser[o.user] = append(byUser[o.user], o)
+		byGID[o.gid] = o
+	}
+	add := func(v Violation) { r.Violations = append(r.Violations, v) }
+
+	if r.LiveOrders > r.Total {
+		add(Violation{Invariant: "I1", Message: fmt.Sprintf("oversell: %d live orders for %d units", r.LiveOrders, r.Total)})
+	}
+	if int(r.RedisStock)+r.LiveOrders != r.Total {
+		add(Violation{Invariant: "I2", Message: fmt.Sprintf("Redis stock %d + live orders %d != total %d", r.RedisStock, r.LiveOrders, r.Total)})
+	}
+	for user, os := range byUser {
+		if len(os) > 1 {
+			v := Violation{Invariant: "I3", Message: fmt.Sprintf("user %s has %d orders", user, len(os)), Users: []string{user}}
+			for _, o := range os {
+				v.OrderIDs = append(v.OrderIDs, o.id)
+			}
+			add(v)
+		}
+	}
+	var noOrder, noMsg, lostUnit []string
+	for gid := range taken {
+		if _, ok := byGID[gid]; !ok && msgs[gid] != "prepared" && msgs[gid] != "submitted" {
+			lostUnit = append(lostUnit, gid)
+		}
+	}
+	var noMsgIDs []int64
+	for gid, st := range msgs {
+		if _, ok := byGID[gid]; st == "succeed" && !ok {
+			noOrder = append(noOrder, gid)
+		}
+	}
+	for gid, o := range byGID {
+		if msgs[gid] != "succeed" {
+			noMsg = append(noMsg, gid)
+			noMsgIDs = append(noMsgIDs, o.id)
+		}
+	}
+	sort.Strings(noOrder)
+	sort.Strings(noMsg)
+	sort.Strings(lostUnit)
+	if len(lostUnit) > 0 {
+		add(Violation{Invariant: "I4", Message: fmt.Sprintf("%d units taken in Redis without an order", len(lostUnit)), GIDs: lostUnit})
+	}
+	if len(noOrder) > 0 {
+		add(Violation{Invariant: "I4", Message: fmt.Sprintf("%d succeeded messages without an order", len(noOrder)), GIDs: noOrder})
+	}
+	if len(noMsg) > 0 {
+		add(Violation{Invariant: "I4", Message: fmt.Sprintf("%d orders without a succeeded message", len(noMsg)), GIDs: noMsg, OrderIDs: noMsgIDs})
+	}
+	if r.DBStock != r.Total-r.LiveOrders {
+		add(Violation{Invariant: "I5", Message: fmt.Sprintf("DB stock %d != total %d - live orders %d", r.DBStock, r.Total, r.LiveOrders)})
+	}
+	return r, nil
+}
+
+func readOrders(ctx context.Context, db *sql.DB, activityID int64) ([]order, error) {
+	rows, err := db.QueryContext(ctx, "SELECT id, gid, user_id, status FROM orders WHERE activity_id = ?", activityID)
+	if err != nil {
+		return nil, fmt.Errorf("orders: %w", err)
+	}
+	defer rows.Close()
+	var out []order
+	for rows.Next() {
+		var o order
+		if err := rows.Scan(&o.id, &o.gid, &o.user, &o.status); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// readMessages lists the activity's purchase messages on the dtm server
+// (its admin API, /api/dtmsvr/all) as gid -> status.
+func readMessages(ctx context.Context, src Sources, activityID int64) (map[string]string, error) {
+	prefix := flashsale.GID(activityID, "")
+	out := map[string]string{}
+	hc := httpClient(src)
+	position := ""
+	for page := 0; page < 100000; page++ {
+		q := url.Values{"limit": {"1000"}, "position": {position}}
+		var body struct {
+			Transactions []struct {
+				Gid    string `json:"gid"`
+				Status string `json:"status"`
+			} `json:"transactions"`
+			NextPosition string `json:"next_position"`
+		}
+		if err := getJSON(ctx, hc, src.DTM+"/all?"+q.Encode(), &body); err != nil {
+			return nil, fmt.Errorf("dtm transactions: %w", err)
+		}
+		for _, t := range body.Transactions {
+			if strings.HasPrefix(t.Gid, prefix) {
+				out[t.Gid] = t.Status
+			}
+		}
+		if body.NextPosition == "" || len(body.Transactions) == 0 {
+			return out, nil
+		}
+		position = body.NextPosition
+	}
+	return nil, fmt.Errorf("dtm transactions: too many pages")
+}
+
+// readMessage returns the dtm status of one gid ("" when dtm has none).
+func readMessage(ctx context.Context, src Sources, gid string) (string, error) {
+	var body struct {
+		Transaction *struct {
+			Status string `json:"status"`
+		} `json:"transaction"`
+	}
+	if err := getJSON(ctx, httpClient(src), src.DTM+"/query?"+url.Values{"gid": {gid}}.Encode(), &body); err != nil {
+		return "", fmt.Errorf("dtm transaction %s: %w", gid, err)
+	}
+	if body.Transaction == nil {
+		return "", nil
+	}
+	return body.Transaction.Status, nil
+}
+
+// takenBarriers returns the gids whose local step took a unit: the
+// activity's barrier keys holding "op".
+func takenBarriers(ctx context.Context, rdb redis.UniversalClient, activityID int64) (map[string]bool, error) {
+	prefix := rediscache.BarrierKey(activityID, "")
+	out := map[string]bool{}
+	scan := func(ctx context.Context, c *redis.Client) error {
+		it := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for it.Next(ctx) {
+			key := it.Val()
+			v, err := c.Get(ctx, key).Result()
+			if errors.Is(err, redis.Nil) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if v == flashsale.BarrierTaken {
+				name := strings.TrimPrefix(key, prefix)
+				out[strings.TrimSuffix(name, "-00-msg-01")] = true
+			}
+		}
+		return it.Err()
+	}
+	var err error
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, scan)
+	case *redis.Client:
+		err = scan(ctx, c)
+	default:
+		err = fmt.Errorf("unsupported Redis client %T", rdb)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("barrier keys: %w", err)
+	}
+	return out, nil
+}
+
+func httpClient(src Sources) *http.Client {
+	if src.HTTP != nil {
+		return src.HTTP
+	}
+	return &http.Client{Timeout: 10 * time.Second}
+}
+
+func getJSON(ctx context.Context, hc *http.Client, u string, into any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(into)
+}
+
+// String renders the report for people: one line of figures, then one line
+// per violation.
+func (r Report) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "activity %d: total %d, Redis stock %d, DB stock %d, live orders %d, messages %v\n",
+		r.ActivityID, r.Total, r.RedisStock, r.DBStock, r.LiveOrders, r.Messages)
+	for _, v := range r.Violations {
+		fmt.Fprintf(&b, "  %s %s", v.Invariant, v.Message)
+		if len(v.GIDs) > 0 {
+			fmt.Fprintf(&b, " gids=%s", strings.Join(first(v.GIDs, 20), ","))
+		}
+		if len(v.OrderIDs) > 0 {
+			ids := make([]string, 0, len(v.OrderIDs))
+			for _, id := range v.OrderIDs {
+				ids = append(ids, strconv.FormatInt(id, 10))
+			}
+			fmt.Fprintf(&b, " orders=%s", strings.Join(first(ids, 20), ","))
+		}
+		if len(v.Users) > 0 {
+			fmt.Fprintf(&b, " users=%s", strings.Join(v.Users, ","))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func first(s []string, n int) []string {
+	if len(s) > n {
+		return append(s[:n:n], fmt.Sprintf("...(%d more)", len(s)-n))
+	}
+	return s
+}

@@ -1,0 +1,134 @@
+package tests
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flashsale/flashsale/dtmconf"
+)
+
+// backCheckBound is how long a purchase whose flashsale died may stay
+// unsettled: the message's TimeoutToFail, dtm's cron tick, and slack for
+// a slow back-check: about 15 s (README, "dtm settings").
+const backCheckBound = (dtmconf.MsgRetryInterval + 6) * time.Second
+
+// crashAt parks flashsale at fault point, SIGKILLs it there, restarts it and
+// returns the gid of the interrupted purchase.
+func crashAt(t *testing.T, s *stack, act int64, user, point string) string {
+	t.Helper()
+	go s.buy(act, user) // never answered: the process dies under it
+	line := s.flashsale.waitLine(t, "FAULTPOINT "+point, 10*time.Second)
+	gid := strings.Fields(line)[2]
+	s.flashsale.kill()
+	s.restartFlashsale()
+	return gid
+}
+
+// TestKilledAfterLua: flashsale dies after the Lua step took the unit and
+// before Submit. The dtm server back-checks, finds the barrier taken,
+// commits the message, and the order is created within the bound.
+func TestKilledAfterLua(t *testing.T) {
+	s := newStack(t, "FLASHSALE_FAULTPOINTS=after-lua")
+	act := s.newActivity(10)
+	start := time.Now()
+	gid := crashAt(t, s, act, "crash1", "after-lua")
+	if gid != fmt.Sprintf("flash-sale-%d-crash1", act) {
+		t.Fatalf("fault point reported gid %q", gid)
+	}
+	if n := redisStock(t, act); n != 9 {
+		t.Fatalf("Redis stock after the Lua step = %d, want 9", n)
+	}
+	for orderCount(t, act) == 0 {
+		if time.Since(start) > backCheckBound {
+			t.Fatalf("no order %s after the crash; dtm status %q", backCheckBound, s.dtmStatus(gid))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("order created %s after the purchase began", time.Since(start).Round(100*time.Millisecond))
+	r := s.settle(act, 10*time.Second)
+	if r.LiveOrders != 1 || r.RedisStock != 9 || s.dtmStatus(gid) != "succeed" {
+		t.Fatalf("after settlement: %s", r)
+	}
+	if code, e := s.buy(act, "crash1"); code != http.StatusConflict || e != "already_purchased" {
+		t.Fatalf("buying again: %d %s, want 409 already_purchased", code, e)
+	}
+}
+
+// TestKilledBeforeLua: flashsale dies after Prepare and before the Lua
+// step. The back-check closes the barrier, the message fails, no stock is
+// taken, and a late local step could no longer commit.
+func TestKilledBeforeLua(t *testing.T) {
+	s := newStack(t, "FLASHSALE_FAULTPOINTS=before-lua")
+	act := s.newActivity(10)
+	start := time.Now()
+	gid := crashAt(t, s, act, "crash2", "before-lua")
+	for s.dtmStatus(gid) != "failed" {
+		if time.Since(start) > backCheckBound {
+			t.Fatalf("message %s is %q %s after the crash, want failed", gid, s.dtmStatus(gid), backCheckBound)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("message failed %s after the purchase began", time.Since(start).Round(100*time.Millisecond))
+	r := s.settle(act, 10*time.Second)
+	if r.LiveOrders != 0 || r.RedisStock != 10 || r.DBStock != 10 {
+		t.Fatalf("after settlement: %s", r)
+	}
+	// The user's one attempt has ended without a unit.
+	if code, e := s.buy(act, "crash2"); code != http.StatusConflict || e != "sold_out" {
+		t.Fatalf("buying again: %d %s, want 409 sold_out", code, e)
+	}
+	if n := redisStock(t, act); n != 10 {
+		t.Fatalf("Redis stock = %d, want 10", n)
+	}
+}
+
+// TestOrdersKilledMidSale: the order service is SIGKILLed while a sale runs
+// and restarted; dtm retries the branches and every succeeded message ends
+// with exactly one order.
+func TestOrdersKilledMidSale(t *testing.T) {
+	s := newStack(t)
+	act := s.newActivity(100)
+	var got outcomes
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	killed := make(chan struct{})
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if i >= 60 {
+				<-killed // the second half buys while orders is down
+			}
+			got.add(s.buy(act, fmt.Sprintf("okill%d", i)))
+			mu.Lock()
+			done++
+			mu.Unlock()
+		}(i)
+	}
+	for {
+		mu.Lock()
+		d := done
+		mu.Unlock()
+		if d >= 30 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.orders.kill()
+	close(killed)
+	time.Sleep(time.Second)
+	s.start(s.orders, s.ordersURL()+"/readyz")
+	wg.Wait()
+	if got.m["202 "] != 100 || got.m["409 sold_out"] != 100 {
+		t.Fatalf("answers = %v, want 100 accepted and 100 sold out", got.m)
+	}
+	r := s.settle(act, 90*time.Second)
+	if r.LiveOrders != 100 || r.Messages["succeed"] != 100 {
+		t.Fatalf("after settlement: %s", r)
+	}
+}

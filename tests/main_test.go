@@ -1,0 +1,151 @@
+// Package tests holds the integration, crash and concurrency tests of the
+// services mode: real Redis, real MariaDB/MySQL, and the dtm server, orders
+// and flashsale each running as its own process, built once per test run.
+package tests
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/redis/go-redis/v9"
+)
+
+// env is what TestMain prepared for every test of the package.
+var env struct {
+	skip      string // why the tests cannot run here; "" when they can
+	bin       string // directory of the built binaries
+	redisAddr string
+	redisDB   int
+	mysqlDSN  string // the run's own database
+	rdb       *redis.Client
+	db        *sql.DB
+}
+
+func TestMain(m *testing.M) {
+	code, err := setup()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration tests:", err)
+		os.Exit(1)
+	}
+	if code >= 0 {
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+// setup finds the servers, builds the binaries and makes the run's own
+// database. It returns an exit code >= 0 when the run must end at once.
+func setup() (int, error) {
+	env.redisAddr = getenv("REDIS_ADDR", "127.0.0.1:6379")
+	env.redisDB = 9
+	mysqlAddr := getenv("MYSQL_ADDR", "127.0.0.1:3306")
+	for _, addr := range []string{env.redisAddr, mysqlAddr} {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			env.skip = fmt.Sprintf("no server at %s (Redis at REDIS_ADDR, MySQL at MYSQL_ADDR): %v", addr, err)
+			break
+		}
+		c.Close()
+	}
+	if env.skip != "" {
+		if os.Getenv("CI") == "true" {
+			return 1, fmt.Errorf("CI=true and %s", env.skip)
+		}
+		fmt.Println("SKIP integration tests:", env.skip)
+		return -1, nil
+	}
+	dir, err := os.MkdirTemp("", "flashsale-it-")
+	if err != nil {
+		return 0, err
+	}
+	env.bin = dir
+	if err := build(dir); err != nil {
+		return 0, err
+	}
+	name := fmt.Sprintf("fs_it_%d_%d", time.Now().Unix(), os.Getpid())
+	cfg := mysql.NewConfig()
+	cfg.User = getenv("MYSQL_USER", "root")
+	cfg.Passwd = os.Getenv("MYSQL_PASSWORD")
+	cfg.Net = "tcp"
+	cfg.Addr = mysqlAddr
+	cfg.DBName = name
+	cfg.ParseTime = true
+	env.mysqlDSN = cfg.FormatDSN()
+	admin := *cfg
+	admin.DBName = ""
+	adb, err := sql.Open("mysql", admin.FormatDSN())
+	if err != nil {
+		return 0, err
+	}
+	defer adb.Close()
+	if _, err := adb.Exec("CREATE DATABASE " + name); err != nil {
+		return 0, fmt.Errorf("create test database: %w", err)
+	}
+	if env.db, err = sql.Open("mysql", env.mysqlDSN); err != nil {
+		return 0, err
+	}
+	env.rdb = redis.NewClient(&redis.Options{Addr: env.redisAddr, DB: env.redisDB})
+	if err := env.rdb.FlushDB(context.Background()).Err(); err != nil {
+		return 0, fmt.Errorf("flush Redis db %d: %w", env.redisDB, err)
+	}
+	return -1, nil
+}
+
+// build compiles the three services once for the whole run. flashsale is
+// built with the faultinject tag so tests can park it between the Lua step
+// and Submit; the fault points are inert unless armed by env.
+func build(dir string) error {
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Dir(filepath.Dir(file))
+	start := time.Now()
+	cmd := exec.Command("go", "build", "-tags", "faultinject", "-o", dir+"/",
+		"./dtmconf/cmd/dtm", "./flashsale/cmd/flashsale", "./orders/cmd/orders")
+	cmd.Dir = root
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("build the services: %w", err)
+	}
+	fmt.Printf("built dtm, flashsale, orders in %s\n", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// needServers skips t, or fails it when CI=true, if the servers are missing.
+func needServers(t *testing.T) {
+	t.Helper()
+	if env.skip != "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true and %s", env.skip)
+		}
+		t.Skip(env.skip)
+	}
+}
+
+func getenv(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// freePort returns a TCP port free on loopback right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

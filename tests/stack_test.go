@@ -1,0 +1,339 @@
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/flashsale/flashsale/flashsale/auth"
+	"github.com/flashsale/flashsale/reconcile"
+)
+
+const (
+	jwtSecret  = "integration-jwt-secret-0123456789"
+	adminToken = "integration-admin-token-0123456789"
+)
+
+// proc is one service process of a stack.
+type proc struct {
+	name string
+	args []string
+	env  []string
+	log  string
+
+	mu     sync.Mutex // mu guards cmd, lines and waitCh
+	cmd    *exec.Cmd
+	lines  []string
+	waitCh chan struct{}
+}
+
+// stack is the services mode on loopback: a dtm server on Redis, the order
+// service and one flashsale, each its own process, on free ports.
+type stack struct {
+	t                        *testing.T
+	dir                      string
+	dtmPort, ordersPort      int
+	shopper, admin, internal int
+	dtm, orders, flashsale   *proc
+	http                     *http.Client
+}
+
+// newStack starts a stack and stops it when t ends. flashsaleEnv is added to
+// flashsale's environment (for example armed fault points).
+func newStack(t *testing.T, flashsaleEnv ...string) *stack {
+	t.Helper()
+	needServers(t)
+	s := &stack{t: t, dir: t.TempDir(), http: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}}}
+	s.dtmPort, s.ordersPort = freePort(t), freePort(t)
+	s.shopper, s.admin, s.internal = freePort(t), freePort(t), freePort(t)
+	prefix := fmt.Sprintf("{dtmit%d}", time.Now().UnixNano())
+	s.dtm = s.newProc("dtm", []string{"-http-port", itoa(s.dtmPort), "-grpc-port", itoa(freePort(t)),
+		"-redis", env.redisAddr, "-redis-prefix", prefix, "-dir", s.dir, "-log-level", getenv("IT_DTM_LOG_LEVEL", "warn")}, nil)
+	s.orders = s.newProc("orders", nil, []string{"ORDERS_ADDR=127.0.0.1:" + itoa(s.ordersPort), "MYSQL_DSN=" + env.mysqlDSN})
+	s.flashsale = s.newProc("flashsale", nil, append([]string{
+		"FLASHSALE_ADDR=127.0.0.1:" + itoa(s.shopper),
+		"FLASHSALE_ADMIN_ADDR=127.0.0.1:" + itoa(s.admin),
+		"FLASHSALE_INTERNAL_ADDR=127.0.0.1:" + itoa(s.internal),
+		"REDIS_ADDR=" + env.redisAddr, "REDIS_DB=" + itoa(env.redisDB),
+		"MYSQL_DSN=" + env.mysqlDSN,
+		"DTM_SERVER=" + s.dtmURL(),
+		"ORDERS_URL=http://127.0.0.1:" + itoa(s.ordersPort),
+		"FLASHSALE_JWT_SECRET=" + jwtSecret,
+		"FLASHSALE_ADMIN_TOKEN=" + adminToken,
+	}, flashsaleEnv...))
+	t.Cleanup(func() {
+		for _, p := range []*proc{s.flashsale, s.orders, s.dtm} {
+			p.kill()
+		}
+		if t.Failed() {
+			for _, p := range []*proc{s.dtm, s.orders, s.flashsale} {
+				b, _ := os.ReadFile(p.log)
+				t.Logf("---- %s log (last 3000 bytes) ----\n%s", p.name, tail(b, 3000))
+			}
+		}
+	})
+	s.start(s.dtm, "http://127.0.0.1:"+itoa(s.dtmPort)+"/api/dtmsvr/version")
+	s.start(s.orders, s.ordersURL()+"/readyz")
+	s.start(s.flashsale, s.shopperURL()+"/readyz")
+	return s
+}
+
+func (s *stack) dtmURL() string      { return fmt.Sprintf("http://127.0.0.1:%d/api/dtmsvr", s.dtmPort) }
+func (s *stack) ordersURL() string   { return fmt.Sprintf("http://127.0.0.1:%d", s.ordersPort) }
+func (s *stack) shopperURL() string  { return fmt.Sprintf("http://127.0.0.1:%d", s.shopper) }
+func (s *stack) adminURL() string    { return fmt.Sprintf("http://127.0.0.1:%d", s.admin) }
+func (s *stack) internalURL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.internal) }
+
+func (s *stack) newProc(name string, args, env []string) *proc {
+	return &proc{name: name, args: args, env: env, log: filepath.Join(s.dir, name+".log")}
+}
+
+// start runs p and waits until readyURL answers 200.
+func (s *stack) start(p *proc, readyURL string) {
+	s.t.Helper()
+	p.mu.Lock()
+	p.cmd = exec.Command(filepath.Join(env.bin, p.name), p.args...)
+	p.cmd.Env = append(os.Environ(), p.env...)
+	logf, err := os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	p.cmd.Stdout = logf
+	p.cmd.Stderr = io.MultiWriter(logf, pw)
+	if err := p.cmd.Start(); err != nil {
+		p.mu.Unlock()
+		s.t.Fatalf("start %s: %v", p.name, err)
+	}
+	p.waitCh = make(chan struct{})
+	cmd, waitCh := p.cmd, p.waitCh
+	p.mu.Unlock()
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.lines = append(p.lines, sc.Text())
+			p.mu.Unlock()
+		}
+	}()
+	go func() {
+		cmd.Wait()
+		pw.Close()
+		logf.Close()
+		close(waitCh)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := s.http.Get(readyURL)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case <-waitCh:
+			b, _ := os.ReadFile(p.log)
+			s.t.Fatalf("%s exited at start:\n%s", p.name, tail(b, 3000))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	s.t.Fatalf("%s not ready at %s after 30s", p.name, readyURL)
+}
+
+// kill sends SIGKILL to p and waits for it to be gone.
+func (p *proc) kill() {
+	p.mu.Lock()
+	cmd, waitCh := p.cmd, p.waitCh
+	p.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	<-waitCh
+}
+
+// waitLine waits until p printed a line containing substr and returns it.
+func (p *proc) waitLine(t *testing.T, substr string, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		p.mu.Lock()
+		for _, l := range p.lines {
+			if strings.Contains(l, substr) {
+				p.mu.Unlock()
+				return l
+			}
+		}
+		p.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s printed no line with %q in %s", p.name, substr, timeout)
+	return ""
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+// call sends a JSON request and returns the status and decoded body.
+func (s *stack) call(method, url, token string, body any) (int, map[string]any) {
+	s.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return 0, map[string]any{"transport_error": err.Error()}
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		out = map[string]any{"raw": string(raw)}
+	}
+	return resp.StatusCode, out
+}
+
+// newActivity creates a product and an activity of total units, open now.
+func (s *stack) newActivity(total int) int64 {
+	s.t.Helper()
+	return s.newActivityAt(total, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
+}
+
+func (s *stack) newActivityAt(total int, start, end time.Time) int64 {
+	s.t.Helper()
+	code, p := s.call("POST", s.adminURL()+"/admin/v1/products", adminToken,
+		map[string]any{"name": "Phone", "description": "a phone", "price": 5000, "image_url": "https://example.invalid/p.png"})
+	if code != http.StatusCreated {
+		s.t.Fatalf("create product: %d %v", code, p)
+	}
+	code, a := s.call("POST", s.adminURL()+"/admin/v1/activities", adminToken, map[string]any{
+		"name": "sale", "product_id": p["id"], "price": 100, "total": total,
+		"start_at": start.UTC().Format(time.RFC3339Nano), "end_at": end.UTC().Format(time.RFC3339Nano), "pay_timeout_seconds": 900,
+	})
+	if code != http.StatusCreated {
+		s.t.Fatalf("create activity: %d %v", code, a)
+	}
+	return int64(a["id"].(float64))
+}
+
+func token(user string) string { return auth.Mint(jwtSecret, user, time.Now(), time.Hour) }
+
+func (s *stack) buyURL(act int64) string {
+	return fmt.Sprintf("%s/api/v1/activities/%d/buy", s.shopperURL(), act)
+}
+
+func (s *stack) orderURL(act int64) string {
+	return fmt.Sprintf("%s/api/v1/activities/%d/order", s.shopperURL(), act)
+}
+
+// buy runs user's purchase and returns the status and error code ("" on 202).
+func (s *stack) buy(act int64, user string) (int, string) {
+	code, body := s.call("POST", s.buyURL(act), token(user), map[string]any{})
+	e, _ := body["error"].(string)
+	if code == 0 {
+		e = "transport"
+	}
+	return code, e
+}
+
+func (s *stack) sources() reconcile.Sources {
+	return reconcile.Sources{Redis: env.rdb, DB: env.db, DTM: s.dtmURL(), HTTP: s.http}
+}
+
+// settle waits until no purchase message of act is prepared or submitted,
+// then checks I1-I5 and fails t on any violation. It returns the report.
+func (s *stack) settle(act int64, timeout time.Duration) reconcile.Report {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		r, err := reconcile.Check(context.Background(), s.sources(), act)
+		if err != nil {
+			s.t.Fatalf("reconcile: %v", err)
+		}
+		if r.Unsettled() == 0 && r.OK() {
+			return r
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("not settled after %s:\n%s", timeout, r)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// restartFlashsale kills flashsale and starts it again with env replacing
+// the extra environment it was started with.
+func (s *stack) restartFlashsale(env ...string) {
+	s.t.Helper()
+	s.flashsale.kill()
+	base := s.flashsale.env[:0:0]
+	for _, kv := range s.flashsale.env {
+		if !strings.HasPrefix(kv, "FLASHSALE_FAULTPOINTS=") {
+			base = append(base, kv)
+		}
+	}
+	s.flashsale.env = append(base, env...)
+	s.start(s.flashsale, s.shopperURL()+"/readyz")
+}
+
+// dtmStatus returns the dtm status of gid ("" when dtm does not know it).
+func (s *stack) dtmStatus(gid string) string {
+	s.t.Helper()
+	code, body := s.call("GET", s.dtmURL()+"/query?gid="+gid, "", nil)
+	if code != http.StatusOK {
+		s.t.Fatalf("dtm query %s: %d %v", gid, code, body)
+	}
+	tr, _ := body["transaction"].(map[string]any)
+	st, _ := tr["status"].(string)
+	return st
+}
+
+// redisStock returns the activity's Redis stock counter.
+func redisStock(t *testing.T, act int64) int64 {
+	t.Helper()
+	n, err := env.rdb.Get(context.Background(), fmt.Sprintf("{fs:%d}:stock", act)).Int64()
+	if err != nil {
+		t.Fatalf("redis stock of %d: %v", act, err)
+	}
+	return n
+}
+
+// orderCount counts the activity's orders in MySQL.
+func orderCount(t *testing.T, act int64) int {
+	t.Helper()
+	var n int
+	if err := env.db.QueryRow("SELECT COUNT(*) FROM orders WHERE activity_id = ?", act).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
