@@ -1,0 +1,158 @@
+package barriersql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib"
+)
+
+func TestStatements(t *testing.T) {
+	for _, d := range []string{"mysql", "postgres"} {
+		stmts, err := Statements(d)
+		if err != nil || len(stmts) < 5 {
+			t.Fatalf("%s: %d statements, %v", d, len(stmts), err)
+		}
+	}
+	if _, err := Statements("oracle"); err == nil {
+		t.Fatal("an unknown dialect has a schema")
+	}
+}
+
+// server returns addr when a server listens there; otherwise it skips t, or
+// fails it when CI=true.
+func server(t *testing.T, envKey, def string) string {
+	t.Helper()
+	addr := os.Getenv(envKey)
+	if addr == "" {
+		addr = def
+	}
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true and no server at %s (%s): %v", addr, envKey, err)
+		}
+		t.Skipf("no server at %s (%s): %v", addr, envKey, err)
+	}
+	c.Close()
+	return addr
+}
+
+// TestMigrateMySQL applies the schema twice to a fresh database and checks
+// the unique indexes the promises rest on.
+func TestMigrateMySQL(t *testing.T) {
+	addr := server(t, "MYSQL_ADDR", "127.0.0.1:3306")
+	ctx := context.Background()
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Net, cfg.Addr = "root", "tcp", addr
+	admin, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("fs_migrate_%d", time.Now().UnixNano())
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Exec("DROP DATABASE " + name) })
+	cfg.DBName = name
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i := 0; i < 2; i++ {
+		if err := Migrate(ctx, db, "mysql"); err != nil {
+			t.Fatalf("migrate #%d: %v", i+1, err)
+		}
+	}
+	mustExec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.Exec(q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	insertOrder := "INSERT INTO orders (gid, activity_id, user_id, product_id, price, status) VALUES (?, ?, ?, 1, 1, 'created')"
+	mustExec(insertOrder, "g1", 1, "u1")
+	dup := func(q string, args ...any) {
+		t.Helper()
+		_, err := db.Exec(q, args...)
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || me.Number != 1062 {
+			t.Fatalf("%s %v: err %v, want a duplicate key error", q, args, err)
+		}
+	}
+	dup(insertOrder, "g2", 1, "u1") // same (activity, user)
+	dup(insertOrder, "g1", 2, "u2") // same gid
+	barrier := "INSERT IGNORE INTO " + BarrierTable + " (trans_type, gid, branch_id, op, barrier_id, reason) VALUES ('msg', 'g1', '01', 'action', '01', 'action')"
+	for i, want := range []int64{1, 0} {
+		res, err := db.Exec(barrier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := res.RowsAffected(); n != want {
+			t.Fatalf("barrier insert #%d affected %d rows, want %d", i+1, n, want)
+		}
+	}
+	mustExec("INSERT INTO activity_stock (activity_id, total, stock) VALUES (1, 2, 2)")
+	if _, err := db.Exec("UPDATE activity_stock SET stock = -1 WHERE activity_id = 1"); err == nil {
+		t.Fatal("DB stock went below zero")
+	}
+}
+
+// TestMigratePostgres applies the Postgres schema twice in a fresh schema.
+func TestMigratePostgres(t *testing.T) {
+	addr := server(t, "POSTGRES_ADDR", "127.0.0.1:5432")
+	host, port, _ := net.SplitHostPort(addr)
+	db, err := sql.Open("pgx", fmt.Sprintf("host=%s port=%s user=%s dbname=postgres sslmode=disable", host, port, envOr("POSTGRES_USER", "postgres")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	schema := fmt.Sprintf("fs_migrate_%d", time.Now().UnixNano())
+	if _, err := conn.ExecContext(ctx, "CREATE SCHEMA "+schema+"; SET search_path TO "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() { db.Exec("DROP SCHEMA " + schema + " CASCADE") })
+	stmts, err := Statements("postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		for _, s := range stmts {
+			if _, err := conn.ExecContext(ctx, s); err != nil {
+				t.Fatalf("migrate #%d: %v\n%s", i+1, err, s)
+			}
+		}
+	}
+	ins := "INSERT INTO barrier (trans_type, gid, branch_id, op, barrier_id, reason) VALUES ('msg', 'g1', '01', 'action', '01', 'action') ON CONFLICT ON CONSTRAINT uniq_barrier DO NOTHING"
+	for i, want := range []int64{1, 0} {
+		res, err := conn.ExecContext(ctx, ins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := res.RowsAffected(); n != want {
+			t.Fatalf("barrier insert #%d affected %d rows, want %d", i+1, n, want)
+		}
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,100 @@
+package tests
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flashsale/flashsale/flashsale/auth"
+)
+
+// TestBadRequests sends every malformed or unauthorized request of the
+// purchase path and checks the documented status and error code, and that
+// nothing changed: Redis stock, orders and dtm messages of the activity.
+func TestBadRequests(t *testing.T) {
+	s := newStack(t)
+	open := s.newActivity(10)
+	upcoming := s.newActivityAt(10, time.Now().Add(time.Hour), time.Now().Add(2*time.Hour))
+	ended := s.newActivityAt(10, time.Now().Add(-2*time.Hour), time.Now().Add(-time.Hour))
+	good := token("alice")
+	buy := func(act int64) string { return s.buyURL(act) }
+	tests := []struct {
+		name, method, url, token string
+		body                     any
+		status                   int
+		code                     string
+	}{
+		{"NoToken", "POST", buy(open), "", "{}", 401, "unauthorized"},
+		{"ExpiredToken", "POST", buy(open), auth.Mint(jwtSecret, "alice", time.Now().Add(-2*time.Hour), time.Hour), "{}", 401, "unauthorized"},
+		{"WrongKey", "POST", buy(open), auth.Mint("another-secret-0123456789", "alice", time.Now(), time.Hour), "{}", 401, "unauthorized"},
+		{"AlgNone", "POST", buy(open), "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSIsImV4cCI6NDEwMjQ0NDgwMH0.", "{}", 401, "unauthorized"},
+		{"UnknownActivity", "POST", buy(999999), good, "{}", 404, "not_found"},
+		{"ActivityIDNotANumber", "POST", s.shopperURL() + "/api/v1/activities/abc/buy", good, "{}", 404, "not_found"},
+		{"ActivityIDWithBraces", "POST", s.shopperURL() + "/api/v1/activities/%7Bfs:1%7D/buy", good, "{}", 404, "not_found"},
+		{"ActivityIDNegative", "POST", s.shopperURL() + "/api/v1/activities/-1/buy", good, "{}", 404, "not_found"},
+		{"BeforeStart", "POST", buy(upcoming), good, "{}", 403, "not_started"},
+		{"AfterEnd", "POST", buy(ended), good, "{}", 410, "ended"},
+		{"MalformedJSON", "POST", buy(open), good, "{\"secret\":", 400, "bad_request"},
+		{"JSONArray", "POST", buy(open), good, "[1,2]", 400, "bad_request"},
+		{"TooLarge", "POST", buy(open), good, "{\"secret\":\"" + strings.Repeat("a", 2<<20) + "\"}", 413, "too_large"},
+		{"OrderNoToken", "GET", s.orderURL(open), "", nil, 401, "unauthorized"},
+		{"OrderUnknownActivity", "GET", s.orderURL(999999), good, nil, 404, "not_found"},
+		{"BackCheckOnShopperPort", "GET", s.shopperURL() + "/internal/dtm/query-prepared?gid=flash-sale-1-alice", "", nil, 404, "not_found"},
+		{"AdminOnShopperPort", "POST", s.shopperURL() + "/admin/v1/products", adminToken, "{}", 404, "not_found"},
+		{"AdminWithShopperToken", "GET", fmt.Sprintf("%s/admin/v1/activities/%d/stats", s.adminURL(), open), good, nil, 401, "unauthorized"},
+		{"AdminNoToken", "POST", s.adminURL() + "/admin/v1/products", "", "{}", 401, "unauthorized"},
+		{"ProductMissingName", "POST", s.adminURL() + "/admin/v1/products", adminToken, map[string]any{"price": 10}, 400, "bad_request"},
+		{"ActivityUnknownProduct", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
+			"name": "x", "product_id": 999999, "price": 1, "total": 1,
+			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 404, "not_found"},
+		{"ActivityEndBeforeStart", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
+			"name": "x", "product_id": 1, "price": 1, "total": 1,
+			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
+		{"StatsUnknownActivity", "GET", s.adminURL() + "/admin/v1/activities/999999/stats", adminToken, nil, 404, "not_found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := s.call(tt.method, tt.url, tt.token, tt.body)
+			if code != tt.status || body["error"] != tt.code {
+				t.Fatalf("%s %s = %d %v, want %d %s", tt.method, tt.name, code, body, tt.status, tt.code)
+			}
+			if msg, _ := body["message"].(string); msg == "" {
+				t.Fatalf("error without a message: %v", body)
+			}
+		})
+	}
+	// Nothing changed: every activity still has its 10 units, no order and
+	// no purchase message.
+	for _, act := range []int64{open, upcoming, ended} {
+		r := s.settle(act, 5*time.Second)
+		if r.RedisStock != 10 || r.LiveOrders != 0 || len(r.Messages) != 0 {
+			t.Fatalf("activity %d changed: %s", act, r)
+		}
+	}
+}
+
+// TestIgnoredBodyFields: a quantity, a price or another user id in the body
+// change nothing; the purchase is one unit for the token's user.
+func TestIgnoredBodyFields(t *testing.T) {
+	s := newStack(t)
+	act := s.newActivity(10)
+	code, body := s.call("POST", s.buyURL(act), token("bob"),
+		map[string]any{"quantity": 5, "price": 1, "user_id": "mallory", "status": "paid"})
+	if code != http.StatusAccepted || body["gid"] != fmt.Sprintf("flash-sale-%d-bob", act) {
+		t.Fatalf("buy = %d %v", code, body)
+	}
+	r := s.settle(act, 10*time.Second)
+	if r.RedisStock != 9 || r.LiveOrders != 1 {
+		t.Fatalf("after the buy: %s", r)
+	}
+	var user string
+	var price int64
+	if err := env.db.QueryRow("SELECT user_id, price FROM orders WHERE activity_id = ?", act).Scan(&user, &price); err != nil {
+		t.Fatal(err)
+	}
+	if user != "bob" || price != 100 {
+		t.Fatalf("order for %s at %d, want bob at the activity's price 100", user, price)
+	}
+}
