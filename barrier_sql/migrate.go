@@ -18,7 +18,7 @@ var files embed.FS
 // the order service passes it to dtmcli.BranchBarrier.
 const BarrierTable = "barrier"
 
-// Statements returns the schema of dialect ("mysql" or "postgres") as
+// Statements returns the schema of dialect ("mysql", "postgres" or "sqlite") as
 // separate statements, in order.
 func Statements(dialect string) ([]string, error) {
 	b, err := files.ReadFile(dialect + ".sql")

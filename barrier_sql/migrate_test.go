@@ -7,15 +7,18 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/testenv"
 	"github.com/go-sql-driver/mysql"
+	_ "github.com/glebarez/go-sqlite"
 	_ "github.com/jackc/pgx/v5/stdlib"
 )
 
 func TestStatements(t *testing.T) {
-	for _, d := range []string{"mysql", "postgres"} {
+	for _, d := range []string{"mysql", "postgres", "sqlite"} {
 		stmts, err := Statements(d)
 		if err != nil || len(stmts) < 5 {
 			t.Fatalf("%s: %d statements, %v", d, len(stmts), err)
@@ -26,44 +29,11 @@ func TestStatements(t *testing.T) {
 	}
 }
 
-// server returns addr when a server listens there; otherwise it skips t, or
-// fails it when CI=true.
-func server(t *testing.T, envKey, def string) string {
-	t.Helper()
-	addr := os.Getenv(envKey)
-	if addr == "" {
-		addr = def
-	}
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and no server at %s (%s): %v", addr, envKey, err)
-		}
-		t.Skipf("no server at %s (%s): %v", addr, envKey, err)
-	}
-	c.Close()
-	return addr
-}
-
 // TestMigrateMySQL applies the schema twice to a fresh database and checks
 // the unique indexes the promises rest on.
 func TestMigrateMySQL(t *testing.T) {
-	addr := server(t, "MYSQL_ADDR", "127.0.0.1:3306")
 	ctx := context.Background()
-	cfg := mysql.NewConfig()
-	cfg.User, cfg.Net, cfg.Addr = "root", "tcp", addr
-	admin, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	name := fmt.Sprintf("fs_migrate_%d", time.Now().UnixNano())
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE " + name) })
-	cfg.DBName = name
-	db, err := sql.Open("mysql", cfg.FormatDSN())
+	db, err := sql.Open("mysql", testenv.MySQLDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +79,7 @@ func TestMigrateMySQL(t *testing.T) {
 
 // TestMigratePostgres applies the Postgres schema twice in a fresh schema.
 func TestMigratePostgres(t *testing.T) {
-	addr := server(t, "POSTGRES_ADDR", "127.0.0.1:5432")
+	addr := testenv.Server(t, "POSTGRES_ADDR", "127.0.0.1:5432")
 	host, port, _ := net.SplitHostPort(addr)
 	db, err := sql.Open("pgx", fmt.Sprintf("host=%s port=%s user=%s dbname=postgres sslmode=disable", host, port, envOr("POSTGRES_USER", "postgres")))
 	if err != nil {
@@ -155,4 +125,38 @@ func envOr(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// TestMigrateSQLite applies the embedded schema twice and checks the unique
+// indexes and the barrier's INSERT OR IGNORE.
+func TestMigrateSQLite(t *testing.T) {
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i := 0; i < 2; i++ {
+		if err := Migrate(context.Background(), db, "sqlite"); err != nil {
+			t.Fatalf("migrate #%d: %v", i+1, err)
+		}
+	}
+	insertOrder := "INSERT INTO orders (gid, activity_id, user_id, product_id, price, status) VALUES (?, ?, ?, 1, 1, 'created')"
+	if _, err := db.Exec(insertOrder, "g1", 1, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]any{{"g2", 1, "u1"}, {"g1", 2, "u2"}} {
+		if _, err := db.Exec(insertOrder, args...); err == nil {
+			t.Fatalf("duplicate order %v inserted", args)
+		}
+	}
+	ins := "INSERT OR IGNORE INTO barrier (trans_type, gid, branch_id, op, barrier_id, reason) VALUES ('msg', 'g1', '01', 'action', '01', 'action')"
+	for i, want := range []int64{1, 0} {
+		res, err := db.Exec(ins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := res.RowsAffected(); n != want {
+			t.Fatalf("barrier insert #%d affected %d rows, want %d", i+1, n, want)
+		}
+	}
 }

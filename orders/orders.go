@@ -1,6 +1,6 @@
 // Package orders holds the domain of the order service: orders, the branch
 // request of a purchase message, error codes, and the store interface.
-// Adapters: mysqldb (gorm + dtm's SQL barrier), httpapi (the dtm branch).
+// Adapters: sqldb (gorm + dtm's SQL barrier), httpapi (the dtm branch).
 package orders
 
 import (

@@ -15,7 +15,7 @@ import (
 	"github.com/flashsale/flashsale/internal/serve"
 	"github.com/flashsale/flashsale/internal/sqlconn"
 	"github.com/flashsale/flashsale/orders/httpapi"
-	"github.com/flashsale/flashsale/orders/mysqldb"
+	"github.com/flashsale/flashsale/orders/sqldb"
 )
 
 func main() {
@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	store := mysqldb.New(db)
+	store := sqldb.New(db, sqldb.MySQL)
 	return serve.Run(ctx, 10*time.Second, func(bound map[string]string) {
 		log.Info("listening", "addr", bound["orders"])
 	}, serve.Listener{Name: "orders", Addr: cfg.Addr, Handler: httpapi.New(store, log)})

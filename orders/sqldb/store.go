@@ -1,6 +1,8 @@
-// Package mysqldb is the order service's MySQL store: gorm on the schema of
+// Package sqldb is the order service's SQL store: gorm on the schema of
 // barrier_sql, with dtm's SQL barrier in the same transaction as the order.
-package mysqldb
+// On MySQL the barrier is dtmcli's own (BranchBarrier.Call); on SQLite, the
+// embedded mode, the same protocol with SQLite's insert-ignore (barrier.go).
+package sqldb
 
 import (
 	"context"
@@ -12,6 +14,12 @@ import (
 	barriersql "github.com/flashsale/flashsale/barrier_sql"
 	"github.com/flashsale/flashsale/orders"
 	"gorm.io/gorm"
+)
+
+// Dialects of the store.
+const (
+	MySQL  = "mysql"
+	SQLite = "sqlite"
 )
 
 type orderRow struct {
@@ -30,30 +38,19 @@ func (orderRow) TableName() string { return "orders" }
 
 // Store implements orders.Store.
 type Store struct {
-	db *gorm.DB
+	db      *gorm.DB
+	dialect string
 }
 
-// New returns a Store on db (schema applied by sqlconn).
-func New(db *gorm.DB) *Store { return &Store{db: db} }
+// New returns a Store on db, whose schema sqlconn applied, in dialect
+// MySQL or SQLite.
+func New(db *gorm.DB, dialect string) *Store { return &Store{db: db, dialect: dialect} }
 
 var _ orders.Store = (*Store)(nil)
 
 // Create runs a purchase message's branch behind dtm's SQL barrier.
 func (s *Store) Create(ctx context.Context, bb *dtmcli.BranchBarrier, req orders.CreateRequest) error {
-	tx := s.db.WithContext(ctx).Begin()
-	if tx.Error != nil {
-		return tx.Error
-	}
-	// dtmcli's barrier works on a *sql.Tx and commits or rolls it back
-	// itself; gorm runs the order's statements on the same *sql.Tx.
-	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
-	if !ok {
-		tx.Rollback()
-		return fmt.Errorf("gorm transaction is %T, not *sql.Tx", tx.Statement.ConnPool)
-	}
-	bb.DBType = dtmcli.DBTypeMysql
-	bb.BarrierTableName = barriersql.BarrierTable
-	return bb.Call(sqlTx, func(*sql.Tx) error {
+	return s.withBarrier(ctx, bb, func(tx *gorm.DB) error {
 		now := time.Now().UTC()
 		o := orderRow{
 			GID: bb.Gid, ActivityID: req.ActivityID, UserID: req.UserID, ProductID: req.ProductID,
@@ -71,6 +68,30 @@ func (s *Store) Create(ctx context.Context, bb *dtmcli.BranchBarrier, req orders
 		}
 		return nil
 	})
+}
+
+// withBarrier runs busi in one transaction behind bb's barrier: the barrier
+// row is inserted first, and a redelivered branch (row already there)
+// commits nothing and returns nil.
+func (s *Store) withBarrier(ctx context.Context, bb *dtmcli.BranchBarrier, busi func(tx *gorm.DB) error) error {
+	tx := s.db.WithContext(ctx).Begin()
+	if tx.Error != nil {
+		return tx.Error
+	}
+	// The barrier works on a *sql.Tx and commits or rolls it back itself;
+	// gorm runs the business statements on the same *sql.Tx.
+	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		tx.Rollback()
+		return fmt.Errorf("gorm transaction is %T, not *sql.Tx", tx.Statement.ConnPool)
+	}
+	call := func(*sql.Tx) error { return busi(tx) }
+	if s.dialect == SQLite {
+		return callSQLite(sqlTx, bb, call)
+	}
+	bb.DBType = dtmcli.DBTypeMysql
+	bb.BarrierTableName = barriersql.BarrierTable
+	return bb.Call(sqlTx, call)
 }
 
 // Ping checks that the database answers.

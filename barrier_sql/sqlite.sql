@@ -1,0 +1,59 @@
+-- Schema of the flash sale on SQLite (the embedded mode). Every statement is
+-- idempotent. No DROP here. The barrier's insert-ignore is INSERT OR IGNORE,
+-- which the unique index uniq_barrier turns into dtm's barrier.
+
+CREATE TABLE IF NOT EXISTS products (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  name        TEXT    NOT NULL,
+  description TEXT    NOT NULL,
+  price       INTEGER NOT NULL,
+  image_url   TEXT    NOT NULL DEFAULT '',
+  created_at  DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+
+CREATE TABLE IF NOT EXISTS activities (
+  id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+  name                TEXT     NOT NULL,
+  product_id          INTEGER  NOT NULL,
+  price               INTEGER  NOT NULL,
+  total               INTEGER  NOT NULL,
+  start_at            DATETIME NOT NULL,
+  end_at              DATETIME NOT NULL,
+  pay_timeout_seconds INTEGER  NOT NULL DEFAULT 900,
+  created_at          DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE INDEX IF NOT EXISTS idx_activities_product ON activities (product_id);
+
+CREATE TABLE IF NOT EXISTS activity_stock (
+  activity_id INTEGER PRIMARY KEY,
+  total       INTEGER NOT NULL,
+  stock       INTEGER NOT NULL,
+  CONSTRAINT chk_activity_stock_range CHECK (stock >= 0 AND stock <= total)
+);
+
+CREATE TABLE IF NOT EXISTS orders (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  gid         TEXT     NOT NULL,
+  activity_id INTEGER  NOT NULL,
+  user_id     TEXT     NOT NULL,
+  product_id  INTEGER  NOT NULL,
+  price       INTEGER  NOT NULL,
+  status      TEXT     NOT NULL,
+  created_at  DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  updated_at  DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE UNIQUE INDEX IF NOT EXISTS uniq_orders_activity_user ON orders (activity_id, user_id);
+CREATE UNIQUE INDEX IF NOT EXISTS uniq_orders_gid ON orders (gid);
+
+CREATE TABLE IF NOT EXISTS barrier (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  trans_type  TEXT NOT NULL DEFAULT '',
+  gid         TEXT NOT NULL DEFAULT '',
+  branch_id   TEXT NOT NULL DEFAULT '',
+  op          TEXT NOT NULL DEFAULT '',
+  barrier_id  TEXT NOT NULL DEFAULT '',
+  reason      TEXT NOT NULL DEFAULT '',
+  create_time DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  update_time DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE UNIQUE INDEX IF NOT EXISTS uniq_barrier ON barrier (gid, branch_id, op, barrier_id);
