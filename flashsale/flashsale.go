@@ -113,6 +113,10 @@ func ValidUserID(id string) bool {
 	return true
 }
 
+// MsgBarrier names the barrier of a purchase message's local step, as dtm
+// names the barrier of DoAndSubmit: "<gid>-00-msg-01".
+func MsgBarrier(gid string) string { return gid + "-00-msg-01" }
+
 // Barrier states of a purchase's local step in Redis (dtm's Redis barrier
 // protocol): absent, taken by the local step, or closed by the back-check.
 const (
@@ -139,6 +143,9 @@ type Stock interface {
 	// Barrier returns the state of a barrier: BarrierAbsent, BarrierTaken
 	// or BarrierRollback.
 	Barrier(ctx context.Context, activityID int64, barrier string) (string, error)
+	// Restore sets the stock counter to units and marks the barriers named
+	// taken, keeping any barrier that already has a value.
+	Restore(ctx context.Context, activityID int64, units int64, taken []string) error
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 }
@@ -184,4 +191,7 @@ type OrderReader interface {
 	OrderOf(ctx context.Context, activityID int64, userID string) (Order, error)
 	// Counts returns the activity's orders by status and its DB stock.
 	Counts(ctx context.Context, activityID int64) (OrderCounts, int, error)
+	// OrderGIDs returns the gids of the activity's orders, cancelled or
+	// not, and how many are live (not cancelled).
+	OrderGIDs(ctx context.Context, activityID int64) (gids []string, live int, err error)
 }

@@ -80,7 +80,7 @@ func Check(ctx context.Context, src Sources, activityID int64) (Report, error) {
 	if err != nil {
 		return r, err
 	}
-	msgs, err := readMessages(ctx, src, activityID)
+	msgs, err := Messages(ctx, src, activityID)
 	if err != nil {
 		return r, err
 	}
@@ -189,15 +189,17 @@ func readOrders(ctx context.Context, db *sql.DB, activityID int64) ([]order, err
 	return out, rows.Err()
 }
 
-// readMessages lists the activity's purchase messages on the dtm server
-// (its admin API, /api/dtmsvr/all) as gid -> status.
-func readMessages(ctx context.Context, src Sources, activityID int64) (map[string]string, error) {
+// Messages lists the activity's purchase messages on the dtm server (its
+// admin API, /api/dtmsvr/all) as gid -> status. dtm's Redis store drops the
+// rest of a SCAN batch once a page is full, so pages are asked far larger
+// than any sale, which makes each one complete.
+func Messages(ctx context.Context, src Sources, activityID int64) (map[string]string, error) {
 	prefix := flashsale.GID(activityID, "")
 	out := map[string]string{}
 	hc := httpClient(src)
 	position := ""
 	for page := 0; page < 100000; page++ {
-		q := url.Values{"limit": {"1000"}, "position": {position}}
+		q := url.Values{"limit": {"1000000"}, "position": {position}}
 		var body struct {
 			Transactions []struct {
 				Gid    string `json:"gid"`

@@ -1,14 +1,17 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/reconcile"
 	"github.com/gin-gonic/gin"
 )
 
@@ -159,6 +162,27 @@ func handleStats(cat flashsale.Catalog, stock flashsale.Stock, orders flashsale.
 			redisStock = n
 		}
 		c.JSON(http.StatusOK, gin.H{"total": a.Total, "redis_stock": redisStock, "orders": counts, "db_stock": dbStock})
+	}
+}
+
+// handleReconcile checks I1-I5 of DESIGN.md for ?activity=<id>.
+func handleReconcile(cat flashsale.Catalog, check func(context.Context, int64) (reconcile.Report, error), log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, err := strconv.ParseInt(c.Query("activity"), 10, 64)
+		if err != nil || id <= 0 {
+			writeError(c, log, flashsale.Errorf(flashsale.ENotFound, "no such activity"))
+			return
+		}
+		if _, err := cat.Activity(c, id); err != nil {
+			writeError(c, log, err)
+			return
+		}
+		r, err := check(c, id)
+		if err != nil {
+			writeError(c, log, flashsale.Errorf(flashsale.EUnavailable, "reconciliation could not read the stores: %v", err))
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"ok": r.OK(), "violations": r.Violations, "report": r})
 	}
 }
 

@@ -18,6 +18,7 @@ func adminRoutes(e *gin.Engine, d Deps) {
 	a.POST("/products", handleCreateProduct(d.Catalog, d.Log))
 	a.POST("/activities", handleCreateActivity(d.Catalog, d.Stock, d.Now, d.Log))
 	a.GET("/activities/:id/stats", handleStats(d.Catalog, d.Stock, d.Orders, d.Log))
+	a.GET("/reconcile", handleReconcile(d.Catalog, d.Reconcile, d.Log))
 }
 
 func internalRoutes(e *gin.Engine, d Deps) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/reconcile"
 	"github.com/gin-gonic/gin"
 )
 
@@ -31,8 +32,10 @@ type Deps struct {
 	Purchases  Purchaser
 	Tokens     TokenVerifier
 	AdminToken string
-	Now        func() time.Time
-	Log        *slog.Logger
+	// Reconcile checks the promises of an activity (package reconcile).
+	Reconcile func(ctx context.Context, activityID int64) (reconcile.Report, error)
+	Now       func() time.Time
+	Log       *slog.Logger
 }
 
 // TokenVerifier turns a shopper's bearer token into a user id.

@@ -90,6 +90,23 @@ func (c *Catalog) OrderOf(ctx context.Context, activityID int64, userID string) 
 	}, nil
 }
 
+// OrderGIDs returns the gids of the activity's orders and the live count.
+func (c *Catalog) OrderGIDs(ctx context.Context, activityID int64) ([]string, int, error) {
+	var rows []orderRow
+	if err := c.db.WithContext(ctx).Select("gid, status").Where("activity_id = ?", activityID).Find(&rows).Error; err != nil {
+		return nil, 0, err
+	}
+	gids := make([]string, len(rows))
+	live := 0
+	for i, r := range rows {
+		gids[i] = r.GID
+		if r.Status != "cancelled" {
+			live++
+		}
+	}
+	return gids, live, nil
+}
+
 // Counts returns the activity's orders by status and its DB stock.
 func (c *Catalog) Counts(ctx context.Context, activityID int64) (flashsale.OrderCounts, int, error) {
 	var counts flashsale.OrderCounts

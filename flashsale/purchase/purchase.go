@@ -115,7 +115,7 @@ func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string) (s
 		// The Lua call's outcome is unknown (a Redis error): the barrier
 		// tells whether the unit was taken.
 		s.log.Warn("local step failed", "gid", gid, "err", local)
-		if st, berr := s.stock.Barrier(ctx, a.ID, msgBarrier(gid)); berr == nil && st == flashsale.BarrierTaken {
+		if st, berr := s.stock.Barrier(ctx, a.ID, flashsale.MsgBarrier(gid)); berr == nil && st == flashsale.BarrierTaken {
 			return gid, nil
 		}
 		return "", unavailable(local)
@@ -131,7 +131,7 @@ func (s *Service) prepareFailed(ctx context.Context, a flashsale.Activity, gid s
 	if errors.As(err, &uerr) || !strings.Contains(err.Error(), dtmcli.ResultFailure) {
 		return unavailable(err)
 	}
-	st, berr := s.stock.Barrier(ctx, a.ID, msgBarrier(gid))
+	st, berr := s.stock.Barrier(ctx, a.ID, flashsale.MsgBarrier(gid))
 	if berr != nil {
 		return unavailable(berr)
 	}
@@ -147,13 +147,13 @@ func (s *Service) QueryPrepared(ctx context.Context, gid string) error {
 	if err != nil {
 		return flashsale.Errorf(flashsale.EBadRequest, "%v", err)
 	}
-	return s.stock.QueryPrepared(ctx, act, msgBarrier(gid))
+	return s.stock.QueryPrepared(ctx, act, flashsale.MsgBarrier(gid))
 }
 
 // Pending reports whether user's purchase in activity took a unit (its
 // order may not exist yet).
 func (s *Service) Pending(ctx context.Context, activityID int64, user string) (bool, error) {
-	st, err := s.stock.Barrier(ctx, activityID, msgBarrier(flashsale.GID(activityID, user)))
+	st, err := s.stock.Barrier(ctx, activityID, flashsale.MsgBarrier(flashsale.GID(activityID, user)))
 	return st == flashsale.BarrierTaken, err
 }
 
@@ -163,11 +163,6 @@ func (s *Service) Pending(ctx context.Context, activityID int64, user string) (b
 func barrierName(bb *dtmcli.BranchBarrier) string {
 	bb.BarrierID++
 	return fmt.Sprintf("%s-%s-%s-%02d", bb.Gid, bb.BranchID, bb.Op, bb.BarrierID)
-}
-
-// msgBarrier names the barrier of a message's local step.
-func msgBarrier(gid string) string {
-	return gid + "-" + dtmimp.MsgDoBranch0 + "-" + dtmimp.MsgDoOp + "-" + dtmimp.MsgDoBarrier1
 }
 
 func unavailable(err error) error {

@@ -129,5 +129,18 @@ func (s *Stock) Barrier(ctx context.Context, activityID int64, barrier string) (
 	return v, err
 }
 
+// Restore sets the stock counter and marks the taken barriers, in one
+// transaction (all keys are in the activity's slot).
+func (s *Stock) Restore(ctx context.Context, activityID int64, units int64, taken []string) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, StockKey(activityID), units, 0)
+		for _, b := range taken {
+			p.SetNX(ctx, BarrierKey(activityID, b), flashsale.BarrierTaken, time.Duration(s.barrierTTL)*time.Second)
+		}
+		return nil
+	})
+	return err
+}
+
 // Ping checks that Redis answers.
 func (s *Stock) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }

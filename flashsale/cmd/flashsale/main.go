@@ -15,11 +15,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/dtmconf"
-	"github.com/flashsale/flashsale/flashsale/auth"
-	"github.com/flashsale/flashsale/flashsale/httpapi"
-	"github.com/flashsale/flashsale/flashsale/memcache"
-	"github.com/flashsale/flashsale/flashsale/mysqldb"
-	"github.com/flashsale/flashsale/flashsale/purchase"
+	"github.com/flashsale/flashsale/flashsale/app"
 	"github.com/flashsale/flashsale/flashsale/rediscache"
 	"github.com/flashsale/flashsale/internal/serve"
 	"github.com/flashsale/flashsale/internal/sqlconn"
@@ -115,27 +111,21 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	rdb := rediscache.Open(rediscache.Options{Addrs: cfg.RedisAddrs, Password: cfg.RedisPass, DB: cfg.RedisDB})
 	defer rdb.Close()
-	stock := rediscache.NewStock(rdb, rediscache.DefaultBarrierTTL)
-	catalog := mysqldb.NewCatalog(db)
-	deps := httpapi.Deps{
-		Catalog: memcache.NewCatalog(catalog, 2*time.Second, time.Now),
-		Orders:  catalog,
-		Stock:   stock,
-		Purchases: purchase.New(purchase.Config{
-			DTMServer:    cfg.DTMServer,
-			OrdersURL:    cfg.OrdersURL,
-			BackCheckURL: cfg.InternalURL + "/internal/dtm/query-prepared",
-		}, stock, log),
-		Tokens:     auth.NewVerifier(cfg.JWTSecret, time.Now),
-		AdminToken: cfg.AdminToken,
-		Now:        time.Now,
-		Log:        log,
+	svc, err := app.New(app.Config{
+		DTMServer: cfg.DTMServer, OrdersURL: cfg.OrdersURL, InternalURL: cfg.InternalURL,
+		JWTSecret: cfg.JWTSecret, AdminToken: cfg.AdminToken,
+	}, db, rdb, log)
+	if err != nil {
+		return err
+	}
+	// A Redis that lost an activity's counter gets it back re-derived from
+	// the durable stores, never reloaded from the total.
+	if n, err := svc.Restock(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		log.Warn("re-derived missing Redis stock", "activities", n)
 	}
 	return serve.Run(ctx, 10*time.Second, func(bound map[string]string) {
 		log.Info("listening", "shopper", bound["shopper"], "admin", bound["admin"], "internal", bound["internal"])
-	},
-		serve.Listener{Name: "shopper", Addr: cfg.Addr, Handler: httpapi.NewShopper(deps)},
-		serve.Listener{Name: "admin", Addr: cfg.AdminAddr, Handler: httpapi.NewAdmin(deps)},
-		serve.Listener{Name: "internal", Addr: cfg.InternalAddr, Handler: httpapi.NewInternal(deps)},
-	)
+	}, svc.Listeners(cfg.Addr, cfg.AdminAddr, cfg.InternalAddr)...)
 }

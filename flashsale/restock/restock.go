@@ -1,0 +1,92 @@
+// Package restock re-derives an activity's Redis stock from the durable
+// stores after Redis lost it (the embedded mode's in-memory Redis at every
+// start; a Redis server that restarted empty). The stock is never reloaded
+// from the activity's total: after a crash that oversells.
+package restock
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/flashsale/flashsale/flashsale"
+)
+
+// Messages lists an activity's purchase messages as gid -> dtm status.
+type Messages func(ctx context.Context, activityID int64) (map[string]string, error)
+
+// Activity sets the Redis stock of a to total - live orders - purchases on
+// their way (messages committed whose order does not exist yet), and marks
+// the barriers of every purchase that holds or held a unit as taken, so a
+// returning buyer is told so. It returns the stock it set.
+//
+// Messages are read before orders: a message that becomes an order between
+// the two reads is then seen in both and counted once.
+func Activity(ctx context.Context, a flashsale.Activity, stock flashsale.Stock, orders flashsale.OrderReader, msgs Messages) (int64, error) {
+	statuses, err := msgs(ctx, a.ID)
+	if err != nil {
+		return 0, fmt.Errorf("restock activity %d: %w", a.ID, err)
+	}
+	gids, live, err := orders.OrderGIDs(ctx, a.ID)
+	if err != nil {
+		return 0, fmt.Errorf("restock activity %d: %w", a.ID, err)
+	}
+	ordered := map[string]bool{}
+	for _, g := range gids {
+		ordered[g] = true
+	}
+	taken := append([]string(nil), gids...)
+	onTheWay := 0
+	for gid, st := range statuses {
+		if ordered[gid] {
+			continue
+		}
+		committed := st == "submitted"
+		if st == "prepared" {
+			// A prepared message commits at its back-check only if its
+			// barrier survived.
+			b, err := stock.Barrier(ctx, a.ID, flashsale.MsgBarrier(gid))
+			if err != nil {
+				return 0, fmt.Errorf("restock activity %d: %w", a.ID, err)
+			}
+			committed = b == flashsale.BarrierTaken
+		}
+		if committed {
+			onTheWay++
+			taken = append(taken, gid)
+		}
+	}
+	units := int64(a.Total - live - onTheWay)
+	if units < 0 {
+		return 0, fmt.Errorf("restock activity %d: %d live orders and %d on their way exceed the total %d", a.ID, live, onTheWay, a.Total)
+	}
+	names := make([]string, len(taken))
+	for i, g := range taken {
+		names[i] = flashsale.MsgBarrier(g)
+	}
+	if err := stock.Restore(ctx, a.ID, units, names); err != nil {
+		return 0, fmt.Errorf("restock activity %d: %w", a.ID, err)
+	}
+	return units, nil
+}
+
+// Missing re-derives the stock of every activity whose counter is missing
+// and returns how many it re-derived.
+func Missing(ctx context.Context, cat flashsale.Catalog, stock flashsale.Stock, orders flashsale.OrderReader, msgs Messages) (int, error) {
+	list, err := cat.Activities(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, a := range list {
+		if _, ok, err := stock.Remaining(ctx, a.ID); err != nil {
+			return n, err
+		} else if ok {
+			continue
+		}
+		if _, err := Activity(ctx, a, stock, orders, msgs); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
