@@ -27,6 +27,9 @@ func Start(s Server, dir string) (*gin.Engine, error) {
 	if err := os.WriteFile(file, s.YAML(), 0o644); err != nil {
 		return nil, fmt.Errorf("write dtm config: %w", err)
 	}
+	// Quiet dtm's logger before the config load, which dumps the whole
+	// configuration at info level.
+	logger.InitLog2(orDefault(s.LogLevel, "warn"), "stderr", 0, "{}")
 	config.MustLoadConfig(file)
 	conf := &config.Config
 	logger.InitLog2(conf.LogLevel, conf.Log.Outputs, conf.Log.RotationEnable, conf.Log.RotationConfigJSON)

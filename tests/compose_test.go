@@ -137,7 +137,11 @@ func TestDockerCompose(t *testing.T) {
 				if _, ok := composeOptionalEnv[key]; ok {
 					continue
 				}
-				t.Errorf("%s: %s reads %s but the service does not set it (set it, or list it in composeOptionalEnv with the reason its default is right)", app.service, app.main, key)
+				also := ""
+				if flag := app.flags[key]; flag != "" {
+					also = " nor passes " + flag
+				}
+				t.Errorf("%s: %s reads %s but the service does not set it%s (set it, or list it in composeOptionalEnv with the reason its default is right)", app.service, app.main, key, also)
 			}
 		}
 		for key := range composeOptionalEnv {

@@ -21,9 +21,9 @@ const backCheckBound = (dtmconf.MsgRetryInterval + 6) * time.Second
 func crashAt(t *testing.T, s *stack, act int64, user, point string) string {
 	t.Helper()
 	go s.buy(act, user) // never answered: the process dies under it
-	line := s.flashsale.waitLine(t, "FAULTPOINT "+point, 10*time.Second)
+	line := s.flashsale.WaitLine(t, "FAULTPOINT "+point, 10*time.Second)
 	gid := strings.Fields(line)[2]
-	s.flashsale.kill()
+	s.flashsale.Kill()
 	s.restartFlashsale()
 	return gid
 }
@@ -119,10 +119,10 @@ func TestOrdersKilledMidSale(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	s.orders.kill()
+	s.orders.Kill()
 	close(killed)
 	time.Sleep(time.Second)
-	s.start(s.orders, s.ordersURL()+"/readyz")
+	s.orders.Start(t, s.ordersURL()+"/readyz")
 	wg.Wait()
 	if got.m["202 "] != 100 || got.m["409 sold_out"] != 100 {
 		t.Fatalf("answers = %v, want 100 accepted and 100 sold out", got.m)

@@ -9,13 +9,11 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/testproc"
 	"github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
 )
@@ -69,7 +67,10 @@ func setup() (int, error) {
 		return 0, err
 	}
 	env.bin = dir
-	if err := build(dir); err != nil {
+	// flashsale is built with the faultinject tag so tests can park it
+	// between the Lua step and Submit; the fault points are inert unless
+	// armed by env.
+	if err := testproc.Build(dir, "./dtmconf/cmd/dtm", "./flashsale/cmd/flashsale", "./orders/cmd/orders"); err != nil {
 		return 0, err
 	}
 	name := fmt.Sprintf("fs_it_%d_%d", time.Now().Unix(), os.Getpid())
@@ -101,24 +102,6 @@ func setup() (int, error) {
 	return -1, nil
 }
 
-// build compiles the three services once for the whole run. flashsale is
-// built with the faultinject tag so tests can park it between the Lua step
-// and Submit; the fault points are inert unless armed by env.
-func build(dir string) error {
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Dir(filepath.Dir(file))
-	start := time.Now()
-	cmd := exec.Command("go", "build", "-tags", "faultinject", "-o", dir+"/",
-		"./dtmconf/cmd/dtm", "./flashsale/cmd/flashsale", "./orders/cmd/orders")
-	cmd.Dir = root
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("build the services: %w", err)
-	}
-	fmt.Printf("built dtm, flashsale, orders in %s\n", time.Since(start).Round(time.Millisecond))
-	return nil
-}
-
 // needServers skips t, or fails it when CI=true, if the servers are missing.
 func needServers(t *testing.T) {
 	t.Helper()
@@ -137,15 +120,6 @@ func getenv(key, def string) string {
 	return def
 }
 
-// freePort returns a TCP port free on loopback right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func envBin() string { return env.bin }

@@ -107,14 +107,14 @@ func TestOrderStatus(t *testing.T) {
 func TestDTMUnreachable(t *testing.T) {
 	s := newStack(t)
 	act := s.newActivity(10)
-	s.dtm.kill()
+	s.dtm.Kill()
 	if code, e := s.buy(act, "early"); code != http.StatusServiceUnavailable || e != "unavailable" {
 		t.Fatalf("buy with dtm down: %d %s, want 503 unavailable", code, e)
 	}
 	if n := redisStock(t, act); n != 10 {
 		t.Fatalf("Redis stock = %d after a failed buy, want 10", n)
 	}
-	s.start(s.dtm, "http://127.0.0.1:"+itoa(s.dtmPort)+"/api/dtmsvr/version")
+	s.dtm.Start(t, s.dtmURL()+"/version")
 	if code, e := s.buy(act, "early"); code != http.StatusAccepted {
 		t.Fatalf("buy with dtm back: %d %s", code, e)
 	}

@@ -1,23 +1,19 @@
 package tests
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale/auth"
+	"github.com/flashsale/flashsale/internal/testproc"
 	"github.com/flashsale/flashsale/reconcile"
 )
 
@@ -26,19 +22,6 @@ const (
 	adminToken = "integration-admin-token-0123456789"
 )
 
-// proc is one service process of a stack.
-type proc struct {
-	name string
-	args []string
-	env  []string
-	log  string
-
-	mu     sync.Mutex // mu guards cmd, lines and waitCh
-	cmd    *exec.Cmd
-	lines  []string
-	waitCh chan struct{}
-}
-
 // stack is the services mode on loopback: a dtm server on Redis, the order
 // service and one flashsale, each its own process, on free ports.
 type stack struct {
@@ -46,7 +29,7 @@ type stack struct {
 	dir                      string
 	dtmPort, ordersPort      int
 	shopper, admin, internal int
-	dtm, orders, flashsale   *proc
+	dtm, orders, flashsale   *testproc.Proc
 	http                     *http.Client
 }
 
@@ -56,10 +39,10 @@ func newStack(t *testing.T, flashsaleEnv ...string) *stack {
 	t.Helper()
 	needServers(t)
 	s := &stack{t: t, dir: t.TempDir(), http: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}}}
-	s.dtmPort, s.ordersPort = freePort(t), freePort(t)
-	s.shopper, s.admin, s.internal = freePort(t), freePort(t), freePort(t)
+	s.dtmPort, s.ordersPort = testproc.FreePort(t), testproc.FreePort(t)
+	s.shopper, s.admin, s.internal = testproc.FreePort(t), testproc.FreePort(t), testproc.FreePort(t)
 	prefix := fmt.Sprintf("{dtmit%d}", time.Now().UnixNano())
-	s.dtm = s.newProc("dtm", []string{"-http-port", itoa(s.dtmPort), "-grpc-port", itoa(freePort(t)),
+	s.dtm = s.newProc("dtm", []string{"-http-port", itoa(s.dtmPort), "-grpc-port", itoa(testproc.FreePort(t)),
 		"-redis", env.redisAddr, "-redis-prefix", prefix, "-dir", s.dir, "-log-level", getenv("IT_DTM_LOG_LEVEL", "warn")}, nil)
 	s.orders = s.newProc("orders", nil, []string{"ORDERS_ADDR=127.0.0.1:" + itoa(s.ordersPort), "MYSQL_DSN=" + env.mysqlDSN})
 	s.flashsale = s.newProc("flashsale", nil, append([]string{
@@ -74,19 +57,18 @@ func newStack(t *testing.T, flashsaleEnv ...string) *stack {
 		"FLASHSALE_ADMIN_TOKEN=" + adminToken,
 	}, flashsaleEnv...))
 	t.Cleanup(func() {
-		for _, p := range []*proc{s.flashsale, s.orders, s.dtm} {
-			p.kill()
+		for _, p := range []*testproc.Proc{s.flashsale, s.orders, s.dtm} {
+			p.Kill()
 		}
 		if t.Failed() {
-			for _, p := range []*proc{s.dtm, s.orders, s.flashsale} {
-				b, _ := os.ReadFile(p.log)
-				t.Logf("---- %s log (last 3000 bytes) ----\n%s", p.name, tail(b, 3000))
+			for _, p := range []*testproc.Proc{s.dtm, s.orders, s.flashsale} {
+				t.Logf("---- %s log (last 3000 bytes) ----\n%s", p.Name, p.Tail(3000))
 			}
 		}
 	})
-	s.start(s.dtm, "http://127.0.0.1:"+itoa(s.dtmPort)+"/api/dtmsvr/version")
-	s.start(s.orders, s.ordersURL()+"/readyz")
-	s.start(s.flashsale, s.shopperURL()+"/readyz")
+	s.dtm.Start(t, s.dtmURL()+"/version")
+	s.orders.Start(t, s.ordersURL()+"/readyz")
+	s.flashsale.Start(t, s.shopperURL()+"/readyz")
 	return s
 }
 
@@ -96,100 +78,8 @@ func (s *stack) shopperURL() string  { return fmt.Sprintf("http://127.0.0.1:%d",
 func (s *stack) adminURL() string    { return fmt.Sprintf("http://127.0.0.1:%d", s.admin) }
 func (s *stack) internalURL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.internal) }
 
-func (s *stack) newProc(name string, args, env []string) *proc {
-	return &proc{name: name, args: args, env: env, log: filepath.Join(s.dir, name+".log")}
-}
-
-// start runs p and waits until readyURL answers 200.
-func (s *stack) start(p *proc, readyURL string) {
-	s.t.Helper()
-	p.mu.Lock()
-	p.cmd = exec.Command(filepath.Join(env.bin, p.name), p.args...)
-	p.cmd.Env = append(os.Environ(), p.env...)
-	logf, err := os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	pr, pw := io.Pipe()
-	p.cmd.Stdout = logf
-	p.cmd.Stderr = io.MultiWriter(logf, pw)
-	if err := p.cmd.Start(); err != nil {
-		p.mu.Unlock()
-		s.t.Fatalf("start %s: %v", p.name, err)
-	}
-	p.waitCh = make(chan struct{})
-	cmd, waitCh := p.cmd, p.waitCh
-	p.mu.Unlock()
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.lines = append(p.lines, sc.Text())
-			p.mu.Unlock()
-		}
-	}()
-	go func() {
-		cmd.Wait()
-		pw.Close()
-		logf.Close()
-		close(waitCh)
-	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := s.http.Get(readyURL)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		select {
-		case <-waitCh:
-			b, _ := os.ReadFile(p.log)
-			s.t.Fatalf("%s exited at start:\n%s", p.name, tail(b, 3000))
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	s.t.Fatalf("%s not ready at %s after 30s", p.name, readyURL)
-}
-
-// kill sends SIGKILL to p and waits for it to be gone.
-func (p *proc) kill() {
-	p.mu.Lock()
-	cmd, waitCh := p.cmd, p.waitCh
-	p.mu.Unlock()
-	if cmd == nil || cmd.Process == nil {
-		return
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	<-waitCh
-}
-
-// waitLine waits until p printed a line containing substr and returns it.
-func (p *proc) waitLine(t *testing.T, substr string, timeout time.Duration) string {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		p.mu.Lock()
-		for _, l := range p.lines {
-			if strings.Contains(l, substr) {
-				p.mu.Unlock()
-				return l
-			}
-		}
-		p.mu.Unlock()
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("%s printed no line with %q in %s", p.name, substr, timeout)
-	return ""
-}
-
-func tail(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
-	}
-	return b
+func (s *stack) newProc(name string, args, env []string) *testproc.Proc {
+	return &testproc.Proc{Name: name, Bin: filepath.Join(envBin(), name), Args: args, Env: env, Log: filepath.Join(s.dir, name+".log")}
 }
 
 // call sends a JSON request and returns the status and decoded body.
@@ -295,15 +185,15 @@ func (s *stack) settle(act int64, timeout time.Duration) reconcile.Report {
 // the extra environment it was started with.
 func (s *stack) restartFlashsale(env ...string) {
 	s.t.Helper()
-	s.flashsale.kill()
-	base := s.flashsale.env[:0:0]
-	for _, kv := range s.flashsale.env {
+	s.flashsale.Kill()
+	base := s.flashsale.Env[:0:0]
+	for _, kv := range s.flashsale.Env {
 		if !strings.HasPrefix(kv, "FLASHSALE_FAULTPOINTS=") {
 			base = append(base, kv)
 		}
 	}
-	s.flashsale.env = append(base, env...)
-	s.start(s.flashsale, s.shopperURL()+"/readyz")
+	s.flashsale.Env = append(base, env...)
+	s.flashsale.Start(s.t, s.shopperURL()+"/readyz")
 }
 
 // dtmStatus returns the dtm status of gid ("" when dtm does not know it).

@@ -84,6 +84,16 @@ func (s *Service) Listeners(shopper, admin, internal string) []serve.Listener {
 // Catalog returns the service's catalog (not cached).
 func (s *Service) Catalog() flashsale.Catalog { return s.catalog }
 
+// CreateActivity creates an activity and preheats its Redis stock, as the
+// admin API does.
+func (s *Service) CreateActivity(ctx context.Context, a flashsale.Activity) (flashsale.Activity, error) {
+	a, err := s.deps.Catalog.CreateActivity(ctx, a)
+	if err != nil {
+		return a, err
+	}
+	return a, s.deps.Stock.Preheat(ctx, a.ID, a.Total)
+}
+
 // Restock re-derives the Redis stock of every activity whose counter is
 // missing (see package restock). Run it before serving buys.
 func (s *Service) Restock(ctx context.Context) (int, error) {

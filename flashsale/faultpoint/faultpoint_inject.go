@@ -8,25 +8,29 @@ import (
 	"strings"
 )
 
-// armed names the points at which the process parks, from the env variable
-// FLASHSALE_FAULTPOINTS (comma-separated), read once at start.
-var armed = func() map[string]bool {
-	m := map[string]bool{}
-	for _, n := range strings.Split(os.Getenv("FLASHSALE_FAULTPOINTS"), ",") {
-		if n != "" {
-			m[n] = true
+// armed maps each armed point to the detail substrings that trigger it
+// ("" triggers on every hit), from the env variable FLASHSALE_FAULTPOINTS:
+// a comma-separated list of "name" or "name:substring", read once at start.
+var armed = func() map[string][]string {
+	m := map[string][]string{}
+	for _, e := range strings.Split(os.Getenv("FLASHSALE_FAULTPOINTS"), ",") {
+		if e == "" {
+			continue
 		}
+		name, sub, _ := strings.Cut(e, ":")
+		m[name] = append(m[name], sub)
 	}
 	return m
 }()
 
-// Hit parks the calling goroutine for good when name is armed, after
-// printing "FAULTPOINT <name> <detail>" on stderr for the test to see; the
-// test then kills the process.
+// Hit parks the calling goroutine for good when name is armed for detail,
+// after printing "FAULTPOINT <name> <detail>" on stderr for the test to
+// see; the test then kills the process.
 func Hit(name, detail string) {
-	if !armed[name] {
-		return
+	for _, sub := range armed[name] {
+		if strings.Contains(detail, sub) {
+			fmt.Fprintf(os.Stderr, "FAULTPOINT %s %s\n", name, detail)
+			select {}
+		}
 	}
-	fmt.Fprintf(os.Stderr, "FAULTPOINT %s %s\n", name, detail)
-	select {}
 }

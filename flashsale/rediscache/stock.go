@@ -129,17 +129,26 @@ func (s *Stock) Barrier(ctx context.Context, activityID int64, barrier string) (
 	return v, err
 }
 
-// Restore sets the stock counter and marks the taken barriers, in one
-// transaction (all keys are in the activity's slot).
+// restoreScript sets the stock counter and marks barriers taken, keeping
+// any barrier that has a value, in one atomic call.
+// KEYS[1] stock key, KEYS[2..] barrier keys; ARGV[1] units, ARGV[2] TTL.
+var restoreScript = redis.NewScript(`
+redis.call('SET', KEYS[1], ARGV[1])
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], 'op', 'EX', ARGV[2], 'NX')
+end
+return 'OK'
+`)
+
+// Restore sets the stock counter and marks the taken barriers, atomically
+// (all keys are in the activity's slot).
 func (s *Stock) Restore(ctx context.Context, activityID int64, units int64, taken []string) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, StockKey(activityID), units, 0)
-		for _, b := range taken {
-			p.SetNX(ctx, BarrierKey(activityID, b), flashsale.BarrierTaken, time.Duration(s.barrierTTL)*time.Second)
-		}
-		return nil
-	})
-	return err
+	keys := make([]string, 0, len(taken)+1)
+	keys = append(keys, StockKey(activityID))
+	for _, b := range taken {
+		keys = append(keys, BarrierKey(activityID, b))
+	}
+	return restoreScript.Run(ctx, s.rdb, keys, units, s.barrierTTL).Err()
 }
 
 // Ping checks that Redis answers.

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flashsale/flashsale/dtmconf"
+	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/flashsale/app"
+	"github.com/flashsale/flashsale/flashsale/auth"
+	"github.com/flashsale/flashsale/flashsale/rediscache"
+	"github.com/flashsale/flashsale/internal/embedredis"
+	"github.com/flashsale/flashsale/internal/serve"
+	"github.com/flashsale/flashsale/internal/sqlconn"
+	ordershttp "github.com/flashsale/flashsale/orders/httpapi"
+	"github.com/flashsale/flashsale/orders/sqldb"
+	"github.com/redis/go-redis/v9"
+	"gorm.io/gorm"
+)
+
+// Config is the all-in-one process's configuration: flags, then env.
+type Config struct {
+	DataDir                                   string
+	Addr, AdminAddr, InternalAddr, OrdersAddr string
+	DTMPort, DTMGRPCPort                      int
+	// RedisAddr, MySQLDSN and DTMServer name real servers; empty means the
+	// embedded stand-in.
+	RedisAddr, MySQLDSN, DTMServer string
+	JWTSecret, AdminToken          string
+	// Demo creates a demo activity opening a minute after start when no
+	// activity is upcoming or open.
+	Demo bool
+}
+
+// DefaultConfig is the embedded default on the documented ports.
+func DefaultConfig() Config {
+	return Config{
+		DataDir: "data",
+		Addr:    "127.0.0.1:8080", AdminAddr: "127.0.0.1:8081", InternalAddr: "127.0.0.1:8082", OrdersAddr: "127.0.0.1:8090",
+		DTMPort: 36789, DTMGRPCPort: 36790, Demo: true,
+	}
+}
+
+func loadConfig(args []string, getenv func(string) string) (Config, error) {
+	c := DefaultConfig()
+	for key, p := range map[string]*string{
+		"FLASHSALE_DATA": &c.DataDir, "FLASHSALE_ADDR": &c.Addr, "FLASHSALE_ADMIN_ADDR": &c.AdminAddr,
+		"FLASHSALE_INTERNAL_ADDR": &c.InternalAddr, "ORDERS_ADDR": &c.OrdersAddr,
+		"REDIS_ADDR": &c.RedisAddr, "MYSQL_DSN": &c.MySQLDSN, "DTM_SERVER": &c.DTMServer,
+		"FLASHSALE_JWT_SECRET": &c.JWTSecret, "FLASHSALE_ADMIN_TOKEN": &c.AdminToken,
+	} {
+		if v := getenv(key); v != "" {
+			*p = v
+		}
+	}
+	fs := flag.NewFlagSet("flashsale", flag.ContinueOnError)
+	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory (redis.aof, flashsale.db)")
+	fs.StringVar(&c.Addr, "addr", c.Addr, "shopper API listen address")
+	fs.StringVar(&c.AdminAddr, "admin-addr", c.AdminAddr, "admin API listen address")
+	fs.StringVar(&c.InternalAddr, "internal-addr", c.InternalAddr, "internal (dtm callbacks) listen address")
+	fs.StringVar(&c.OrdersAddr, "orders-addr", c.OrdersAddr, "order service listen address")
+	fs.IntVar(&c.DTMPort, "dtm-port", c.DTMPort, "in-process dtm server HTTP port")
+	fs.IntVar(&c.DTMGRPCPort, "dtm-grpc-port", c.DTMGRPCPort, "in-process dtm server gRPC port")
+	fs.BoolVar(&c.Demo, "demo", c.Demo, "create a demo activity when none is upcoming or open")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	cfg, err := loadConfig(args, getenv)
+	if err != nil {
+		return err
+	}
+	generated := map[string]bool{}
+	for _, p := range []*string{&cfg.JWTSecret, &cfg.AdminToken} {
+		if *p == "" {
+			*p = rand.Text()
+			generated[*p] = true
+		}
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	data, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return err
+	}
+
+	rdb, redisAddr, stopRedis, err := openRedis(cfg, data)
+	if err != nil {
+		return err
+	}
+	defer stopRedis()
+	db, dialect, err := openSQL(ctx, cfg, data)
+	if err != nil {
+		return err
+	}
+	defer closeSQL(db)
+	dtmURL, err := startDTM(cfg, data, redisAddr)
+	if err != nil {
+		return err
+	}
+
+	svc, err := app.New(app.Config{
+		DTMServer: dtmURL, OrdersURL: "http://" + cfg.OrdersAddr, InternalURL: "http://" + cfg.InternalAddr,
+		JWTSecret: cfg.JWTSecret, AdminToken: cfg.AdminToken,
+	}, db, rdb, log)
+	if err != nil {
+		return err
+	}
+	// The embedded Redis comes back from its journal; an activity whose
+	// counter is missing all the same (a journal deleted, a Redis server
+	// restarted empty) has it re-derived from the orders and the dtm
+	// server, never reloaded from its total.
+	if _, err := svc.Restock(ctx); err != nil {
+		return err
+	}
+	var demo *flashsale.Activity
+	if cfg.Demo {
+		if demo, err = ensureDemo(ctx, svc, time.Now()); err != nil {
+			return err
+		}
+	}
+	listeners := append(svc.Listeners(cfg.Addr, cfg.AdminAddr, cfg.InternalAddr),
+		serve.Listener{Name: "orders", Addr: cfg.OrdersAddr, Handler: ordershttp.New(sqldb.New(db, dialect), log)})
+	return serve.Run(ctx, 10*time.Second, func(bound map[string]string) {
+		printWelcome(out, cfg, data, bound, dtmURL, dialect, generated, demo)
+	}, listeners...)
+}
+
+// openRedis connects to REDIS_ADDR, or starts the embedded journaled Redis
+// (package embedredis) with its journal in data. It also returns the
+// address for the dtm server's store.
+func openRedis(cfg Config, data string) (redis.UniversalClient, string, func(), error) {
+	if cfg.RedisAddr != "" {
+		rdb := rediscache.Open(rediscache.Options{Addrs: cfg.RedisAddr})
+		return rdb, strings.Split(cfg.RedisAddr, ",")[0], func() { rdb.Close() }, nil
+	}
+	srv, err := embedredis.Start(filepath.Join(data, "redis.aof"))
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("embedded redis: %w", err)
+	}
+	rdb := rediscache.Open(rediscache.Options{Addrs: srv.Addr()})
+	return rdb, srv.Addr(), func() { rdb.Close(); srv.Close() }, nil
+}
+
+// openSQL connects to MYSQL_DSN, or opens the SQLite file in data.
+func openSQL(ctx context.Context, cfg Config, data string) (*gorm.DB, string, error) {
+	if cfg.MySQLDSN != "" {
+		db, err := sqlconn.OpenMySQL(ctx, cfg.MySQLDSN, 64)
+		return db, sqldb.MySQL, err
+	}
+	db, err := sqlconn.OpenSQLite(ctx, filepath.Join(data, "flashsale.db"))
+	return db, sqldb.SQLite, err
+}
+
+func closeSQL(db *gorm.DB) {
+	if sqlDB, err := db.DB(); err == nil {
+		sqlDB.Close()
+	}
+}
+
+// startDTM returns DTM_SERVER, or starts the dtm server in this process
+// with its transactions in the Redis at redisAddr (the embedded one in the
+// embedded mode), under the key prefix {dtm}.
+//
+// dtm's boltdb store is not used: in dtm v1.19.0 it finds a transaction's
+// branches by seeking to the gid and stops at the first key of another gid,
+// and the branch keys of gid "...-u1" ("...-u1000") sort between "...-u10"
+// and its own keys, so the message of user u10 would succeed without its
+// branch ever being called (an undersell), whenever user u1 bought too.
+func startDTM(cfg Config, data, redisAddr string) (string, error) {
+	if cfg.DTMServer != "" {
+		return cfg.DTMServer, nil
+	}
+	for _, port := range []int{cfg.DTMPort, cfg.DTMGRPCPort} {
+		ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
+		if err != nil {
+			return "", fmt.Errorf("dtm port %d: %w", port, err)
+		}
+		ln.Close()
+	}
+	host, port, err := net.SplitHostPort(redisAddr)
+	if err != nil {
+		return "", err
+	}
+	s := dtmconf.DefaultServer()
+	s.HTTPPort, s.GRPCPort = cfg.DTMPort, cfg.DTMGRPCPort
+	s.Store.Host = host
+	if s.Store.Port, err = strconv.Atoi(port); err != nil {
+		return "", err
+	}
+	if _, err := dtmconf.Start(s, data); err != nil {
+		return "", err
+	}
+	url := s.URL("127.0.0.1")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(cfg.DTMPort), time.Second)
+		if err == nil {
+			c.Close()
+			return url, nil
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("in-process dtm server not listening: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// ensureDemo creates a demo product and an activity of 100 units opening a
+// minute from now, unless an activity is already upcoming or open.
+func ensureDemo(ctx context.Context, svc *app.Service, now time.Time) (*flashsale.Activity, error) {
+	cat := svc.Catalog()
+	list, err := cat.Activities(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range list {
+		if now.Before(a.EndAt) {
+			return &a, nil
+		}
+	}
+	p, err := cat.CreateProduct(ctx, flashsale.Product{Name: "Demo phone", Description: "A phone at a tenth of its price, 100 units.", Price: 499900})
+	if err != nil {
+		return nil, err
+	}
+	a, err := svc.CreateActivity(ctx, flashsale.Activity{
+		Name: "Demo flash sale", Product: p, Price: 49990, Total: 100,
+		StartAt: now.Add(time.Minute).Truncate(time.Second), EndAt: now.Add(24 * time.Hour).Truncate(time.Second), PayTimeoutSeconds: 900,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+func printWelcome(out io.Writer, cfg Config, data string, bound map[string]string, dtmURL, dialect string, generated map[string]bool, demo *flashsale.Activity) {
+	mode := "embedded"
+	if cfg.RedisAddr != "" || cfg.MySQLDSN != "" || cfg.DTMServer != "" {
+		mode = "all-in-one against configured servers"
+	}
+	fmt.Fprintf(out, "flash sale running (%s mode; data in %s, SQL store %s)\n", mode, data, dialect)
+	fmt.Fprintf(out, "  shopper API  http://%s/api/v1/activities\n", bound["shopper"])
+	fmt.Fprintf(out, "  admin API    http://%s/admin/v1  (bearer token below)\n", bound["admin"])
+	fmt.Fprintf(out, "  dtm server   %s\n", dtmURL)
+	note := func(v string) string {
+		if generated[v] {
+			return "  (generated; set it in the env to keep it)"
+		}
+		return ""
+	}
+	fmt.Fprintf(out, "  FLASHSALE_ADMIN_TOKEN=%s%s\n", cfg.AdminToken, note(cfg.AdminToken))
+	fmt.Fprintf(out, "  FLASHSALE_JWT_SECRET=%s%s\n", cfg.JWTSecret, note(cfg.JWTSecret))
+	if demo != nil {
+		tok := auth.Mint(cfg.JWTSecret, "alice", time.Now(), 24*time.Hour)
+		fmt.Fprintf(out, "demo activity %d %q: %d units, opens %s\n", demo.ID, demo.Name, demo.Total, demo.StartAt.UTC().Format(time.RFC3339))
+		fmt.Fprintf(out, "a shopper token for user alice (24 h):\n  %s\n", tok)
+		fmt.Fprintf(out, "buy, then poll the order:\n")
+		fmt.Fprintf(out, "  curl -s -X POST -H 'Authorization: Bearer %s' http://%s/api/v1/activities/%d/buy\n", tok, bound["shopper"], demo.ID)
+		fmt.Fprintf(out, "  curl -s -H 'Authorization: Bearer %s' http://%s/api/v1/activities/%d/order\n", tok, bound["shopper"], demo.ID)
+	}
+	fmt.Fprintf(out, "more tokens: go run ./flashsale/cmd/mint-token -secret %s -user bob\n", cfg.JWTSecret)
+}
+

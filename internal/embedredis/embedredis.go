@@ -1,0 +1,263 @@
+// Package embedredis is the embedded mode's Redis: an in-process
+// Redis-protocol server (miniredis) speaking RESP over loopback TCP, made
+// durable by an append-only journal of every write command, replayed at
+// start.
+//
+// Every write command runs under one lock, journaled first and executed
+// second, so the journal's order is the order in which the writes ran and a
+// replay reaches the same state. The journal is written before the command
+// runs and before its reply leaves, so a process killed at any point keeps
+// every write a client saw acknowledged; it is fsynced every second, like
+// Redis's appendfsync everysec, for power loss.
+//
+// MULTI/EXEC and SELECT of a database other than 0 are refused: a
+// transaction's queued commands would interleave with other clients' in the
+// journal. Lua scripts (EVAL/EVALSHA and SCRIPT LOAD) are journaled like any
+// write; they are deterministic in this project. Keys never expire (miniredis
+// does not advance time on its own).
+package embedredis
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/alicebob/miniredis/v2/server"
+)
+
+// readOnly lists the commands that never change data; every other command
+// is journaled.
+var readOnly = map[string]bool{
+	"GET": true, "MGET": true, "EXISTS": true, "TTL": true, "PTTL": true, "TYPE": true, "KEYS": true,
+	"SCAN": true, "STRLEN": true, "GETRANGE": true, "HGET": true, "HGETALL": true, "HMGET": true,
+	"HKEYS": true, "HVALS": true, "HLEN": true, "HEXISTS": true, "HSCAN": true, "ZRANGE": true,
+	"ZRANGEBYSCORE": true, "ZREVRANGE": true, "ZREVRANGEBYSCORE": true, "ZSCORE": true, "ZCARD": true,
+	"ZCOUNT": true, "ZRANK": true, "ZSCAN": true, "LRANGE": true, "LLEN": true, "LINDEX": true,
+	"SMEMBERS": true, "SISMEMBER": true, "SCARD": true, "SSCAN": true, "PING": true, "ECHO": true,
+	"INFO": true, "CLIENT": true, "HELLO": true, "AUTH": true, "COMMAND": true, "DBSIZE": true,
+	"TIME": true, "QUIT": true, "EVAL_RO": true, "EVALSHA_RO": true, "READONLY": true,
+}
+
+// Server is a journaled in-process Redis.
+type Server struct {
+	m    *miniredis.Miniredis
+	file *os.File
+
+	mu    sync.Mutex    // mu serialises journaled writes: append, then execute
+	owner atomic.Uint64 // the goroutine executing a write under mu, 0 if none
+	werr  error         // first journal write error; later writes are refused
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// Start replays the journal at path (creating it when missing), then serves
+// on a loopback port.
+func Start(path string) (*Server, error) {
+	m := miniredis.NewMiniRedis()
+	if err := m.StartAddr("127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	good, err := replay(m.Server(), f)
+	if err != nil {
+		m.Close()
+		f.Close()
+		return nil, fmt.Errorf("replay %s: %w", path, err)
+	}
+	// A record cut short by a crash mid-write is dropped: its command never
+	// ran, so no client saw it acknowledged.
+	if err := f.Truncate(good); err != nil {
+		m.Close()
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(good, io.SeekStart); err != nil {
+		m.Close()
+		f.Close()
+		return nil, err
+	}
+	s := &Server{m: m, file: f, stop: make(chan struct{}), done: make(chan struct{})}
+	m.Server().SetPreHook(s.hook)
+	go s.syncLoop()
+	return s, nil
+}
+
+// Addr returns the host:port the server listens on.
+func (s *Server) Addr() string { return s.m.Addr() }
+
+// Close stops serving and closes the journal.
+func (s *Server) Close() error {
+	close(s.stop)
+	<-s.done
+	s.m.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.file.Sync()
+	return s.file.Close()
+}
+
+func (s *Server) syncLoop() {
+	defer close(s.done)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.mu.Lock()
+			s.file.Sync()
+			s.mu.Unlock()
+		}
+	}
+}
+
+// hook runs before every command. Reads go on untouched. A write is
+// journaled and executed here, under mu, and the hook then tells the server
+// the command is handled. The nested Dispatch comes back through the hook on
+// the same goroutine, and so do the redis.call commands of a Lua script
+// (miniredis runs them through Dispatch while the script runs): the hook
+// lets those run, unjournaled, as the script's record covers them.
+func (s *Server) hook(peer *server.Peer, cmd string, args ...string) bool {
+	if readOnly[cmd] {
+		return false
+	}
+	g := goroutineID()
+	switch {
+	case s.owner.Load() == g:
+		return false
+	case cmd == "MULTI" || cmd == "WATCH":
+		peer.WriteError("ERR " + cmd + " is not supported by the embedded journaled Redis")
+		return true
+	case cmd == "SELECT":
+		if len(args) == 1 && args[0] == "0" {
+			return false
+		}
+		peer.WriteError("ERR only database 0 exists in the embedded Redis")
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.werr == nil {
+		_, s.werr = s.file.Write(encode(cmd, args))
+	}
+	if s.werr != nil {
+		peer.WriteError("ERR journal write failed: " + s.werr.Error())
+		return true
+	}
+	s.owner.Store(g)
+	s.m.Server().Dispatch(peer, append([]string{cmd}, args...))
+	s.owner.Store(0)
+	return true
+}
+
+// goroutineID returns the running goroutine's id, read from the header of
+// its stack trace ("goroutine 123 [running]:").
+func goroutineID() uint64 {
+	var buf [32]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = b[len("goroutine "):]
+	id, _ := strconv.ParseUint(string(b[:bytes.IndexByte(b, ' ')]), 10, 64)
+	return id
+}
+
+// encode renders a command as a RESP array of bulk strings.
+func encode(cmd string, args []string) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n$%d\r\n%s\r\n", len(args)+1, len(cmd), cmd)
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	return []byte(b.String())
+}
+
+// replay runs every complete record of the journal against srv and returns
+// the offset after the last complete one.
+func replay(srv *server.Server, f *os.File) (int64, error) {
+	r := bufio.NewReader(f)
+	peer := server.NewPeer(bufio.NewWriter(io.Discard))
+	var off int64
+	for {
+		args, n, err := readRecord(r)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errBadRecord) {
+			return off, nil
+		}
+		if err != nil {
+			return off, err
+		}
+		srv.Dispatch(peer, args)
+		off += n
+	}
+}
+
+var errBadRecord = errors.New("malformed journal record")
+
+// readRecord reads one RESP array of bulk strings and its size in bytes.
+func readRecord(r *bufio.Reader) ([]string, int64, error) {
+	var n int64
+	line := func() (string, error) {
+		l, err := r.ReadString('\n')
+		n += int64(len(l))
+		if err != nil {
+			if len(l) > 0 && errors.Is(err, io.EOF) {
+				return "", io.ErrUnexpectedEOF
+			}
+			return "", err
+		}
+		if !strings.HasSuffix(l, "\r\n") {
+			return "", errBadRecord
+		}
+		return l[:len(l)-2], nil
+	}
+	head, err := line()
+	if err != nil {
+		return nil, n, err
+	}
+	if !strings.HasPrefix(head, "*") {
+		return nil, n, errBadRecord
+	}
+	count, err := strconv.Atoi(head[1:])
+	if err != nil || count < 1 {
+		return nil, n, errBadRecord
+	}
+	args := make([]string, count)
+	for i := range args {
+		h, err := line()
+		if errors.Is(err, io.EOF) {
+			return nil, n, io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return nil, n, err
+		}
+		size, err := strconv.Atoi(strings.TrimPrefix(h, "$"))
+		if !strings.HasPrefix(h, "$") || err != nil || size < 0 {
+			return nil, n, errBadRecord
+		}
+		buf := make([]byte, size+2)
+		k, err := io.ReadFull(r, buf)
+		n += int64(k)
+		if err != nil {
+			return nil, n, io.ErrUnexpectedEOF
+		}
+		if string(buf[size:]) != "\r\n" {
+			return nil, n, errBadRecord
+		}
+		args[i] = string(buf[:size])
+	}
+	return args, n, nil
+}

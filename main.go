@@ -1,0 +1,27 @@
+// Command flashsale runs the whole flash sale in one process: the dtm
+// server, the flashsale service and the order service. With no servers
+// configured (the embedded default) Redis is an in-process Redis-protocol
+// server journaled to a file (it also holds the dtm server's transactions)
+// and orders live in a SQLite file, both under the data directory;
+// REDIS_ADDR, MYSQL_DSN and DTM_SERVER switch each store to a real server.
+//
+//	go run .            # the embedded default, data in ./data
+//	go run . -data /tmp/sale -addr 127.0.0.1:9080
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "flashsale:", err)
+		os.Exit(1)
+	}
+}

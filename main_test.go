@@ -1,0 +1,292 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flashsale/flashsale/flashsale/auth"
+	"github.com/flashsale/flashsale/internal/testproc"
+)
+
+// The all-in-one binary, built once for the package's tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "flashsale-all-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := testproc.Build(dir, "."); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "flashsale")
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const (
+	testJWT   = "embedded-jwt-secret-0123456789"
+	testAdmin = "embedded-admin-token-0123456789"
+)
+
+// sale is one all-in-one process in the embedded mode, in its own data
+// directory, on free ports.
+type sale struct {
+	t    *testing.T
+	proc *testproc.Proc
+	shop string
+	adm  string
+	dtm  string
+	http *http.Client
+}
+
+// newSale prepares an all-in-one process in dir; extra env is appended.
+// The environment proves the embedded mode needs no server: every server
+// variable is empty, PATH is empty (no redis-server, mysqld or dtm to
+// find), and the Redis, MySQL and dtm ports are not used.
+func newSale(t *testing.T, dir string, extra ...string) *sale {
+	t.Helper()
+	shop, adm := testproc.FreePort(t), testproc.FreePort(t)
+	dtmPort := testproc.FreePort(t)
+	s := &sale{
+		t:    t,
+		shop: fmt.Sprintf("http://127.0.0.1:%d", shop),
+		adm:  fmt.Sprintf("http://127.0.0.1:%d", adm),
+		dtm:  fmt.Sprintf("http://127.0.0.1:%d/api/dtmsvr", dtmPort),
+		http: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}},
+	}
+	s.proc = &testproc.Proc{
+		Name: "flashsale", Bin: binary, Dir: dir, Log: filepath.Join(dir, "process.log"),
+		Args: []string{
+			"-data", filepath.Join(dir, "data"), "-demo=false",
+			"-addr", fmt.Sprintf("127.0.0.1:%d", shop), "-admin-addr", fmt.Sprintf("127.0.0.1:%d", adm),
+			"-internal-addr", fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t)),
+			"-orders-addr", fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t)),
+			"-dtm-port", fmt.Sprint(dtmPort), "-dtm-grpc-port", fmt.Sprint(testproc.FreePort(t)),
+		},
+		Env: append([]string{
+			"PATH=", "REDIS_ADDR=", "MYSQL_DSN=", "DTM_SERVER=",
+			"FLASHSALE_JWT_SECRET=" + testJWT, "FLASHSALE_ADMIN_TOKEN=" + testAdmin,
+		}, extra...),
+	}
+	t.Cleanup(func() {
+		s.proc.Kill()
+		if t.Failed() {
+			t.Logf("---- process log ----\n%s", s.proc.Tail(4000))
+		}
+	})
+	return s
+}
+
+func (s *sale) start() { s.t.Helper(); s.proc.Start(s.t, s.shop+"/readyz") }
+
+func (s *sale) call(method, url, token string, body any) (int, map[string]any) {
+	s.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		j, _ := json.Marshal(body)
+		rd = bytes.NewReader(j)
+	}
+	req, _ := http.NewRequest(method, url, rd)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return 0, map[string]any{"error": "transport", "message": err.Error()}
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func (s *sale) newActivity(total int) int64 {
+	s.t.Helper()
+	code, p := s.call("POST", s.adm+"/admin/v1/products", testAdmin, map[string]any{"name": "Phone", "price": 5000})
+	if code != http.StatusCreated {
+		s.t.Fatalf("create product: %d %v", code, p)
+	}
+	code, a := s.call("POST", s.adm+"/admin/v1/activities", testAdmin, map[string]any{
+		"name": "sale", "product_id": p["id"], "price": 100, "total": total,
+		"start_at": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339),
+		"end_at":   time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
+	})
+	if code != http.StatusCreated {
+		s.t.Fatalf("create activity: %d %v", code, a)
+	}
+	return int64(a["id"].(float64))
+}
+
+func shopper(user string) string { return auth.Mint(testJWT, user, time.Now(), time.Hour) }
+
+func (s *sale) buy(act int64, user string) (int, string) {
+	code, body := s.call("POST", fmt.Sprintf("%s/api/v1/activities/%d/buy", s.shop, act), shopper(user), map[string]any{})
+	e, _ := body["error"].(string)
+	return code, e
+}
+
+// settle polls the admin reconciliation until no purchase message of act is
+// prepared or submitted and I1-I5 hold; it returns the report.
+func (s *sale) settle(act int64, timeout time.Duration) map[string]any {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		code, body := s.call("GET", fmt.Sprintf("%s/admin/v1/reconcile?activity=%d", s.adm, act), testAdmin, nil)
+		r, _ := body["report"].(map[string]any)
+		msgs, _ := r["messages"].(map[string]any)
+		if code == http.StatusOK && body["ok"] == true && msgs["prepared"] == nil && msgs["submitted"] == nil {
+			return r
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("not settled after %s: %d %v", timeout, code, body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (s *sale) stats(act int64) map[string]any {
+	s.t.Helper()
+	code, body := s.call("GET", fmt.Sprintf("%s/admin/v1/activities/%d/stats", s.adm, act), testAdmin, nil)
+	if code != http.StatusOK {
+		s.t.Fatalf("stats: %d %v", code, body)
+	}
+	return body
+}
+
+// TestEmbeddedSale: 400 shoppers chase 100 units through HTTP in the
+// embedded mode; exactly 100 get an order and the promises hold.
+func TestEmbeddedSale(t *testing.T) {
+	s := newSale(t, t.TempDir())
+	s.start()
+	act := s.newActivity(100)
+	var mu sync.Mutex
+	got := map[string]int{}
+	var wg sync.WaitGroup
+	for i := 0; i < 400; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			code, e := s.buy(act, fmt.Sprintf("shopper%d", i))
+			mu.Lock()
+			got[fmt.Sprintf("%d %s", code, e)]++
+			mu.Unlock()
+		}(i)
+	}
+	wg.Wait()
+	if want := map[string]int{"202 ": 100, "409 sold_out": 300}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("answers = %v, want %v", got, want)
+	}
+	r := s.settle(act, 30*time.Second)
+	if r["live_orders"] != 100.0 || r["redis_stock"] != 0.0 || r["db_stock"] != 0.0 {
+		t.Fatalf("after settlement: %v", r)
+	}
+}
+
+// TestEmbeddedRestart: orders and stock survive a SIGTERM and a restart;
+// and when the Redis journal is lost, the stock is re-derived from the
+// database, not reloaded from the activity's total.
+func TestEmbeddedRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := newSale(t, dir)
+	s.start()
+	act := s.newActivity(10)
+	for _, u := range []string{"ann", "ben", "cat"} {
+		if code, e := s.buy(act, u); code != http.StatusAccepted {
+			t.Fatalf("buy %s: %d %s", u, code, e)
+		}
+	}
+	s.settle(act, 15*time.Second)
+	s.proc.Stop()
+	if c := s.proc.ExitCode(); c != 0 {
+		t.Fatalf("exit code after SIGTERM = %d, want 0", c)
+	}
+	s.start()
+	st := s.stats(act)
+	orders := st["orders"].(map[string]any)
+	if st["redis_stock"] != 7.0 || st["db_stock"] != 7.0 || orders["created"] != 3.0 {
+		t.Fatalf("after restart: %v", st)
+	}
+	code, body := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d/order", s.shop, act), shopper("ben"), nil)
+	if code != http.StatusOK || body["status"] != "created" {
+		t.Fatalf("ben's order after restart: %d %v", code, body)
+	}
+	if code, e := s.buy(act, "ben"); code != http.StatusConflict || e != "already_purchased" {
+		t.Fatalf("ben buys again after restart: %d %s", code, e)
+	}
+	if code, e := s.buy(act, "dan"); code != http.StatusAccepted {
+		t.Fatalf("a new shopper after restart: %d %s", code, e)
+	}
+	r := s.settle(act, 15*time.Second)
+	if r["live_orders"] != 4.0 || r["redis_stock"] != 6.0 {
+		t.Fatalf("after the new purchase: %v", r)
+	}
+
+	// Lose the embedded Redis (its journal) and restart: 10 units, 4 live
+	// orders, so 6 are re-derived; the buyers' barriers come back too.
+	s.proc.Stop()
+	if err := os.Remove(filepath.Join(dir, "data", "redis.aof")); err != nil {
+		t.Fatal(err)
+	}
+	s.start()
+	if st := s.stats(act); st["redis_stock"] != 6.0 || st["db_stock"] != 6.0 {
+		t.Fatalf("after losing Redis: %v", st)
+	}
+	if code, e := s.buy(act, "dan"); code != http.StatusConflict || e != "already_purchased" {
+		t.Fatalf("dan buys again after Redis was lost: %d %s", code, e)
+	}
+	if code, e := s.buy(act, "eve"); code != http.StatusAccepted {
+		t.Fatalf("a new shopper after Redis was lost: %d %s", code, e)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		st := s.stats(act)
+		if st["orders"].(map[string]any)["created"] == 5.0 && st["redis_stock"] == 5.0 && st["db_stock"] == 5.0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("eve's order: %v", st)
+		}
+	}
+}
+
+// TestEmbeddedKilledAfterLua: the process is SIGKILLed after the Lua step
+// took a unit and before Submit. The embedded Redis comes back from its
+// journal with the unit taken and the barrier set, the dtm server (its
+// transactions in that Redis) back-checks the prepared message, commits it,
+// and the order is created: the same settlement as the services mode.
+func TestEmbeddedKilledAfterLua(t *testing.T) {
+	dir := t.TempDir()
+	s := newSale(t, dir, "FLASHSALE_FAULTPOINTS=after-lua:victim")
+	s.start()
+	act := s.newActivity(10)
+	if code, e := s.buy(act, "early"); code != http.StatusAccepted {
+		t.Fatalf("buy before the crash: %d %s", code, e)
+	}
+	go s.buy(act, "victim")
+	s.proc.WaitLine(t, fmt.Sprintf("FAULTPOINT after-lua flash-sale-%d-victim", act), 10*time.Second)
+	s.proc.Kill()
+	s.proc.Env = s.proc.Env[:len(s.proc.Env)-1] // restart without the fault point
+	s.start()
+	start := time.Now()
+	r := s.settle(act, 25*time.Second)
+	t.Logf("settled %s after the restart: %v", time.Since(start).Round(100*time.Millisecond), r)
+	msgs := r["messages"].(map[string]any)
+	if r["live_orders"] != 2.0 || r["redis_stock"] != 8.0 || msgs["succeed"] != 2.0 {
+		t.Fatalf("after settlement: %v", r)
+	}
+	code, body := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d/order", s.shop, act), shopper("victim"), nil)
+	if code != http.StatusOK || body["status"] != "created" {
+		t.Fatalf("victim's order: %d %v", code, body)
+	}
+}
