@@ -275,4 +275,3 @@ func printWelcome(out io.Writer, cfg Config, data string, bound map[string]strin
 	}
 	fmt.Fprintf(out, "more tokens: go run ./flashsale/cmd/mint-token -secret %s -user bob\n", cfg.JWTSecret)
 }
-

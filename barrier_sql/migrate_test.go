@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/testenv"
-	"github.com/go-sql-driver/mysql"
 	_ "github.com/glebarez/go-sqlite"
+	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
 )
 

@@ -47,10 +47,10 @@ type Proc struct {
 	// Log is the file that collects the process's stdout and stderr.
 	Log string
 
-	mu     sync.Mutex // mu guards cmd, lines and done
-	cmd    *exec.Cmd
-	lines  []string
-	done   chan struct{}
+	mu    sync.Mutex // mu guards cmd, lines and done
+	cmd   *exec.Cmd
+	lines []string
+	done  chan struct{}
 }
 
 // Start runs p and waits until readyURL answers 200.
