@@ -25,6 +25,7 @@ var env struct {
 	redisAddr string
 	redisDB   int
 	mysqlDSN  string // the run's own database
+	dbName    string
 	rdb       *redis.Client
 	db        *sql.DB
 }
@@ -38,7 +39,20 @@ func TestMain(m *testing.M) {
 	if code >= 0 {
 		os.Exit(code)
 	}
-	os.Exit(m.Run())
+	code = m.Run()
+	teardown()
+	os.Exit(code)
+}
+
+// teardown drops the run's database and removes the binaries.
+func teardown() {
+	if env.db != nil {
+		env.db.Exec("DROP DATABASE IF EXISTS " + env.dbName)
+		env.db.Close()
+	}
+	if env.bin != "" {
+		os.RemoveAll(env.bin)
+	}
 }
 
 // setup finds the servers, builds the binaries and makes the run's own
@@ -80,6 +94,7 @@ func setup() (int, error) {
 	cfg.Net = "tcp"
 	cfg.Addr = mysqlAddr
 	cfg.DBName = name
+	env.dbName = name
 	cfg.ParseTime = true
 	env.mysqlDSN = cfg.FormatDSN()
 	admin := *cfg
