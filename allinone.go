@@ -114,10 +114,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return err
 	}
 
-	svc, err := app.New(app.Config{
+	acfg := app.Config{
 		DTMServer: dtmURL, OrdersURL: "http://" + cfg.OrdersAddr, InternalURL: "http://" + cfg.InternalAddr,
 		JWTSecret: cfg.JWTSecret, AdminToken: cfg.AdminToken,
-	}, db, rdb, log)
+	}
+	if err := acfg.LoadGates(getenv); err != nil {
+		return err
+	}
+	svc, err := app.New(acfg, db, rdb, log)
 	if err != nil {
 		return err
 	}
@@ -133,6 +137,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		if demo, err = ensureDemo(ctx, svc, time.Now()); err != nil {
 			return err
 		}
+	}
+	if err := svc.Background(ctx); err != nil {
+		return err
 	}
 	listeners := append(svc.Listeners(cfg.Addr, cfg.AdminAddr, cfg.InternalAddr),
 		serve.Listener{Name: "orders", Addr: cfg.OrdersAddr, Handler: ordershttp.New(sqldb.New(db, dialect), log)})

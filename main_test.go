@@ -78,6 +78,7 @@ func newSale(t *testing.T, dir string, extra ...string) *sale {
 		Env: append([]string{
 			"PATH=", "REDIS_ADDR=", "MYSQL_DSN=", "DTM_SERVER=",
 			"FLASHSALE_JWT_SECRET=" + testJWT, "FLASHSALE_ADMIN_TOKEN=" + testAdmin,
+			"FLASHSALE_RATE_PER_USER=0", "FLASHSALE_RATE_PER_IP=0",
 		}, extra...),
 	}
 	t.Cleanup(func() {
@@ -132,7 +133,8 @@ func (s *sale) newActivity(total int) int64 {
 func shopper(user string) string { return auth.Mint(testJWT, user, time.Now(), time.Hour) }
 
 func (s *sale) buy(act int64, user string) (int, string) {
-	code, body := s.call("POST", fmt.Sprintf("%s/api/v1/activities/%d/buy", s.shop, act), shopper(user), map[string]any{})
+	_, sec := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d/secret", s.shop, act), shopper(user), nil)
+	code, body := s.call("POST", fmt.Sprintf("%s/api/v1/activities/%d/buy", s.shop, act), shopper(user), map[string]any{"secret": sec["secret"]})
 	e, _ := body["error"].(string)
 	return code, e
 }

@@ -37,6 +37,20 @@ func TestBadRequests(t *testing.T) {
 		{"BeforeStart", "POST", buy(upcoming), good, "{}", 403, "not_started"},
 		{"AfterEnd", "POST", buy(ended), good, "{}", 410, "ended"},
 		{"MalformedJSON", "POST", buy(open), good, "{\"secret\":", 400, "bad_request"},
+		{"NoSecret", "POST", buy(open), good, "{}", 403, "bad_secret"},
+		{"EmptyBody", "POST", buy(open), good, nil, 403, "bad_secret"},
+		{"WrongSecret", "POST", buy(open), good, map[string]any{"secret": "AAAAAAAAAAAAAAAAAAAAAA"}, 403, "bad_secret"},
+		{"AnotherUsersSecret", "POST", buy(open), good, map[string]any{"secret": s.secret(open, "mallory")}, 403, "bad_secret"},
+		{"SecretOfAnotherActivity", "POST", buy(open), good, map[string]any{"secret": s.secret(s.newActivity(1), "alice")}, 403, "bad_secret"},
+		{"SecretNoToken", "GET", fmt.Sprintf("%s/api/v1/activities/%d/secret", s.shopperURL(), open), "", nil, 401, "unauthorized"},
+		{"SecretBeforeStart", "GET", fmt.Sprintf("%s/api/v1/activities/%d/secret", s.shopperURL(), upcoming), good, nil, 403, "not_started"},
+		{"SecretAfterEnd", "GET", fmt.Sprintf("%s/api/v1/activities/%d/secret", s.shopperURL(), ended), good, nil, 410, "ended"},
+		{"SecretUnknownActivity", "GET", s.shopperURL() + "/api/v1/activities/999999/secret", good, nil, 404, "not_found"},
+		{"TenKilobyteSecret", "POST", buy(open), good, map[string]any{"secret": strings.Repeat("x", 10<<10)}, 403, "bad_secret"},
+		{"TenKilobyteActivityID", "POST", s.shopperURL() + "/api/v1/activities/" + strings.Repeat("9", 10<<10) + "/buy", good, "{}", 404, "not_found"},
+		{"ActivityIDWithNewline", "POST", s.shopperURL() + "/api/v1/activities/1%0A/buy", good, "{}", 404, "not_found"},
+		{"ActivityIDWithStar", "POST", s.shopperURL() + "/api/v1/activities/*/buy", good, "{}", 404, "not_found"},
+		{"UserIDInBodyDiffers", "POST", buy(open), good, map[string]any{"user_id": "mallory", "secret": s.secret(open, "mallory")}, 403, "bad_secret"},
 		{"JSONArray", "POST", buy(open), good, "[1,2]", 400, "bad_request"},
 		{"TooLarge", "POST", buy(open), good, "{\"secret\":\"" + strings.Repeat("a", 2<<20) + "\"}", 413, "too_large"},
 		{"OrderNoToken", "GET", s.orderURL(open), "", nil, 401, "unauthorized"},
@@ -81,7 +95,7 @@ func TestIgnoredBodyFields(t *testing.T) {
 	s := newStack(t)
 	act := s.newActivity(10)
 	code, body := s.call("POST", s.buyURL(act), token("bob"),
-		map[string]any{"quantity": 5, "price": 1, "user_id": "mallory", "status": "paid"})
+		map[string]any{"secret": s.secret(act, "bob"), "quantity": 5, "price": 1, "user_id": "mallory", "status": "paid"})
 	if code != http.StatusAccepted || body["gid"] != fmt.Sprintf("flash-sale-%d-bob", act) {
 		t.Fatalf("buy = %d %v", code, body)
 	}

@@ -34,7 +34,9 @@ type stack struct {
 }
 
 // newStack starts a stack and stops it when t ends. flashsaleEnv is added to
-// flashsale's environment (for example armed fault points).
+// flashsale's environment (for example armed fault points); the rate limits
+// are off unless flashsaleEnv sets them, so that concurrency tests measure
+// the purchase, not the limiter (TestRateLimits tests it).
 func newStack(t *testing.T, flashsaleEnv ...string) *stack {
 	t.Helper()
 	needServers(t)
@@ -55,6 +57,7 @@ func newStack(t *testing.T, flashsaleEnv ...string) *stack {
 		"ORDERS_URL=http://127.0.0.1:" + itoa(s.ordersPort),
 		"FLASHSALE_JWT_SECRET=" + jwtSecret,
 		"FLASHSALE_ADMIN_TOKEN=" + adminToken,
+		"FLASHSALE_RATE_PER_USER=0", "FLASHSALE_RATE_PER_IP=0",
 	}, flashsaleEnv...))
 	t.Cleanup(func() {
 		for _, p := range []*testproc.Proc{s.flashsale, s.orders, s.dtm} {
@@ -147,9 +150,17 @@ func (s *stack) orderURL(act int64) string {
 	return fmt.Sprintf("%s/api/v1/activities/%d/order", s.shopperURL(), act)
 }
 
-// buy runs user's purchase and returns the status and error code ("" on 202).
+// secret fetches user's start secret for act ("" when refused).
+func (s *stack) secret(act int64, user string) string {
+	_, body := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d/secret", s.shopperURL(), act), token(user), nil)
+	sec, _ := body["secret"].(string)
+	return sec
+}
+
+// buy fetches user's start secret and runs the purchase; it returns the
+// status and error code ("" on 202).
 func (s *stack) buy(act int64, user string) (int, string) {
-	code, body := s.call("POST", s.buyURL(act), token(user), map[string]any{})
+	code, body := s.call("POST", s.buyURL(act), token(user), map[string]any{"secret": s.secret(act, user)})
 	e, _ := body["error"].(string)
 	if code == 0 {
 		e = "transport"

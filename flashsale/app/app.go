@@ -4,14 +4,21 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/auth"
+	"github.com/flashsale/flashsale/flashsale/gate"
 	"github.com/flashsale/flashsale/flashsale/httpapi"
 	"github.com/flashsale/flashsale/flashsale/memcache"
+	"github.com/flashsale/flashsale/flashsale/metrics"
 	"github.com/flashsale/flashsale/flashsale/mysqldb"
 	"github.com/flashsale/flashsale/flashsale/purchase"
 	"github.com/flashsale/flashsale/flashsale/rediscache"
@@ -33,6 +40,42 @@ type Config struct {
 	InternalURL string
 	JWTSecret   string
 	AdminToken  string
+	// StartKey signs the per-user start secrets.
+	StartKey string
+	// TrustedProxies lists the proxies whose X-Forwarded-For is read
+	// (IPs or CIDRs, comma-separated).
+	TrustedProxies string
+	// Limits are the buys per second allowed per user and per IP.
+	Limits gate.Limits
+	// AdmissionFactor bounds an activity's buys in flight per instance to
+	// this multiple of its remaining units (at least AdmissionFloor).
+	AdmissionFactor, AdmissionFloor int64
+}
+
+// LoadGates fills the gates' settings from the environment, with defaults:
+// FLASHSALE_START_KEY (default: derived from the JWT secret),
+// FLASHSALE_TRUSTED_PROXIES (none), FLASHSALE_RATE_PER_USER (5 buys/s),
+// FLASHSALE_RATE_PER_IP (100 buys/s; 0 turns a limit off).
+func (c *Config) LoadGates(getenv func(string) string) error {
+	c.StartKey = getenv("FLASHSALE_START_KEY")
+	if c.StartKey == "" {
+		m := hmac.New(sha256.New, []byte(c.JWTSecret))
+		m.Write([]byte("flashsale start secrets"))
+		c.StartKey = hex.EncodeToString(m.Sum(nil))
+	}
+	c.TrustedProxies = getenv("FLASHSALE_TRUSTED_PROXIES")
+	c.Limits = gate.Limits{PerUser: 5, PerIP: 100}
+	for key, p := range map[string]*int{"FLASHSALE_RATE_PER_USER": &c.Limits.PerUser, "FLASHSALE_RATE_PER_IP": &c.Limits.PerIP} {
+		if v := getenv(key); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("%s=%q: want a count of buys per second, 0 for no limit", key, v)
+			}
+			*p = n
+		}
+	}
+	c.AdmissionFactor, c.AdmissionFloor = 4, 64
+	return nil
 }
 
 // Service is a wired flashsale service.
@@ -48,6 +91,12 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
+	ips, err := gate.NewClientIP(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	m := metrics.New()
+	rdb.AddHook(m.RedisHook())
 	stock := rediscache.NewStock(rdb, rediscache.DefaultBarrierTTL)
 	catalog := mysqldb.NewCatalog(db)
 	s := &Service{
@@ -65,11 +114,34 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 		}, stock, log),
 		Tokens:     auth.NewVerifier(cfg.JWTSecret, time.Now),
 		AdminToken: cfg.AdminToken,
+		Gates: &gate.Set{
+			Secrets:   gate.NewSecrets(cfg.StartKey),
+			SoldOut:   gate.NewSoldOut(),
+			Blacklist: gate.NewBlacklist(rdb),
+			Limiter:   gate.NewRateLimiter(rdb, cfg.Limits),
+			Admission: gate.NewAdmission(cfg.AdmissionFactor, cfg.AdmissionFloor),
+			ClientIP:  ips,
+			Breaker:   gate.NewBreaker(),
+		},
+		Metrics: m,
 		Reconcile:  s.Reconcile,
 		Now:        time.Now,
 		Log:        log,
 	}
 	return s, nil
+}
+
+// Background runs the service's pollers until ctx ends: the sold-out flags
+// and admission bounds every 50 ms, the blacklist every 500 ms. It loads
+// the blacklist once before returning, so buys never run without it.
+func (s *Service) Background(ctx context.Context) error {
+	g := s.deps.Gates
+	if err := g.Blacklist.Refresh(ctx); err != nil {
+		return fmt.Errorf("blacklist: %w", err)
+	}
+	go g.SoldOut.Poll(ctx, s.deps.Stock, 50*time.Millisecond, g.Admission.SetRemaining, s.deps.Log)
+	go g.Blacklist.Poll(ctx, 500*time.Millisecond, s.deps.Log)
+	return nil
 }
 
 // Listeners returns the shopper, admin and internal listeners on addrs.

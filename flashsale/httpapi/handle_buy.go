@@ -1,11 +1,15 @@
 package httpapi
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/flashsale/gate"
+	"github.com/flashsale/flashsale/flashsale/metrics"
 	"github.com/gin-gonic/gin"
 )
 
@@ -15,8 +19,117 @@ type buyRequest struct {
 	Secret string `json:"secret"`
 }
 
-// handleBuy runs the gates, cheapest first, then the purchase message.
-func handleBuy(tokens TokenVerifier, cat flashsale.Catalog, buyer Purchaser, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
+// handleBuy runs the gates, cheapest first, then the purchase message:
+// token, activity open by server time, the local sold-out flag, the start
+// secret, the blacklist (all in memory), the rate limits (Redis), the
+// activity's admission bound, and only then any dtm work.
+func handleBuy(tokens TokenVerifier, cat flashsale.Catalog, buyer Purchaser, g *gate.Set, m *metrics.Metrics, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		outcome := "accepted"
+		defer func() {
+			m.Buys.WithLabelValues(outcome).Inc()
+			m.BuySeconds.Observe(time.Since(start).Seconds())
+		}()
+		fail := func(reason string, err error) {
+			outcome = flashsale.ErrorCode(err)
+			if reason != "" {
+				m.GateRejects.WithLabelValues(reason).Inc()
+			}
+			writeError(c, log, err)
+		}
+		user, err := shopper(c, tokens)
+		if err != nil {
+			fail("auth", err)
+			return
+		}
+		id, err := pathID(c, "id")
+		if err != nil {
+			fail("not_found", err)
+			return
+		}
+		a, err := cat.Activity(c, id)
+		if err != nil {
+			fail("not_found", err)
+			return
+		}
+		t := now()
+		if err := a.CheckOpen(t); err != nil {
+			fail("time", err)
+			return
+		}
+		if g.SoldOut.Is(id, t) {
+			fail("sold_out", flashsale.ErrStockShort)
+			return
+		}
+		var req buyRequest
+		if err := decodeBody(c, &req, true); err != nil {
+			fail("body", err)
+			return
+		}
+		if !g.Secrets.Check(a, user, req.Secret) {
+			fail("secret", flashsale.Errorf(flashsale.EBadSecret, "a valid start secret is required (GET /api/v1/activities/%d/secret)", id))
+			return
+		}
+		ip := g.ClientIP.Of(c.Request)
+		if g.Blacklist.Blocked(user, ip) {
+			fail("blocked", flashsale.Errorf(flashsale.EBlocked, "this account or address may not buy"))
+			return
+		}
+		ctx := metrics.BuyPath(c)
+		var gid string
+		err = g.Breaker.Do(func() error {
+			wait, err := g.Limiter.Allow(ctx, user, ip)
+			if err != nil {
+				return unavailable(err)
+			}
+			if wait > 0 {
+				return &rateLimited{wait: wait}
+			}
+			leave, ok := g.Admission.Enter(id)
+			if !ok {
+				return &rateLimited{wait: time.Second, admission: true}
+			}
+			defer leave()
+			gid, err = buyer.Buy(ctx, a, user)
+			if errors.Is(err, flashsale.ErrStockShort) {
+				g.SoldOut.Set(id, true)
+			}
+			return err
+		})
+		var rl *rateLimited
+		if errors.As(err, &rl) {
+			c.Header("Retry-After", strconv.Itoa(int((rl.wait+time.Second-1)/time.Second)))
+			reason := "rate_limit"
+			if rl.admission {
+				reason = "admission"
+			}
+			fail(reason, flashsale.Errorf(flashsale.ERateLimited, "too many requests, retry later"))
+			return
+		}
+		if err != nil {
+			fail("", err)
+			return
+		}
+		c.JSON(http.StatusAccepted, gin.H{"status": "pending", "gid": gid})
+	}
+}
+
+// rateLimited is a limit's answer, inside the breaker: an answer, not a
+// failure of a server.
+type rateLimited struct {
+	wait      time.Duration
+	admission bool
+}
+
+func (r *rateLimited) Error() string { return "rate limited" }
+
+func unavailable(err error) error {
+	return errors.Join(flashsale.Errorf(flashsale.EUnavailable, "the sale is unavailable, try again"), err)
+}
+
+// handleSecret gives a shopper the start secret of an open activity.
+func handleSecret(tokens TokenVerifier, cat flashsale.Catalog, secrets *gate.Secrets, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		user, err := shopper(c, tokens)
 		if err != nil {
@@ -37,16 +150,6 @@ func handleBuy(tokens TokenVerifier, cat flashsale.Catalog, buyer Purchaser, now
 			writeError(c, log, err)
 			return
 		}
-		var req buyRequest
-		if err := decodeBody(c, &req, true); err != nil {
-			writeError(c, log, err)
-			return
-		}
-		gid, err := buyer.Buy(c, a, user)
-		if err != nil {
-			writeError(c, log, err)
-			return
-		}
-		c.JSON(http.StatusAccepted, gin.H{"status": "pending", "gid": gid})
+		c.JSON(http.StatusOK, gin.H{"secret": secrets.For(a, user)})
 	}
 }

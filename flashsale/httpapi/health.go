@@ -9,9 +9,11 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// health adds /healthz (the process answers) and /readyz (its stores answer).
+// health adds /healthz (the process answers), /readyz (its stores answer)
+// and /metrics.
 func health(e *gin.Engine, d Deps) {
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	e.GET("/metrics", gin.WrapH(d.Metrics.Handler()))
 	e.GET("/readyz", func(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 		defer cancel()

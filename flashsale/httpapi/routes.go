@@ -8,7 +8,8 @@ func shopperRoutes(e *gin.Engine, d Deps) {
 	v1.GET("/time", handleTime(d.Now))
 	v1.GET("/activities", handleActivities(d.Catalog, d.Stock, d.Now, d.Log))
 	v1.GET("/activities/:id", handleActivity(d.Catalog, d.Stock, d.Now, d.Log))
-	v1.POST("/activities/:id/buy", handleBuy(d.Tokens, d.Catalog, d.Purchases, d.Now, d.Log))
+	v1.GET("/activities/:id/secret", handleSecret(d.Tokens, d.Catalog, d.Gates.Secrets, d.Now, d.Log))
+	v1.POST("/activities/:id/buy", handleBuy(d.Tokens, d.Catalog, d.Purchases, d.Gates, d.Metrics, d.Now, d.Log))
 	v1.GET("/activities/:id/order", handleOrder(d.Tokens, d.Catalog, d.Orders, d.Purchases, d.Log))
 }
 
@@ -19,6 +20,9 @@ func adminRoutes(e *gin.Engine, d Deps) {
 	a.POST("/activities", handleCreateActivity(d.Catalog, d.Stock, d.Now, d.Log))
 	a.GET("/activities/:id/stats", handleStats(d.Catalog, d.Stock, d.Orders, d.Log))
 	a.GET("/reconcile", handleReconcile(d.Catalog, d.Reconcile, d.Log))
+	a.GET("/blacklist", handleBlacklistGet(d.Gates.Blacklist, d.Log))
+	a.POST("/blacklist", handleBlacklistChange(d.Gates.Blacklist, true, d.Log))
+	a.DELETE("/blacklist", handleBlacklistChange(d.Gates.Blacklist, false, d.Log))
 }
 
 func internalRoutes(e *gin.Engine, d Deps) {

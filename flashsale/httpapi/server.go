@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/flashsale/gate"
+	"github.com/flashsale/flashsale/flashsale/metrics"
 	"github.com/flashsale/flashsale/reconcile"
 	"github.com/gin-gonic/gin"
 )
@@ -32,6 +34,8 @@ type Deps struct {
 	Purchases  Purchaser
 	Tokens     TokenVerifier
 	AdminToken string
+	Gates      *gate.Set
+	Metrics    *metrics.Metrics
 	// Reconcile checks the promises of an activity (package reconcile).
 	Reconcile func(ctx context.Context, activityID int64) (reconcile.Report, error)
 	Now       func() time.Time

@@ -111,10 +111,14 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	rdb := rediscache.Open(rediscache.Options{Addrs: cfg.RedisAddrs, Password: cfg.RedisPass, DB: cfg.RedisDB})
 	defer rdb.Close()
-	svc, err := app.New(app.Config{
+	acfg := app.Config{
 		DTMServer: cfg.DTMServer, OrdersURL: cfg.OrdersURL, InternalURL: cfg.InternalURL,
 		JWTSecret: cfg.JWTSecret, AdminToken: cfg.AdminToken,
-	}, db, rdb, log)
+	}
+	if err := acfg.LoadGates(getenv); err != nil {
+		return err
+	}
+	svc, err := app.New(acfg, db, rdb, log)
 	if err != nil {
 		return err
 	}
@@ -124,6 +128,9 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return err
 	} else if n > 0 {
 		log.Warn("re-derived missing Redis stock", "activities", n)
+	}
+	if err := svc.Background(ctx); err != nil {
+		return err
 	}
 	return serve.Run(ctx, 10*time.Second, func(bound map[string]string) {
 		log.Info("listening", "shopper", bound["shopper"], "admin", bound["admin"], "internal", bound["internal"])

@@ -1,0 +1,139 @@
+package gate
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis keys of the blacklist, shared by every instance. They carry one
+// hash tag so that the version and the sets change in one atomic call.
+const (
+	blUsers   = "{fs:blacklist}:users"
+	blIPs     = "{fs:blacklist}:ips"
+	blVersion = "{fs:blacklist}:version"
+)
+
+// Blacklist holds the blocked users and IPs in memory for the buy path and
+// keeps them in Redis for every instance. Each instance reloads its copy
+// when the version in Redis changes, checked every interval (so a change is
+// effective everywhere within that interval).
+type Blacklist struct {
+	rdb redis.UniversalClient
+
+	mu      sync.RWMutex // mu guards users, ips and version
+	users   map[string]bool
+	ips     map[string]bool
+	version int64
+}
+
+// NewBlacklist returns an empty Blacklist backed by rdb.
+func NewBlacklist(rdb redis.UniversalClient) *Blacklist {
+	return &Blacklist{rdb: rdb, users: map[string]bool{}, ips: map[string]bool{}, version: -1}
+}
+
+// Blocked reports whether the user or the IP is blacklisted.
+func (b *Blacklist) Blocked(user, ip string) bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.users[user] || b.ips[ip]
+}
+
+// Entries is the blacklist's content.
+type Entries struct {
+	Users []string `json:"users"`
+	IPs   []string `json:"ips"`
+}
+
+// changeScript adds (SADD) or removes (SREM) members and bumps the version.
+// KEYS: users, ips, version; ARGV[1] the op, ARGV[2] how many users follow,
+// then the users, then the IPs.
+var changeScript = redis.NewScript(`
+local nusers = tonumber(ARGV[2])
+for i = 3, #ARGV do
+  local key = KEYS[2]
+  if i - 2 <= nusers then key = KEYS[1] end
+  redis.call(ARGV[1], key, ARGV[i])
+end
+return redis.call('INCR', KEYS[3])
+`)
+
+// Add blacklists e's users and IPs on every instance.
+func (b *Blacklist) Add(ctx context.Context, e Entries) error { return b.change(ctx, "SADD", e) }
+
+// Remove takes e's users and IPs off the blacklist.
+func (b *Blacklist) Remove(ctx context.Context, e Entries) error { return b.change(ctx, "SREM", e) }
+
+func (b *Blacklist) change(ctx context.Context, op string, e Entries) error {
+	args := []any{op, len(e.Users)}
+	for _, u := range e.Users {
+		args = append(args, u)
+	}
+	for _, ip := range e.IPs {
+		args = append(args, ip)
+	}
+	if err := changeScript.Run(ctx, b.rdb, []string{blUsers, blIPs, blVersion}, args...).Err(); err != nil {
+		return err
+	}
+	return b.Refresh(ctx)
+}
+
+// List returns the blacklist as Redis holds it.
+func (b *Blacklist) List(ctx context.Context) (Entries, error) {
+	users, err := b.rdb.SMembers(ctx, blUsers).Result()
+	if err != nil {
+		return Entries{}, err
+	}
+	ips, err := b.rdb.SMembers(ctx, blIPs).Result()
+	return Entries{Users: users, IPs: ips}, err
+}
+
+// Refresh reloads the in-memory copy when Redis holds a newer version.
+func (b *Blacklist) Refresh(ctx context.Context) error {
+	v, err := b.rdb.Get(ctx, blVersion).Int64()
+	if err != nil && err != redis.Nil {
+		return err
+	}
+	b.mu.RLock()
+	same := v == b.version
+	b.mu.RUnlock()
+	if same {
+		return nil
+	}
+	e, err := b.List(ctx)
+	if err != nil {
+		return err
+	}
+	users, ips := map[string]bool{}, map[string]bool{}
+	for _, u := range e.Users {
+		users[u] = true
+	}
+	for _, ip := range e.IPs {
+		ips[ip] = true
+	}
+	b.mu.Lock()
+	b.users, b.ips, b.version = users, ips, v
+	b.mu.Unlock()
+	return nil
+}
+
+// Poll refreshes every interval until ctx ends. On a Redis error the last
+// copy stays in force.
+func (b *Blacklist) Poll(ctx context.Context, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := b.Refresh(ctx); err != nil {
+				log.Warn("blacklist refresh", "err", err)
+			}
+		}
+	}
+}
+

@@ -1,0 +1,12 @@
+package gate
+
+// Set is every gate of the buy path, for the handler.
+type Set struct {
+	Secrets   *Secrets
+	SoldOut   *SoldOut
+	Blacklist *Blacklist
+	Limiter   *RateLimiter
+	Admission *Admission
+	ClientIP  *ClientIP
+	Breaker   *Breaker
+}
