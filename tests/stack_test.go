@@ -238,3 +238,75 @@ func orderCount(t *testing.T, act int64) int {
 	}
 	return n
 }
+
+// instance is one more flashsale process of a stack, on its own ports.
+type instance struct {
+	proc           *testproc.Proc
+	shopper, admin string
+}
+
+// addFlashsale starts another flashsale instance against the stack's dtm
+// server, orders service and stores; env overrides its environment.
+func (s *stack) addFlashsale(name string, env ...string) *instance {
+	s.t.Helper()
+	sp, ap, ip := testproc.FreePort(s.t), testproc.FreePort(s.t), testproc.FreePort(s.t)
+	base := []string{}
+	for _, kv := range s.flashsale.Env {
+		if !strings.HasPrefix(kv, "FLASHSALE_ADDR=") && !strings.HasPrefix(kv, "FLASHSALE_ADMIN_ADDR=") && !strings.HasPrefix(kv, "FLASHSALE_INTERNAL_ADDR=") {
+			base = append(base, kv)
+		}
+	}
+	p := s.newProc("flashsale", nil, append(append(base,
+		"FLASHSALE_ADDR=127.0.0.1:"+itoa(sp), "FLASHSALE_ADMIN_ADDR=127.0.0.1:"+itoa(ap), "FLASHSALE_INTERNAL_ADDR=127.0.0.1:"+itoa(ip)), env...))
+	p.Name, p.Log = name, filepath.Join(s.dir, name+".log")
+	in := &instance{proc: p, shopper: "http://127.0.0.1:" + itoa(sp), admin: "http://127.0.0.1:" + itoa(ap)}
+	s.t.Cleanup(func() {
+		p.Kill()
+		if s.t.Failed() {
+			s.t.Logf("---- %s log ----\n%s", name, p.Tail(2000))
+		}
+	})
+	p.Start(s.t, in.shopper+"/readyz")
+	return in
+}
+
+// buyAt buys through the shopper API at base (another instance).
+func (s *stack) buyAt(base string, act int64, user string, header ...string) (int, string) {
+	s.t.Helper()
+	_, sec := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d/secret", base, act), token(user), nil)
+	body, _ := json.Marshal(map[string]any{"secret": sec["secret"]})
+	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/activities/%d/buy", base, act), bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token(user))
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return 0, "transport"
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	e, _ := out["error"].(string)
+	return resp.StatusCode, e
+}
+
+// metric returns the value of a Prometheus sample (name with labels, as
+// printed) from base/metrics, 0 when absent.
+func (s *stack) metric(base, sample string) float64 {
+	s.t.Helper()
+	resp, err := s.http.Get(base + "/metrics")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, sample+" "); ok {
+			var v float64
+			fmt.Sscan(rest, &v)
+			return v
+		}
+	}
+	return 0
+}

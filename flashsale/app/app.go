@@ -8,9 +8,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"strconv"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale"
@@ -123,10 +123,10 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 			ClientIP:  ips,
 			Breaker:   gate.NewBreaker(),
 		},
-		Metrics: m,
-		Reconcile:  s.Reconcile,
-		Now:        time.Now,
-		Log:        log,
+		Metrics:   m,
+		Reconcile: s.Reconcile,
+		Now:       time.Now,
+		Log:       log,
 	}
 	return s, nil
 }

@@ -136,4 +136,3 @@ func (b *Blacklist) Poll(ctx context.Context, interval time.Duration, log *slog.
 		}
 	}
 }
-

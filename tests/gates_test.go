@@ -1,0 +1,248 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flashsale/flashsale/internal/testproc"
+	"github.com/flashsale/flashsale/reconcile"
+)
+
+const buyRedisCommands = "flashsale_buy_redis_commands_total"
+
+// TestSoldOutFastPath: once the last unit is sold on one instance, every
+// instance turns buys away from memory: a burst on a second instance makes
+// no dtm transaction and no Redis call.
+func TestSoldOutFastPath(t *testing.T) {
+	s := newStack(t)
+	b := s.addFlashsale("flashsale-b")
+	act := s.newActivity(5)
+	for i := 0; i < 5; i++ {
+		if code, e := s.buy(act, fmt.Sprintf("early%d", i)); code != http.StatusAccepted {
+			t.Fatalf("buy %d: %d %s", i, code, e)
+		}
+	}
+	// The second instance learns of a sale by its first buy and polls the
+	// stock from then on; one buy makes it watch this activity.
+	if code, e := s.buyAt(b.shopper, act, "watcher"); code != http.StatusConflict || e != "sold_out" {
+		t.Fatalf("first buy on b: %d %s", code, e)
+	}
+	time.Sleep(100 * time.Millisecond) // the poll interval is 50 ms
+	s.settle(act, 15*time.Second)
+	msgs, err := reconcile.Messages(context.Background(), s.sources(), act)
+	if err != nil {
+		t.Fatal(err)
+	}
+	redisBefore := s.metric(b.shopper, buyRedisCommands)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	answers := map[string]int{}
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			code, e := s.buyAt(b.shopper, act, fmt.Sprintf("late%d", i))
+			mu.Lock()
+			answers[fmt.Sprintf("%d %s", code, e)]++
+			mu.Unlock()
+		}(i)
+	}
+	wg.Wait()
+	if answers["409 sold_out"] != 200 {
+		t.Fatalf("answers after sell-out: %v", answers)
+	}
+	if d := s.metric(b.shopper, buyRedisCommands) - redisBefore; d != 0 {
+		t.Fatalf("the burst after sell-out sent %v Redis commands", d)
+	}
+	after, err := reconcile.Messages(context.Background(), s.sources(), act)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(msgs) {
+		t.Fatalf("the burst after sell-out made %d dtm transactions", len(after)-len(msgs))
+	}
+	if got := s.metric(b.shopper, `flashsale_gate_rejections_total{reason="sold_out"}`); got < 200 {
+		t.Fatalf("sold_out rejections counted: %v", got)
+	}
+}
+
+// TestSoldOutFlagClears: a unit back in Redis stock (as a cancellation
+// returns it) clears the flag on every instance within the poll interval.
+func TestSoldOutFlagClears(t *testing.T) {
+	s := newStack(t)
+	act := s.newActivity(1)
+	if code, _ := s.buy(act, "first"); code != http.StatusAccepted {
+		t.Fatal("first buy refused")
+	}
+	if code, e := s.buy(act, "second"); e != "sold_out" {
+		t.Fatalf("second buy: %d %s", code, e)
+	}
+	s.settle(act, 15*time.Second)
+	key := fmt.Sprintf("{fs:%d}:stock", act)
+	env.rdb.Incr(context.Background(), key)
+	defer env.rdb.Decr(context.Background(), key)
+	time.Sleep(150 * time.Millisecond)
+	if code, e := s.buy(act, "third"); code != http.StatusAccepted {
+		t.Fatalf("buy after a unit returned: %d %s", code, e)
+	}
+}
+
+// TestBlacklist: a user or an IP added through the admin API is refused on
+// every instance within a second, and allowed again once removed.
+func TestBlacklist(t *testing.T) {
+	s := newStack(t)
+	b := s.addFlashsale("flashsale-b")
+	act := s.newActivity(10)
+	code, body := s.call("POST", s.adminURL()+"/admin/v1/blacklist", adminToken, map[string]any{"users": []string{"evil"}, "ips": []string{"198.51.100.9"}})
+	if code != http.StatusOK {
+		t.Fatalf("blacklist: %d %v", code, body)
+	}
+	time.Sleep(time.Second)
+	for _, base := range []string{s.shopperURL(), b.shopper} {
+		if code, e := s.buyAt(base, act, "evil"); code != http.StatusForbidden || e != "blocked" {
+			t.Fatalf("blacklisted user at %s: %d %s", base, code, e)
+		}
+	}
+	if code, e := s.buy(act, "good"); code != http.StatusAccepted {
+		t.Fatalf("a user not blacklisted: %d %s", code, e)
+	}
+	for _, bad := range []map[string]any{{"users": []string{"a-b"}}, {"ips": []string{"999.1.1.1"}}, {}} {
+		if code, body := s.call("POST", s.adminURL()+"/admin/v1/blacklist", adminToken, bad); code != http.StatusBadRequest {
+			t.Fatalf("blacklist %v: %d %v", bad, code, body)
+		}
+	}
+	if code, body := s.call("DELETE", s.adminURL()+"/admin/v1/blacklist", adminToken, map[string]any{"users": []string{"evil"}}); code != http.StatusOK {
+		t.Fatalf("unblacklist: %d %v", code, body)
+	}
+	time.Sleep(time.Second)
+	if code, e := s.buyAt(b.shopper, act, "evil"); code != http.StatusAccepted {
+		t.Fatalf("user taken off the blacklist: %d %s", code, e)
+	}
+	s.call("DELETE", s.adminURL()+"/admin/v1/blacklist", adminToken, map[string]any{"ips": []string{"198.51.100.9"}})
+	s.settle(act, 15*time.Second)
+}
+
+// TestForwardedFor: X-Forwarded-For is read only from a trusted proxy; a
+// client that writes it itself is judged by its own address.
+func TestForwardedFor(t *testing.T) {
+	s := newStack(t)
+	proxied := s.addFlashsale("flashsale-proxied", "FLASHSALE_TRUSTED_PROXIES=127.0.0.1")
+	act := s.newActivity(10)
+	if code, body := s.call("POST", s.adminURL()+"/admin/v1/blacklist", adminToken, map[string]any{"ips": []string{"198.51.100.7"}}); code != http.StatusOK {
+		t.Fatalf("blacklist: %d %v", code, body)
+	}
+	defer s.call("DELETE", s.adminURL()+"/admin/v1/blacklist", adminToken, map[string]any{"ips": []string{"198.51.100.7"}})
+	time.Sleep(time.Second)
+	if code, e := s.buyAt(s.shopperURL(), act, "spoofer", "X-Forwarded-For", "198.51.100.7"); code != http.StatusAccepted {
+		t.Fatalf("spoofed header from an untrusted peer: %d %s, want it ignored", code, e)
+	}
+	if code, e := s.buyAt(proxied.shopper, act, "proxied", "X-Forwarded-For", "198.51.100.7"); code != http.StatusForbidden || e != "blocked" {
+		t.Fatalf("blacklisted client behind a trusted proxy: %d %s", code, e)
+	}
+	s.settle(act, 15*time.Second)
+}
+
+// TestRateLimits: the per-user limit is shared by every instance; the
+// answer is 429 with Retry-After.
+func TestRateLimits(t *testing.T) {
+	s := newStack(t, "FLASHSALE_RATE_PER_USER=2")
+	b := s.addFlashsale("flashsale-b")
+	act := s.newActivity(10)
+	// Align to the start of a second so that the three buys share a window.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+	s.buyAt(s.shopperURL(), act, "eager")
+	s.buyAt(b.shopper, act, "eager")
+	body := strings.NewReader(fmt.Sprintf(`{"secret":%q}`, s.secret(act, "eager")))
+	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/activities/%d/buy", s.shopperURL(), act), body)
+	req.Header.Set("Authorization", "Bearer "+token("eager"))
+	resp, err := s.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "1" {
+		t.Fatalf("third buy in a second: %d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if code, e := s.buy(act, "eager"); code != http.StatusConflict || e != "already_purchased" {
+		t.Fatalf("a buy in the next second: %d %s", code, e)
+	}
+	s.settle(act, 15*time.Second)
+}
+
+// TestRedisDown: with its Redis gone, flashsale answers buys 503 and, once
+// the breaker opens, at once; the activity page still answers.
+func TestRedisDown(t *testing.T) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		needServers(t)
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true and no redis-server binary")
+		}
+		t.Skip("no redis-server binary to start a Redis of the test's own")
+	}
+	port := testproc.FreePort(t)
+	dir := t.TempDir()
+	redis := &testproc.Proc{Name: "redis", Bin: bin, Log: filepath.Join(dir, "redis.log"),
+		Args: []string{"--port", itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir}}
+	s := newStack(t)
+	redis.Start(t, "")
+	waitTCP(t, "127.0.0.1:"+itoa(port))
+	own := s.addFlashsale("flashsale-own-redis", "REDIS_ADDR=127.0.0.1:"+itoa(port), "REDIS_DB=0")
+	defer redis.Kill()
+	code, p := s.call("POST", own.admin+"/admin/v1/products", adminToken, map[string]any{"name": "P", "price": 10})
+	if code != http.StatusCreated {
+		t.Fatalf("product: %d %v", code, p)
+	}
+	code, a := s.call("POST", own.admin+"/admin/v1/activities", adminToken, map[string]any{
+		"name": "s", "product_id": p["id"], "price": 5, "total": 10,
+		"start_at": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
+	})
+	if code != http.StatusCreated {
+		t.Fatalf("activity: %d %v", code, a)
+	}
+	act := int64(a["id"].(float64))
+	if code, e := s.buyAt(own.shopper, act, "before"); code != http.StatusAccepted {
+		t.Fatalf("buy with Redis up: %d %s", code, e)
+	}
+	redis.Kill()
+	for i := 0; i < 5; i++ {
+		if code, e := s.buyAt(own.shopper, act, fmt.Sprintf("down%d", i)); code != http.StatusServiceUnavailable || e != "unavailable" {
+			t.Fatalf("buy %d with Redis down: %d %s", i, code, e)
+		}
+	}
+	start := time.Now()
+	if code, e := s.buyAt(own.shopper, act, "fast"); code != http.StatusServiceUnavailable || e != "unavailable" {
+		t.Fatalf("buy with the breaker open: %d %s", code, e)
+	}
+	if d := time.Since(start); d > 200*time.Millisecond {
+		t.Fatalf("the breaker answered in %s", d)
+	}
+	if code, body := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d", own.shopper, act), "", nil); code != http.StatusOK || body["id"] == nil {
+		t.Fatalf("activity page with Redis down: %d %v", code, body)
+	}
+}
+
+func waitTCP(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, err := (&net.Dialer{Timeout: time.Second}).Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listens on %s", addr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
