@@ -104,7 +104,7 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 		recon:   reconcile.Sources{Redis: rdb, DB: sqlDB, DTM: cfg.DTMServer, HTTP: &http.Client{Timeout: 30 * time.Second}},
 	}
 	s.deps = httpapi.Deps{
-		Catalog: memcache.NewCatalog(catalog, 2*time.Second, time.Now),
+		Catalog: memcache.NewCatalog(rediscache.NewActivityCache(catalog, rdb, log), 2*time.Second, time.Now),
 		Orders:  catalog,
 		Stock:   stock,
 		Purchases: purchase.New(purchase.Config{

@@ -1,5 +1,5 @@
 // Package memcache keeps in-process copies of what every purchase reads, so
-// that the burst of a sale never reaches MySQL.
+// that the burst of a sale never reaches MySQL, nor Redis for the activity.
 package memcache
 
 import (
@@ -13,20 +13,29 @@ import (
 )
 
 // Catalog wraps a flashsale.Catalog and caches Activity lookups, found or
-// not, for ttl. Concurrent misses for one id share a single load.
+// not, and the activity list, for ttl. Concurrent misses share a single
+// load. When a load fails (the stores are down) the last good copy keeps
+// being served.
 type Catalog struct {
 	flashsale.Catalog
 	ttl time.Duration
 	now func() time.Time
 
-	mu      sync.RWMutex // mu guards entries
+	mu      sync.RWMutex // mu guards entries and list
 	entries map[int64]entry
+	list    listEntry
 	loads   singleflight.Group
 }
 
 type entry struct {
 	a       flashsale.Activity
 	err     error
+	expires time.Time
+}
+
+type listEntry struct {
+	list    []flashsale.Activity
+	ok      bool
 	expires time.Time
 }
 
@@ -53,16 +62,45 @@ func (c *Catalog) Activity(ctx context.Context, id int64) (flashsale.Activity, e
 		}
 		return a, err
 	})
+	if err != nil && ok && e.err == nil && flashsale.ErrorCode(err) != flashsale.ENotFound {
+		return e.a, nil // the stores are down: the last good copy
+	}
 	a, _ := v.(flashsale.Activity)
 	return a, err
 }
 
-// CreateActivity creates the activity and drops any cached miss of its id.
+// Activities returns the list from the cache, loading it when stale.
+func (c *Catalog) Activities(ctx context.Context) ([]flashsale.Activity, error) {
+	c.mu.RLock()
+	l := c.list
+	c.mu.RUnlock()
+	if l.ok && c.now().Before(l.expires) {
+		return l.list, nil
+	}
+	v, err, _ := c.loads.Do("list", func() (any, error) {
+		list, err := c.Catalog.Activities(context.WithoutCancel(ctx))
+		if err == nil {
+			c.mu.Lock()
+			c.list = listEntry{list: list, ok: true, expires: c.now().Add(c.ttl)}
+			c.mu.Unlock()
+		}
+		return list, err
+	})
+	if err != nil && l.ok {
+		return l.list, nil
+	}
+	list, _ := v.([]flashsale.Activity)
+	return list, err
+}
+
+// CreateActivity creates the activity and drops any cached miss of its id
+// and the list.
 func (c *Catalog) CreateActivity(ctx context.Context, a flashsale.Activity) (flashsale.Activity, error) {
 	a, err := c.Catalog.CreateActivity(ctx, a)
 	if err == nil {
 		c.mu.Lock()
 		delete(c.entries, a.ID)
+		c.list = listEntry{}
 		c.mu.Unlock()
 	}
 	return a, err

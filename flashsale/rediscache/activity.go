@@ -1,0 +1,85 @@
+package rediscache
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/flashsale/flashsale/flashsale"
+	"github.com/redis/go-redis/v9"
+)
+
+// infoKey holds an activity's JSON, in the activity's slot.
+func infoKey(activityID int64) string { return tag(activityID) + ":info" }
+
+// listKey holds the JSON list of every activity.
+const listKey = "{fs:list}:activities"
+
+// ActivityCache is a cache-aside Redis layer over a flashsale.Catalog: an
+// activity is written at creation (preheated) and read from Redis first, so
+// the activity pages of a burst never reach MySQL. A Redis error falls
+// through to the catalog.
+type ActivityCache struct {
+	flashsale.Catalog
+	rdb     redis.UniversalClient
+	ttl     time.Duration
+	listTTL time.Duration
+	log     *slog.Logger
+}
+
+// NewActivityCache returns the cache over cat.
+func NewActivityCache(cat flashsale.Catalog, rdb redis.UniversalClient, log *slog.Logger) *ActivityCache {
+	return &ActivityCache{Catalog: cat, rdb: rdb, ttl: time.Hour, listTTL: 5 * time.Second, log: log}
+}
+
+// Activity reads the activity from Redis, or from the catalog on a miss.
+func (c *ActivityCache) Activity(ctx context.Context, id int64) (flashsale.Activity, error) {
+	var a flashsale.Activity
+	b, err := c.rdb.Get(ctx, infoKey(id)).Bytes()
+	if err == nil && json.Unmarshal(b, &a) == nil {
+		return a, nil
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		c.log.Warn("activity cache read", "activity", id, "err", err)
+	}
+	a, err = c.Catalog.Activity(ctx, id)
+	if err == nil {
+		c.put(ctx, infoKey(id), a, c.ttl)
+	}
+	return a, err
+}
+
+// Activities reads the list from Redis, or from the catalog on a miss.
+func (c *ActivityCache) Activities(ctx context.Context) ([]flashsale.Activity, error) {
+	var list []flashsale.Activity
+	if b, err := c.rdb.Get(ctx, listKey).Bytes(); err == nil && json.Unmarshal(b, &list) == nil {
+		return list, nil
+	}
+	list, err := c.Catalog.Activities(ctx)
+	if err == nil {
+		c.put(ctx, listKey, list, c.listTTL)
+	}
+	return list, err
+}
+
+// CreateActivity creates the activity and preheats its cache entry.
+func (c *ActivityCache) CreateActivity(ctx context.Context, a flashsale.Activity) (flashsale.Activity, error) {
+	a, err := c.Catalog.CreateActivity(ctx, a)
+	if err == nil {
+		c.put(ctx, infoKey(a.ID), a, c.ttl)
+		c.rdb.Del(ctx, listKey)
+	}
+	return a, err
+}
+
+func (c *ActivityCache) put(ctx context.Context, key string, v any, ttl time.Duration) {
+	b, err := json.Marshal(v)
+	if err == nil {
+		err = c.rdb.Set(ctx, key, b, ttl).Err()
+	}
+	if err != nil {
+		c.log.Warn("activity cache write", "key", key, "err", err)
+	}
+}
