@@ -78,7 +78,7 @@ func newSale(t *testing.T, dir string, extra ...string) *sale {
 		Env: append([]string{
 			"PATH=", "REDIS_ADDR=", "MYSQL_DSN=", "DTM_SERVER=",
 			"FLASHSALE_JWT_SECRET=" + testJWT, "FLASHSALE_ADMIN_TOKEN=" + testAdmin,
-			"FLASHSALE_RATE_PER_USER=0", "FLASHSALE_RATE_PER_IP=0",
+			"FLASHSALE_RATE_PER_USER=0", "FLASHSALE_RATE_PER_IP=0", "FLASHSALE_ADMISSION_FACTOR=0",
 		}, extra...),
 	}
 	t.Cleanup(func() {

@@ -19,6 +19,7 @@ const (
 	EAlreadyPurchased = "already_purchased"
 	ETooLarge         = "too_large"
 	EUnavailable      = "unavailable"
+	ENotPayable       = "not_payable"
 	EInternal         = "internal"
 )
 

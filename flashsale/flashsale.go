@@ -175,6 +175,10 @@ type Order struct {
 	Price      int64     `json:"price"`
 	Status     string    `json:"status"`
 	CreatedAt  time.Time `json:"created_at"`
+	// ExpiresAt is when the order, unless paid, is cancelled.
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+	PaidAt      *time.Time `json:"paid_at,omitempty"`
+	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
 }
 
 // OrderCounts counts an activity's orders by status.
@@ -192,6 +196,6 @@ type OrderReader interface {
 	// Counts returns the activity's orders by status and its DB stock.
 	Counts(ctx context.Context, activityID int64) (OrderCounts, int, error)
 	// OrderGIDs returns the gids of the activity's orders, cancelled or
-	// not, and how many are live (not cancelled).
-	OrderGIDs(ctx context.Context, activityID int64) (gids []string, live int, err error)
+	// not, and of those cancelled, in one read.
+	OrderGIDs(ctx context.Context, activityID int64) (gids, cancelled []string, err error)
 }

@@ -246,3 +246,37 @@ func waitTCP(t *testing.T, addr string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestAdmission: a burst far larger than the stock is held at the door:
+// buys in flight stay within 4 x the remaining units (at least 64), the
+// rest get 429 with Retry-After, and the sale still sells every unit once.
+func TestAdmission(t *testing.T) {
+	s := newStack(t, "FLASHSALE_ADMISSION_FACTOR=4")
+	act := s.newActivity(20)
+	s.buy(act, "opener") // the instance learns the remaining units by polling
+	time.Sleep(100 * time.Millisecond)
+	var got outcomes
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < 300; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			user := fmt.Sprintf("crowd%d", i)
+			sec := s.secret(act, user)
+			<-start
+			code, body := s.call("POST", s.buyURL(act), token(user), map[string]any{"secret": sec})
+			e, _ := body["error"].(string)
+			got.add(code, e)
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	if got.m["429 rate_limited"] == 0 || got.m["202 "] != 19 || got.m["202 "]+got.m["409 sold_out"]+got.m["429 rate_limited"] != 300 {
+		t.Fatalf("answers = %v, want 19 accepted and the rest sold out or held at the door", got.m)
+	}
+	r := s.settle(act, 20*time.Second)
+	if r.LiveOrders != 20 || r.RedisStock != 0 {
+		t.Fatalf("after settlement: %s", r)
+	}
+}

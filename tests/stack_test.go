@@ -35,8 +35,9 @@ type stack struct {
 
 // newStack starts a stack and stops it when t ends. flashsaleEnv is added to
 // flashsale's environment (for example armed fault points); the rate limits
-// are off unless flashsaleEnv sets them, so that concurrency tests measure
-// the purchase, not the limiter (TestRateLimits tests it).
+// and the admission bound are off unless flashsaleEnv sets them, so that
+// concurrency tests measure the purchase, not the limiters (TestRateLimits
+// and TestAdmission test those).
 func newStack(t *testing.T, flashsaleEnv ...string) *stack {
 	t.Helper()
 	needServers(t)
@@ -57,7 +58,7 @@ func newStack(t *testing.T, flashsaleEnv ...string) *stack {
 		"ORDERS_URL=http://127.0.0.1:" + itoa(s.ordersPort),
 		"FLASHSALE_JWT_SECRET=" + jwtSecret,
 		"FLASHSALE_ADMIN_TOKEN=" + adminToken,
-		"FLASHSALE_RATE_PER_USER=0", "FLASHSALE_RATE_PER_IP=0",
+		"FLASHSALE_RATE_PER_USER=0", "FLASHSALE_RATE_PER_IP=0", "FLASHSALE_ADMISSION_FACTOR=0",
 	}, flashsaleEnv...))
 	t.Cleanup(func() {
 		for _, p := range []*testproc.Proc{s.flashsale, s.orders, s.dtm} {

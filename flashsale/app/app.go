@@ -55,7 +55,9 @@ type Config struct {
 // LoadGates fills the gates' settings from the environment, with defaults:
 // FLASHSALE_START_KEY (default: derived from the JWT secret),
 // FLASHSALE_TRUSTED_PROXIES (none), FLASHSALE_RATE_PER_USER (5 buys/s),
-// FLASHSALE_RATE_PER_IP (100 buys/s; 0 turns a limit off).
+// FLASHSALE_RATE_PER_IP (100 buys/s; 0 turns a limit off),
+// FLASHSALE_ADMISSION_FACTOR (4: buys in flight per instance <= 4 x the
+// remaining units, at least 64; 0 turns the bound off).
 func (c *Config) LoadGates(getenv func(string) string) error {
 	c.StartKey = getenv("FLASHSALE_START_KEY")
 	if c.StartKey == "" {
@@ -65,16 +67,17 @@ func (c *Config) LoadGates(getenv func(string) string) error {
 	}
 	c.TrustedProxies = getenv("FLASHSALE_TRUSTED_PROXIES")
 	c.Limits = gate.Limits{PerUser: 5, PerIP: 100}
-	for key, p := range map[string]*int{"FLASHSALE_RATE_PER_USER": &c.Limits.PerUser, "FLASHSALE_RATE_PER_IP": &c.Limits.PerIP} {
+	factor := 4
+	for key, p := range map[string]*int{"FLASHSALE_RATE_PER_USER": &c.Limits.PerUser, "FLASHSALE_RATE_PER_IP": &c.Limits.PerIP, "FLASHSALE_ADMISSION_FACTOR": &factor} {
 		if v := getenv(key); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				return fmt.Errorf("%s=%q: want a count of buys per second, 0 for no limit", key, v)
+				return fmt.Errorf("%s=%q: want a non-negative count, 0 for no limit", key, v)
 			}
 			*p = n
 		}
 	}
-	c.AdmissionFactor, c.AdmissionFloor = 4, 64
+	c.AdmissionFactor, c.AdmissionFloor = int64(factor), 64
 	return nil
 }
 

@@ -23,6 +23,7 @@ var statusOf = map[string]int{
 	flashsale.EAlreadyPurchased: http.StatusConflict,
 	flashsale.ETooLarge:         http.StatusRequestEntityTooLarge,
 	flashsale.EUnavailable:      http.StatusServiceUnavailable,
+	flashsale.ENotPayable:       http.StatusConflict,
 	flashsale.EInternal:         http.StatusInternalServerError,
 }
 

@@ -87,24 +87,34 @@ func (c *Catalog) OrderOf(ctx context.Context, activityID int64, userID string) 
 	return flashsale.Order{
 		ID: row.ID, GID: row.GID, ActivityID: row.ActivityID, UserID: row.UserID,
 		ProductID: row.ProductID, Price: row.Price, Status: row.Status, CreatedAt: row.CreatedAt,
+		ExpiresAt: utc(row.ExpiresAt), PaidAt: utc(row.PaidAt), CancelledAt: utc(row.CancelledAt),
 	}, nil
 }
 
-// OrderGIDs returns the gids of the activity's orders and the live count.
-func (c *Catalog) OrderGIDs(ctx context.Context, activityID int64) ([]string, int, error) {
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// OrderGIDs returns the gids of the activity's orders and of the cancelled
+// ones.
+func (c *Catalog) OrderGIDs(ctx context.Context, activityID int64) ([]string, []string, error) {
 	var rows []orderRow
 	if err := c.db.WithContext(ctx).Select("gid, status").Where("activity_id = ?", activityID).Find(&rows).Error; err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	gids := make([]string, len(rows))
-	live := 0
+	var cancelled []string
 	for i, r := range rows {
 		gids[i] = r.GID
-		if r.Status != "cancelled" {
-			live++
+		if r.Status == "cancelled" {
+			cancelled = append(cancelled, r.GID)
 		}
 	}
-	return gids, live, nil
+	return gids, cancelled, nil
 }
 
 // Counts returns the activity's orders by status and its DB stock.

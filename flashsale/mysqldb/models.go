@@ -40,14 +40,17 @@ type stockRow struct {
 func (stockRow) TableName() string { return "activity_stock" }
 
 type orderRow struct {
-	ID         int64
-	GID        string `gorm:"column:gid"`
-	ActivityID int64
-	UserID     string
-	ProductID  int64
-	Price      int64
-	Status     string
-	CreatedAt  time.Time
+	ID          int64
+	GID         string `gorm:"column:gid"`
+	ActivityID  int64
+	UserID      string
+	ProductID   int64
+	Price       int64
+	Status      string
+	CreatedAt   time.Time
+	ExpiresAt   *time.Time
+	PaidAt      *time.Time
+	CancelledAt *time.Time
 }
 
 func (orderRow) TableName() string { return "orders" }

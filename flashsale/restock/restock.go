@@ -17,7 +17,10 @@ type Messages func(ctx context.Context, activityID int64) (map[string]string, er
 // Activity sets the Redis stock of a to total - live orders - purchases on
 // their way (messages committed whose order does not exist yet), and marks
 // the barriers of every purchase that holds or held a unit as taken, so a
-// returning buyer is told so. It returns the stock it set.
+// returning buyer is told so. A cancelled order is not live: its unit is
+// in the stock set here, so the Redis barrier of its cancellation's branch
+// is marked too, and a delivery of that branch still to come returns
+// nothing more. It returns the stock it set.
 //
 // Messages are read before orders: a message that becomes an order between
 // the two reads is then seen in both and counted once.
@@ -26,10 +29,11 @@ func Activity(ctx context.Context, a flashsale.Activity, stock flashsale.Stock, 
 	if err != nil {
 		return 0, fmt.Errorf("restock activity %d: %w", a.ID, err)
 	}
-	gids, live, err := orders.OrderGIDs(ctx, a.ID)
+	gids, cancelled, err := orders.OrderGIDs(ctx, a.ID)
 	if err != nil {
 		return 0, fmt.Errorf("restock activity %d: %w", a.ID, err)
 	}
+	live := len(gids) - len(cancelled)
 	ordered := map[string]bool{}
 	for _, g := range gids {
 		ordered[g] = true
@@ -59,9 +63,16 @@ func Activity(ctx context.Context, a flashsale.Activity, stock flashsale.Stock, 
 	if units < 0 {
 		return 0, fmt.Errorf("restock activity %d: %d live orders and %d on their way exceed the total %d", a.ID, live, onTheWay, a.Total)
 	}
-	names := make([]string, len(taken))
-	for i, g := range taken {
-		names[i] = flashsale.MsgBarrier(g)
+	names := make([]string, 0, len(taken)+len(cancelled))
+	for _, g := range taken {
+		names = append(names, flashsale.MsgBarrier(g))
+	}
+	for _, g := range cancelled {
+		_, user, err := flashsale.ParseGID(g)
+		if err != nil {
+			return 0, fmt.Errorf("restock activity %d: %w", a.ID, err)
+		}
+		names = append(names, flashsale.ReturnBarrier(flashsale.CancelGID(a.ID, user)))
 	}
 	if err := stock.Restore(ctx, a.ID, units, names); err != nil {
 		return 0, fmt.Errorf("restock activity %d: %w", a.ID, err)

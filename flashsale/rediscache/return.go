@@ -1,0 +1,55 @@
+package rediscache
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/flashsale/flashsale/flashsale"
+	"github.com/redis/go-redis/v9"
+)
+
+// returnScript is the branch of a cancellation message: dtm's Redis barrier
+// for a branch's action (RedisCheckAdjustAmount with +1) on one activity's
+// keys. The unit goes back to the stock only when the barrier was absent, so
+// a redelivered branch returns nothing more.
+//
+// KEYS[1] barrier key, KEYS[2] stock key; ARGV[1] the barrier's TTL in
+// seconds.
+//
+// The barrier is checked before the stock, unlike dtmcli's script: a
+// missing counter is re-derived by package restock, which marks the
+// barriers of the units it counted as returned, so a delivery after that
+// must find DUPLICATE. A missing counter with the barrier absent is an
+// error (dtm retries the branch): an INCR would make a counter of 1.
+var returnScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 'DUPLICATE'
+end
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  return 'NOSTOCK'
+end
+redis.call('SET', KEYS[1], 'op', 'EX', ARGV[1])
+redis.call('INCR', KEYS[2])
+return 'OK'
+`)
+
+// ReturnUnit runs the branch of a cancellation message: it puts one unit
+// back in the activity's stock unless the barrier named barrier is already
+// set. It reports whether this call returned the unit, and returns an
+// Error EUnavailable when the stock counter is missing.
+func (s *Stock) ReturnUnit(ctx context.Context, activityID int64, barrier string) (bool, error) {
+	keys := []string{BarrierKey(activityID, barrier), StockKey(activityID)}
+	res, err := returnScript.Run(ctx, s.rdb, keys, s.barrierTTL).Text()
+	if err != nil {
+		return false, fmt.Errorf("return script: %w", err)
+	}
+	switch res {
+	case "OK":
+		return true, nil
+	case "DUPLICATE":
+		return false, nil
+	case "NOSTOCK":
+		return false, flashsale.Errorf(flashsale.EUnavailable, "activity %d has no stock counter in Redis", activityID)
+	}
+	return false, fmt.Errorf("return script answered %q", res)
+}
