@@ -55,6 +55,7 @@ func TestBadRequests(t *testing.T) {
 		{"TooLarge", "POST", buy(open), good, "{\"secret\":\"" + strings.Repeat("a", 2<<20) + "\"}", 413, "too_large"},
 		{"OrderNoToken", "GET", s.orderURL(open), "", nil, 401, "unauthorized"},
 		{"OrderUnknownActivity", "GET", s.orderURL(999999), good, nil, 404, "not_found"},
+		{"OrderBranchOnShopperPort", "POST", s.shopperURL() + "/internal/orders/create?gid=flash-sale-1-alice&trans_type=msg&branch_id=01&op=action", "", map[string]any{"activity_id": open, "user_id": "alice", "product_id": 1, "price": 1}, 404, "not_found"},
 		{"BackCheckOnShopperPort", "GET", s.shopperURL() + "/internal/dtm/query-prepared?gid=flash-sale-1-alice", "", nil, 404, "not_found"},
 		{"AdminOnShopperPort", "POST", s.shopperURL() + "/admin/v1/products", adminToken, "{}", 404, "not_found"},
 		{"AdminWithShopperToken", "GET", fmt.Sprintf("%s/admin/v1/activities/%d/stats", s.adminURL(), open), good, nil, 401, "unauthorized"},
@@ -110,5 +111,24 @@ func TestIgnoredBodyFields(t *testing.T) {
 	}
 	if user != "bob" || price != 100 {
 		t.Fatalf("order for %s at %d, want bob at the activity's price 100", user, price)
+	}
+}
+
+// TestReplayedPurchase: the same buy request sent twice (same token, same
+// secret) buys once.
+func TestReplayedPurchase(t *testing.T) {
+	s := newStack(t)
+	act := s.newActivity(10)
+	body := map[string]any{"secret": s.secret(act, "replayer")}
+	tok := token("replayer")
+	if code, b := s.call("POST", s.buyURL(act), tok, body); code != http.StatusAccepted {
+		t.Fatalf("first: %d %v", code, b)
+	}
+	if code, b := s.call("POST", s.buyURL(act), tok, body); code != http.StatusConflict || b["error"] != "already_purchased" {
+		t.Fatalf("replay: %d %v", code, b)
+	}
+	r := s.settle(act, 10*time.Second)
+	if r.LiveOrders != 1 || r.RedisStock != 9 || len(r.Messages) != 1 {
+		t.Fatalf("after the replay: %s", r)
 	}
 }
