@@ -22,7 +22,8 @@ import (
 	"github.com/flashsale/flashsale/internal/embedredis"
 	"github.com/flashsale/flashsale/internal/serve"
 	"github.com/flashsale/flashsale/internal/sqlconn"
-	ordershttp "github.com/flashsale/flashsale/orders/httpapi"
+	"github.com/flashsale/flashsale/internal/tracing"
+	ordersapp "github.com/flashsale/flashsale/orders/app"
 	"github.com/flashsale/flashsale/orders/sqldb"
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
@@ -37,9 +38,15 @@ type Config struct {
 	// embedded stand-in.
 	RedisAddr, MySQLDSN, DTMServer string
 	JWTSecret, AdminToken          string
+	// PaymentSimulation configures the simulated payment provider
+	// (PAYMENT_SIMULATE, package paysim); empty: payments succeed.
+	PaymentSimulation string
 	// Demo creates a demo activity opening a minute after start when no
 	// activity is upcoming or open.
 	Demo bool
+	// DTMDashboard is the directory of the built dtm dashboard that the
+	// in-process dtm server serves at / (dtmconf.DashboardDir); "" for none.
+	DTMDashboard string
 }
 
 // DefaultConfig is the embedded default on the documented ports.
@@ -58,6 +65,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 		"FLASHSALE_INTERNAL_ADDR": &c.InternalAddr, "ORDERS_ADDR": &c.OrdersAddr,
 		"REDIS_ADDR": &c.RedisAddr, "MYSQL_DSN": &c.MySQLDSN, "DTM_SERVER": &c.DTMServer,
 		"FLASHSALE_JWT_SECRET": &c.JWTSecret, "FLASHSALE_ADMIN_TOKEN": &c.AdminToken,
+		"PAYMENT_SIMULATE": &c.PaymentSimulation,
 	} {
 		if v := getenv(key); v != "" {
 			*p = v
@@ -72,6 +80,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.IntVar(&c.DTMPort, "dtm-port", c.DTMPort, "in-process dtm server HTTP port")
 	fs.IntVar(&c.DTMGRPCPort, "dtm-grpc-port", c.DTMGRPCPort, "in-process dtm server gRPC port")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "create a demo activity when none is upcoming or open")
+	fs.StringVar(&c.DTMDashboard, "dtm-dashboard", dtmconf.DashboardDir(getenv), "built dtm dashboard served by the in-process dtm server (scripts/build-dtm; FLASHSALE_DTM_DASHBOARD_DIR)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -91,6 +100,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		}
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	stopTracing, _, err := tracing.Setup(ctx, "flashsale", getenv) // OTLP export only when OTEL_EXPORTER_OTLP_ENDPOINT is set
+	if err != nil {
+		return err
+	}
+	defer stopTracing(context.WithoutCancel(ctx))
 	data, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
 		return err
@@ -141,8 +155,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if err := svc.Background(ctx); err != nil {
 		return err
 	}
+	ocfg := ordersapp.DefaultConfig()
+	ocfg.DTMServer, ocfg.URL, ocfg.FlashsaleInternalURL = dtmURL, "http://"+cfg.OrdersAddr, "http://"+cfg.InternalAddr
+	if cfg.PaymentSimulation != "" {
+		ocfg.PaymentSimulation = cfg.PaymentSimulation
+	}
+	orders, err := ordersapp.New(ocfg, db, dialect, log)
+	if err != nil {
+		return err
+	}
+	// The canceller stops before the stores close (defers run last first).
+	ctx, cancel := context.WithCancel(ctx)
+	cancelled := make(chan struct{})
+	go func() {
+		defer close(cancelled)
+		orders.Run(ctx)
+	}()
+	defer func() { cancel(); <-cancelled }()
 	listeners := append(svc.Listeners(cfg.Addr, cfg.AdminAddr, cfg.InternalAddr),
-		serve.Listener{Name: "orders", Addr: cfg.OrdersAddr, Handler: ordershttp.New(sqldb.New(db, dialect), log)})
+		serve.Listener{Name: "orders", Addr: cfg.OrdersAddr, Handler: orders.Handler()})
 	return serve.Run(ctx, 10*time.Second, func(bound map[string]string) {
 		printWelcome(out, cfg, data, bound, dtmURL, dialect, generated, demo)
 	}, listeners...)
@@ -210,8 +241,14 @@ func startDTM(cfg Config, data, redisAddr string) (string, error) {
 	if s.Store.Port, err = strconv.Atoi(port); err != nil {
 		return "", err
 	}
-	if _, err := dtmconf.Start(s, data); err != nil {
+	dtmApp, err := dtmconf.Start(s, data)
+	if err != nil {
 		return "", err
+	}
+	if cfg.DTMDashboard != "" {
+		if err := dtmconf.ServeDashboard(dtmApp, cfg.DTMDashboard); err != nil {
+			return "", err
+		}
 	}
 	url := s.URL("127.0.0.1")
 	deadline := time.Now().Add(10 * time.Second)
@@ -261,9 +298,16 @@ func printWelcome(out io.Writer, cfg Config, data string, bound map[string]strin
 		mode = "all-in-one against configured servers"
 	}
 	fmt.Fprintf(out, "flash sale running (%s mode; data in %s, SQL store %s)\n", mode, data, dialect)
+	fmt.Fprintf(out, "  shopper page http://%s/\n", bound["shopper"])
 	fmt.Fprintf(out, "  shopper API  http://%s/api/v1/activities\n", bound["shopper"])
+	fmt.Fprintf(out, "  sale view    http://%s/  (admin token below)\n", bound["admin"])
 	fmt.Fprintf(out, "  admin API    http://%s/admin/v1  (bearer token below)\n", bound["admin"])
 	fmt.Fprintf(out, "  dtm server   %s\n", dtmURL)
+	if cfg.DTMServer == "" && cfg.DTMDashboard != "" {
+		fmt.Fprintf(out, "  dtm dashboard http://127.0.0.1:%d/\n", cfg.DTMPort)
+	} else if cfg.DTMServer == "" {
+		fmt.Fprintf(out, "  dtm dashboard not built: scripts/build-dtm builds it (needs npm), then restart\n")
+	}
 	note := func(v string) string {
 		if generated[v] {
 			return "  (generated; set it in the env to keep it)"
@@ -276,6 +320,7 @@ func printWelcome(out io.Writer, cfg Config, data string, bound map[string]strin
 		tok := auth.Mint(cfg.JWTSecret, "alice", time.Now(), 24*time.Hour)
 		fmt.Fprintf(out, "demo activity %d %q: %d units, opens %s\n", demo.ID, demo.Name, demo.Total, demo.StartAt.UTC().Format(time.RFC3339))
 		fmt.Fprintf(out, "a shopper token for user alice (24 h):\n  %s\n", tok)
+		fmt.Fprintf(out, "shop as alice: http://%s/#token=%s\n", bound["shopper"], tok)
 		fmt.Fprintf(out, "buy, then poll the order:\n")
 		fmt.Fprintf(out, "  curl -s -X POST -H 'Authorization: Bearer %s' http://%s/api/v1/activities/%d/buy\n", tok, bound["shopper"], demo.ID)
 		fmt.Fprintf(out, "  curl -s -H 'Authorization: Bearer %s' http://%s/api/v1/activities/%d/order\n", tok, bound["shopper"], demo.ID)

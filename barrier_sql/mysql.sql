@@ -33,7 +33,11 @@ CREATE TABLE IF NOT EXISTS activity_stock (
 ) ENGINE=InnoDB;
 
 -- One order per (activity, user) and per purchase message: unique indexes,
--- never a check that can race.
+-- never a check that can race. An order is created, then paid or cancelled:
+-- each change is an UPDATE guarded by status = 'created', so exactly one
+-- wins. expires_at (NULL: never) is when an unpaid order is cancelled,
+-- payment_state records the charge asked of the payment provider ('',
+-- charging, charged, refunded).
 CREATE TABLE IF NOT EXISTS orders (
   id           BIGINT       NOT NULL AUTO_INCREMENT PRIMARY KEY,
   gid          VARCHAR(128) NOT NULL,
@@ -44,8 +48,13 @@ CREATE TABLE IF NOT EXISTS orders (
   status       VARCHAR(16)  NOT NULL,
   created_at   DATETIME(3)  NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
   updated_at   DATETIME(3)  NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  expires_at   DATETIME(3)  NULL,
+  paid_at      DATETIME(3)  NULL,
+  cancelled_at DATETIME(3)  NULL,
+  payment_state VARCHAR(16) NOT NULL DEFAULT '',
   UNIQUE KEY uniq_orders_activity_user (activity_id, user_id),
-  UNIQUE KEY uniq_orders_gid (gid)
+  UNIQUE KEY uniq_orders_gid (gid),
+  KEY idx_orders_status_expires (status, expires_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- dtm's SQL barrier: one row per (gid, branch_id, op, barrier_id), inserted
@@ -62,3 +71,9 @@ CREATE TABLE IF NOT EXISTS barrier (
   update_time DATETIME     NOT NULL DEFAULT CURRENT_TIMESTAMP,
   UNIQUE KEY uniq_barrier (gid, branch_id, op, barrier_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- CREATE TABLE IF NOT EXISTS adds no column to an existing table: this
+-- fails, with the statement in the error, on a database made before the
+-- orders' payment columns existed. Drop that database (or ./data in the
+-- embedded mode): no deployment predates them.
+SELECT expires_at, paid_at, cancelled_at, payment_state FROM orders WHERE 1 = 0;

@@ -41,9 +41,14 @@ CREATE TABLE IF NOT EXISTS orders (
   status      VARCHAR(16)  NOT NULL,
   created_at  TIMESTAMPTZ  NOT NULL DEFAULT now(),
   updated_at  TIMESTAMPTZ  NOT NULL DEFAULT now(),
+  expires_at  TIMESTAMPTZ  NULL,
+  paid_at     TIMESTAMPTZ  NULL,
+  cancelled_at TIMESTAMPTZ NULL,
+  payment_state VARCHAR(16) NOT NULL DEFAULT '',
   CONSTRAINT uniq_orders_activity_user UNIQUE (activity_id, user_id),
   CONSTRAINT uniq_orders_gid UNIQUE (gid)
 );
+CREATE INDEX IF NOT EXISTS idx_orders_status_expires ON orders (status, expires_at);
 
 CREATE TABLE IF NOT EXISTS barrier (
   id          BIGSERIAL    PRIMARY KEY,
@@ -57,3 +62,9 @@ CREATE TABLE IF NOT EXISTS barrier (
   update_time TIMESTAMPTZ  NOT NULL DEFAULT now(),
   CONSTRAINT uniq_barrier UNIQUE (gid, branch_id, op, barrier_id)
 );
+
+-- CREATE TABLE IF NOT EXISTS adds no column to an existing table: this
+-- fails, with the statement in the error, on a database made before the
+-- orders' payment columns existed. Drop that database (or ./data in the
+-- embedded mode): no deployment predates them.
+SELECT expires_at, paid_at, cancelled_at, payment_state FROM orders WHERE 1 = 0;

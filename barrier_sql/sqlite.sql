@@ -40,10 +40,15 @@ CREATE TABLE IF NOT EXISTS orders (
   price       INTEGER  NOT NULL,
   status      TEXT     NOT NULL,
   created_at  DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
-  updated_at  DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+  updated_at  DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  expires_at  DATETIME NULL,
+  paid_at     DATETIME NULL,
+  cancelled_at DATETIME NULL,
+  payment_state TEXT NOT NULL DEFAULT ''
 );
 CREATE UNIQUE INDEX IF NOT EXISTS uniq_orders_activity_user ON orders (activity_id, user_id);
 CREATE UNIQUE INDEX IF NOT EXISTS uniq_orders_gid ON orders (gid);
+CREATE INDEX IF NOT EXISTS idx_orders_status_expires ON orders (status, expires_at);
 
 CREATE TABLE IF NOT EXISTS barrier (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -57,3 +62,9 @@ CREATE TABLE IF NOT EXISTS barrier (
   update_time DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
 CREATE UNIQUE INDEX IF NOT EXISTS uniq_barrier ON barrier (gid, branch_id, op, barrier_id);
+
+-- CREATE TABLE IF NOT EXISTS adds no column to an existing table: this
+-- fails, with the statement in the error, on a database made before the
+-- orders' payment columns existed. Drop that database (or ./data in the
+-- embedded mode): no deployment predates them.
+SELECT expires_at, paid_at, cancelled_at, payment_state FROM orders WHERE 1 = 0;

@@ -35,6 +35,7 @@ func Start(s Server, dir string) (*gin.Engine, error) {
 	logger.InitLog2(conf.LogLevel, conf.Log.Outputs, conf.Log.RotationEnable, conf.Log.RotationConfigJSON)
 	registry.WaitStoreUp()
 	PoolServerClients()
+	dtmsvr.Version = dtmVersion() // what /api/dtmsvr/version (and the dashboard) shows, as the released binary's -ldflags set it
 	app := dtmsvr.StartSvr()
 	go dtmsvr.CronExpiredTrans(-1)
 	return app, nil

@@ -70,4 +70,8 @@ var (
 	// ErrRolledBack: the back-check closed the purchase before its local
 	// step ran; that attempt can no longer take a unit.
 	ErrRolledBack = Errorf(EUnavailable, "the purchase timed out")
+	// ErrStale: the stock counter was set under another Redis process (a
+	// restart that may have lost writes) and is being re-derived; no unit
+	// was taken.
+	ErrStale = Errorf(EUnavailable, "the sale's stock is being restored, try again")
 )

@@ -130,12 +130,15 @@ const (
 type Stock interface {
 	// Preheat sets the activity's stock counter to units.
 	Preheat(ctx context.Context, activityID int64, units int) error
-	// Remaining returns the stock counter; ok is false when it is missing.
+	// Remaining returns the stock counter; ok is false when it is missing,
+	// or stale: set before a restart of the store that may have lost
+	// writes, so that it must be re-derived (package restock).
 	Remaining(ctx context.Context, activityID int64) (units int64, ok bool, err error)
 	// Take is the local step of a purchase message: in one atomic call it
 	// checks the barrier named barrier and takes one unit. It returns
 	// ErrDuplicate or ErrRolledBack when the barrier is already set, and
-	// ErrStockShort when no unit is left (or the counter is missing).
+	// ErrStockShort when no unit is left (or the counter is missing), and
+	// ErrStale, taking nothing, while the counter is stale.
 	Take(ctx context.Context, activityID int64, barrier string) error
 	// QueryPrepared is the back-check: it returns nil when the local step
 	// committed, and ErrRolledBack after closing the barrier when it had not.
@@ -144,7 +147,9 @@ type Stock interface {
 	// or BarrierRollback.
 	Barrier(ctx context.Context, activityID int64, barrier string) (string, error)
 	// Restore sets the stock counter to units and marks the barriers named
-	// taken, keeping any barrier that already has a value.
+	// taken, keeping any barrier that already has a value. It does nothing
+	// when the counter is no longer missing or stale (another
+	// re-derivation finished first and buys may have resumed).
 	Restore(ctx context.Context, activityID int64, units int64, taken []string) error
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error

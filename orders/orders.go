@@ -1,6 +1,9 @@
 // Package orders holds the domain of the order service: orders, the branch
-// request of a purchase message, error codes, and the store interface.
-// Adapters: sqldb (gorm + dtm's SQL barrier), httpapi (the dtm branch).
+// request of a purchase message, payment, error codes, and the store
+// interface. Adapters: sqldb (gorm + dtm's SQL barrier), httpapi (the dtm
+// branch, payment, the cancellation's back-check), paysim (a simulated
+// payment provider). Services: payment (pay, refund), expiry (cancel the
+// orders left unpaid). Wiring: app.
 package orders
 
 import (
@@ -23,6 +26,10 @@ type CreateRequest struct {
 	UserID     string `json:"user_id"`
 	ProductID  int64  `json:"product_id"`
 	Price      int64  `json:"price"`
+	// PayTimeoutSeconds is the activity's time to pay: the order expires
+	// this long after it is created. 0 (a body from before the field
+	// existed) means DefaultPayTimeout.
+	PayTimeoutSeconds int `json:"pay_timeout_seconds,omitempty"`
 }
 
 // ErrNoDBStock is returned when an activity's DB stock cannot cover an order

@@ -47,16 +47,22 @@ type Report struct {
 	DBStock    int   `json:"db_stock"`
 	LiveOrders int   `json:"live_orders"`
 	// Messages counts the activity's purchase messages by dtm status.
-	Messages   map[string]int `json:"messages"`
-	Violations []Violation    `json:"violations"`
+	Messages map[string]int `json:"messages"`
+	// Cancels counts the activity's cancellation messages by dtm status.
+	Cancels map[string]int `json:"cancels"`
+	// Pending names the messages still prepared or submitted, sorted.
+	Pending    []string    `json:"pending,omitempty"`
+	Violations []Violation `json:"violations"`
 }
 
 // OK reports whether no promise is broken.
 func (r Report) OK() bool { return len(r.Violations) == 0 }
 
-// Unsettled counts the messages still prepared or submitted: the
-// promises hold only once there are none.
-func (r Report) Unsettled() int { return r.Messages["prepared"] + r.Messages["submitted"] }
+// Unsettled counts the messages, purchases and cancellations, still
+// prepared or submitted: the promises hold only once there are none.
+func (r Report) Unsettled() int {
+	return r.Messages["prepared"] + r.Messages["submitted"] + r.Cancels["prepared"] + r.Cancels["submitted"]
+}
 
 type order struct {
 	id     int64
@@ -67,7 +73,7 @@ type order struct {
 
 // Check reads the stores and checks I1-I5 for activityID.
 func Check(ctx context.Context, src Sources, activityID int64) (Report, error) {
-	r := Report{ActivityID: activityID, Messages: map[string]int{}, Violations: []Violation{}}
+	r := Report{ActivityID: activityID, Messages: map[string]int{}, Cancels: map[string]int{}, Violations: []Violation{}}
 	if err := src.DB.QueryRowContext(ctx, "SELECT total, stock FROM activity_stock WHERE activity_id = ?", activityID).Scan(&r.Total, &r.DBStock); err != nil {
 		return r, fmt.Errorf("activity %d DB stock: %w", activityID, err)
 	}
@@ -80,11 +86,20 @@ func Check(ctx context.Context, src Sources, activityID int64) (Report, error) {
 	if err != nil {
 		return r, err
 	}
-	msgs, err := Messages(ctx, src, activityID)
+	purchases, cancelPrefix := flashsale.GID(activityID, ""), flashsale.CancelGIDPrefix(activityID)
+	all, err := listMessages(ctx, src, purchases, cancelPrefix)
 	if err != nil {
 		return r, err
 	}
-	taken, err := takenBarriers(ctx, src.Redis, activityID)
+	msgs, cancels := map[string]string{}, map[string]string{}
+	for gid, st := range all {
+		if strings.HasPrefix(gid, cancelPrefix) {
+			cancels[gid] = st
+		} else {
+			msgs[gid] = st
+		}
+	}
+	taken, returned, err := barriers(ctx, src.Redis, activityID)
 	if err != nil {
 		return r, err
 	}
@@ -107,9 +122,13 @@ func Check(ctx context.Context, src Sources, activityID int64) (Report, error) {
 			msgs[gid] = st
 		}
 	}
-	for _, st := range msgs {
+	for gid, st := range msgs {
 		r.Messages[st]++
+		if st == "prepared" || st == "submitted" {
+			r.Pending = append(r.Pending, gid)
+		}
 	}
+	sort.Strings(r.Pending)
 	byUser := map[string][]order{}
 	byGID := map[string]order{}
 	for _, o := range orders {
@@ -169,6 +188,9 @@ func Check(ctx context.Context, src Sources, activityID int64) (Report, error) {
 	if r.DBStock != r.Total-r.LiveOrders {
 		add(Violation{Invariant: "I5", Message: fmt.Sprintf("DB stock %d != total %d - live orders %d", r.DBStock, r.Total, r.LiveOrders)})
 	}
+	if err := checkCancels(ctx, src, &r, orders, cancels, returned); err != nil {
+		return r, err
+	}
 	return r, nil
 }
 
@@ -194,7 +216,12 @@ func readOrders(ctx context.Context, db *sql.DB, activityID int64) ([]order, err
 // rest of a SCAN batch once a page is full, so pages are asked far larger
 // than any sale, which makes each one complete.
 func Messages(ctx context.Context, src Sources, activityID int64) (map[string]string, error) {
-	prefix := flashsale.GID(activityID, "")
+	return listMessages(ctx, src, flashsale.GID(activityID, ""))
+}
+
+// listMessages lists the dtm server's transactions whose gid starts with
+// one of prefixes, as gid -> status.
+func listMessages(ctx context.Context, src Sources, prefixes ...string) (map[string]string, error) {
 	out := map[string]string{}
 	hc := httpClient(src)
 	position := ""
@@ -211,8 +238,10 @@ func Messages(ctx context.Context, src Sources, activityID int64) (map[string]st
 			return nil, fmt.Errorf("dtm transactions: %w", err)
 		}
 		for _, t := range body.Transactions {
-			if strings.HasPrefix(t.Gid, prefix) {
-				out[t.Gid] = t.Status
+			for _, prefix := range prefixes {
+				if strings.HasPrefix(t.Gid, prefix) {
+					out[t.Gid] = t.Status
+				}
 			}
 		}
 		if body.NextPosition == "" || len(body.Transactions) == 0 {
@@ -239,11 +268,13 @@ func readMessage(ctx context.Context, src Sources, gid string) (string, error) {
 	return body.Transaction.Status, nil
 }
 
-// takenBarriers returns the gids whose local step took a unit: the
-// activity's barrier keys holding "op".
-func takenBarriers(ctx context.Context, rdb redis.UniversalClient, activityID int64) (map[string]bool, error) {
+// barriers returns the purchase gids whose local step took a unit (their
+// barrier "<gid>-00-msg-01" holds "op") and the cancellation gids whose
+// branch returned the unit (their barrier "<gid>-01-action-01" is set).
+func barriers(ctx context.Context, rdb redis.UniversalClient, activityID int64) (taken, returned map[string]bool, err error) {
 	prefix := rediscache.BarrierKey(activityID, "")
-	out := map[string]bool{}
+	taken, returned = map[string]bool{}, map[string]bool{}
+	msgSuffix, returnSuffix := flashsale.MsgBarrier(""), flashsale.ReturnBarrier("")
 	scan := func(ctx context.Context, c *redis.Client) error {
 		it := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
 		for it.Next(ctx) {
@@ -255,14 +286,15 @@ func takenBarriers(ctx context.Context, rdb redis.UniversalClient, activityID in
 			if err != nil {
 				return err
 			}
-			if v == flashsale.BarrierTaken {
-				name := strings.TrimPrefix(key, prefix)
-				out[strings.TrimSuffix(name, "-00-msg-01")] = true
+			name := strings.TrimPrefix(key, prefix)
+			if gid, ok := strings.CutSuffix(name, msgSuffix); ok && v == flashsale.BarrierTaken {
+				taken[gid] = true
+			} else if gid, ok := strings.CutSuffix(name, returnSuffix); ok {
+				returned[gid] = true
 			}
 		}
 		return it.Err()
 	}
-	var err error
 	switch c := rdb.(type) {
 	case *redis.ClusterClient:
 		err = c.ForEachMaster(ctx, scan)
@@ -272,9 +304,9 @@ func takenBarriers(ctx context.Context, rdb redis.UniversalClient, activityID in
 		err = fmt.Errorf("unsupported Redis client %T", rdb)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("barrier keys: %w", err)
+		return nil, nil, fmt.Errorf("barrier keys: %w", err)
 	}
-	return out, nil
+	return taken, returned, nil
 }
 
 func httpClient(src Sources) *http.Client {
@@ -306,6 +338,9 @@ func (r Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "activity %d: total %d, Redis stock %d, DB stock %d, live orders %d, messages %v\n",
 		r.ActivityID, r.Total, r.RedisStock, r.DBStock, r.LiveOrders, r.Messages)
+	if len(r.Pending) > 0 {
+		fmt.Fprintf(&b, "  unsettled: %d messages still prepared or submitted: gids=%s\n", len(r.Pending), strings.Join(first(r.Pending, 20), ","))
+	}
 	for _, v := range r.Violations {
 		fmt.Fprintf(&b, "  %s %s", v.Invariant, v.Message)
 		if len(v.GIDs) > 0 {

@@ -31,6 +31,7 @@ type stack struct {
 	shopper, admin, internal int
 	dtm, orders, flashsale   *testproc.Proc
 	http                     *http.Client
+	payTimeout               int // pay_timeout_seconds of the activities it creates
 }
 
 // newStack starts a stack and stops it when t ends. flashsaleEnv is added to
@@ -41,13 +42,14 @@ type stack struct {
 func newStack(t *testing.T, flashsaleEnv ...string) *stack {
 	t.Helper()
 	needServers(t)
-	s := &stack{t: t, dir: t.TempDir(), http: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}}}
+	s := &stack{t: t, dir: t.TempDir(), http: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}}, payTimeout: 900}
 	s.dtmPort, s.ordersPort = testproc.FreePort(t), testproc.FreePort(t)
 	s.shopper, s.admin, s.internal = testproc.FreePort(t), testproc.FreePort(t), testproc.FreePort(t)
 	prefix := fmt.Sprintf("{dtmit%d}", time.Now().UnixNano())
 	s.dtm = s.newProc("dtm", []string{"-http-port", itoa(s.dtmPort), "-grpc-port", itoa(testproc.FreePort(t)),
 		"-redis", env.redisAddr, "-redis-prefix", prefix, "-dir", s.dir, "-log-level", getenv("IT_DTM_LOG_LEVEL", "warn")}, nil)
-	s.orders = s.newProc("orders", nil, []string{"ORDERS_ADDR=127.0.0.1:" + itoa(s.ordersPort), "MYSQL_DSN=" + env.mysqlDSN})
+	s.orders = s.newProc("orders", nil, []string{"ORDERS_ADDR=127.0.0.1:" + itoa(s.ordersPort), "MYSQL_DSN=" + env.mysqlDSN,
+		"DTM_SERVER=" + s.dtmURL(), "ORDERS_URL=" + s.ordersURL(), "FLASHSALE_INTERNAL_URL=" + s.internalURL()})
 	s.flashsale = s.newProc("flashsale", nil, append([]string{
 		"FLASHSALE_ADDR=127.0.0.1:" + itoa(s.shopper),
 		"FLASHSALE_ADMIN_ADDR=127.0.0.1:" + itoa(s.admin),
@@ -133,7 +135,7 @@ func (s *stack) newActivityAt(total int, start, end time.Time) int64 {
 	}
 	code, a := s.call("POST", s.adminURL()+"/admin/v1/activities", adminToken, map[string]any{
 		"name": "sale", "product_id": p["id"], "price": 100, "total": total,
-		"start_at": start.UTC().Format(time.RFC3339Nano), "end_at": end.UTC().Format(time.RFC3339Nano), "pay_timeout_seconds": 900,
+		"start_at": start.UTC().Format(time.RFC3339Nano), "end_at": end.UTC().Format(time.RFC3339Nano), "pay_timeout_seconds": s.payTimeout,
 	})
 	if code != http.StatusCreated {
 		s.t.Fatalf("create activity: %d %v", code, a)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale"
@@ -20,6 +21,7 @@ import (
 	"github.com/flashsale/flashsale/flashsale/memcache"
 	"github.com/flashsale/flashsale/flashsale/metrics"
 	"github.com/flashsale/flashsale/flashsale/mysqldb"
+	"github.com/flashsale/flashsale/flashsale/ordersapi"
 	"github.com/flashsale/flashsale/flashsale/purchase"
 	"github.com/flashsale/flashsale/flashsale/rediscache"
 	"github.com/flashsale/flashsale/flashsale/restock"
@@ -114,7 +116,10 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 			DTMServer:    cfg.DTMServer,
 			OrdersURL:    cfg.OrdersURL,
 			BackCheckURL: cfg.InternalURL + "/internal/dtm/query-prepared",
+			Observer:     m,
 		}, stock, log),
+		Payments:   ordersapi.New(cfg.OrdersURL),
+		Returns:    stock,
 		Tokens:     auth.NewVerifier(cfg.JWTSecret, time.Now),
 		AdminToken: cfg.AdminToken,
 		Gates: &gate.Set{
@@ -128,6 +133,7 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 		},
 		Metrics:   m,
 		Reconcile: s.Reconcile,
+		DTMAdmin:  strings.TrimSuffix(cfg.DTMServer, "/api/dtmsvr"),
 		Now:       time.Now,
 		Log:       log,
 	}
@@ -135,7 +141,8 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 }
 
 // Background runs the service's pollers until ctx ends: the sold-out flags
-// and admission bounds every 50 ms, the blacklist every 500 ms. It loads
+// and admission bounds every 50 ms, the blacklist every 500 ms, the Redis
+// run ids every second (WatchStock: stale stock re-derived). It loads
 // the blacklist once before returning, so buys never run without it.
 func (s *Service) Background(ctx context.Context) error {
 	g := s.deps.Gates
@@ -144,6 +151,7 @@ func (s *Service) Background(ctx context.Context) error {
 	}
 	go g.SoldOut.Poll(ctx, s.deps.Stock, 50*time.Millisecond, g.Admission.SetRemaining, s.deps.Log)
 	go g.Blacklist.Poll(ctx, 500*time.Millisecond, s.deps.Log)
+	go s.WatchStock(ctx, time.Second)
 	return nil
 }
 
@@ -170,7 +178,8 @@ func (s *Service) CreateActivity(ctx context.Context, a flashsale.Activity) (fla
 }
 
 // Restock re-derives the Redis stock of every activity whose counter is
-// missing (see package restock). Run it before serving buys.
+// missing or stale (see package restock). Run it before serving buys;
+// Background keeps running it after every Redis restart (WatchStock).
 func (s *Service) Restock(ctx context.Context) (int, error) {
 	msgs := func(ctx context.Context, act int64) (map[string]string, error) {
 		return reconcile.Messages(ctx, s.recon, act)

@@ -1,8 +1,9 @@
 //go:build !faultinject
 
-// Package faultpoint marks the places on the purchase path where the chaos
-// and crash tests stop a process. In normal builds Hit does nothing; builds
-// with the faultinject tag (tests only) can park the process there.
+// Package faultpoint marks the places on the purchase and cancellation paths
+// where the chaos and crash tests stop a process (flashsale's and the order
+// service's: any package may import it). In normal builds Hit does nothing;
+// builds with the faultinject tag (tests only) can park the process there.
 package faultpoint
 
 // Hit marks fault point name; detail identifies the purchase (its gid).

@@ -27,6 +27,10 @@ var statusOf = map[string]int{
 	flashsale.EInternal:         http.StatusInternalServerError,
 }
 
+// logGID is the gin context key of the gid of the purchase a request is
+// about, added to the request's log lines.
+const logGID = "gid"
+
 // writeError answers err as {"error","message"} with its code's status.
 // Errors outside the contract are logged and answered as 500 internal,
 // without their text.
@@ -34,6 +38,9 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 	code := flashsale.ErrorCode(err)
 	var fe *flashsale.Error
 	if !errors.As(err, &fe) || code == flashsale.EUnavailable {
+		if gid := c.GetString(logGID); gid != "" {
+			log = log.With("gid", gid)
+		}
 		log.Error("request failed", "method", c.Request.Method, "path", c.FullPath(), "err", err)
 	}
 	c.AbortWithStatusJSON(statusOf[code], gin.H{"error": code, "message": flashsale.ErrorMessage(err)})

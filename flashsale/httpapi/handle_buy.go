@@ -27,11 +27,15 @@ func handleBuy(tokens TokenVerifier, cat flashsale.Catalog, buyer Purchaser, g *
 	return func(c *gin.Context) {
 		start := time.Now()
 		outcome := "accepted"
+		var act int64         // the activity, once known: the sale view's tallies are per activity
+		var rejectedBy string // the gate that turned the buy away, if one did
 		defer func() {
 			m.Buys.WithLabelValues(outcome).Inc()
 			m.BuySeconds.Observe(time.Since(start).Seconds())
+			m.Sales.Record(act, outcome, rejectedBy)
 		}()
 		fail := func(reason string, err error) {
+			rejectedBy = reason
 			outcome = flashsale.ErrorCode(err)
 			if reason != "" {
 				m.GateRejects.WithLabelValues(reason).Inc()
@@ -53,6 +57,8 @@ func handleBuy(tokens TokenVerifier, cat flashsale.Catalog, buyer Purchaser, g *
 			fail("not_found", err)
 			return
 		}
+		act = a.ID
+		c.Set(logGID, flashsale.GID(id, user))
 		t := now()
 		if err := a.CheckOpen(t); err != nil {
 			fail("time", err)

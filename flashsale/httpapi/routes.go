@@ -1,6 +1,9 @@
 package httpapi
 
-import "github.com/gin-gonic/gin"
+import (
+	"github.com/flashsale/flashsale/flashsale/webui"
+	"github.com/gin-gonic/gin"
+)
 
 func shopperRoutes(e *gin.Engine, d Deps) {
 	health(e, d)
@@ -11,6 +14,8 @@ func shopperRoutes(e *gin.Engine, d Deps) {
 	v1.GET("/activities/:id/secret", handleSecret(d.Tokens, d.Catalog, d.Gates.Secrets, d.Now, d.Log))
 	v1.POST("/activities/:id/buy", handleBuy(d.Tokens, d.Catalog, d.Purchases, d.Gates, d.Metrics, d.Now, d.Log))
 	v1.GET("/activities/:id/order", handleOrder(d.Tokens, d.Catalog, d.Orders, d.Purchases, d.Log))
+	v1.POST("/orders/:order_id/pay", handlePay(d.Tokens, d.Payments, d.Log))
+	webui.Shop(e) // the shopper page at /
 }
 
 func adminRoutes(e *gin.Engine, d Deps) {
@@ -23,9 +28,14 @@ func adminRoutes(e *gin.Engine, d Deps) {
 	a.GET("/blacklist", handleBlacklistGet(d.Gates.Blacklist, d.Log))
 	a.POST("/blacklist", handleBlacklistChange(d.Gates.Blacklist, true, d.Log))
 	a.DELETE("/blacklist", handleBlacklistChange(d.Gates.Blacklist, false, d.Log))
+	a.GET("/activities", handleActivities(d.Catalog, d.Stock, d.Now, d.Log))
+	a.GET("/activities/:id/live", handleLive(d.Catalog, d.Metrics.Sales, d.DTMAdmin, d.Now, d.Log))
+	a.GET("/purchase", handlePurchase(d.Catalog, d.Orders, d.DTMAdmin, d.Log))
+	webui.Sale(e) // the sale view at /
 }
 
 func internalRoutes(e *gin.Engine, d Deps) {
 	health(e, d)
 	e.GET("/internal/dtm/query-prepared", handleQueryPrepared(d.Purchases, d.Log))
+	e.POST("/internal/stock/return", handleReturn(d.Returns, d.Log))
 }

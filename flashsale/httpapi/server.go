@@ -12,6 +12,7 @@ import (
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/gate"
 	"github.com/flashsale/flashsale/flashsale/metrics"
+	"github.com/flashsale/flashsale/internal/tracing"
 	"github.com/flashsale/flashsale/reconcile"
 	"github.com/gin-gonic/gin"
 )
@@ -32,10 +33,13 @@ type Deps struct {
 	Orders     flashsale.OrderReader
 	Stock      flashsale.Stock
 	Purchases  Purchaser
+	Payments   Payer
+	Returns    UnitReturner
 	Tokens     TokenVerifier
 	AdminToken string
 	Gates      *gate.Set
 	Metrics    *metrics.Metrics
+	DTMAdmin   string // the dtm server's base URL (http://host:36789): its dashboard and API, for the sale view
 	// Reconcile checks the promises of an activity (package reconcile).
 	Reconcile func(ctx context.Context, activityID int64) (reconcile.Report, error)
 	Now       func() time.Time
@@ -51,6 +55,7 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 
 func newEngine(log *slog.Logger) *gin.Engine {
 	e := gin.New()
+	e.Use(tracing.Gin("flashsale")) // a span per request, in the caller's trace
 	e.Use(gin.CustomRecovery(func(c *gin.Context, v any) {
 		log.Error("panic in handler", "path", c.Request.URL.Path, "panic", v)
 		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": flashsale.EInternal, "message": "internal error"})

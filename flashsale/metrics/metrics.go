@@ -6,6 +6,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -24,6 +25,13 @@ type Metrics struct {
 	BuyRedisCalls prometheus.Counter
 	// BuySeconds is the buy handler's latency.
 	BuySeconds prometheus.Histogram
+	// LuaSeconds is the latency of the purchase's Lua call (the local step).
+	LuaSeconds prometheus.Histogram
+	// DTMSeconds is the latency of the purchase's calls to the dtm server,
+	// by call (see ObserveDTM).
+	DTMSeconds *prometheus.HistogramVec
+	// Sales tallies buys per activity for the admin's sale view.
+	Sales *Sales
 }
 
 // New returns the metrics, registered in a new registry.
@@ -46,6 +54,14 @@ func New() *Metrics {
 	}
 	m.reg.MustRegister(m.Buys, m.GateRejects, m.BuyRedisCalls, m.BuySeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.LuaSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "flashsale_lua_seconds", Help: "Latency of the purchase's Lua call (barrier + stock decrement).", Buckets: latencyBuckets,
+	})
+	m.DTMSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "flashsale_dtm_call_seconds", Help: "Latency of the purchase's calls to the dtm server, by call (prepare, submit, abort, query).", Buckets: latencyBuckets,
+	}, []string{"call"})
+	m.Sales = NewSales(time.Now)
+	m.reg.MustRegister(m.LuaSeconds, m.DTMSeconds)
 	return m
 }
 

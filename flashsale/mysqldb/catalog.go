@@ -33,10 +33,13 @@ func (c *Catalog) CreateProduct(ctx context.Context, p flashsale.Product) (flash
 
 // CreateActivity inserts a and its DB stock row in one transaction.
 func (c *Catalog) CreateActivity(ctx context.Context, a flashsale.Activity) (flashsale.Activity, error) {
+	// Times are cut to the column's precision (DATETIME(3)) before the
+	// insert, so that the activity returned here (and cached) equals the
+	// one read back later: the start secrets are an HMAC over StartAt.
 	row := activityRow{
 		Name: a.Name, ProductID: a.Product.ID, Price: a.Price, Total: a.Total,
-		StartAt: a.StartAt.UTC(), EndAt: a.EndAt.UTC(), PayTimeoutSeconds: a.PayTimeoutSeconds,
-		CreatedAt: time.Now().UTC(),
+		StartAt: a.StartAt.UTC().Truncate(time.Millisecond), EndAt: a.EndAt.UTC().Truncate(time.Millisecond),
+		PayTimeoutSeconds: a.PayTimeoutSeconds, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
 	}
 	err := c.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var p productRow

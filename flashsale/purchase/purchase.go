@@ -28,6 +28,10 @@ type OrderRequest struct {
 	UserID     string `json:"user_id"`
 	ProductID  int64  `json:"product_id"`
 	Price      int64  `json:"price"`
+
+	// PayTimeoutSeconds is the activity's time to pay: the order service
+	// cancels the order this long after creating it, unless it is paid.
+	PayTimeoutSeconds int `json:"pay_timeout_seconds"`
 }
 
 // Config addresses the parties of a purchase message.
@@ -38,6 +42,18 @@ type Config struct {
 	OrdersURL string
 	// BackCheckURL is this service's back-check, as the dtm server reaches it.
 	BackCheckURL string
+	// Observer, when set, receives the duration of each step of a purchase.
+	Observer Observer
+}
+
+// Observer receives the durations of a purchase's steps (package metrics).
+type Observer interface {
+	// ObserveLua receives the duration of the Lua call (the local step).
+	ObserveLua(d time.Duration)
+	// ObserveDTM receives the duration of a call to the dtm server:
+	// "prepare", "submit", "abort", or "query" (the client's own
+	// back-check, then submit or abort).
+	ObserveDTM(call string, d time.Duration)
 }
 
 // Service buys units.
@@ -80,16 +96,21 @@ func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string) (s
 
 	msg := dtmcli.NewMsg(s.cfg.DTMServer, gid).Add(s.cfg.OrdersURL+"/internal/orders/create", OrderRequest{
 		ActivityID: a.ID, UserID: user, ProductID: a.Product.ID, Price: a.Price,
+		PayTimeoutSeconds: a.PayTimeoutSeconds,
 	})
 	msg.TimeoutToFail = dtmconf.MsgTimeoutToFail
 	msg.RetryInterval = dtmconf.MsgRetryInterval
 	msg.RequestTimeout = dtmconf.RequestTimeout
+	msg.BranchHeaders = BranchHeaders(ctx, time.Now())
 	var ran bool
 	var local error
+	t := newTimer(ctx, s.cfg.Observer)
 	err = msg.DoAndSubmit(s.cfg.BackCheckURL, func(bb *dtmcli.BranchBarrier) error {
 		ran = true
+		t.lap("prepare")
 		faultpoint.Hit("before-lua", gid)
 		local = s.stock.Take(ctx, a.ID, barrierName(bb))
+		t.lap("lua")
 		faultpoint.Hit("after-lua", gid)
 		if errors.Is(local, flashsale.ErrStockShort) || errors.Is(local, flashsale.ErrRolledBack) {
 			// ErrFailure makes DoAndSubmit abort the message at once.
@@ -99,6 +120,7 @@ func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string) (s
 		// the back-check, which submits or aborts as the barrier says.
 		return local
 	})
+	t.finish(ran, local)
 	switch {
 	case err == nil:
 		return gid, nil

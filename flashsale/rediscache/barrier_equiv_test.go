@@ -184,7 +184,7 @@ type ours struct {
 func newOurs(t *testing.T, e *env) *ours {
 	t.Helper()
 	o := &ours{e: e, s: rediscache.NewStock(e.rdb, testBarrierTTL), act: newActivityID()}
-	e.sweep.add(rediscache.StockKey(o.act))
+	e.sweep.add(rediscache.StockKey(o.act), rediscache.EpochKey(o.act))
 	return o
 }
 

@@ -21,12 +21,24 @@ import (
 // barriers of the units it counted as returned, so a delivery after that
 // must find DUPLICATE. A missing counter with the barrier absent is an
 // error (dtm retries the branch): an INCR would make a counter of 1.
-var returnScript = redis.NewScript(`
+//
+// KEYS[3] is the epoch key: a stale counter (epoch.go) answers STALE and
+// returns nothing, and dtm retries the branch. Returning the unit anyway
+// could lose it: a re-derivation under way may have read this order as
+// live before its cancellation, and its Restore would overwrite the INCR
+// while keeping the barrier this call set. Refused, the unit comes back
+// after the Restore, onto a counter that did not count it (or finds the
+// barrier the Restore marked, when the re-derivation read the order as
+// cancelled).
+var returnScript = redis.NewScript(runIDLua + `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 'DUPLICATE'
 end
 if redis.call('EXISTS', KEYS[2]) == 0 then
   return 'NOSTOCK'
+end
+if redis.call('GET', KEYS[3]) ~= runid() then
+  return 'STALE'
 end
 redis.call('SET', KEYS[1], 'op', 'EX', ARGV[1])
 redis.call('INCR', KEYS[2])
@@ -38,7 +50,7 @@ return 'OK'
 // set. It reports whether this call returned the unit, and returns an
 // Error EUnavailable when the stock counter is missing.
 func (s *Stock) ReturnUnit(ctx context.Context, activityID int64, barrier string) (bool, error) {
-	keys := []string{BarrierKey(activityID, barrier), StockKey(activityID)}
+	keys := []string{BarrierKey(activityID, barrier), StockKey(activityID), EpochKey(activityID)}
 	res, err := returnScript.Run(ctx, s.rdb, keys, s.barrierTTL).Text()
 	if err != nil {
 		return false, fmt.Errorf("return script: %w", err)
@@ -50,6 +62,8 @@ func (s *Stock) ReturnUnit(ctx context.Context, activityID int64, barrier string
 		return false, nil
 	case "NOSTOCK":
 		return false, flashsale.Errorf(flashsale.EUnavailable, "activity %d has no stock counter in Redis", activityID)
+	case "STALE":
+		return false, flashsale.ErrStale
 	}
 	return false, fmt.Errorf("return script answered %q", res)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/sabotage"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -22,7 +23,12 @@ import (
 // share and the first attempt's unit would never become an order.
 // A barrier closed by the back-check answers ROLLEDBACK (dtmcli says
 // DUPLICATE; the outcome, an aborted message, is the same).
-var takeScript = redis.NewScript(`
+//
+// KEYS[3] is the epoch key: a counter set under another Redis process
+// answers STALE and takes nothing until it is re-derived (epoch.go). The
+// check comes after the missing-counter check, which keeps dtmcli's
+// FAILURE for a counter that does not exist.
+var takeScript = redis.NewScript(sabotage.TakeScript(runIDLua + `
 local b = redis.call('GET', KEYS[1])
 if b == 'rollback' then
   return 'ROLLEDBACK'
@@ -31,13 +37,19 @@ if b then
   return 'DUPLICATE'
 end
 local s = redis.call('GET', KEYS[2])
-if not s or tonumber(s) + tonumber(ARGV[1]) < 0 then
+if not s then
+  return 'FAILURE'
+end
+if redis.call('GET', KEYS[3]) ~= runid() then
+  return 'STALE'
+end
+if tonumber(s) + tonumber(ARGV[1]) < 0 then
   return 'FAILURE'
 end
 redis.call('SET', KEYS[1], 'op', 'EX', ARGV[2])
 redis.call('INCRBY', KEYS[2], ARGV[1])
 return 'OK'
-`)
+`)) // sabotage: in test builds only, may drop the barrier check
 
 // queryScript is the back-check (dtm's RedisQueryPrepared): a barrier still
 // absent is closed with 'rollback' so that a late local step cannot commit.
@@ -71,14 +83,35 @@ func NewStock(rdb redis.UniversalClient, ttl time.Duration) *Stock {
 
 var _ flashsale.Stock = (*Stock)(nil)
 
-// Preheat sets the activity's stock counter to units.
+// preheatScript sets the stock counter and its epoch.
+// KEYS[1] stock key, KEYS[2] epoch key; ARGV[1] units.
+var preheatScript = redis.NewScript(runIDLua + `
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], runid())
+return 'OK'
+`)
+
+// Preheat sets the activity's stock counter to units, fresh under the
+// running Redis process.
 func (s *Stock) Preheat(ctx context.Context, activityID int64, units int) error {
-	return s.rdb.Set(ctx, StockKey(activityID), units, 0).Err()
+	return preheatScript.Run(ctx, s.rdb, []string{StockKey(activityID), EpochKey(activityID)}, units).Err()
 }
 
-// Remaining returns the activity's stock counter.
+// remainingScript reads the stock counter, or nil when it is missing or
+// stale. KEYS[1] stock key, KEYS[2] epoch key.
+var remainingScript = redis.NewScript(runIDLua + `
+local s = redis.call('GET', KEYS[1])
+if not s or redis.call('GET', KEYS[2]) ~= runid() then
+  return false
+end
+return s
+`)
+
+// Remaining returns the activity's stock counter; ok is false when the
+// counter is missing or stale (set under another Redis process, so it must
+// be re-derived: epoch.go).
 func (s *Stock) Remaining(ctx context.Context, activityID int64) (int64, bool, error) {
-	n, err := s.rdb.Get(ctx, StockKey(activityID)).Int64()
+	n, err := remainingScript.Run(ctx, s.rdb, []string{StockKey(activityID), EpochKey(activityID)}).Int64()
 	if errors.Is(err, redis.Nil) {
 		return 0, false, nil
 	}
@@ -87,7 +120,7 @@ func (s *Stock) Remaining(ctx context.Context, activityID int64) (int64, bool, e
 
 // Take runs the local step of a purchase message.
 func (s *Stock) Take(ctx context.Context, activityID int64, barrier string) error {
-	keys := []string{BarrierKey(activityID, barrier), StockKey(activityID)}
+	keys := []string{BarrierKey(activityID, barrier), StockKey(activityID), EpochKey(activityID)}
 	res, err := takeScript.Run(ctx, s.rdb, keys, -1, s.barrierTTL).Text()
 	if err != nil {
 		return fmt.Errorf("take script: %w", err)
@@ -101,6 +134,8 @@ func (s *Stock) Take(ctx context.Context, activityID int64, barrier string) erro
 		return flashsale.ErrDuplicate
 	case "ROLLEDBACK":
 		return flashsale.ErrRolledBack
+	case "STALE":
+		return flashsale.ErrStale
 	}
 	return fmt.Errorf("take script answered %q", res)
 }
@@ -129,22 +164,31 @@ func (s *Stock) Barrier(ctx context.Context, activityID int64, barrier string) (
 	return v, err
 }
 
-// restoreScript sets the stock counter and marks barriers taken, keeping
-// any barrier that has a value, in one atomic call.
-// KEYS[1] stock key, KEYS[2..] barrier keys; ARGV[1] units, ARGV[2] TTL.
-var restoreScript = redis.NewScript(`
+// restoreScript sets the stock counter and its epoch and marks barriers
+// taken, keeping any barrier that has a value, in one atomic call; it does
+// nothing when the counter is already fresh (another re-derivation won).
+// KEYS[1] stock key, KEYS[2] epoch key, KEYS[3..] barrier keys; ARGV[1]
+// units, ARGV[2] TTL.
+var restoreScript = redis.NewScript(runIDLua + `
+local run = runid()
+if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('GET', KEYS[2]) == run then
+  return 'FRESH'
+end
 redis.call('SET', KEYS[1], ARGV[1])
-for i = 2, #KEYS do
+redis.call('SET', KEYS[2], run)
+for i = 3, #KEYS do
   redis.call('SET', KEYS[i], 'op', 'EX', ARGV[2], 'NX')
 end
 return 'OK'
 `)
 
 // Restore sets the stock counter and marks the taken barriers, atomically
-// (all keys are in the activity's slot).
+// (all keys are in the activity's slot), unless the counter is already
+// fresh: a re-derivation is exact only while the counter is stale or
+// missing, when Take takes nothing (epoch.go).
 func (s *Stock) Restore(ctx context.Context, activityID int64, units int64, taken []string) error {
-	keys := make([]string, 0, len(taken)+1)
-	keys = append(keys, StockKey(activityID))
+	keys := make([]string, 0, len(taken)+2)
+	keys = append(keys, StockKey(activityID), EpochKey(activityID))
 	for _, b := range taken {
 		keys = append(keys, BarrierKey(activityID, b))
 	}

@@ -21,18 +21,22 @@ import (
 
 // Build compiles the packages (paths relative to the module root) with the
 // faultinject tag into dir, once for a whole test run.
-func Build(dir string, pkgs ...string) error {
+func Build(dir string, pkgs ...string) error { return BuildTags(dir, "", pkgs...) }
+
+// BuildTags is Build with extra build tags (space-separated), for example
+// the chaos suite's broken builds ("sabotage_nobarrier").
+func BuildTags(dir, tags string, pkgs ...string) error {
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(filepath.Dir(file)))
 	start := time.Now()
-	args := append([]string{"build", "-tags", "faultinject", "-o", dir + "/"}, pkgs...)
+	args := append([]string{"build", "-tags", strings.TrimSpace("faultinject " + tags), "-o", dir + "/"}, pkgs...)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("go build %v: %w", pkgs, err)
 	}
-	fmt.Printf("built %v in %s\n", pkgs, time.Since(start).Round(time.Millisecond))
+	fmt.Printf("built %v (tags faultinject %s) in %s\n", pkgs, tags, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -157,6 +161,20 @@ func (p *Proc) WaitLine(t testing.TB, substr string, timeout time.Duration) stri
 	}
 	t.Fatalf("%s printed no line with %q in %s", p.Name, substr, timeout)
 	return ""
+}
+
+// Lines returns the lines the process printed, in every run so far, that
+// contain substr.
+func (p *Proc) Lines(substr string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, l := range p.lines {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // Tail returns the last n bytes of the process's log.

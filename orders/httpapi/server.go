@@ -1,5 +1,7 @@
-// Package httpapi is the order service's HTTP surface: the purchase
-// message's branch, called by the dtm server only.
+// Package httpapi is the order service's HTTP surface, internal only: the
+// purchase message's branch and the cancellation's back-check (called by
+// the dtm server), and payment (called by flashsale, which authenticates
+// the shopper).
 package httpapi
 
 import (
@@ -17,26 +19,48 @@ import (
 
 func init() { gin.SetMode(gin.ReleaseMode) }
 
+// Payer pays orders (package payment).
+type Payer interface {
+	// Pay pays user's order id and returns it; errors are orders.Errors.
+	Pay(ctx context.Context, id int64, user string) (orders.Order, error)
+}
+
+// CancelChecker answers the back-check of a cancellation message (package
+// expiry): nil commits it, orders.ErrCancelRolledBack fails it.
+type CancelChecker interface {
+	QueryPrepared(ctx context.Context, gid string) error
+}
+
+// Deps are what the handlers use.
+type Deps struct {
+	Store    orders.Store
+	Payments Payer
+	Cancels  CancelChecker
+	Log      *slog.Logger
+}
+
 // New returns the order service's handler.
-func New(store orders.Store, log *slog.Logger) http.Handler {
+func New(d Deps) http.Handler {
 	e := gin.New()
 	e.Use(gin.Recovery())
-	routes(e, store, log)
+	routes(e, d)
 	return e
 }
 
-func routes(e *gin.Engine, store orders.Store, log *slog.Logger) {
+func routes(e *gin.Engine, d Deps) {
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	e.GET("/readyz", func(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c, 2*time.Second)
 		defer cancel()
-		if err := store.Ping(ctx); err != nil {
+		if err := d.Store.Ping(ctx); err != nil {
 			c.JSON(http.StatusServiceUnavailable, gin.H{"error": "unavailable", "message": "mysql unreachable"})
 			return
 		}
 		c.JSON(http.StatusOK, gin.H{"status": "ready"})
 	})
-	e.POST("/internal/orders/create", handleCreate(store, log))
+	e.POST("/internal/orders/create", handleCreate(d.Store, d.Log))
+	e.POST("/internal/orders/:id/pay", handlePay(d.Payments, d.Log))
+	e.GET("/internal/orders/cancel-query", handleCancelQuery(d.Cancels, d.Log))
 }
 
 // handleCreate is the purchase message's branch. dtm reads the status code:

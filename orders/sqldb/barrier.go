@@ -1,6 +1,7 @@
 package sqldb
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 
@@ -59,4 +60,38 @@ func callSQLite(tx *sql.Tx, bb *dtmcli.BranchBarrier, busi dtmcli.BarrierBusiFun
 		return nil // a repeated branch, or a null compensation
 	}
 	return busi(tx)
+}
+
+// queryPrepared is dtm's back-check protocol for a message's local step
+// (dtmcli's BranchBarrier.QueryPrepared): insert-ignore the step's barrier
+// row "<gid>-00-msg-01" with reason 'rollback', then read the row's reason.
+// 'rollback' means the local step never committed and now never will; any
+// other reason means it committed.
+//
+// dtmcli's own QueryPrepared is not used, on MySQL either: its SELECT names
+// the package-global dtmimp.BarrierTableName ("dtm_barrier.barrier" unless
+// the process sets it) rather than bb.BarrierTableName, and this project's
+// barrier table is barriersql.BarrierTable in the services' own database.
+func (s *Store) queryPrepared(ctx context.Context, gid string) (string, error) {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return "", err
+	}
+	insert := "INSERT IGNORE INTO "
+	if s.dialect == SQLite {
+		insert = "INSERT OR IGNORE INTO "
+	}
+	if _, err := sqlDB.ExecContext(ctx, insert+barriersql.BarrierTable+
+		" (trans_type, gid, branch_id, op, barrier_id, reason) VALUES (?, ?, ?, ?, ?, ?)",
+		"msg", gid, dtmimp.MsgDoBranch0, dtmimp.MsgDoOp, dtmimp.MsgDoBarrier1, dtmimp.OpRollback); err != nil {
+		return "", fmt.Errorf("close the barrier of %s: %w", gid, err)
+	}
+	var reason string
+	err = sqlDB.QueryRowContext(ctx, "SELECT reason FROM "+barriersql.BarrierTable+
+		" WHERE gid = ? AND branch_id = ? AND op = ? AND barrier_id = ?",
+		gid, dtmimp.MsgDoBranch0, dtmimp.MsgDoOp, dtmimp.MsgDoBarrier1).Scan(&reason)
+	if err != nil {
+		return "", fmt.Errorf("read the barrier of %s: %w", gid, err)
+	}
+	return reason, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dtm-labs/client/dtmcli"
 	barriersql "github.com/flashsale/flashsale/barrier_sql"
+	"github.com/flashsale/flashsale/internal/sabotage"
 	"github.com/flashsale/flashsale/orders"
 	"gorm.io/gorm"
 )
@@ -23,15 +24,19 @@ const (
 )
 
 type orderRow struct {
-	ID         int64
-	GID        string `gorm:"column:gid"`
-	ActivityID int64
-	UserID     string
-	ProductID  int64
-	Price      int64
-	Status     string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	ID           int64
+	GID          string `gorm:"column:gid"`
+	ActivityID   int64
+	UserID       string
+	ProductID    int64
+	Price        int64
+	Status       string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	ExpiresAt    *time.Time
+	PaidAt       *time.Time
+	CancelledAt  *time.Time
+	PaymentState string
 }
 
 func (orderRow) TableName() string { return "orders" }
@@ -50,13 +55,21 @@ var _ orders.Store = (*Store)(nil)
 
 // Create runs a purchase message's branch behind dtm's SQL barrier.
 func (s *Store) Create(ctx context.Context, bb *dtmcli.BranchBarrier, req orders.CreateRequest) error {
+	if sabotage.DoubleInsert {
+		bb.BarrierID = sabotage.FreshBarrierID() // a broken build of the chaos suite only (internal/sabotage)
+	}
 	return s.withBarrier(ctx, bb, func(tx *gorm.DB) error {
 		now := time.Now().UTC()
+		payBy := orders.DefaultPayTimeout
+		if req.PayTimeoutSeconds > 0 {
+			payBy = time.Duration(req.PayTimeoutSeconds) * time.Second
+		}
+		expires := now.Add(payBy)
 		o := orderRow{
 			GID: bb.Gid, ActivityID: req.ActivityID, UserID: req.UserID, ProductID: req.ProductID,
-			Price: req.Price, Status: orders.StatusCreated, CreatedAt: now, UpdatedAt: now,
+			Price: req.Price, Status: orders.StatusCreated, CreatedAt: now, UpdatedAt: now, ExpiresAt: &expires,
 		}
-		if err := tx.Create(&o).Error; err != nil {
+		if err := tx.Create(&o).Error; err != nil && !sabotage.Duplicate(err) { // Duplicate: false but in a broken build
 			return fmt.Errorf("insert order: %w", err)
 		}
 		res := tx.Exec("UPDATE activity_stock SET stock = stock - 1 WHERE activity_id = ? AND stock > 0", req.ActivityID)

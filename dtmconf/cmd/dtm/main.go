@@ -2,7 +2,12 @@
 // with this project's settings (see package dtmconf).
 //
 //	dtm [-http-port 36789] [-grpc-port 36790] [-store redis|boltdb]
-//	    [-redis 127.0.0.1:6379] [-redis-prefix {dtm}] [-dir .]
+//	    [-redis 127.0.0.1:6379] [-redis-prefix {dtm}] [-dir .] [-dashboard DIR]
+//	    [-write-config FILE]
+//
+// It serves the dtm dashboard at / on its HTTP port when the dashboard is
+// built (scripts/build-dtm; -dashboard or FLASHSALE_DTM_DASHBOARD_DIR names
+// another build), as a released dtm server does.
 package main
 
 import (
@@ -12,6 +17,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 
@@ -37,6 +43,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	fs.StringVar(&s.Store.RedisPrefix, "redis-prefix", s.Store.RedisPrefix, "key prefix of the redis store")
 	fs.StringVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info, warn or error")
 	dir := fs.String("dir", ".", "directory for the config file (and dtm.bolt)")
+	writeConfig := fs.String("write-config", "", "only write the dtm config file to this path (for dtm's own binary: dtm -c FILE) and exit")
+	dashboard := fs.String("dashboard", dtmconf.DashboardDir(getenv), "directory of the built dtm dashboard (scripts/build-dtm); empty: none")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -49,13 +57,29 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return fmt.Errorf("-redis %q: %w", *redisAddr, err)
 	}
 	s.Store.Password = getenv("REDIS_PASSWORD")
+	if *writeConfig != "" {
+		return os.WriteFile(*writeConfig, s.YAML(), 0o600)
+	}
+	if *dashboard != "" {
+		if *dashboard, err = filepath.Abs(*dashboard); err != nil {
+			return err
+		}
+	}
 	if err := os.Chdir(*dir); err != nil {
 		return err
 	}
-	if _, err := dtmconf.Start(s, "."); err != nil {
+	app, err := dtmconf.Start(s, ".")
+	if err != nil {
 		return err
 	}
 	fmt.Printf("dtm server listening on :%d (http) and :%d (grpc), store %s\n", s.HTTPPort, s.GRPCPort, s.Store.Driver)
+	if *dashboard == "" {
+		fmt.Println("dtm dashboard not built: scripts/build-dtm builds it (needs npm), then restart")
+	} else if err := dtmconf.ServeDashboard(app, *dashboard); err != nil {
+		return err
+	} else {
+		fmt.Printf("dtm dashboard at http://127.0.0.1:%d/ (from %s)\n", s.HTTPPort, *dashboard)
+	}
 	<-ctx.Done()
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/flashsale/flashsale/flashsale/rediscache"
 	"github.com/flashsale/flashsale/internal/serve"
 	"github.com/flashsale/flashsale/internal/sqlconn"
+	"github.com/flashsale/flashsale/internal/tracing"
 )
 
 func main() {
@@ -105,6 +106,11 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("service", "flashsale")
+	stopTracing, _, err := tracing.Setup(ctx, "flashsale", getenv) // OTLP export only when OTEL_EXPORTER_OTLP_ENDPOINT is set
+	if err != nil {
+		return err
+	}
+	defer stopTracing(context.WithoutCancel(ctx))
 	db, err := sqlconn.OpenMySQL(ctx, cfg.MySQLDSN, 32)
 	if err != nil {
 		return err

@@ -1,5 +1,6 @@
 // Command orders runs the order service: the branch of every purchase
-// message, exactly once, behind dtm's SQL barrier.
+// message, exactly once, behind dtm's SQL barrier; payment; and the
+// cancellation of orders left unpaid, each a DTM two-phase message.
 package main
 
 import (
@@ -14,7 +15,8 @@ import (
 
 	"github.com/flashsale/flashsale/internal/serve"
 	"github.com/flashsale/flashsale/internal/sqlconn"
-	"github.com/flashsale/flashsale/orders/httpapi"
+	"github.com/flashsale/flashsale/internal/tracing"
+	"github.com/flashsale/flashsale/orders/app"
 	"github.com/flashsale/flashsale/orders/sqldb"
 )
 
@@ -31,33 +33,70 @@ func main() {
 type Config struct {
 	Addr     string
 	MySQLDSN string
+	app.Config
 }
 
 // DefaultConfig is the services mode on loopback.
 func DefaultConfig() Config {
-	return Config{Addr: "127.0.0.1:8090", MySQLDSN: sqlconn.DefaultDSN}
+	return Config{Addr: "127.0.0.1:8090", MySQLDSN: sqlconn.DefaultDSN, Config: app.DefaultConfig()}
+}
+
+func loadConfig(args []string, getenv func(string) string) (Config, error) {
+	c := DefaultConfig()
+	c.URL = ""
+	env := func(p *string, key string) {
+		if v := getenv(key); v != "" {
+			*p = v
+		}
+	}
+	env(&c.Addr, "ORDERS_ADDR")
+	env(&c.MySQLDSN, "MYSQL_DSN")
+	env(&c.DTMServer, "DTM_SERVER")
+	// ORDERS_URL is this service's URL as the dtm server reaches it, as
+	// it is flashsale's way to reach it.
+	env(&c.URL, "ORDERS_URL")
+	env(&c.FlashsaleInternalURL, "FLASHSALE_INTERNAL_URL")
+	env(&c.PaymentSimulation, "PAYMENT_SIMULATE")
+	fs := flag.NewFlagSet("orders", flag.ContinueOnError)
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address")
+	fs.DurationVar(&c.CancelInterval, "cancel-interval", c.CancelInterval, "how often to cancel expired orders (0: not in this instance)")
+	fs.DurationVar(&c.PaymentTimeout, "payment-timeout", c.PaymentTimeout, "bound on each call to the payment provider")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if c.URL == "" {
+		c.URL = "http://" + c.Addr
+	}
+	return c, nil
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string) error {
-	cfg := DefaultConfig()
-	if v := getenv("ORDERS_ADDR"); v != "" {
-		cfg.Addr = v
-	}
-	if v := getenv("MYSQL_DSN"); v != "" {
-		cfg.MySQLDSN = v
-	}
-	fs := flag.NewFlagSet("orders", flag.ContinueOnError)
-	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address")
-	if err := fs.Parse(args); err != nil {
+	cfg, err := loadConfig(args, getenv)
+	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("service", "orders")
+	stopTracing, _, err := tracing.Setup(ctx, "orders", getenv) // OTLP export only when OTEL_EXPORTER_OTLP_ENDPOINT is set
+	if err != nil {
+		return err
+	}
+	defer stopTracing(context.WithoutCancel(ctx))
 	db, err := sqlconn.OpenMySQL(ctx, cfg.MySQLDSN, 64)
 	if err != nil {
 		return err
 	}
-	store := sqldb.New(db, sqldb.MySQL)
+	svc, err := app.New(cfg.Config, db, sqldb.MySQL, log)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		svc.Run(ctx)
+	}()
+	defer func() { cancel(); <-done }()
 	return serve.Run(ctx, 10*time.Second, func(bound map[string]string) {
 		log.Info("listening", "addr", bound["orders"])
-	}, serve.Listener{Name: "orders", Addr: cfg.Addr, Handler: httpapi.New(store, log)})
+	}, serve.Listener{Name: "orders", Addr: cfg.Addr, Handler: svc.Handler()})
 }

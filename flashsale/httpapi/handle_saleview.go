@@ -1,0 +1,96 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/flashsale/metrics"
+	"github.com/gin-gonic/gin"
+)
+
+// The admin endpoints below feed the sale view (package webui) beside the
+// stats and reconcile endpoints of API.md; GET /admin/v1/activities is the
+// shoppers' list (handleActivities).
+
+// handleLive answers this instance's tally of the activity's buys: answers
+// by outcome, rejections by gate, and buys per second over the last minute.
+// Each flashsale instance answers for itself.
+func handleLive(cat flashsale.Catalog, sales *metrics.Sales, dtmAdmin string, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, err := pathID(c, "id")
+		if err != nil {
+			writeError(c, log, err)
+			return
+		}
+		if _, err := cat.Activity(c, id); err != nil {
+			writeError(c, log, err)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"server_time": now().UTC(), "instance": sales.Snapshot(id), "dtm_dashboard": dtmAdmin + "/"})
+	}
+}
+
+// handlePurchase looks up one purchase, by ?gid= or by ?activity= and
+// ?user=: its order, its message's status on the dtm server, and the
+// address of its page in the dtm dashboard.
+func handlePurchase(cat flashsale.Catalog, orders flashsale.OrderReader, dtmAdmin string, log *slog.Logger) gin.HandlerFunc {
+	hc := &http.Client{Timeout: 3 * time.Second}
+	return func(c *gin.Context) {
+		gid := c.Query("gid")
+		if gid == "" {
+			gid = "flash-sale-" + c.Query("activity") + "-" + c.Query("user")
+		}
+		act, user, err := flashsale.ParseGID(gid)
+		if err != nil {
+			writeError(c, log, flashsale.Errorf(flashsale.EBadRequest, "give ?gid=flash-sale-<activity>-<user>, or ?activity= and ?user="))
+			return
+		}
+		if _, err := cat.Activity(c, act); err != nil {
+			writeError(c, log, err)
+			return
+		}
+		out := gin.H{"gid": gid, "activity_id": act, "user_id": user, "order": nil,
+			"dtm_url": dtmAdmin + "/admin/global-transactions/detail/" + url.PathEscape(gid)}
+		switch o, err := orders.OrderOf(c, act, user); {
+		case err == nil:
+			out["order"] = o
+		case flashsale.ErrorCode(err) != flashsale.ENotFound:
+			writeError(c, log, err)
+			return
+		}
+		out["dtm_status"] = dtmStatus(c, hc, dtmAdmin, gid)
+		c.JSON(http.StatusOK, out)
+	}
+}
+
+// dtmStatus asks the dtm server for the status of the message gid: its
+// status ("prepared", "submitted", "succeed", "failed", "aborting"), "none"
+// when dtm has no such message, or "unknown (<reason>)".
+func dtmStatus(ctx context.Context, hc *http.Client, dtmAdmin, gid string) string {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, dtmAdmin+"/api/dtmsvr/query?gid="+url.QueryEscape(gid), nil)
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "unknown (dtm server unreachable)"
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Transaction *struct {
+			Status string `json:"status"`
+		} `json:"transaction"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&body) != nil {
+		return "unknown (dtm answered " + resp.Status + ")"
+	}
+	if body.Transaction == nil {
+		return "none"
+	}
+	return body.Transaction.Status
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+)
+
+// TestMetricsCountTheSale runs a small sale with one buy of every kind,
+// one at a time, then scrapes /metrics of the flashsale service and of the
+// order service and finds the counts equal to what the sale did.
+func TestMetricsCountTheSale(t *testing.T) {
+	s := newSale(t, t.TempDir())
+	s.start()
+	act := s.newActivity(5)
+	later := s.newActivityAt(5, time.Now().Add(time.Hour))
+
+	want := map[string]int{}
+	buy := func(act int64, user, wantCode string) {
+		t.Helper()
+		code, e := s.buy(act, user)
+		if e == "" {
+			e = "accepted"
+		}
+		if e != wantCode {
+			t.Fatalf("buy by %s: %d %s, want %s", user, code, e, wantCode)
+		}
+		want[e]++
+	}
+	buy(later, "u1", "not_started")
+	buy(act, "u1", "accepted")
+	buy(act, "u1", "already_purchased")
+	code, body := s.call("POST", fmt.Sprintf("%s/api/v1/activities/%d/buy", s.shop, act), shopper("u2"), map[string]any{"secret": "forged"})
+	if code != http.StatusForbidden || body["error"] != "bad_secret" {
+		t.Fatalf("forged secret: %d %v", code, body)
+	}
+	want["bad_secret"]++
+	for _, u := range []string{"u2", "u3", "u4", "u5"} {
+		buy(act, u, "accepted")
+	}
+	for _, u := range []string{"u6", "u7", "u8"} {
+		buy(act, u, "sold_out")
+	}
+	s.settle(act, 30*time.Second)
+
+	fs := scrape(t, s.shop+"/metrics")
+	total := 0
+	for outcome, n := range want {
+		total += n
+		if got := value(fs, "flashsale_buys_total", "outcome", outcome); got != float64(n) {
+			t.Errorf("flashsale_buys_total{outcome=%q} = %v, want %d", outcome, got, n)
+		}
+	}
+	for _, c := range []struct {
+		name, label, val string
+		want             float64
+	}{
+		{"flashsale_gate_rejections_total", "reason", "secret", 1},
+		{"flashsale_gate_rejections_total", "reason", "time", 1},
+		{"flashsale_buy_seconds", "", "", float64(total)},
+		{"flashsale_lua_seconds", "", "", 5},                 // the accepted; the sold-outs stopped at the stock read or the flag
+		{"flashsale_dtm_call_seconds", "call", "prepare", 6}, // the accepted, and the repeated buy (dtm refused a finished gid)
+		{"flashsale_dtm_call_seconds", "call", "submit", 5},  // the accepted
+		{"flashsale_dtm_call_seconds", "call", "abort", 0},   // no Lua step failed
+		{"flashsale_dtm_call_seconds", "call", "query", 0},   // nor failed oddly
+	} {
+		if got := value(fs, c.name, c.label, c.val); got != c.want {
+			t.Errorf("%s{%s=%q} = %v, want %v", c.name, c.label, c.val, got, c.want)
+		}
+	}
+	if got := value(fs, "flashsale_gate_rejections_total", "reason", "sold_out"); got > 3 {
+		t.Errorf("sold-out flag rejections %v, more than the 3 sold-out buys", got)
+	}
+
+	ord := scrape(t, "http://"+argOf(t, s, "-orders-addr")+"/metrics")
+	for _, c := range []struct {
+		name, label, val string
+		want             float64
+	}{
+		{"orders_created_total", "", "", 5},
+		{"orders_create_seconds", "code", "200", 5},
+		{"orders_settlement_lag_seconds", "", "", 5},
+	} {
+		if got := value(ord, c.name, c.label, c.val); got != c.want {
+			t.Errorf("%s{%s=%q} = %v, want %v", c.name, c.label, c.val, got, c.want)
+		}
+	}
+	if lag := sum(ord, "orders_settlement_lag_seconds"); lag <= 0 || lag > 5*5 {
+		t.Errorf("settlement lag sum %v s for 5 orders settled at once", lag)
+	}
+
+	// The sale view's tally of the activity says the same.
+	code, live := s.call("GET", fmt.Sprintf("%s/admin/v1/activities/%d/live", s.adm, act), testAdmin, nil)
+	if code != http.StatusOK {
+		t.Fatalf("live: %d %v", code, live)
+	}
+	outcomes := live["instance"].(map[string]any)["outcomes"].(map[string]any)
+	for outcome, n := range want {
+		if outcome == "not_started" {
+			continue // another activity's
+		}
+		if outcomes[outcome] != float64(n) {
+			t.Errorf("live outcomes[%s] = %v, want %d", outcome, outcomes[outcome], n)
+		}
+	}
+}
+
+// scrape reads url in the Prometheus text format.
+func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	var p expfmt.TextParser
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse %s: %v", url, err)
+	}
+	return fams
+}
+
+// value returns a counter's value or a histogram's count, of the series
+// whose label has val (any series when label is ""); 0 when absent.
+func value(fams map[string]*dto.MetricFamily, name, label, val string) float64 {
+	f := fams[name]
+	if f == nil {
+		return 0
+	}
+	for _, m := range f.Metric {
+		if label != "" && !hasLabel(m, label, val) {
+			continue
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue()
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount())
+		case m.Gauge != nil:
+			return m.Gauge.GetValue()
+		}
+	}
+	return 0
+}
+
+// sum returns a histogram's sum.
+func sum(fams map[string]*dto.MetricFamily, name string) float64 {
+	if f := fams[name]; f != nil && len(f.Metric) > 0 && f.Metric[0].Histogram != nil {
+		return f.Metric[0].Histogram.GetSampleSum()
+	}
+	return 0
+}
+
+func hasLabel(m *dto.Metric, name, val string) bool {
+	for _, l := range m.Label {
+		if l.GetName() == name && l.GetValue() == val {
+			return true
+		}
+	}
+	return false
+}
+
+// argOf returns the value of flag in the sale's command line.
+func argOf(t *testing.T, s *sale, flag string) string {
+	t.Helper()
+	for i, a := range s.proc.Args {
+		if a == flag && i+1 < len(s.proc.Args) {
+			return s.proc.Args[i+1]
+		}
+	}
+	t.Fatalf("no %s in %v", flag, s.proc.Args)
+	return ""
+}

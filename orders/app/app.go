@@ -1,0 +1,116 @@
+// Package app wires the order service from its database: the same wiring
+// for the orders command (services mode) and the all-in-one binary.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/flashsale/flashsale/dtmconf"
+	"github.com/flashsale/flashsale/internal/tracing"
+	"github.com/flashsale/flashsale/orders/expiry"
+	"github.com/flashsale/flashsale/orders/httpapi"
+	"github.com/flashsale/flashsale/orders/metrics"
+	"github.com/flashsale/flashsale/orders/payment"
+	"github.com/flashsale/flashsale/orders/paysim"
+	"github.com/flashsale/flashsale/orders/sqldb"
+	"gorm.io/gorm"
+)
+
+// Config addresses the service's peers and sets its timers.
+type Config struct {
+	// DTMServer is the dtm server's API base, http://host:36789/api/dtmsvr.
+	DTMServer string
+	// URL is this service's base URL as the dtm server reaches it (the
+	// cancellation's back-check lives there).
+	URL string
+	// FlashsaleInternalURL is flashsale's internal listener as the dtm
+	// server reaches it (a cancellation's branch lives there).
+	FlashsaleInternalURL string
+	// PaymentSimulation configures the simulated payment provider:
+	// "<ok|fail|hang>[:<delay>]" (package paysim).
+	PaymentSimulation string
+	// PaymentTimeout bounds every call to the payment provider.
+	PaymentTimeout time.Duration
+	// CancelInterval is how often expired orders are looked for; 0 turns
+	// the canceller off in this instance (another instance's runs).
+	CancelInterval time.Duration
+}
+
+// DefaultConfig is the services mode on loopback.
+func DefaultConfig() Config {
+	return Config{
+		DTMServer: dtmconf.DefaultServer().URL("127.0.0.1"), URL: "http://127.0.0.1:8090",
+		FlashsaleInternalURL: "http://127.0.0.1:8082",
+		PaymentSimulation:    paysim.ModeOK, PaymentTimeout: 5 * time.Second, CancelInterval: time.Second,
+	}
+}
+
+// MaxPaymentTimeout keeps a payment, charge and refund included, well
+// inside flashsale's deadline for the call (ordersapi).
+const MaxPaymentTimeout = 5 * time.Second
+
+// Service is a wired order service.
+type Service struct {
+	cfg       Config
+	handler   http.Handler
+	canceller *expiry.Canceller
+	payments  *payment.Service
+	log       *slog.Logger
+}
+
+// New wires the service on db (schema applied) in dialect (sqldb.MySQL or
+// sqldb.SQLite).
+func New(cfg Config, db *gorm.DB, dialect string, log *slog.Logger) (*Service, error) {
+	if cfg.PaymentTimeout <= 0 || cfg.PaymentTimeout > MaxPaymentTimeout {
+		return nil, fmt.Errorf("payment timeout %s: want more than 0 and at most %s", cfg.PaymentTimeout, MaxPaymentTimeout)
+	}
+	provider, err := paysim.New(cfg.PaymentSimulation, log.With("provider", "simulated"))
+	if err != nil {
+		return nil, err
+	}
+	store := sqldb.New(db, dialect)
+	s := &Service{cfg: cfg, log: log}
+	s.payments = payment.New(store, provider, cfg.PaymentTimeout, time.Now, log)
+	s.canceller = expiry.New(expiry.Config{
+		DTMServer: cfg.DTMServer,
+		ReturnURL: cfg.FlashsaleInternalURL + "/internal/stock/return",
+		QueryURL:  cfg.URL + "/internal/orders/cancel-query",
+	}, store, time.Now, log)
+	s.handler = httpapi.New(httpapi.Deps{Store: store, Payments: s.payments, Cancels: s.canceller, Log: log})
+	// GET /metrics (createOrder latency, orders created, settlement lag),
+	// and a span per request in the caller's trace (dtm forwards it).
+	s.handler = tracing.HTTP("orders", metrics.New().Wrap(s.handler))
+	return s, nil
+}
+
+// Handler returns the service's HTTP handler.
+func (s *Service) Handler() http.Handler { return s.handler }
+
+// Run cancels expired orders and refunds the charges of cancelled ones
+// every CancelInterval until ctx ends (at once when the interval is 0).
+func (s *Service) Run(ctx context.Context) {
+	if s.cfg.CancelInterval <= 0 {
+		return
+	}
+	t := time.NewTicker(s.cfg.CancelInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := s.canceller.CancelExpired(ctx); err != nil {
+			s.log.Warn("looking for expired orders", "err", err)
+		} else if n > 0 {
+			s.log.Info("cancelled expired orders", "orders", n)
+		}
+		if _, err := s.payments.RefundDue(ctx, 200); err != nil {
+			s.log.Warn("looking for refunds due", "err", err)
+		}
+	}
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func res(name string, conns int, rps, p99 float64) Result {
+	return Result{Name: name, Conns: conns, RPS: rps, Latency: Latency{P99: p99}, Status: map[string]int64{"409": 1}}
+}
+
+func fv(v float64) *float64 { return &v }
+
+// sampleReport is a run that meets some targets and misses others.
+func sampleReport() *Report {
+	cfg := FullConfig()
+	r := &Report{Profile: "full", Sizes: cfg}
+	r.Ceilings.Bare = []Result{res("bare gin handler @64", 64, 80000, 5), res("bare gin handler @256", 256, 90000, 12)}
+	r.Ours.SoldOut = []Result{res("ours sold-out @64", 64, 70000, 4), res("ours sold-out @256", 256, 60000, 25)}
+	win := &Latency{P99: 60}
+	refWin := &Latency{P99: 70}
+	r.Ours.Success = []SuccessRun{{Result: res("ours success @64", 64, 2000, 60)}, {Result: res("ours success @256", 256, 1500, 300)}}
+	r.Ours.Success[0].Winners, r.Ours.Success[1].Winners = win, &Latency{P99: 400}
+	r.Reference.Success = []SuccessRun{{Result: res("reference success @64", 64, 1700, 70)}, {Result: res("reference success @256", 256, 1700, 230)}}
+	r.Reference.Success[0].Winners, r.Reference.Success[1].Winners = refWin, &Latency{P99: 231}
+	r.Ours.Burst = &BurstRun{Result: res("ours burst", 256, 15000, 40), Units: 10000, Sold: 10000,
+		SoldOutSeconds: fv(1), SettledSeconds: fv(4), SettleAfterSoldOut: fv(3)}
+	r.Reference.Burst = &BurstRun{Result: res("reference burst", 256, 2000, 250), Units: 10000, Sold: 10000}
+	r.FlashsaleRSS = RSS{PeakMB: 90}
+	r.Invariants = []Invariants{{Path: "ours burst", OK: true}}
+	r.finish()
+	return r
+}
+
+func TestTargets(t *testing.T) {
+	r := sampleReport()
+	want := map[string]bool{
+		"sold-out path >= 0.8x bare handler @64":                        true,  // 0.875x
+		"sold-out path >= 0.8x bare handler @256":                       false, // 0.667x
+		"sold-out path p99 @256 <= 20.0 ms":                             false,
+		"burst >= 5x reference throughput":                              true, // 7.5x
+		"burst >= 10x reference throughput":                             false,
+		"burst p99 <= 50.0 ms":                                          true,
+		"every order within 2 s of sold-out":                            false, // 3 s
+		"flashsale RSS <= 150 MB":                                       true,
+		"success path >= 1.0x reference @64":                            true,
+		"success path >= 1.0x reference @256":                           false,
+		"success path winners' p99 @64 vs the reference's <= 70.0 ms":   true,
+		"success path winners' p99 @256 vs the reference's <= 231.0 ms": false,
+		"invariants hold after every run (reconcile)":                   true,
+	}
+	got := map[string]Target{}
+	for _, tg := range r.Targets {
+		got[tg.Name] = tg
+	}
+	for name, met := range want {
+		tg, ok := got[name]
+		if !ok {
+			t.Errorf("no target %q (have %v)", name, keys(got))
+			continue
+		}
+		if tg.Met != met {
+			t.Errorf("%s: met %v, want %v (%s)", name, tg.Met, met, tg.Got)
+		}
+		if !tg.Met && tg.Gap == "" {
+			t.Errorf("%s: missed without a gap", name)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d targets, want %d: %v", len(got), len(want), keys(got))
+	}
+	if g := got["burst >= 10x reference throughput"].Gap; !strings.Contains(g, "needs 20000 req/s") {
+		t.Errorf("gap %q does not say what is needed", g)
+	}
+	if g := got["every order within 2 s of sold-out"].Gap; g != "1.00 s over" {
+		t.Errorf("settlement gap %q", g)
+	}
+}
+
+func TestTableRatios(t *testing.T) {
+	r := sampleReport()
+	ratios := map[string]float64{}
+	for _, row := range r.Table {
+		ratios[row.Path] = row.Ratio
+	}
+	for path, want := range map[string]float64{
+		"bare gin handler @64":   1,
+		"ours sold-out @256":     60000.0 / 90000,
+		"ours success @64":       2000.0 / 1700,
+		"ours burst":             7.5,
+		"reference burst":        1,
+		"reference success @256": 1,
+	} {
+		if got := ratios[path]; got < want-1e-9 || got > want+1e-9 {
+			t.Errorf("%s: ratio %.4f, want %.4f", path, got, want)
+		}
+	}
+}
+
+func TestInvariantsFailTheRun(t *testing.T) {
+	r := sampleReport()
+	if !r.InvariantsOK() {
+		t.Fatal("all reconciliations passed")
+	}
+	r.Invariants = append(r.Invariants, Invariants{Path: "ours success", OK: false})
+	if r.InvariantsOK() {
+		t.Fatal("a failed reconciliation must fail the run")
+	}
+	if (&Report{}).InvariantsOK() {
+		t.Fatal("no reconciliation at all must fail the run")
+	}
+}
+
+func TestReportRenders(t *testing.T) {
+	r := sampleReport()
+	var b strings.Builder
+	r.WriteText(&b)
+	for _, s := range []string{"ours burst", "[MISS] every order within 2 s", "[MET ] flashsale RSS", "7.50x"} {
+		if !strings.Contains(b.String(), s) {
+			t.Errorf("text report lacks %q:\n%s", s, b.String())
+		}
+	}
+	j, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(j, &back); err != nil || back["targets"] == nil || back["table"] == nil {
+		t.Fatalf("JSON report: %v %s", err, j[:200])
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/flashsale/flashsale/flashsale/rediscache"
+	"github.com/flashsale/flashsale/reconcile"
+	"github.com/redis/go-redis/v9"
+)
+
+// This file runs the project's own paths through the shopper API of the
+// flashsale process: the sold-out path, the success path and the burst.
+
+// oursSoldOut measures buys of an activity whose one unit is already sold:
+// every answer is 409 from the gates, before any dtm work.
+func (r *runner) oursSoldOut(ctx context.Context) error {
+	a, err := r.st.newActivity(ctx, "sold-out path", 1, time.Now().Add(-time.Second))
+	if err != nil {
+		return err
+	}
+	// The one unit goes to a user of its own, and its order is created,
+	// before the clock starts.
+	if err := r.buyOnce(ctx, a, "sow0"); err != nil {
+		return err
+	}
+	if _, err := waitCount(ctx, r.orders(a.ID), 1, r.cfg.SettleTimeout); err != nil {
+		return fmt.Errorf("the sold-out path's one order: %w", err)
+	}
+	reqs, err := r.requests(ctx, a, "so", r.cfg.SoldOutUsers)
+	if err != nil {
+		return err
+	}
+	for i, c := range r.cfg.Conns {
+		l := r.load(fmt.Sprintf("ours sold-out @%d", c), r.st.shopperAddr(), reqs, c)
+		l.Duration, l.Warmup = r.cfg.Steady, r.cfg.Warmup
+		res, err := r.measure(ctx, l, i == len(r.cfg.Conns)-1, "flashsale")
+		if err != nil {
+			return err
+		}
+		r.rep.Ours.SoldOut = append(r.rep.Ours.SoldOut, res)
+	}
+	r.check(ctx, "ours sold-out", a.ID)
+	return nil
+}
+
+// oursSuccess measures buys that all get a unit (stock plentiful, one buy
+// per user), then waits for their orders.
+func (r *runner) oursSuccess(ctx context.Context) error {
+	a, err := r.st.newActivity(ctx, "success path", 10_000_000, time.Now().Add(-time.Second))
+	if err != nil {
+		return err
+	}
+	for i, c := range r.cfg.Conns {
+		reqs, err := r.requests(ctx, a, fmt.Sprintf("s%d_", c), r.cfg.SuccessBuys)
+		if err != nil {
+			return err
+		}
+		before, err := r.orders(a.ID)(ctx)
+		if err != nil {
+			return err
+		}
+		l := r.load(fmt.Sprintf("ours success @%d", c), r.st.shopperAddr(), reqs, c)
+		l.Total, l.Winner = int64(len(reqs)), http.StatusAccepted
+		res, err := r.measure(ctx, l, i == len(r.cfg.Conns)-1, "flashsale", "dtm", "orders")
+		if err != nil {
+			return err
+		}
+		run := SuccessRun{Result: res}
+		end := res.Start.Add(time.Duration(res.Seconds * float64(time.Second)))
+		at, err := waitCount(ctx, r.orders(a.ID), before+res.Count(http.StatusAccepted), r.cfg.SettleTimeout)
+		if err != nil {
+			return fmt.Errorf("%s: orders: %w", l.Name, err)
+		}
+		run.SettledSeconds = max(0, at.Sub(end).Seconds())
+		run.DB = dbSince(ctx, r.st.server, res.dbBefore)
+		r.rep.Ours.Success = append(r.rep.Ours.Success, run)
+	}
+	r.check(ctx, "ours success", a.ID)
+	return nil
+}
+
+// oursBurst replays the sale: an activity opening at a set instant, the
+// users' secrets fetched once it opens, then Buys requests at once.
+func (r *runner) oursBurst(ctx context.Context) error {
+	b := r.cfg.Burst
+	open := time.Now().Add(r.cfg.Lead)
+	a, err := r.st.newActivity(ctx, "burst", b.Units, open)
+	if err != nil {
+		return err
+	}
+	tokens := mintTokens(r.cfg.JWTSecret, "b", b.Users)
+	time.Sleep(time.Until(open))
+	bodies, err := r.secrets.Bodies(ctx, a.ID, tokens)
+	if err != nil {
+		return err
+	}
+	reqs := buyRequests(r.st.shopperAddr(), a.ID, tokens, bodies)
+	l := r.load("ours burst", r.st.shopperAddr(), reqs, b.Conns)
+	l.Total, l.Winner = int64(b.Buys), http.StatusAccepted
+
+	stock := func(ctx context.Context) (int64, error) {
+		return r.st.rdb.Get(ctx, rediscache.StockKey(a.ID)).Int64()
+	}
+	w := watchStock(ctx, stock)
+	res, err := r.measure(ctx, l, true, "flashsale", "dtm", "orders")
+	if err != nil {
+		w.stop()
+		return err
+	}
+	run := BurstRun{Result: res, Units: b.Units, Users: b.Users}
+	left, err := stock(ctx)
+	if err != nil {
+		w.stop()
+		return err
+	}
+	run.Sold = int64(b.Units) - left
+	settled, err := waitCount(ctx, r.orders(a.ID), run.Sold, r.cfg.SettleTimeout)
+	run.setTimes(w.stop(), settled)
+	if err != nil {
+		return fmt.Errorf("burst orders: %w", err)
+	}
+	run.DB = dbSince(ctx, r.st.server, res.dbBefore)
+	if pid := r.st.pids["flashsale"]; pid > 0 {
+		rss, peak, err := procMemory(pid)
+		if err == nil {
+			r.rep.FlashsaleRSS = RSS{NowMB: mb(rss), PeakMB: mb(peak)}
+		}
+	}
+	r.rep.Ours.Burst = &run
+	r.check(ctx, "ours burst", a.ID)
+	return nil
+}
+
+// buyOnce buys one unit of a for user, outside any measured run.
+func (r *runner) buyOnce(ctx context.Context, a activity, user string) error {
+	tokens := mintTokens(r.cfg.JWTSecret, user, 1)
+	bodies, err := r.secrets.Bodies(ctx, a.ID, tokens)
+	if err != nil {
+		return err
+	}
+	var body any = map[string]string{}
+	if bodies != nil {
+		body = json.RawMessage(bodies[0])
+	}
+	code, err := callJSON(ctx, r.st.hc, "POST", fmt.Sprintf("%s/api/v1/activities/%d/buy", r.st.shopperURL(), a.ID), tokens[0], body, nil)
+	if err != nil || code != http.StatusAccepted {
+		return fmt.Errorf("buy the one unit: %d %w", code, errors.Join(err, errors.New("want 202")))
+	}
+	return nil
+}
+
+// requests mints n users' tokens, fetches their secrets and builds their
+// buy requests for a.
+func (r *runner) requests(ctx context.Context, a activity, prefix string, n int) ([][]byte, error) {
+	tokens := mintTokens(r.cfg.JWTSecret, prefix, n)
+	bodies, err := r.secrets.Bodies(ctx, a.ID, tokens)
+	if err != nil {
+		return nil, err
+	}
+	return buyRequests(r.st.shopperAddr(), a.ID, tokens, bodies), nil
+}
+
+// orders returns a counter of act's orders.
+func (r *runner) orders(act int64) func(context.Context) (int64, error) {
+	return func(ctx context.Context) (int64, error) { return orderCount(ctx, r.st.db, act) }
+}
+
+// check reconciles act once its messages have settled and records it.
+func (r *runner) check(ctx context.Context, path string, act int64) {
+	src := reconcile.Sources{Redis: redis.UniversalClient(r.st.rdb), DB: r.st.db, DTM: r.st.dtmURL(),
+		HTTP: &http.Client{Timeout: time.Minute}}
+	inv := settleAndCheck(ctx, src, path, act, r.cfg.SettleTimeout)
+	fmt.Fprintf(r.log, "bench: %s reconciled: ok=%v %s", path, inv.OK, inv.Report)
+	r.rep.Invariants = append(r.rep.Invariants, inv)
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/flashsale/flashsale/reconcile"
+)
+
+// stockWatch polls a stock counter every few milliseconds and notes when it
+// first reads zero: the sale's sold-out instant as the stores saw it.
+type stockWatch struct {
+	mu      sync.Mutex // mu guards soldOut
+	soldOut time.Time
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// watchStock starts polling get every 5 ms until stop.
+func watchStock(ctx context.Context, get func(context.Context) (int64, error)) *stockWatch {
+	ctx, cancel := context.WithCancel(ctx)
+	w := &stockWatch{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if n, err := get(ctx); err == nil && n <= 0 {
+				w.mu.Lock()
+				w.soldOut = time.Now()
+				w.mu.Unlock()
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return w
+}
+
+// stop ends the polling and returns the sold-out instant (zero when the
+// counter never reached zero).
+func (w *stockWatch) stop() time.Time {
+	w.cancel()
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.soldOut
+}
+
+// waitCount polls count every 20 ms until it reaches want and returns the
+// instant it was first seen there: when a run's orders (or branches) were
+// all created.
+func waitCount(ctx context.Context, count func(context.Context) (int64, error), want int64, timeout time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(timeout)
+	var last int64
+	for {
+		n, err := count(ctx)
+		if err == nil && n >= want {
+			return time.Now(), nil
+		}
+		if err == nil {
+			last = n
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("%d of %d after %s (last error: %v)", last, want, timeout, err)
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Invariants is the reconciliation of one activity after its run settled.
+type Invariants struct {
+	Path string `json:"path"`
+	// OK means no promise of DESIGN.md (I1-I5) is broken and no message is
+	// left prepared or submitted.
+	OK     bool             `json:"ok"`
+	Report reconcile.Report `json:"report"`
+	// Error is set when the stores could not be read.
+	Error string `json:"error,omitempty"`
+}
+
+// settleAndCheck waits until no message of act is left prepared or
+// submitted and no promise is broken, for up to timeout, and returns the
+// last reconciliation.
+func settleAndCheck(ctx context.Context, src reconcile.Sources, path string, act int64, timeout time.Duration) Invariants {
+	deadline := time.Now().Add(timeout)
+	for {
+		r, err := reconcile.Check(ctx, src, act)
+		inv := Invariants{Path: path, Report: r, OK: err == nil && r.OK() && r.Unsettled() == 0}
+		if err != nil {
+			inv.Error = err.Error()
+		}
+		if inv.OK || time.Now().After(deadline) || ctx.Err() != nil {
+			return inv
+		}
+		time.Sleep(time.Second)
+	}
+}

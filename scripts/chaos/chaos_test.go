@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/flashsale/flashsale/internal/testenv"
+	"github.com/flashsale/flashsale/internal/testproc"
+)
+
+// builds are the binaries of the test run, built once: the correct set in
+// dir, and each broken build's one service in its own directory.
+var builds struct {
+	once   sync.Once
+	dir    string
+	broken map[string]string // tag -> the binary built with it
+	err    error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builds.dir != "" {
+		os.RemoveAll(builds.dir)
+	}
+	os.Exit(code)
+}
+
+// brokenBuilds name, per sabotage tag, the service it breaks.
+var brokenBuilds = map[string]string{
+	"sabotage_nobarrier":    "flashsale",
+	"sabotage_reload":       "flashsale",
+	"sabotage_doubleinsert": "orders",
+}
+
+// needBinaries skips t (or fails it when CI=true) when the servers a run
+// needs are absent, and returns the directory of the built binaries.
+func needBinaries(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("the chaos suite runs for minutes; skipped with -short")
+	}
+	testenv.Server(t, "MYSQL_ADDR", "127.0.0.1:3306")
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true and no redis-server program (the chaos run starts its own): %v", err)
+		}
+		t.Skipf("no redis-server program (the chaos run starts its own): %v", err)
+	}
+	builds.once.Do(func() {
+		if builds.dir, builds.err = os.MkdirTemp("", "flashsale-chaos-bin-"); builds.err != nil {
+			return
+		}
+		builds.err = testproc.Build(builds.dir, "./dtmconf/cmd/dtm", "./flashsale/cmd/flashsale", "./orders/cmd/orders", "./reconcile/cmd/reconcile")
+		builds.broken = map[string]string{}
+		for tag, svc := range brokenBuilds {
+			if builds.err != nil {
+				return
+			}
+			dir := filepath.Join(builds.dir, tag)
+			builds.err = testproc.BuildTags(dir, tag, "./"+svc+"/cmd/"+svc)
+			builds.broken[tag] = filepath.Join(dir, svc)
+		}
+	})
+	if builds.err != nil {
+		t.Fatal(builds.err)
+	}
+	return builds.dir
+}
+
+// chaos runs the runner with args in a work dir of the test's and returns
+// its output and error.
+func chaos(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	var out bytes.Buffer
+	err := run(context.Background(), append(args, "-workdir", dir), os.Getenv, &out)
+	return out.String(), err
+}
+
+// logTails logs the end of every service log of the run in dir.
+func logTails(t *testing.T, out string) {
+	t.Helper()
+	_, rest, ok := strings.Cut(out, "chaos: work dir ")
+	if !ok {
+		return
+	}
+	dir, _, _ := strings.Cut(rest, ",")
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for _, l := range logs {
+		b, _ := os.ReadFile(l)
+		if len(b) > 4000 {
+			b = b[len(b)-4000:]
+		}
+		t.Logf("---- %s (last 4000 bytes) ----\n%s", filepath.Base(l), b)
+	}
+}
+
+// TestChaosCI is the bounded profile CI runs: fixed seeds, a 40 s storm of
+// every fault kind over four sales each, then settlement within 60 s and no
+// violation. Every run must pass.
+func TestChaosCI(t *testing.T) {
+	bin := needBinaries(t)
+	for _, seed := range []int{1, 2} {
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			out, err := chaos(t, "-seed", fmt.Sprint(seed), "-bin", bin)
+			t.Log("\n" + out)
+			if err != nil {
+				logTails(t, out)
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestChaosCatchesBrokenBuilds runs the runner against builds broken on
+// purpose (internal/sabotage), each with the faults that expose its bug,
+// and asserts that reconciliation reports the violation the bug causes.
+func TestChaosCatchesBrokenBuilds(t *testing.T) {
+	bin := needBinaries(t)
+	for _, tc := range []struct {
+		tag  string
+		args []string
+		want string
+	}{{
+		// Without the barrier check, the two clicks of one shopper both
+		// take a unit for one message: units vanish from Redis.
+		tag:  "sabotage_nobarrier",
+		args: []string{"-faults", "none", "-double", "0.3"},
+		want: "I2 Redis stock 0 + live orders",
+	}, {
+		// Reloading the total after a Redis restart puts sold units back
+		// on sale.
+		tag:  "sabotage_reload",
+		args: []string{"-faults", "kill-redis", "-gap-min", "3s", "-gap-max", "4s", "-settle", "15s"},
+		want: "I2 Redis stock",
+	}, {
+		// Without the SQL barrier, a branch redelivered after dtm's
+		// request timeout (latency on dtm->orders) takes DB stock again.
+		tag:  "sabotage_doubleinsert",
+		args: []string{"-faults", "latency-dtm-orders", "-gap-min", "1s", "-gap-max", "2s", "-settle", "15s"},
+		want: "I5 DB stock",
+	}} {
+		t.Run(tc.tag, func(t *testing.T) {
+			override := "-" + brokenBuilds[tc.tag] + "-bin"
+			args := append([]string{"-seed", "11", "-storm", "10s", "-bin", bin, override, builds.broken[tc.tag]}, tc.args...)
+			out, err := chaos(t, args...)
+			t.Log("\n" + out)
+			if !errors.Is(err, errFailed) {
+				t.Fatalf("the run of the %s build did not fail: %v", tc.tag, err)
+			}
+			if !strings.Contains(out, tc.want) {
+				t.Fatalf("reconciliation did not report %q for the %s build", tc.want, tc.tag)
+			}
+		})
+	}
+}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Secrets of the run's services (loopback only).
+const (
+	jwtSecret  = "chaos-jwt-secret-0123456789abcdef"
+	adminToken = "chaos-admin-token-0123456789abcdef"
+)
+
+// Fault points armed in every flashsale instance: a purchase of a user
+// named vica<n> parks after its Lua step, vicb<n> before it, so that the
+// runner kills the instance exactly there (flashsale/faultpoint).
+const (
+	victimAfterLua  = "vica"
+	victimBeforeLua = "vicb"
+)
+
+// binaries are the programs a run starts.
+type binaries struct {
+	dtm, flashsale, orders, reconcile string
+}
+
+// fsPorts are one flashsale instance's listeners.
+type fsPorts struct{ shopper, admin, internal int }
+
+// stack is the services mode on loopback, every process its own: the run's
+// own redis-server (stock, barriers and the dtm server's store), the dtm
+// server, the order service, two flashsale instances, and the proxies the
+// network faults go through. MySQL is the shared server, in a database of
+// the run's own.
+type stack struct {
+	dir       string
+	redisPort int
+	dtmHTTP   int
+	orders    int
+	fs        [2]fsPorts
+
+	redisProc, dtmProc, ordersProc *proc
+	fsProc                         [2]*proc
+
+	net  *network
+	db   *database
+	rdb  *redis.Client
+	http *http.Client
+}
+
+// newStack starts everything; close stops it.
+func newStack(ctx context.Context, o options, bins binaries, progress io.Writer) (s *stack, err error) {
+	s = &stack{dir: o.workdir, http: &http.Client{Timeout: 10 * time.Second}}
+	defer func() {
+		if err != nil {
+			s.close(o.keep)
+		}
+	}()
+	ports, err := freePorts(11)
+	if err != nil {
+		return s, err
+	}
+	s.redisPort, s.dtmHTTP, s.orders = ports[0], ports[1], ports[3]
+	for i := range s.fs {
+		s.fs[i] = fsPorts{shopper: ports[4+3*i], admin: ports[5+3*i], internal: ports[6+3*i]}
+	}
+	if s.db, err = newDatabase(ctx, o.mysqlAddr, o.mysqlUser, o.mysqlPassword); err != nil {
+		return s, err
+	}
+	fmt.Fprintf(progress, "chaos: work dir %s, database %s, redis-server :%d\n", s.dir, s.db.name, s.redisPort)
+
+	redisDir := filepath.Join(s.dir, "redis")
+	if err := os.MkdirAll(redisDir, 0o755); err != nil {
+		return s, err
+	}
+	s.rdb = redis.NewClient(&redis.Options{Addr: s.redisAddr(), DialTimeout: time.Second, ReadTimeout: 2 * time.Second, MaxRetries: -1})
+	s.redisProc = &proc{
+		name: "redis-server", bin: o.redisServer, log: filepath.Join(s.dir, "redis.log"),
+		args: []string{"--port", itoa(s.redisPort), "--bind", "127.0.0.1", "--appendonly", "yes",
+			"--appendfsync", "everysec", "--dir", redisDir, "--save", "", "--daemonize", "no"},
+		ready: func(ctx context.Context) error { return s.rdb.Ping(ctx).Err() },
+	}
+	s.dtmProc = &proc{
+		name: "dtm", bin: bins.dtm, log: filepath.Join(s.dir, "dtm.log"),
+		args: []string{"-http-port", itoa(s.dtmHTTP), "-grpc-port", itoa(ports[2]), "-redis", s.redisAddr(),
+			"-redis-prefix", "{dtm}", "-dir", s.dir, "-log-level", "warn"},
+		ready: s.httpReady(s.dtmURL() + "/version"),
+	}
+	s.ordersProc = &proc{
+		name: "orders", bin: bins.orders, log: filepath.Join(s.dir, "orders.log"),
+		env:   []string{"ORDERS_ADDR=" + s.addr(s.orders), "MYSQL_DSN=" + s.db.dsn},
+		ready: s.httpReady("http://" + s.addr(s.orders) + "/readyz"),
+	}
+	for _, p := range []*proc{s.redisProc, s.dtmProc, s.ordersProc} {
+		if err := p.startReady(ctx, 30*time.Second); err != nil {
+			return s, err
+		}
+	}
+	if s.net, err = newNetwork(s.addr(s.dtmHTTP), s.addr(s.orders), []string{s.addr(s.fs[0].internal), s.addr(s.fs[1].internal)}); err != nil {
+		return s, err
+	}
+	for i := range s.fs {
+		link := []string{linkFS1DTM, linkFS2DTM}[i]
+		s.fsProc[i] = &proc{
+			name: fmt.Sprintf("flashsale%d", i+1), bin: bins.flashsale, log: filepath.Join(s.dir, fmt.Sprintf("flashsale%d.log", i+1)),
+			env: []string{
+				"FLASHSALE_ADDR=" + s.addr(s.fs[i].shopper),
+				"FLASHSALE_ADMIN_ADDR=" + s.addr(s.fs[i].admin),
+				"FLASHSALE_INTERNAL_ADDR=" + s.addr(s.fs[i].internal),
+				"FLASHSALE_INTERNAL_URL=http://" + s.net.addr(linkDTMFS),
+				"REDIS_ADDR=" + s.redisAddr(), "REDIS_DB=0",
+				"MYSQL_DSN=" + s.db.dsn,
+				"DTM_SERVER=http://" + s.net.addr(link) + "/api/dtmsvr",
+				"ORDERS_URL=http://" + s.net.addr(linkDTMOrders),
+				"FLASHSALE_JWT_SECRET=" + jwtSecret,
+				"FLASHSALE_ADMIN_TOKEN=" + adminToken,
+				// The limits would turn the run's one client address away;
+				// they are tested on their own (tests/gates_test.go).
+				"FLASHSALE_RATE_PER_USER=0", "FLASHSALE_RATE_PER_IP=0",
+				"FLASHSALE_FAULTPOINTS=after-lua:-" + victimAfterLua + ",before-lua:-" + victimBeforeLua,
+			},
+			ready: s.httpReady(fmt.Sprintf("http://%s/readyz", s.addr(s.fs[i].shopper))),
+		}
+		if err := s.fsProc[i].startReady(ctx, 30*time.Second); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+func (s *stack) addr(port int) string { return "127.0.0.1:" + itoa(port) }
+func (s *stack) redisAddr() string    { return s.addr(s.redisPort) }
+
+// dtmURL is the dtm server's API base, reached directly (not through a
+// faulty link): what an operator and the reconciliation use.
+func (s *stack) dtmURL() string { return "http://" + s.addr(s.dtmHTTP) + "/api/dtmsvr" }
+
+func (s *stack) shopperURL(i int) string { return "http://" + s.addr(s.fs[i].shopper) }
+func (s *stack) adminURL(i int) string   { return "http://" + s.addr(s.fs[i].admin) }
+
+// procs lists every process of the stack.
+func (s *stack) procs() []*proc {
+	return []*proc{s.fsProc[0], s.fsProc[1], s.ordersProc, s.dtmProc, s.redisProc}
+}
+
+func (s *stack) httpReady(url string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := s.http.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %s", url, resp.Status)
+		}
+		return nil
+	}
+}
+
+// close kills every process (by pid), stops the proxies, and drops the
+// database and the work dir unless keep.
+func (s *stack) close(keep bool) {
+	for _, p := range s.procs() {
+		if p != nil {
+			p.kill()
+		}
+	}
+	if s.net != nil {
+		s.net.close()
+	}
+	if s.rdb != nil {
+		s.rdb.Close()
+	}
+	if s.db != nil && !keep {
+		s.db.drop()
+	}
+}
+
+// freePorts returns n ports free right now on every interface, below the
+// kernel's ephemeral range: a process of the run restarts on its port,
+// and while it is down, a port of the ephemeral range can be taken as the
+// local port of some outgoing connection (the run makes thousands).
+func freePorts(n int) ([]int, error) {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil && v > 12000 {
+				low = v
+			}
+		}
+	}
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	ports := make([]int, 0, n)
+	for try := 0; len(ports) < n && try < 100*n; try++ {
+		port := 10000 + rand.IntN(low-10000)
+		ln, err := net.Listen("tcp", ":"+itoa(port))
+		if err != nil {
+			continue
+		}
+		lns = append(lns, ln)
+		ports = append(ports, port)
+	}
+	if len(ports) < n {
+		return nil, fmt.Errorf("no %d free ports below %d", n, low)
+	}
+	return ports, nil
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
