@@ -321,8 +321,9 @@ func printWelcome(out io.Writer, cfg Config, data string, bound map[string]strin
 		fmt.Fprintf(out, "demo activity %d %q: %d units, opens %s\n", demo.ID, demo.Name, demo.Total, demo.StartAt.UTC().Format(time.RFC3339))
 		fmt.Fprintf(out, "a shopper token for user alice (24 h):\n  %s\n", tok)
 		fmt.Fprintf(out, "shop as alice: http://%s/#token=%s\n", bound["shopper"], tok)
-		fmt.Fprintf(out, "buy, then poll the order:\n")
-		fmt.Fprintf(out, "  curl -s -X POST -H 'Authorization: Bearer %s' http://%s/api/v1/activities/%d/buy\n", tok, bound["shopper"], demo.ID)
+		fmt.Fprintf(out, "once it opens: fetch the start secret, buy, then poll the order:\n")
+		fmt.Fprintf(out, "  S=$(curl -s -H 'Authorization: Bearer %s' http://%s/api/v1/activities/%d/secret | sed 's/.*\"secret\":\"\\([^\"]*\\)\".*/\\1/')\n", tok, bound["shopper"], demo.ID)
+		fmt.Fprintf(out, "  curl -s -X POST -H 'Authorization: Bearer %s' -d \"{\\\"secret\\\":\\\"$S\\\"}\" http://%s/api/v1/activities/%d/buy\n", tok, bound["shopper"], demo.ID)
 		fmt.Fprintf(out, "  curl -s -H 'Authorization: Bearer %s' http://%s/api/v1/activities/%d/order\n", tok, bound["shopper"], demo.ID)
 	}
 	fmt.Fprintf(out, "more tokens: go run ./flashsale/cmd/mint-token -secret %s -user bob\n", cfg.JWTSecret)
