@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/dtmconf"
+	"github.com/flashsale/flashsale/dtmconf/dtmserver"
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/app"
 	"github.com/flashsale/flashsale/flashsale/auth"
@@ -241,7 +242,7 @@ func startDTM(cfg Config, data, redisAddr string) (string, error) {
 	if s.Store.Port, err = strconv.Atoi(port); err != nil {
 		return "", err
 	}
-	dtmApp, err := dtmconf.Start(s, data)
+	dtmApp, err := dtmserver.Start(s, data)
 	if err != nil {
 		return "", err
 	}

@@ -50,16 +50,16 @@ func BuildDir(getenv func(string) string) string {
 		}
 		cache = filepath.Join(home, ".cache")
 	}
-	v := dtmVersion()
+	v := DTMVersion()
 	if v == "" {
 		return ""
 	}
 	return filepath.Join(cache, "flashsale", "dtm-"+v)
 }
 
-// dtmVersion returns the version of the dtm module this binary is built
+// DTMVersion returns the version of the dtm module this binary is built
 // with, "" when the build carries no module information.
-func dtmVersion() string {
+func DTMVersion() string {
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return ""

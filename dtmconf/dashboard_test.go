@@ -38,7 +38,7 @@ func TestDashboardDir(t *testing.T) {
 		t.Errorf("FLASHSALE_DTM_BUILD_DIR: got %q", got)
 	}
 	// scripts/build-dtm's default: ${XDG_CACHE_HOME:-$HOME/.cache}/flashsale/dtm-<version>.
-	if v := dtmVersion(); v != "" {
+	if v := DTMVersion(); v != "" {
 		if got := BuildDir(env(map[string]string{"HOME": "/h"})); got != "/h/.cache/flashsale/dtm-"+v {
 			t.Errorf("BuildDir with HOME: %q", got)
 		}

@@ -22,6 +22,7 @@ import (
 	"syscall"
 
 	"github.com/flashsale/flashsale/dtmconf"
+	"github.com/flashsale/flashsale/dtmconf/dtmserver"
 )
 
 func main() {
@@ -68,7 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err := os.Chdir(*dir); err != nil {
 		return err
 	}
-	app, err := dtmconf.Start(s, ".")
+	app, err := dtmserver.Start(s, ".")
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,7 @@
-package dtmconf
+// Package dtmserver starts the dtm server of the github.com/dtm-labs/dtm
+// module in this process. It is the only package that links the server: the
+// services import dtmconf for its settings without carrying the server.
+package dtmserver
 
 import (
 	"fmt"
@@ -11,6 +14,7 @@ import (
 	"github.com/dtm-labs/dtm/dtmsvr/config"
 	"github.com/dtm-labs/dtm/dtmsvr/storage/registry"
 	"github.com/dtm-labs/logger"
+	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/gin-gonic/gin"
 )
 
@@ -22,20 +26,20 @@ import (
 //
 // The boltdb store opens ./dtm.bolt in the working directory: callers of the
 // boltdb driver change into their data directory first.
-func Start(s Server, dir string) (*gin.Engine, error) {
+func Start(s dtmconf.Server, dir string) (*gin.Engine, error) {
 	file := filepath.Join(dir, "dtm.yml")
 	if err := os.WriteFile(file, s.YAML(), 0o644); err != nil {
 		return nil, fmt.Errorf("write dtm config: %w", err)
 	}
 	// Quiet dtm's logger before the config load, which dumps the whole
 	// configuration at info level.
-	logger.InitLog2(orDefault(s.LogLevel, "warn"), "stderr", 0, "{}")
+	logger.InitLog2(s.LogLevel, "stderr", 0, "{}")
 	config.MustLoadConfig(file)
 	conf := &config.Config
 	logger.InitLog2(conf.LogLevel, conf.Log.Outputs, conf.Log.RotationEnable, conf.Log.RotationConfigJSON)
 	registry.WaitStoreUp()
 	PoolServerClients()
-	dtmsvr.Version = dtmVersion() // what /api/dtmsvr/version (and the dashboard) shows, as the released binary's -ldflags set it
+	dtmsvr.Version = dtmconf.DTMVersion() // what /api/dtmsvr/version (and the dashboard) shows, as the released binary's -ldflags set it
 	app := dtmsvr.StartSvr()
 	go dtmsvr.CronExpiredTrans(-1)
 	return app, nil
@@ -45,8 +49,8 @@ func Start(s Server, dir string) (*gin.Engine, error) {
 // client per request timeout) a pooled transport, so that calls to branches
 // and back-checks reuse connections under load.
 func PoolServerClients() {
-	tr := PooledTransport()
-	for sec := 0; sec <= 2*RequestTimeout; sec++ {
+	tr := dtmconf.PooledTransport()
+	for sec := 0; sec <= 2*dtmconf.RequestTimeout; sec++ {
 		dtmimp.GetRestyClient2(time.Duration(sec) * time.Second).SetTransport(tr)
 	}
 }
