@@ -14,6 +14,7 @@ import (
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/rediscache"
 	"github.com/flashsale/flashsale/internal/sqlconn"
+	"github.com/flashsale/flashsale/internal/testproc"
 	"github.com/flashsale/flashsale/orders"
 	"github.com/flashsale/flashsale/orders/sqldb"
 	"github.com/redis/go-redis/v9"
@@ -27,16 +28,14 @@ import (
 // (benchsvc bare, its own process) with the same requests as the sold-out
 // path.
 func (r *runner) bareCeiling(ctx context.Context) error {
-	port, err := freePort()
+	var addr string
+	var p *testproc.Proc
+	err := r.st.start("bare", func(ports []int) (*testproc.Proc, string) {
+		addr = fmt.Sprintf("127.0.0.1:%d", ports[0])
+		p = r.st.benchsvc("bare", "bare", "-addr", addr)
+		return p, "http://" + addr + "/healthz"
+	}, 1)
 	if err != nil {
-		return err
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	p, err := r.st.benchsvc("bare", "bare", "-addr", addr)
-	if err != nil {
-		return err
-	}
-	if err := r.st.start(p, "http://"+addr+"/healthz"); err != nil {
 		return err
 	}
 	defer r.st.stop(p)

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/testproc"
 )
 
 // This file runs the reference path: dtm's flash-sale example as
@@ -33,29 +35,22 @@ type refStack struct {
 // startReference starts the reference's dtm server and its app.
 func (r *runner) startReference(ctx context.Context) (*refStack, error) {
 	st := r.st
-	var dtmPort, grpcPort, appPort int
-	for _, p := range []*int{&dtmPort, &grpcPort, &appPort} {
-		var err error
-		if *p, err = freePort(); err != nil {
-			return nil, err
-		}
-	}
-	dtmURL := fmt.Sprintf("http://127.0.0.1:%d/api/dtmsvr", dtmPort)
-	dtm, err := st.benchsvc("ref-dtm", "dtm", "-http-port", itoa(dtmPort), "-grpc-port", itoa(grpcPort),
-		"-redis", r.cfg.RedisAddr, "-redis-prefix", refDTMPrefix(st.dtmPrefix), "-dir", st.dir)
+	var dtmURL string
+	err := st.start("ref-dtm", func(ports []int) (*testproc.Proc, string) {
+		dtmURL = fmt.Sprintf("http://127.0.0.1:%d/api/dtmsvr", ports[0])
+		return st.benchsvc("ref-dtm", "dtm", "-http-port", itoa(ports[0]), "-grpc-port", itoa(ports[1]),
+			"-redis", r.cfg.RedisAddr, "-redis-prefix", refDTMPrefix(st.dtmPrefix), "-dir", st.dir), dtmURL + "/version"
+	}, 2)
 	if err != nil {
 		return nil, err
 	}
-	if err := st.start(dtm, dtmURL+"/version"); err != nil {
-		return nil, err
-	}
-	rs := &refStack{appAddr: fmt.Sprintf("127.0.0.1:%d", appPort), hc: st.hc}
-	app, err := st.benchsvc("ref-app", "ref", "-addr", rs.appAddr, "-dtm", dtmURL, "-redis", r.cfg.RedisAddr,
-		"-redis-db", itoa(st.redisDB), "-stock-key", refStockKey)
+	rs := &refStack{hc: st.hc}
+	err = st.start("ref-app", func(ports []int) (*testproc.Proc, string) {
+		rs.appAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
+		return st.benchsvc("ref-app", "ref", "-addr", rs.appAddr, "-dtm", dtmURL, "-redis", r.cfg.RedisAddr,
+			"-redis-db", itoa(st.redisDB), "-stock-key", refStockKey), "http://" + rs.appAddr + "/healthz"
+	}, 1)
 	if err != nil {
-		return nil, err
-	}
-	if err := st.start(app, "http://"+rs.appAddr+"/healthz"); err != nil {
 		return nil, err
 	}
 	return rs, nil

@@ -230,6 +230,10 @@ func answers(status map[string]int64) string {
 	return strings.Join(parts, " ")
 }
 
+// disturbedCores is how much CPU other processes may use during a run
+// before its figures are marked as disturbed.
+const disturbedCores = 0.25
+
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
 
 // JSON writes the report as indented JSON to path.
@@ -255,11 +259,16 @@ func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "%-36s %5s %9s %7s %7s %7s %8s %7s  %-18s %7s %6s  %s\n",
 		"path", "conns", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "ratio", "of", "gen us", "others", "answers")
 	for _, row := range r.Table {
-		fmt.Fprintf(w, "%-36s %5d %9.0f %7.2f %7.2f %7.2f %8.1f %6.2fx  %-18s %7.1f %6.2f  %s\n",
+		mark := " "
+		if row.Others > disturbedCores {
+			mark = "!"
+		}
+		fmt.Fprintf(w, "%-36s %5d %9.0f %7.2f %7.2f %7.2f %8.1f %6.2fx  %-18s %7.1f %5.2f%s  %s\n",
 			row.Path, row.Conns, row.RPS, row.Latency.P50, row.Latency.P90, row.Latency.P99, row.Latency.Max,
-			row.Ratio, row.Of, row.GenMicros, row.Others, row.Answers)
+			row.Ratio, row.Of, row.GenMicros, row.Others, mark, row.Answers)
 	}
-	fmt.Fprintln(w, "  (gen us: the generator's own CPU per request, getrusage; others: cores used by other processes meanwhile)")
+	fmt.Fprintln(w, "  (gen us: the generator's own CPU per request, getrusage; others: cores used by other processes meanwhile,")
+	fmt.Fprintf(w, "   ! when over %.2f: the run shared the machine and its figure is low)\n", disturbedCores)
 
 	fmt.Fprintln(w, "\nsales:")
 	for _, s := range []struct {

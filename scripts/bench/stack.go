@@ -76,43 +76,47 @@ func startStack(ctx context.Context, cfg Config, log io.Writer) (s *stack, err e
 		return s, err
 	}
 	s.buildTime = time.Since(built)
+	for _, name := range benchsvcNames {
+		if err := os.Link(filepath.Join(s.bin, "benchsvc"), filepath.Join(s.bin, name)); err != nil {
+			return s, err
+		}
+	}
 	if err := s.claimRedis(ctx); err != nil {
 		return s, err
 	}
 	if err := s.createDatabase(ctx); err != nil {
 		return s, err
 	}
-	for _, p := range []*int{&s.dtmPort, &s.ordersPort, &s.shopperPort, &s.adminPort, &s.internalPort} {
-		if *p, err = freePort(); err != nil {
-			return s, err
-		}
-	}
-	grpc, err := freePort()
-	if err != nil {
-		return s, err
-	}
 	s.dtmPrefix = fmt.Sprintf("{fsbench%d}", time.Now().UnixNano())
-	dtm := s.newProc("dtm", []string{"-http-port", itoa(s.dtmPort), "-grpc-port", itoa(grpc),
-		"-redis", cfg.RedisAddr, "-redis-prefix", s.dtmPrefix, "-dir", s.dir, "-log-level", "warn"}, nil)
-	orders := s.newProc("orders", nil, []string{"ORDERS_ADDR=127.0.0.1:" + itoa(s.ordersPort), "MYSQL_DSN=" + s.dsn})
-	flashsale := s.newProc("flashsale", nil, []string{
-		"FLASHSALE_ADDR=127.0.0.1:" + itoa(s.shopperPort),
-		"FLASHSALE_ADMIN_ADDR=127.0.0.1:" + itoa(s.adminPort),
-		"FLASHSALE_INTERNAL_ADDR=127.0.0.1:" + itoa(s.internalPort),
-		"REDIS_ADDR=" + cfg.RedisAddr, "REDIS_DB=" + itoa(s.redisDB),
-		"MYSQL_DSN=" + s.dsn,
-		"DTM_SERVER=" + s.dtmURL(),
-		"ORDERS_URL=http://127.0.0.1:" + itoa(s.ordersPort),
-		"FLASHSALE_JWT_SECRET=" + cfg.JWTSecret,
-		"FLASHSALE_ADMIN_TOKEN=" + cfg.AdminToken,
-	})
-	if err := s.start(dtm, s.dtmURL()+"/version"); err != nil {
+	// Each process gets its ports just before it starts (and new ones if
+	// it must start again); flashsale's environment names the others'.
+	if err := s.start("dtm", func(ports []int) (*testproc.Proc, string) {
+		s.dtmPort = ports[0]
+		return s.newProc("dtm", []string{"-http-port", itoa(ports[0]), "-grpc-port", itoa(ports[1]),
+			"-redis", cfg.RedisAddr, "-redis-prefix", s.dtmPrefix, "-dir", s.dir, "-log-level", "warn"}, nil), s.dtmURL() + "/version"
+	}, 2); err != nil {
 		return s, err
 	}
-	if err := s.start(orders, s.ordersURL()+"/readyz"); err != nil {
+	if err := s.start("orders", func(ports []int) (*testproc.Proc, string) {
+		s.ordersPort = ports[0]
+		return s.newProc("orders", nil, []string{"ORDERS_ADDR=127.0.0.1:" + itoa(ports[0]), "MYSQL_DSN=" + s.dsn}), s.ordersURL() + "/readyz"
+	}, 1); err != nil {
 		return s, err
 	}
-	if err := s.start(flashsale, s.shopperURL()+"/readyz"); err != nil {
+	if err := s.start("flashsale", func(ports []int) (*testproc.Proc, string) {
+		s.shopperPort, s.adminPort, s.internalPort = ports[0], ports[1], ports[2]
+		return s.newProc("flashsale", nil, []string{
+			"FLASHSALE_ADDR=127.0.0.1:" + itoa(s.shopperPort),
+			"FLASHSALE_ADMIN_ADDR=127.0.0.1:" + itoa(s.adminPort),
+			"FLASHSALE_INTERNAL_ADDR=127.0.0.1:" + itoa(s.internalPort),
+			"REDIS_ADDR=" + cfg.RedisAddr, "REDIS_DB=" + itoa(s.redisDB),
+			"MYSQL_DSN=" + s.dsn,
+			"DTM_SERVER=" + s.dtmURL(),
+			"ORDERS_URL=" + s.ordersURL(),
+			"FLASHSALE_JWT_SECRET=" + cfg.JWTSecret,
+			"FLASHSALE_ADMIN_TOKEN=" + cfg.AdminToken,
+		}), s.shopperURL() + "/readyz"
+	}, 3); err != nil {
 		return s, err
 	}
 	_, port, _ := net.SplitHostPort(cfg.RedisAddr)
@@ -121,17 +125,14 @@ func startStack(ctx context.Context, cfg Config, log io.Writer) (s *stack, err e
 	return s, nil
 }
 
-// benchsvc returns a Proc of scripts/bench/benchsvc run as name (a link to
-// the binary under that name, so that the process's command name, which
-// perf and ps show, tells ref-app from ref-dtm).
-func (s *stack) benchsvc(name string, args ...string) (*testproc.Proc, error) {
-	bin := filepath.Join(s.bin, name)
-	if _, err := os.Stat(bin); err != nil {
-		if err := os.Link(filepath.Join(s.bin, "benchsvc"), bin); err != nil {
-			return nil, err
-		}
-	}
-	return &testproc.Proc{Name: name, Bin: bin, Args: args, Log: filepath.Join(s.dir, name+".log")}, nil
+// benchsvcNames are the names scripts/bench/benchsvc runs under: links
+// to the binary, so that each process's command name (what perf and ps
+// show) tells the bare handler, the reference's app and its dtm apart.
+var benchsvcNames = []string{"bare", "ref-app", "ref-dtm"}
+
+// benchsvc returns a Proc of scripts/bench/benchsvc running as name.
+func (s *stack) benchsvc(name string, args ...string) *testproc.Proc {
+	return &testproc.Proc{Name: name, Bin: filepath.Join(s.bin, name), Args: args, Log: filepath.Join(s.dir, name+".log")}
 }
 
 func (s *stack) newProc(name string, args, env []string) *testproc.Proc {
@@ -139,18 +140,34 @@ func (s *stack) newProc(name string, args, env []string) *testproc.Proc {
 		Log: filepath.Join(s.dir, name+".log")}
 }
 
-// start starts p, waits for readyURL and notes its pid under p.Name.
-func (s *stack) start(p *testproc.Proc, readyURL string) error {
-	s.procs = append(s.procs, p)
-	if err := startProc(p, readyURL); err != nil {
-		return err
+// start starts the process newProc returns for nports fresh free ports and
+// waits until its readiness URL answers, then notes its pid under name. A
+// port free when probed can be taken by another process before the service
+// binds it (the machine is shared), so a failed start is tried again, twice,
+// with new ports.
+func (s *stack) start(name string, newProc func(ports []int) (*testproc.Proc, string), nports int) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		ports := make([]int, nports)
+		for i := range ports {
+			if ports[i], err = freePort(); err != nil {
+				return err
+			}
+		}
+		p, readyURL := newProc(ports)
+		s.procs = append(s.procs, p)
+		if err = startProc(p, readyURL); err == nil {
+			s.pids[name] = pidOfCommand(p.Bin, p.Args)
+			fmt.Fprintf(s.log, "bench: %s ready (pid %d, log %s)\n", name, s.pids[name], p.Log)
+			return nil
+		}
+		p.Kill()
+		fmt.Fprintf(s.log, "bench: %s did not start (attempt %d): %v\n", name, attempt+1, err)
 	}
-	s.pids[p.Name] = pidOfCommand(p.Bin, p.Args)
-	fmt.Fprintf(s.log, "bench: %s ready (pid %d, log %s)\n", p.Name, s.pids[p.Name], p.Log)
-	return nil
+	return err
 }
 
-// stop kills p and forgets it.
+// stop kills p, started under its own name, and forgets it.
 func (s *stack) stop(p *testproc.Proc) {
 	p.Kill()
 	delete(s.pids, p.Name)

@@ -71,12 +71,12 @@ func (s *stack) check(ctx context.Context, sh *shop, reconcileBin string) (verdi
 		for i, a := range acts {
 			ids[i] = itoa(int(a))
 		}
-		ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 		defer cancel()
 		// Exit 2 is "could not check" (a store unreachable): try again.
 		for try := 0; try < 5; try++ {
 			cmd := exec.CommandContext(ctx, reconcileBin, "-activity", strings.Join(ids, ","),
-				"-redis", s.redisAddr(), "-redis-db", "0", "-mysql", s.db.dsn, "-dtm", s.dtmURL())
+				"-redis", s.redisAddr(), "-redis-db", "0", "-mysql", s.db.dsn, "-dtm", s.dtmURL(), "-timeout", "20m")
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			err := cmd.Run()

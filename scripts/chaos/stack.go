@@ -97,18 +97,31 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 			"-redis-prefix", "{dtm}", "-dir", s.dir, "-log-level", "warn"},
 		ready: s.httpReady(s.dtmURL() + "/version"),
 	}
+	// The proxies dial their upstream per connection: they can listen
+	// before the services do.
+	if s.net, err = newNetwork(s.addr(s.dtmHTTP), s.addr(s.orders), []string{s.addr(s.fs[0].internal), s.addr(s.fs[1].internal)}); err != nil {
+		return s, err
+	}
 	s.ordersProc = &proc{
 		name: "orders", bin: bins.orders, log: filepath.Join(s.dir, "orders.log"),
-		env:   []string{"ORDERS_ADDR=" + s.addr(s.orders), "MYSQL_DSN=" + s.db.dsn},
+		env: []string{
+			"ORDERS_ADDR=" + s.addr(s.orders), "MYSQL_DSN=" + s.db.dsn,
+			// The MySQL server is shared and allows 151 connections by
+			// default: the run keeps to a few dozen.
+			"MYSQL_MAX_CONNS=16",
+			// How the order service's cancellations (none in a run: the
+			// time to pay is an hour) reach the dtm server, and how the
+			// dtm server reaches their branches and back-checks.
+			"DTM_SERVER=" + s.dtmURL(),
+			"ORDERS_URL=http://" + s.net.addr(linkDTMOrders),
+			"FLASHSALE_INTERNAL_URL=http://" + s.net.addr(linkDTMFS),
+		},
 		ready: s.httpReady("http://" + s.addr(s.orders) + "/readyz"),
 	}
 	for _, p := range []*proc{s.redisProc, s.dtmProc, s.ordersProc} {
 		if err := p.startReady(ctx, 30*time.Second); err != nil {
 			return s, err
 		}
-	}
-	if s.net, err = newNetwork(s.addr(s.dtmHTTP), s.addr(s.orders), []string{s.addr(s.fs[0].internal), s.addr(s.fs[1].internal)}); err != nil {
-		return s, err
 	}
 	for i := range s.fs {
 		link := []string{linkFS1DTM, linkFS2DTM}[i]
@@ -120,7 +133,7 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 				"FLASHSALE_INTERNAL_ADDR=" + s.addr(s.fs[i].internal),
 				"FLASHSALE_INTERNAL_URL=http://" + s.net.addr(linkDTMFS),
 				"REDIS_ADDR=" + s.redisAddr(), "REDIS_DB=0",
-				"MYSQL_DSN=" + s.db.dsn,
+				"MYSQL_DSN=" + s.db.dsn, "MYSQL_MAX_CONNS=8",
 				"DTM_SERVER=http://" + s.net.addr(link) + "/api/dtmsvr",
 				"ORDERS_URL=http://" + s.net.addr(linkDTMOrders),
 				"FLASHSALE_JWT_SECRET=" + jwtSecret,

@@ -41,17 +41,19 @@ type Config struct {
 	RedisDB     int
 	RedisPass   string
 	MySQLDSN    string
-	DTMServer   string
-	OrdersURL   string
-	JWTSecret   string
-	AdminToken  string
+	// MySQLConns bounds the connections to MySQL (MYSQL_MAX_CONNS).
+	MySQLConns int
+	DTMServer  string
+	OrdersURL  string
+	JWTSecret  string
+	AdminToken string
 }
 
 // DefaultConfig is the services mode on loopback.
 func DefaultConfig() Config {
 	return Config{
 		Addr: "127.0.0.1:8080", AdminAddr: "127.0.0.1:8081", InternalAddr: "127.0.0.1:8082",
-		RedisAddrs: "127.0.0.1:6379", MySQLDSN: sqlconn.DefaultDSN,
+		RedisAddrs: "127.0.0.1:6379", MySQLDSN: sqlconn.DefaultDSN, MySQLConns: 32,
 		DTMServer: dtmconf.DefaultServer().URL("127.0.0.1"), OrdersURL: "http://127.0.0.1:8090",
 	}
 }
@@ -80,6 +82,13 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("REDIS_DB: %w", err)
 		}
 		c.RedisDB = n
+	}
+	if v := getenv("MYSQL_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return c, fmt.Errorf("MYSQL_MAX_CONNS=%q: want a positive count", v)
+		}
+		c.MySQLConns = n
 	}
 	fs := flag.NewFlagSet("flashsale", flag.ContinueOnError)
 	fs.StringVar(&c.Addr, "addr", c.Addr, "shopper API listen address")
@@ -111,7 +120,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return err
 	}
 	defer stopTracing(context.WithoutCancel(ctx))
-	db, err := sqlconn.OpenMySQL(ctx, cfg.MySQLDSN, 32)
+	db, err := sqlconn.OpenMySQL(ctx, cfg.MySQLDSN, cfg.MySQLConns)
 	if err != nil {
 		return err
 	}

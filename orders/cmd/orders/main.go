@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -33,12 +34,14 @@ func main() {
 type Config struct {
 	Addr     string
 	MySQLDSN string
+	// MySQLConns bounds the connections to MySQL (MYSQL_MAX_CONNS).
+	MySQLConns int
 	app.Config
 }
 
 // DefaultConfig is the services mode on loopback.
 func DefaultConfig() Config {
-	return Config{Addr: "127.0.0.1:8090", MySQLDSN: sqlconn.DefaultDSN, Config: app.DefaultConfig()}
+	return Config{Addr: "127.0.0.1:8090", MySQLDSN: sqlconn.DefaultDSN, MySQLConns: 64, Config: app.DefaultConfig()}
 }
 
 func loadConfig(args []string, getenv func(string) string) (Config, error) {
@@ -57,6 +60,13 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	env(&c.URL, "ORDERS_URL")
 	env(&c.FlashsaleInternalURL, "FLASHSALE_INTERNAL_URL")
 	env(&c.PaymentSimulation, "PAYMENT_SIMULATE")
+	if v := getenv("MYSQL_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return c, fmt.Errorf("MYSQL_MAX_CONNS=%q: want a positive count", v)
+		}
+		c.MySQLConns = n
+	}
 	fs := flag.NewFlagSet("orders", flag.ContinueOnError)
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address")
 	fs.DurationVar(&c.CancelInterval, "cancel-interval", c.CancelInterval, "how often to cancel expired orders (0: not in this instance)")
@@ -81,7 +91,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return err
 	}
 	defer stopTracing(context.WithoutCancel(ctx))
-	db, err := sqlconn.OpenMySQL(ctx, cfg.MySQLDSN, 64)
+	db, err := sqlconn.OpenMySQL(ctx, cfg.MySQLDSN, cfg.MySQLConns)
 	if err != nil {
 		return err
 	}
