@@ -43,6 +43,7 @@ var composeOptionalEnv = map[string]string{
 	"REDIS_PASSWORD":   "the compose Redis has no password",
 	"REDIS_DB":         "flashsale has the compose Redis to itself; database 0 is fine",
 	"PAYMENT_SIMULATE": "the simulated payment provider succeeds by default; set it (fail, hang) to try failures",
+	"MYSQL_MAX_CONNS":  "the default pools (flashsale 32, orders 64) fit one MariaDB of the compose file",
 }
 
 // composeCallbackEnv are addresses a service only hands to the dtm server,

@@ -51,11 +51,13 @@ var readOnly = map[string]bool{
 // Server is a journaled in-process Redis.
 type Server struct {
 	m    *miniredis.Miniredis
+	srv  *server.Server
 	file *os.File
 
-	mu    sync.Mutex    // mu serialises journaled writes: append, then execute
-	owner atomic.Uint64 // the goroutine executing a write under mu, 0 if none
-	werr  error         // first journal write error; later writes are refused
+	mu     sync.Mutex    // mu serialises journaled writes: append, then execute
+	owner  atomic.Uint64 // the goroutine executing a write under mu, 0 if none
+	werr   error         // first journal write error; later writes are refused
+	closed bool          // set by Close: later writes are refused
 
 	stop chan struct{}
 	done chan struct{}
@@ -91,7 +93,7 @@ func Start(path string) (*Server, error) {
 		f.Close()
 		return nil, err
 	}
-	s := &Server{m: m, file: f, stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Server{m: m, srv: m.Server(), file: f, stop: make(chan struct{}), done: make(chan struct{})}
 	m.Server().SetPreHook(s.hook)
 	go s.syncLoop()
 	return s, nil
@@ -104,6 +106,11 @@ func (s *Server) Addr() string { return s.m.Addr() }
 func (s *Server) Close() error {
 	close(s.stop)
 	<-s.done
+	// Wait for the write under way, if any, and refuse the next ones, so
+	// that no write runs on a closing server or a closed journal.
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	s.m.Close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -153,6 +160,10 @@ func (s *Server) hook(peer *server.Peer, cmd string, args ...string) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		peer.WriteError("ERR the embedded Redis is shutting down")
+		return true
+	}
 	if s.werr == nil {
 		_, s.werr = s.file.Write(encode(cmd, args))
 	}
@@ -161,7 +172,7 @@ func (s *Server) hook(peer *server.Peer, cmd string, args ...string) bool {
 		return true
 	}
 	s.owner.Store(g)
-	s.m.Server().Dispatch(peer, append([]string{cmd}, args...))
+	s.srv.Dispatch(peer, append([]string{cmd}, args...))
 	s.owner.Store(0)
 	return true
 }

@@ -6,12 +6,14 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -186,13 +188,21 @@ func (p *Proc) Tail(n int) string {
 	return string(b)
 }
 
-// FreePort returns a TCP port free on loopback right now.
+// FreePort returns a TCP port free on every interface right now, below the
+// kernel's ephemeral range (32768-60999 here), where outgoing connections
+// and sockets in TIME_WAIT cannot take it between this call and the
+// process's bind. dtm binds ":port" on all interfaces, hence the check there.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for i := 0; i < 1000; i++ {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port in 20000-32000")
+	return 0
 }
