@@ -84,6 +84,7 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 	if err := os.MkdirAll(redisDir, 0o755); err != nil {
 		return s, err
 	}
+	redis.SetLogger(quietRedis{})
 	s.rdb = redis.NewClient(&redis.Options{Addr: s.redisAddr(), DialTimeout: time.Second, ReadTimeout: 2 * time.Second, MaxRetries: -1})
 	s.redisProc = &proc{
 		name: "redis-server", bin: o.redisServer, log: filepath.Join(s.dir, "redis.log"),
@@ -151,6 +152,12 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 	}
 	return s, nil
 }
+
+// quietRedis drops go-redis's own log lines ("failed to dial" while the
+// run's redis-server is down on purpose).
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
 
 func (s *stack) addr(port int) string { return "127.0.0.1:" + itoa(port) }
 func (s *stack) redisAddr() string    { return s.addr(s.redisPort) }
