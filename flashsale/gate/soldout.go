@@ -76,7 +76,9 @@ func (s *SoldOut) Poll(ctx context.Context, stock StockReader, interval time.Dur
 			return
 		case now := <-t.C:
 			for _, id := range s.active(now) {
-				rctx, cancel := context.WithTimeout(ctx, interval)
+				// A read cut off by its deadline costs go-redis its
+				// connection: give it far more than the interval.
+				rctx, cancel := context.WithTimeout(ctx, time.Second)
 				n, ok, err := stock.Remaining(rctx, id)
 				cancel()
 				if err != nil {
