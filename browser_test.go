@@ -39,14 +39,15 @@ func TestBrowserSale(t *testing.T) {
 	dir := t.TempDir()
 	s := newSale(t, dir, "FLASHSALE_DTM_DASHBOARD_DIR="+dashboard)
 	s.start()
-	// The sale opens 8 s from now, on a whole second as an operator sets it.
-	start := time.Now().Add(8 * time.Second).Truncate(time.Second).Add(time.Second)
+	// The browser first: on a busy machine chromium takes seconds to start.
+	ctx, cancel := newBrowser(t, chrome)
+	defer cancel()
+
+	// The sale opens 12 s from now, on a whole second as an operator sets it.
+	start := time.Now().Add(12 * time.Second).Truncate(time.Second).Add(time.Second)
 	act := s.newActivityAt(3, start)
 	user := "carol"
 	gid := fmt.Sprintf("flash-sale-%d-%s", act, user)
-
-	ctx, cancel := newBrowser(t, chrome)
-	defer cancel()
 
 	t.Run("shop", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
