@@ -80,10 +80,10 @@ func (in *injector) run(ctx context.Context, until time.Time, gapMin, gapMax tim
 		}
 		// Kinds come out of a shuffled bag, each once before any twice,
 		// so that a short run still injects every kind; a kind whose
-		// target is busy waits in the bag for a later turn.
+		// target is busy waits in the bag for a later turn, and when
+		// every kind left waits, one from outside the bag goes instead.
 		if len(bag) == 0 {
-			bag = append(bag, in.kinds...)
-			in.rng.Shuffle(len(bag), func(i, j int) { bag[i], bag[j] = bag[j], bag[i] })
+			bag = in.shuffled()
 		}
 		var f fault
 		claimed := false
@@ -93,6 +93,13 @@ func (in *injector) run(ctx context.Context, until time.Time, gapMin, gapMax tim
 				claimed = true
 				break
 			}
+		}
+		for _, kind := range in.shuffled() {
+			if claimed {
+				break
+			}
+			f = in.plan(kind)
+			claimed = in.claim(f.target)
 		}
 		if !claimed {
 			continue
@@ -104,6 +111,13 @@ func (in *injector) run(ctx context.Context, until time.Time, gapMin, gapMax tim
 		}()
 	}
 	in.wg.Wait()
+}
+
+// shuffled returns the enabled kinds in a random order.
+func (in *injector) shuffled() []string {
+	ks := append([]string(nil), in.kinds...)
+	in.rng.Shuffle(len(ks), func(i, j int) { ks[i], ks[j] = ks[j], ks[i] })
+	return ks
 }
 
 // plan draws a fault of kind: its target and durations.

@@ -69,6 +69,15 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err := os.Chdir(*dir); err != nil {
 		return err
 	}
+	// dtm only logs a port it cannot bind and goes on without HTTP: check
+	// both ports first so that a taken one fails the start.
+	for _, port := range []int{s.HTTPPort, s.GRPCPort} {
+		ln, err := net.Listen("tcp", fmt.Sprintf(":%d", port))
+		if err != nil {
+			return fmt.Errorf("port %d: %w", port, err)
+		}
+		ln.Close()
+	}
 	app, err := dtmserver.Start(s, ".")
 	if err != nil {
 		return err
