@@ -64,16 +64,12 @@ func handleActivities(cat flashsale.Catalog, stock flashsale.Stock, now func() t
 
 func handleActivity(cat flashsale.Catalog, stock flashsale.Stock, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id, err := pathID(c, "id")
+		a, err := pathActivity(c, cat)
 		if err != nil {
 			writeError(c, log, err)
 			return
 		}
-		a, err := cat.Activity(c, id)
-		if err != nil {
-			writeError(c, log, err)
-			return
-		}
+		id := a.ID
 		c.JSON(http.StatusOK, toActivityJSON(a, now(), soldOut(c, stock, id)))
 	}
 }

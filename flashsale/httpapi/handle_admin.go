@@ -139,16 +139,12 @@ func handleCreateActivity(cat flashsale.Catalog, stock flashsale.Stock, now func
 
 func handleStats(cat flashsale.Catalog, stock flashsale.Stock, orders flashsale.OrderReader, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id, err := pathID(c, "id")
+		a, err := pathActivity(c, cat)
 		if err != nil {
 			writeError(c, log, err)
 			return
 		}
-		a, err := cat.Activity(c, id)
-		if err != nil {
-			writeError(c, log, err)
-			return
-		}
+		id := a.ID
 		counts, dbStock, err := orders.Counts(c, id)
 		if err != nil {
 			writeError(c, log, err)

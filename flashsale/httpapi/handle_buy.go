@@ -47,16 +47,12 @@ func handleBuy(tokens TokenVerifier, cat flashsale.Catalog, buyer Purchaser, g *
 			fail("auth", err)
 			return
 		}
-		id, err := pathID(c, "id")
+		a, err := pathActivity(c, cat)
 		if err != nil {
 			fail("not_found", err)
 			return
 		}
-		a, err := cat.Activity(c, id)
-		if err != nil {
-			fail("not_found", err)
-			return
-		}
+		id := a.ID
 		act = a.ID
 		c.Set(logGID, flashsale.GID(id, user))
 		t := now()
@@ -142,12 +138,7 @@ func handleSecret(tokens TokenVerifier, cat flashsale.Catalog, secrets *gate.Sec
 			writeError(c, log, err)
 			return
 		}
-		id, err := pathID(c, "id")
-		if err != nil {
-			writeError(c, log, err)
-			return
-		}
-		a, err := cat.Activity(c, id)
+		a, err := pathActivity(c, cat)
 		if err != nil {
 			writeError(c, log, err)
 			return

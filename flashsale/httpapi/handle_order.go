@@ -17,15 +17,12 @@ func handleOrder(tokens TokenVerifier, cat flashsale.Catalog, orders flashsale.O
 			writeError(c, log, err)
 			return
 		}
-		id, err := pathID(c, "id")
+		a, err := pathActivity(c, cat)
 		if err != nil {
 			writeError(c, log, err)
 			return
 		}
-		if _, err := cat.Activity(c, id); err != nil {
-			writeError(c, log, err)
-			return
-		}
+		id := a.ID
 		o, err := orders.OrderOf(c, id, user)
 		if err == nil {
 			c.JSON(http.StatusOK, gin.H{"status": o.Status, "order": o})

@@ -22,15 +22,12 @@ import (
 // Each flashsale instance answers for itself.
 func handleLive(cat flashsale.Catalog, sales *metrics.Sales, dtmAdmin string, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id, err := pathID(c, "id")
+		a, err := pathActivity(c, cat)
 		if err != nil {
 			writeError(c, log, err)
 			return
 		}
-		if _, err := cat.Activity(c, id); err != nil {
-			writeError(c, log, err)
-			return
-		}
+		id := a.ID
 		c.JSON(http.StatusOK, gin.H{"server_time": now().UTC(), "instance": sales.Snapshot(id), "dtm_dashboard": dtmAdmin + "/"})
 	}
 }

@@ -46,6 +46,16 @@ func pathID(c *gin.Context, name string) (int64, error) {
 	return id, nil
 }
 
+// pathActivity returns the activity named by the path parameter id, or an
+// Error with code ENotFound (or the store's error).
+func pathActivity(c *gin.Context, cat flashsale.Catalog) (flashsale.Activity, error) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return flashsale.Activity{}, err
+	}
+	return cat.Activity(c, id)
+}
+
 // bearer returns the token of an "Authorization: Bearer <token>" header.
 func bearer(c *gin.Context) string {
 	h := c.GetHeader("Authorization")
