@@ -192,17 +192,32 @@ func (p *Proc) Tail(n int) string {
 // kernel's ephemeral range (32768-60999 here), where outgoing connections
 // and sockets in TIME_WAIT cannot take it between this call and the
 // process's bind. dtm binds ":port" on all interfaces, hence the check there.
+// A port is handed out once per test process, and each process draws from
+// its own slice of 20000-32000 (by pid), so that packages tested at the same
+// time do not pick each other's ports.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	for i := 0; i < 1000; i++ {
-		port := 20000 + rand.IntN(12000)
+	base := 20000 + (os.Getpid()%6)*2000
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for i := 0; i < 2000; i++ {
+		port := base + rand.IntN(2000)
+		if portsGiven[port] {
+			continue
+		}
 		ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
 		if err != nil {
 			continue
 		}
 		ln.Close()
+		portsGiven[port] = true
 		return port
 	}
-	t.Fatal("no free port in 20000-32000")
+	t.Fatalf("no free port in %d-%d", base, base+2000)
 	return 0
 }
+
+var (
+	portsMu    sync.Mutex       // portsMu guards portsGiven
+	portsGiven = map[int]bool{} // ports FreePort returned in this process
+)
