@@ -161,7 +161,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if cfg.PaymentSimulation != "" {
 		ocfg.PaymentSimulation = cfg.PaymentSimulation
 	}
-	orders, err := ordersapp.New(ocfg, db, dialect, log)
+	orders, err := ordersapp.New(ocfg, db, log)
 	if err != nil {
 		return err
 	}

@@ -116,6 +116,22 @@ func TestBrowserSale(t *testing.T) {
 		if want := base + "/admin/global-transactions/detail/" + gid; dtmLink != want {
 			t.Fatalf("the sale view links %q, want %q", dtmLink, want)
 		}
+		step(t, ctx, "the operator adds 5 units, then ends the sale",
+			chromedp.SendKeys(`#adjust-delta`, "5"),
+			chromedp.Click(`#adjust`),
+			chromedp.Poll(`document.getElementById('total').textContent === '8' && document.getElementById('redis-stock').textContent === '7'`,
+				nil, chromedp.WithPollingTimeout(10*time.Second)),
+			chromedp.Poll(`document.querySelector('#adjustments li[data-request^="ui_"]')?.textContent.startsWith('+5 units')`,
+				nil, chromedp.WithPollingTimeout(10*time.Second)),
+			chromedp.Evaluate(`window.confirm = () => true`, nil), // the "end the sale?" dialog, answered yes
+			chromedp.Click(`#cancel-sale`),
+			chromedp.Poll(`[...document.querySelectorAll('#activity option')].some(o => o.textContent.includes('(ended)'))`,
+				nil, chromedp.WithPollingTimeout(10*time.Second)),
+			screenshot(shots, "7-sale-changed.png"),
+		)
+		if code, e := s.buy(act, "after_the_end"); code != http.StatusGone || e != "ended" {
+			t.Fatalf("a buy after the operator ended the sale: %d %s, want 410 ended", code, e)
+		}
 	})
 
 	t.Run("dashboard", func(t *testing.T) {

@@ -72,6 +72,17 @@ CREATE TABLE IF NOT EXISTS barrier (
   UNIQUE KEY uniq_barrier (gid, branch_id, op, barrier_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
+-- An admin's change of an activity's units (package flashsale/adjust): one
+-- row per adjustment, written in the transaction that changes the activity's
+-- total and DB stock, so that what the totals include is readable with them.
+CREATE TABLE IF NOT EXISTS stock_adjustments (
+  gid         VARCHAR(128) NOT NULL PRIMARY KEY,
+  activity_id BIGINT       NOT NULL,
+  delta       INT          NOT NULL,
+  created_at  DATETIME(3)  NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  KEY idx_stock_adjustments_activity (activity_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
 -- CREATE TABLE IF NOT EXISTS adds no column to an existing table: this
 -- fails, with the statement in the error, on a database made before the
 -- orders' payment columns existed. Drop that database (or ./data in the

@@ -63,6 +63,17 @@ CREATE TABLE IF NOT EXISTS barrier (
   CONSTRAINT uniq_barrier UNIQUE (gid, branch_id, op, barrier_id)
 );
 
+-- An admin's change of an activity's units (package flashsale/adjust): one
+-- row per adjustment, written in the transaction that changes the activity's
+-- total and DB stock, so that what the totals include is readable with them.
+CREATE TABLE IF NOT EXISTS stock_adjustments (
+  gid         VARCHAR(128) NOT NULL PRIMARY KEY,
+  activity_id BIGINT       NOT NULL,
+  delta       INT          NOT NULL,
+  created_at  TIMESTAMPTZ  NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS idx_stock_adjustments_activity ON stock_adjustments (activity_id);
+
 -- CREATE TABLE IF NOT EXISTS adds no column to an existing table: this
 -- fails, with the statement in the error, on a database made before the
 -- orders' payment columns existed. Drop that database (or ./data in the

@@ -20,7 +20,9 @@ const (
 	ETooLarge         = "too_large"
 	EUnavailable      = "unavailable"
 	ENotPayable       = "not_payable"
-	EInternal         = "internal"
+	// EInsufficientStock: an admin's removal of units that are not unsold.
+	EInsufficientStock = "insufficient_stock"
+	EInternal          = "internal"
 )
 
 // Error is the service's error: a code of the contract and a message for

@@ -138,8 +138,11 @@ type Stock interface {
 	// checks the barrier named barrier and takes one unit. It returns
 	// ErrDuplicate or ErrRolledBack when the barrier is already set, and
 	// ErrStockShort when no unit is left (or the counter is missing), and
-	// ErrStale, taking nothing, while the counter is stale.
+	// ErrStale, taking nothing, while the counter is stale, and ErrClosed
+	// once the activity is closed.
 	Take(ctx context.Context, activityID int64, barrier string) error
+	// Close marks the activity closed: no Take succeeds after it returns.
+	Close(ctx context.Context, activityID int64) error
 	// QueryPrepared is the back-check: it returns nil when the local step
 	// committed, and ErrRolledBack after closing the barrier when it had not.
 	QueryPrepared(ctx context.Context, activityID int64, barrier string) error
@@ -166,6 +169,9 @@ type Catalog interface {
 	Activity(ctx context.Context, id int64) (Activity, error)
 	// Activities returns every activity, newest first.
 	Activities(ctx context.Context) ([]Activity, error)
+	// CancelActivity ends the activity at now (Activity.Cancelled) and
+	// returns it, or ENotFound.
+	CancelActivity(ctx context.Context, id int64, now time.Time) (Activity, error)
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 }
@@ -203,4 +209,10 @@ type OrderReader interface {
 	// OrderGIDs returns the gids of the activity's orders, cancelled or
 	// not, and of those cancelled, in one read.
 	OrderGIDs(ctx context.Context, activityID int64) (gids, cancelled []string, err error)
+	// Ledger returns the activity's total and the adjustments it
+	// includes, in one read.
+	Ledger(ctx context.Context, activityID int64) (Ledger, error)
+	// Adjustments lists the adjustments applied to the activity's total,
+	// oldest first.
+	Adjustments(ctx context.Context, activityID int64) ([]AppliedAdjustment, error)
 }

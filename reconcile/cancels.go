@@ -25,7 +25,7 @@ func checkCancels(ctx context.Context, src Sources, r *Report, orders []order, c
 	// As for purchases, dtm's listing can skip transactions.
 	for gid := range cancelled {
 		if _, ok := cancels[gid]; !ok {
-			st, err := readMessage(ctx, src, gid)
+			st, err := MessageStatus(ctx, src, gid)
 			if err != nil {
 				return err
 			}

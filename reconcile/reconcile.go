@@ -50,6 +50,9 @@ type Report struct {
 	Messages map[string]int `json:"messages"`
 	// Cancels counts the activity's cancellation messages by dtm status.
 	Cancels map[string]int `json:"cancels"`
+	// Adjustments counts the activity's stock adjustments (an admin's
+	// change of its units) by dtm status.
+	Adjustments map[string]int `json:"adjustments"`
 	// Pending names the messages still prepared or submitted, sorted.
 	Pending    []string    `json:"pending,omitempty"`
 	Violations []Violation `json:"violations"`
@@ -61,7 +64,11 @@ func (r Report) OK() bool { return len(r.Violations) == 0 }
 // Unsettled counts the messages, purchases and cancellations, still
 // prepared or submitted: the promises hold only once there are none.
 func (r Report) Unsettled() int {
-	return r.Messages["prepared"] + r.Messages["submitted"] + r.Cancels["prepared"] + r.Cancels["submitted"]
+	n := 0
+	for _, m := range []map[string]int{r.Messages, r.Cancels, r.Adjustments} {
+		n += m["prepared"] + m["submitted"]
+	}
+	return n
 }
 
 type order struct {
@@ -73,7 +80,7 @@ type order struct {
 
 // Check reads the stores and checks I1-I5 for activityID.
 func Check(ctx context.Context, src Sources, activityID int64) (Report, error) {
-	r := Report{ActivityID: activityID, Messages: map[string]int{}, Cancels: map[string]int{}, Violations: []Violation{}}
+	r := Report{ActivityID: activityID, Messages: map[string]int{}, Cancels: map[string]int{}, Adjustments: map[string]int{}, Violations: []Violation{}}
 	if err := src.DB.QueryRowContext(ctx, "SELECT total, stock FROM activity_stock WHERE activity_id = ?", activityID).Scan(&r.Total, &r.DBStock); err != nil {
 		return r, fmt.Errorf("activity %d DB stock: %w", activityID, err)
 	}
@@ -86,20 +93,23 @@ func Check(ctx context.Context, src Sources, activityID int64) (Report, error) {
 	if err != nil {
 		return r, err
 	}
-	purchases, cancelPrefix := flashsale.GID(activityID, ""), flashsale.CancelGIDPrefix(activityID)
-	all, err := listMessages(ctx, src, purchases, cancelPrefix)
+	purchases, cancelPrefix, adjustPrefix := flashsale.GID(activityID, ""), flashsale.CancelGIDPrefix(activityID), flashsale.AdjustGIDPrefix(activityID)
+	all, err := listMessages(ctx, src, purchases, cancelPrefix, adjustPrefix)
 	if err != nil {
 		return r, err
 	}
-	msgs, cancels := map[string]string{}, map[string]string{}
+	msgs, cancels, adjusts := map[string]string{}, map[string]string{}, map[string]string{}
 	for gid, st := range all {
-		if strings.HasPrefix(gid, cancelPrefix) {
+		switch {
+		case strings.HasPrefix(gid, adjustPrefix):
+			adjusts[gid] = st
+		case strings.HasPrefix(gid, cancelPrefix):
 			cancels[gid] = st
-		} else {
+		default:
 			msgs[gid] = st
 		}
 	}
-	taken, returned, err := barriers(ctx, src.Redis, activityID)
+	taken, returned, adjusted, err := barriers(ctx, src.Redis, activityID)
 	if err != nil {
 		return r, err
 	}
@@ -115,7 +125,7 @@ func Check(ctx context.Context, src Sources, activityID int64) (Report, error) {
 	}
 	for gid := range lookup {
 		if _, ok := msgs[gid]; !ok {
-			st, err := readMessage(ctx, src, gid)
+			st, err := MessageStatus(ctx, src, gid)
 			if err != nil {
 				return r, err
 			}
@@ -191,6 +201,9 @@ func Check(ctx context.Context, src Sources, activityID int64) (Report, error) {
 	if err := checkCancels(ctx, src, &r, orders, cancels, returned); err != nil {
 		return r, err
 	}
+	if err := checkAdjustments(ctx, src, &r, adjusts, adjusted); err != nil {
+		return r, err
+	}
 	return r, nil
 }
 
@@ -211,12 +224,17 @@ func readOrders(ctx context.Context, db *sql.DB, activityID int64) ([]order, err
 	return out, rows.Err()
 }
 
-// Messages lists the activity's purchase messages on the dtm server (its
-// admin API, /api/dtmsvr/all) as gid -> status. dtm's Redis store drops the
-// rest of a SCAN batch once a page is full, so pages are asked far larger
-// than any sale, which makes each one complete.
-func Messages(ctx context.Context, src Sources, activityID int64) (map[string]string, error) {
-	return listMessages(ctx, src, flashsale.GID(activityID, ""))
+// Messages lists the purchase messages and stock adjustments of the
+// activities on the dtm server (its admin API, /api/dtmsvr/all) as gid ->
+// status, in one pass over the listing. dtm's Redis store drops the rest of
+// a SCAN batch once a page is full, so pages are asked far larger than any
+// sale, which makes each one complete.
+func Messages(ctx context.Context, src Sources, activityIDs ...int64) (map[string]string, error) {
+	prefixes := make([]string, 0, 2*len(activityIDs))
+	for _, id := range activityIDs {
+		prefixes = append(prefixes, flashsale.GID(id, ""), flashsale.AdjustGIDPrefix(id))
+	}
+	return listMessages(ctx, src, prefixes...)
 }
 
 // listMessages lists the dtm server's transactions whose gid starts with
@@ -252,8 +270,9 @@ func listMessages(ctx context.Context, src Sources, prefixes ...string) (map[str
 	return nil, fmt.Errorf("dtm transactions: too many pages")
 }
 
-// readMessage returns the dtm status of one gid ("" when dtm has none).
-func readMessage(ctx context.Context, src Sources, gid string) (string, error) {
+// MessageStatus returns the dtm status of one transaction, gid: "prepared",
+// "submitted", "succeed", "failed", "aborting", or "" when dtm has none.
+func MessageStatus(ctx context.Context, src Sources, gid string) (string, error) {
 	var body struct {
 		Transaction *struct {
 			Status string `json:"status"`
@@ -269,12 +288,15 @@ func readMessage(ctx context.Context, src Sources, gid string) (string, error) {
 }
 
 // barriers returns the purchase gids whose local step took a unit (their
-// barrier "<gid>-00-msg-01" holds "op") and the cancellation gids whose
-// branch returned the unit (their barrier "<gid>-01-action-01" is set).
-func barriers(ctx context.Context, rdb redis.UniversalClient, activityID int64) (taken, returned map[string]bool, err error) {
+// barrier "<gid>-00-msg-01" holds "op"), the cancellation gids whose
+// branch returned the unit (their barrier "<gid>-01-action-01" is set), and
+// the adjustment gids whose Redis side ran (a removal's local step, an
+// addition's branch).
+func barriers(ctx context.Context, rdb redis.UniversalClient, activityID int64) (taken, returned, adjusted map[string]bool, err error) {
 	prefix := rediscache.BarrierKey(activityID, "")
-	taken, returned = map[string]bool{}, map[string]bool{}
+	taken, returned, adjusted = map[string]bool{}, map[string]bool{}, map[string]bool{}
 	msgSuffix, returnSuffix := flashsale.MsgBarrier(""), flashsale.ReturnBarrier("")
+	adjustments := flashsale.AdjustGIDPrefix(activityID)
 	scan := func(ctx context.Context, c *redis.Client) error {
 		it := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
 		for it.Next(ctx) {
@@ -287,6 +309,15 @@ func barriers(ctx context.Context, rdb redis.UniversalClient, activityID int64) 
 				return err
 			}
 			name := strings.TrimPrefix(key, prefix)
+			if strings.HasPrefix(name, adjustments) {
+				// An admin's adjustment, not a shopper's unit.
+				if gid, ok := strings.CutSuffix(name, msgSuffix); ok && v == flashsale.BarrierTaken {
+					adjusted[gid] = true
+				} else if gid, ok := strings.CutSuffix(name, returnSuffix); ok {
+					adjusted[gid] = true
+				}
+				continue
+			}
 			if gid, ok := strings.CutSuffix(name, msgSuffix); ok && v == flashsale.BarrierTaken {
 				taken[gid] = true
 			} else if gid, ok := strings.CutSuffix(name, returnSuffix); ok {
@@ -304,9 +335,9 @@ func barriers(ctx context.Context, rdb redis.UniversalClient, activityID int64) 
 		err = fmt.Errorf("unsupported Redis client %T", rdb)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("barrier keys: %w", err)
+		return nil, nil, nil, fmt.Errorf("barrier keys: %w", err)
 	}
-	return taken, returned, nil
+	return taken, returned, adjusted, nil
 }
 
 func httpClient(src Sources) *http.Client {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"strconv"
 	"testing"
 	"time"
@@ -126,6 +127,25 @@ func needServers(t *testing.T) {
 		}
 		t.Skip(env.skip)
 	}
+}
+
+// needBinaries returns the paths of the programs named, which a test runs
+// itself (a Redis of its own); without them it skips, or fails under CI=true.
+func needBinaries(t *testing.T, names ...string) []string {
+	t.Helper()
+	needServers(t)
+	paths := make([]string, len(names))
+	for i, n := range names {
+		p, err := exec.LookPath(n)
+		if err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("CI=true and no %s binary", n)
+			}
+			t.Skipf("no %s binary to start a server of the test's own", n)
+		}
+		paths[i] = p
+	}
+	return paths
 }
 
 func getenv(key, def string) string {

@@ -128,12 +128,19 @@ func (s *stack) newActivity(total int) int64 {
 
 func (s *stack) newActivityAt(total int, start, end time.Time) int64 {
 	s.t.Helper()
-	code, p := s.call("POST", s.adminURL()+"/admin/v1/products", adminToken,
+	return s.newActivityOn(s.adminURL(), total, start, end)
+}
+
+// newActivityOn creates a product and an activity through the admin API at
+// admin (the admin listener of any instance).
+func (s *stack) newActivityOn(admin string, total int, start, end time.Time) int64 {
+	s.t.Helper()
+	code, p := s.call("POST", admin+"/admin/v1/products", adminToken,
 		map[string]any{"name": "Phone", "description": "a phone", "price": 5000, "image_url": "https://example.invalid/p.png"})
 	if code != http.StatusCreated {
 		s.t.Fatalf("create product: %d %v", code, p)
 	}
-	code, a := s.call("POST", s.adminURL()+"/admin/v1/activities", adminToken, map[string]any{
+	code, a := s.call("POST", admin+"/admin/v1/activities", adminToken, map[string]any{
 		"name": "sale", "product_id": p["id"], "price": 100, "total": total,
 		"start_at": start.UTC().Format(time.RFC3339Nano), "end_at": end.UTC().Format(time.RFC3339Nano), "pay_timeout_seconds": s.payTimeout,
 	})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/flashsale/adjust"
 	"github.com/flashsale/flashsale/flashsale/auth"
 	"github.com/flashsale/flashsale/flashsale/gate"
 	"github.com/flashsale/flashsale/flashsale/httpapi"
@@ -118,8 +119,11 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 			BackCheckURL: cfg.InternalURL + "/internal/dtm/query-prepared",
 			Observer:     m,
 		}, stock, log),
-		Payments:   ordersapi.New(cfg.OrdersURL),
-		Returns:    stock,
+		Payments: ordersapi.New(cfg.OrdersURL),
+		Returns:  stock,
+		Adjust: adjust.New(adjust.Config{
+			DTMServer: cfg.DTMServer, InternalURL: cfg.InternalURL, MaxTotal: httpapi.MaxTotal,
+		}, catalog, stock, log),
 		Tokens:     auth.NewVerifier(cfg.JWTSecret, time.Now),
 		AdminToken: cfg.AdminToken,
 		Gates: &gate.Set{
@@ -181,8 +185,8 @@ func (s *Service) CreateActivity(ctx context.Context, a flashsale.Activity) (fla
 // missing or stale (see package restock). Run it before serving buys;
 // Background keeps running it after every Redis restart (WatchStock).
 func (s *Service) Restock(ctx context.Context) (int, error) {
-	msgs := func(ctx context.Context, act int64) (map[string]string, error) {
-		return reconcile.Messages(ctx, s.recon, act)
+	msgs := func(ctx context.Context, acts ...int64) (map[string]string, error) {
+		return reconcile.Messages(ctx, s.recon, acts...)
 	}
 	return restock.Missing(ctx, s.catalog, s.deps.Stock, s.catalog, msgs)
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale"
@@ -31,14 +32,28 @@ type claims struct {
 var b64 = base64.RawURLEncoding
 
 // Verifier checks tokens signed with one secret.
+//
+// A shopper sends the same token with every request of a sale (the secret,
+// the buy, the order polls), and during a burst the sold-out answer costs
+// little more than reading the token. So a token that passed is kept, with
+// its subject and times, and the next request with the same bytes only has
+// its times checked again: no signature, no JSON. Only a token that passed
+// the full check is kept, byte for byte, so nothing else can hit.
 type Verifier struct {
 	secret []byte
 	now    func() time.Time
+
+	mu    sync.RWMutex // mu guards known
+	known map[string]claims
 }
+
+// maxKnown bounds the tokens kept (about 300 bytes each); when full, the
+// set starts again empty.
+const maxKnown = 50_000
 
 // NewVerifier returns a Verifier for secret using now as the clock.
 func NewVerifier(secret string, now func() time.Time) *Verifier {
-	return &Verifier{secret: []byte(secret), now: now}
+	return &Verifier{secret: []byte(secret), now: now, known: map[string]claims{}}
 }
 
 var errToken = errors.New("invalid token")
@@ -46,49 +61,66 @@ var errToken = errors.New("invalid token")
 // UserID verifies token and returns its subject. Every failure is an Error
 // with code EUnauthorized.
 func (v *Verifier) UserID(token string) (string, error) {
-	user, err := v.verify(token)
+	v.mu.RLock()
+	c, ok := v.known[token]
+	v.mu.RUnlock()
+	if ok && c.check(v.now()) == nil {
+		return c.Sub, nil
+	}
+	c, err := v.verify(token)
 	if err != nil {
 		return "", flashsale.Errorf(flashsale.EUnauthorized, "%v", err)
 	}
-	return user, nil
+	v.mu.Lock()
+	if len(v.known) >= maxKnown {
+		v.known = make(map[string]claims, maxKnown)
+	}
+	v.known[token] = c
+	v.mu.Unlock()
+	return c.Sub, nil
 }
 
-func (v *Verifier) verify(token string) (string, error) {
+// check checks the claims' times and subject at now.
+func (c claims) check(now time.Time) error {
+	t := float64(now.Unix())
+	switch {
+	case c.Exp == nil:
+		return errors.New("token has no exp")
+	case t >= *c.Exp:
+		return errors.New("token expired")
+	case c.Nbf != nil && t < *c.Nbf:
+		return errors.New("token not valid yet")
+	case !flashsale.ValidUserID(c.Sub):
+		return errors.New("token subject is not a valid user id")
+	}
+	return nil
+}
+
+func (v *Verifier) verify(token string) (claims, error) {
+	var c claims
 	if len(token) > 4096 {
-		return "", errToken
+		return c, errToken
 	}
 	h, rest, ok := strings.Cut(token, ".")
 	if !ok {
-		return "", errToken
+		return c, errToken
 	}
 	p, sig, ok := strings.Cut(rest, ".")
 	if !ok || strings.Contains(sig, ".") {
-		return "", errToken
+		return c, errToken
 	}
 	var hd header
 	if err := decodePart(h, &hd); err != nil || hd.Alg != "HS256" {
-		return "", errors.New("token algorithm must be HS256")
+		return c, errors.New("token algorithm must be HS256")
 	}
 	got, err := b64.DecodeString(sig)
 	if err != nil || !hmac.Equal(got, v.sign(h+"."+p)) {
-		return "", errors.New("bad token signature")
+		return c, errors.New("bad token signature")
 	}
-	var c claims
 	if err := decodePart(p, &c); err != nil {
-		return "", errToken
+		return c, errToken
 	}
-	now := float64(v.now().Unix())
-	switch {
-	case c.Exp == nil:
-		return "", errors.New("token has no exp")
-	case now >= *c.Exp:
-		return "", errors.New("token expired")
-	case c.Nbf != nil && now < *c.Nbf:
-		return "", errors.New("token not valid yet")
-	case !flashsale.ValidUserID(c.Sub):
-		return "", errors.New("token subject is not a valid user id")
-	}
-	return c.Sub, nil
+	return c, c.check(v.now())
 }
 
 func (v *Verifier) sign(signingInput string) []byte {

@@ -57,3 +57,53 @@ func TestVerifier(t *testing.T) {
 		})
 	}
 }
+
+// TestKnownTokenTimesChecked: a token that passed is kept, but its times
+// are checked again on every use: it expires on time, and a token that
+// failed is never kept.
+func TestKnownTokenTimesChecked(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	v := NewVerifier("s3cret", func() time.Time { return now })
+	tok := Mint("s3cret", "bob", now, time.Minute)
+	for i := 0; i < 2; i++ {
+		if user, err := v.UserID(tok); err != nil || user != "bob" {
+			t.Fatalf("use %d: %q, %v", i+1, user, err)
+		}
+	}
+	now = now.Add(time.Minute)
+	if _, err := v.UserID(tok); flashsale.ErrorCode(err) != flashsale.EUnauthorized {
+		t.Fatalf("a kept token after its exp: %v, want unauthorized", err)
+	}
+	bad := Mint("other", "eve", now, time.Hour)
+	for i := 0; i < 2; i++ {
+		if _, err := v.UserID(bad); err == nil {
+			t.Fatalf("use %d of a token with a wrong key accepted", i+1)
+		}
+	}
+	if len(v.known) != 1 {
+		t.Fatalf("%d tokens kept, want 1 (only the one that passed)", len(v.known))
+	}
+}
+
+// BenchmarkUserID compares a token's first check with the next ones
+// (go test -bench UserID ./flashsale/auth).
+func BenchmarkUserID(b *testing.B) {
+	now := time.Now()
+	tok := Mint("s3cret", "alice", now, time.Hour)
+	b.Run("first", func(b *testing.B) {
+		for range b.N {
+			v := NewVerifier("s3cret", func() time.Time { return now })
+			if _, err := v.UserID(tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("known", func(b *testing.B) {
+		v := NewVerifier("s3cret", func() time.Time { return now })
+		for range b.N {
+			if _, err := v.UserID(tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

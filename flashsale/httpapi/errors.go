@@ -11,20 +11,21 @@ import (
 
 // statusOf maps each error code of the contract to its HTTP status.
 var statusOf = map[string]int{
-	flashsale.EBadRequest:       http.StatusBadRequest,
-	flashsale.EUnauthorized:     http.StatusUnauthorized,
-	flashsale.ENotFound:         http.StatusNotFound,
-	flashsale.ENotStarted:       http.StatusForbidden,
-	flashsale.EEnded:            http.StatusGone,
-	flashsale.EBadSecret:        http.StatusForbidden,
-	flashsale.EBlocked:          http.StatusForbidden,
-	flashsale.ERateLimited:      http.StatusTooManyRequests,
-	flashsale.ESoldOut:          http.StatusConflict,
-	flashsale.EAlreadyPurchased: http.StatusConflict,
-	flashsale.ETooLarge:         http.StatusRequestEntityTooLarge,
-	flashsale.EUnavailable:      http.StatusServiceUnavailable,
-	flashsale.ENotPayable:       http.StatusConflict,
-	flashsale.EInternal:         http.StatusInternalServerError,
+	flashsale.EBadRequest:        http.StatusBadRequest,
+	flashsale.EUnauthorized:      http.StatusUnauthorized,
+	flashsale.ENotFound:          http.StatusNotFound,
+	flashsale.ENotStarted:        http.StatusForbidden,
+	flashsale.EEnded:             http.StatusGone,
+	flashsale.EBadSecret:         http.StatusForbidden,
+	flashsale.EBlocked:           http.StatusForbidden,
+	flashsale.ERateLimited:       http.StatusTooManyRequests,
+	flashsale.ESoldOut:           http.StatusConflict,
+	flashsale.EAlreadyPurchased:  http.StatusConflict,
+	flashsale.ETooLarge:          http.StatusRequestEntityTooLarge,
+	flashsale.EUnavailable:       http.StatusServiceUnavailable,
+	flashsale.ENotPayable:        http.StatusConflict,
+	flashsale.EInsufficientStock: http.StatusConflict,
+	flashsale.EInternal:          http.StatusInternalServerError,
 }
 
 // logGID is the gin context key of the gid of the purchase a request is

@@ -79,11 +79,10 @@ type activityRequest struct {
 	PayTimeoutSeconds int       `json:"pay_timeout_seconds"`
 }
 
-// Limits of an activity.
-const (
-	maxTotal          = 10_000_000
-	defaultPayTimeout = 900
-)
+// MaxTotal bounds an activity's units, at creation and after additions.
+const MaxTotal = 10_000_000
+
+const defaultPayTimeout = 900
 
 func (r *activityRequest) validate() error {
 	if r.PayTimeoutSeconds == 0 {
@@ -96,8 +95,8 @@ func (r *activityRequest) validate() error {
 		return flashsale.Errorf(flashsale.EBadRequest, "product_id must be a positive integer")
 	case r.Price <= 0:
 		return flashsale.Errorf(flashsale.EBadRequest, "price must be a positive integer")
-	case r.Total <= 0 || r.Total > maxTotal:
-		return flashsale.Errorf(flashsale.EBadRequest, "total must be 1-%d", maxTotal)
+	case r.Total <= 0 || r.Total > MaxTotal:
+		return flashsale.Errorf(flashsale.EBadRequest, "total must be 1-%d", MaxTotal)
 	case r.StartAt.IsZero() || r.EndAt.IsZero():
 		return flashsale.Errorf(flashsale.EBadRequest, "start_at and end_at are required (RFC 3339)")
 	case !r.EndAt.After(r.StartAt):

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -10,21 +11,27 @@ import (
 )
 
 // handleQueryPrepared is the back-check the dtm server calls for a purchase
-// message still prepared after its TimeoutToFail. dtm reads the status code:
-// 200 commits the message, 409 fails it, anything else is retried later. So
-// every error other than a closed barrier must be a 5xx, never a 200 (dtm
-// issue #535), and no body may contain the words dtm looks for.
+// message still prepared after its TimeoutToFail.
 func handleQueryPrepared(buyer Purchaser, log *slog.Logger) gin.HandlerFunc {
+	return backCheck(buyer.QueryPrepared, "not a purchase gid", log)
+}
+
+// backCheck answers a message's back-check with query(gid). dtm reads the
+// status code: 200 commits the message, 409 fails it, anything else is
+// retried later. So every error other than a closed barrier must be a 5xx,
+// never a 200 (dtm issue #535), and no body may contain the words dtm looks
+// for.
+func backCheck(query func(context.Context, string) error, badGID string, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		gid := c.Query("gid")
-		err := buyer.QueryPrepared(c, gid)
+		err := query(c, gid)
 		switch {
 		case err == nil:
 			c.JSON(http.StatusOK, gin.H{"dtm_result": "SUCCESS"})
 		case errors.Is(err, flashsale.ErrRolledBack):
 			c.JSON(http.StatusConflict, gin.H{"dtm_result": "FAILURE"})
 		case flashsale.ErrorCode(err) == flashsale.EBadRequest:
-			c.JSON(http.StatusBadRequest, gin.H{"error": flashsale.EBadRequest, "message": "not a purchase gid"})
+			c.JSON(http.StatusBadRequest, gin.H{"error": flashsale.EBadRequest, "message": badGID})
 		default:
 			log.Error("back-check failed", "gid", gid, "err", err)
 			c.JSON(http.StatusServiceUnavailable, gin.H{"error": flashsale.EUnavailable, "message": "the back-check cannot read the barrier"})

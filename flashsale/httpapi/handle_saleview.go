@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/metrics"
+	"github.com/flashsale/flashsale/reconcile"
 	"github.com/gin-gonic/gin"
 )
 
@@ -69,25 +69,12 @@ func handlePurchase(cat flashsale.Catalog, orders flashsale.OrderReader, dtmAdmi
 // status ("prepared", "submitted", "succeed", "failed", "aborting"), "none"
 // when dtm has no such message, or "unknown (<reason>)".
 func dtmStatus(ctx context.Context, hc *http.Client, dtmAdmin, gid string) string {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, dtmAdmin+"/api/dtmsvr/query?gid="+url.QueryEscape(gid), nil)
-	if err != nil {
+	st, err := reconcile.MessageStatus(ctx, reconcile.Sources{DTM: dtmAdmin + "/api/dtmsvr", HTTP: hc}, gid)
+	switch {
+	case err != nil:
 		return "unknown (" + err.Error() + ")"
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "unknown (dtm server unreachable)"
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Transaction *struct {
-			Status string `json:"status"`
-		} `json:"transaction"`
-	}
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&body) != nil {
-		return "unknown (dtm answered " + resp.Status + ")"
-	}
-	if body.Transaction == nil {
+	case st == "":
 		return "none"
 	}
-	return body.Transaction.Status
+	return st
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"github.com/flashsale/flashsale/flashsale/adjust"
 	"github.com/flashsale/flashsale/flashsale/webui"
 	"github.com/gin-gonic/gin"
 )
@@ -24,6 +25,9 @@ func adminRoutes(e *gin.Engine, d Deps) {
 	a.POST("/products", handleCreateProduct(d.Catalog, d.Log))
 	a.POST("/activities", handleCreateActivity(d.Catalog, d.Stock, d.Now, d.Log))
 	a.GET("/activities/:id/stats", handleStats(d.Catalog, d.Stock, d.Orders, d.Log))
+	a.POST("/activities/:id/cancel", handleCancelActivity(d.Catalog, d.Stock, d.Now, d.Log))
+	a.POST("/activities/:id/stock", handleAdjustStock(d.Catalog, d.Adjust, d.Log))
+	a.GET("/activities/:id/stock", handleAdjustments(d.Catalog, d.Orders, d.Log))
 	a.GET("/reconcile", handleReconcile(d.Catalog, d.Reconcile, d.Log))
 	a.GET("/blacklist", handleBlacklistGet(d.Gates.Blacklist, d.Log))
 	a.POST("/blacklist", handleBlacklistChange(d.Gates.Blacklist, true, d.Log))
@@ -38,4 +42,6 @@ func internalRoutes(e *gin.Engine, d Deps) {
 	health(e, d)
 	e.GET("/internal/dtm/query-prepared", handleQueryPrepared(d.Purchases, d.Log))
 	e.POST("/internal/stock/return", handleReturn(d.Returns, d.Log))
+	e.GET(adjust.QueryPath, handleAdjustQuery(d.Adjust, d.Log))
+	e.POST(adjust.BranchPath, handleAdjustBranch(d.Catalog, d.Adjust, d.Log))
 }

@@ -35,6 +35,7 @@ type Deps struct {
 	Purchases  Purchaser
 	Payments   Payer
 	Returns    UnitReturner
+	Adjust     Adjuster
 	Tokens     TokenVerifier
 	AdminToken string
 	Gates      *gate.Set

@@ -98,10 +98,36 @@ func (c *Catalog) Activities(ctx context.Context) ([]flashsale.Activity, error) 
 func (c *Catalog) CreateActivity(ctx context.Context, a flashsale.Activity) (flashsale.Activity, error) {
 	a, err := c.Catalog.CreateActivity(ctx, a)
 	if err == nil {
-		c.mu.Lock()
-		delete(c.entries, a.ID)
-		c.list = listEntry{}
-		c.mu.Unlock()
+		c.drop(a.ID)
 	}
 	return a, err
+}
+
+// CancelActivity cancels the activity and drops this instance's copies.
+// Other instances serve their copy for up to the TTL; their buys are
+// refused at once all the same (the Redis closed marker, Stock.Close).
+func (c *Catalog) CancelActivity(ctx context.Context, id int64, now time.Time) (flashsale.Activity, error) {
+	a, err := c.Catalog.CancelActivity(ctx, id, now)
+	if err == nil {
+		c.drop(id)
+	}
+	return a, err
+}
+
+// Forget drops the copies of activity id in the layer below, when it
+// caches too, then here: the next read loads what the catalog holds now.
+func (c *Catalog) Forget(ctx context.Context, id int64) {
+	if f, ok := c.Catalog.(interface {
+		Forget(context.Context, int64)
+	}); ok {
+		f.Forget(ctx, id)
+	}
+	c.drop(id)
+}
+
+func (c *Catalog) drop(id int64) {
+	c.mu.Lock()
+	delete(c.entries, id)
+	c.list = listEntry{}
+	c.mu.Unlock()
 }

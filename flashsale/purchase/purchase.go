@@ -109,10 +109,10 @@ func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string) (s
 		ran = true
 		t.lap("prepare")
 		faultpoint.Hit("before-lua", gid)
-		local = s.stock.Take(ctx, a.ID, barrierName(bb))
+		local = s.stock.Take(ctx, a.ID, BarrierName(bb))
 		t.lap("lua")
 		faultpoint.Hit("after-lua", gid)
-		if errors.Is(local, flashsale.ErrStockShort) || errors.Is(local, flashsale.ErrRolledBack) {
+		if errors.Is(local, flashsale.ErrStockShort) || errors.Is(local, flashsale.ErrRolledBack) || errors.Is(local, flashsale.ErrClosed) {
 			// ErrFailure makes DoAndSubmit abort the message at once.
 			return errors.Join(dtmcli.ErrFailure, local)
 		}
@@ -131,7 +131,7 @@ func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string) (s
 		// stays prepared and the back-check commits it.
 		s.log.Warn("submit failed after the local step; the back-check will settle it", "gid", gid, "err", err)
 		return gid, nil
-	case errors.Is(local, flashsale.ErrStockShort), errors.Is(local, flashsale.ErrDuplicate), errors.Is(local, flashsale.ErrRolledBack):
+	case errors.Is(local, flashsale.ErrStockShort), errors.Is(local, flashsale.ErrDuplicate), errors.Is(local, flashsale.ErrRolledBack), errors.Is(local, flashsale.ErrClosed):
 		return "", local
 	default:
 		// The Lua call's outcome is unknown (a Redis error): the barrier
@@ -179,10 +179,10 @@ func (s *Service) Pending(ctx context.Context, activityID int64, user string) (b
 	return st == flashsale.BarrierTaken, err
 }
 
-// barrierName advances bb to its next barrier and names it as dtm's barriers
+// BarrierName advances bb to its next barrier and names it as dtm's barriers
 // do: "<gid>-<branch>-<op>-<barrier id>". For DoAndSubmit's local step that
 // is "<gid>-00-msg-01".
-func barrierName(bb *dtmcli.BranchBarrier) string {
+func BarrierName(bb *dtmcli.BranchBarrier) string {
 	bb.BarrierID++
 	return fmt.Sprintf("%s-%s-%s-%02d", bb.Gid, bb.BranchID, bb.Op, bb.BarrierID)
 }

@@ -16,7 +16,7 @@ func TestBarrierName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := barrierName(bb), flashsale.MsgBarrier(gid); got != want || got != "flash-sale-42-alice-00-msg-01" {
-		t.Fatalf("barrierName = %q, MsgBarrier = %q", got, want)
+	if got, want := BarrierName(bb), flashsale.MsgBarrier(gid); got != want || got != "flash-sale-42-alice-00-msg-01" {
+		t.Fatalf("BarrierName = %q, MsgBarrier = %q", got, want)
 	}
 }

@@ -83,3 +83,23 @@ func (c *ActivityCache) put(ctx context.Context, key string, v any, ttl time.Dur
 		c.log.Warn("activity cache write", "key", key, "err", err)
 	}
 }
+
+// CancelActivity cancels the activity in the catalog and drops its cached
+// copies.
+func (c *ActivityCache) CancelActivity(ctx context.Context, id int64, now time.Time) (flashsale.Activity, error) {
+	a, err := c.Catalog.CancelActivity(ctx, id, now)
+	if err == nil {
+		c.Forget(ctx, id)
+	}
+	return a, err
+}
+
+// Forget drops the cached copies of activity id and the list (two keys in
+// two slots: two calls).
+func (c *ActivityCache) Forget(ctx context.Context, id int64) {
+	for _, key := range []string{infoKey(id), listKey} {
+		if err := c.rdb.Del(ctx, key).Err(); err != nil {
+			c.log.Warn("activity cache drop", "key", key, "err", err)
+		}
+	}
+}

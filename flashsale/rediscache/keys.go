@@ -16,3 +16,6 @@ func StockKey(activityID int64) string { return tag(activityID) + ":stock" }
 func BarrierKey(activityID int64, barrier string) string {
 	return tag(activityID) + ":bar:" + barrier
 }
+
+// ClosedKey is the key of an activity's closed marker (Stock.Close).
+func ClosedKey(activityID int64) string { return tag(activityID) + ":closed" }

@@ -8,13 +8,13 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// returnScript is the branch of a cancellation message: dtm's Redis barrier
-// for a branch's action (RedisCheckAdjustAmount with +1) on one activity's
-// keys. The unit goes back to the stock only when the barrier was absent, so
+// returnScript is the branch of a cancellation message, and of an admin's
+// addition of units: dtm's Redis barrier for a branch's action
+// (RedisCheckAdjustAmount with +n) on one activity's keys. The unit goes back to the stock only when the barrier was absent, so
 // a redelivered branch returns nothing more.
 //
 // KEYS[1] barrier key, KEYS[2] stock key; ARGV[1] the barrier's TTL in
-// seconds.
+// seconds, ARGV[2] the units to add (1 for a cancellation).
 //
 // The barrier is checked before the stock, unlike dtmcli's script: a
 // missing counter is re-derived by package restock, which marks the
@@ -41,7 +41,7 @@ if redis.call('GET', KEYS[3]) ~= runid() then
   return 'STALE'
 end
 redis.call('SET', KEYS[1], 'op', 'EX', ARGV[1])
-redis.call('INCR', KEYS[2])
+redis.call('INCRBY', KEYS[2], ARGV[2])
 return 'OK'
 `)
 
@@ -50,8 +50,15 @@ return 'OK'
 // set. It reports whether this call returned the unit, and returns an
 // Error EUnavailable when the stock counter is missing.
 func (s *Stock) ReturnUnit(ctx context.Context, activityID int64, barrier string) (bool, error) {
+	return s.AddUnits(ctx, activityID, barrier, 1)
+}
+
+// AddUnits puts n units in the activity's stock unless the barrier named
+// barrier is already set: the branch of a cancellation (one unit) or of an
+// admin's addition of units. It reports whether this call added them.
+func (s *Stock) AddUnits(ctx context.Context, activityID int64, barrier string, n int) (bool, error) {
 	keys := []string{BarrierKey(activityID, barrier), StockKey(activityID), EpochKey(activityID)}
-	res, err := returnScript.Run(ctx, s.rdb, keys, s.barrierTTL).Text()
+	res, err := returnScript.Run(ctx, s.rdb, keys, s.barrierTTL, n).Text()
 	if err != nil {
 		return false, fmt.Errorf("return script: %w", err)
 	}

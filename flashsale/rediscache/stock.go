@@ -15,7 +15,8 @@ import (
 // (RedisCheckAdjustAmount) for a msg's DoAndSubmit, on one activity's keys.
 //
 // KEYS[1] barrier key, KEYS[2] stock key; ARGV[1] amount to add (-1 takes a
-// unit), ARGV[2] the barrier's TTL in seconds.
+// unit; an admin's removal of units takes more), ARGV[2] the barrier's TTL
+// in seconds.
 //
 // The barrier is checked before the stock, unlike dtmcli's script: a
 // concurrent duplicate of a purchase that took the last unit must see
@@ -28,6 +29,10 @@ import (
 // answers STALE and takes nothing until it is re-derived (epoch.go). The
 // check comes after the missing-counter check, which keeps dtmcli's
 // FAILURE for a counter that does not exist.
+//
+// KEYS[4], given for purchases only, is the activity's closed marker, set
+// when an admin cancels the activity: from then on no purchase takes a
+// unit, on any instance, whatever its cached copy of the activity says.
 var takeScript = redis.NewScript(sabotage.TakeScript(runIDLua + `
 local b = redis.call('GET', KEYS[1])
 if b == 'rollback' then
@@ -35,6 +40,9 @@ if b == 'rollback' then
 end
 if b then
   return 'DUPLICATE'
+end
+if KEYS[4] and redis.call('EXISTS', KEYS[4]) == 1 then
+  return 'CLOSED'
 end
 local s = redis.call('GET', KEYS[2])
 if not s then
@@ -118,10 +126,28 @@ func (s *Stock) Remaining(ctx context.Context, activityID int64) (int64, bool, e
 	return n, err == nil, err
 }
 
-// Take runs the local step of a purchase message.
+// Take runs the local step of a purchase message: one unit, unless the
+// activity is closed (ErrClosed).
 func (s *Stock) Take(ctx context.Context, activityID int64, barrier string) error {
+	return s.take(ctx, activityID, barrier, 1, ClosedKey(activityID))
+}
+
+// TakeUnits runs the local step of an admin's removal of n unsold units:
+// all n or none (ErrNotEnoughUnits), closed activity or not.
+func (s *Stock) TakeUnits(ctx context.Context, activityID int64, barrier string, n int) error {
+	err := s.take(ctx, activityID, barrier, n, "")
+	if errors.Is(err, flashsale.ErrStockShort) {
+		return flashsale.ErrNotEnoughUnits
+	}
+	return err
+}
+
+func (s *Stock) take(ctx context.Context, activityID int64, barrier string, n int, closedKey string) error {
 	keys := []string{BarrierKey(activityID, barrier), StockKey(activityID), EpochKey(activityID)}
-	res, err := takeScript.Run(ctx, s.rdb, keys, -1, s.barrierTTL).Text()
+	if closedKey != "" {
+		keys = append(keys, closedKey)
+	}
+	res, err := takeScript.Run(ctx, s.rdb, keys, -n, s.barrierTTL).Text()
 	if err != nil {
 		return fmt.Errorf("take script: %w", err)
 	}
@@ -136,8 +162,16 @@ func (s *Stock) Take(ctx context.Context, activityID int64, barrier string) erro
 		return flashsale.ErrRolledBack
 	case "STALE":
 		return flashsale.ErrStale
+	case "CLOSED":
+		return flashsale.ErrClosed
 	}
 	return fmt.Errorf("take script answered %q", res)
+}
+
+// Close marks the activity closed: no purchase takes a unit after it
+// returns (Take answers ErrClosed). Units already taken stay taken.
+func (s *Stock) Close(ctx context.Context, activityID int64) error {
+	return s.rdb.Set(ctx, ClosedKey(activityID), "1", 0).Err()
 }
 
 // QueryPrepared runs the back-check of a purchase message.

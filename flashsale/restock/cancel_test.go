@@ -12,6 +12,11 @@ import (
 type cancelledReader struct {
 	flashsale.OrderReader
 	gids, cancelled []string
+	total           int
+}
+
+func (r cancelledReader) Ledger(context.Context, int64) (flashsale.Ledger, error) {
+	return flashsale.Ledger{Total: r.total}, nil
 }
 
 func (r cancelledReader) OrderGIDs(context.Context, int64) ([]string, []string, error) {
@@ -32,7 +37,7 @@ func TestRederiveWithCancelledOrder(t *testing.T) {
 		s.setMsg(flashsale.GID(s.a.ID, u), "succeed")
 	}
 	gid := func(u string) string { return flashsale.GID(s.a.ID, u) }
-	orders := cancelledReader{gids: []string{gid("kept"), gid("gone"), gid("late")}, cancelled: []string{gid("gone")}}
+	orders := cancelledReader{gids: []string{gid("kept"), gid("gone"), gid("late")}, cancelled: []string{gid("gone")}, total: 4}
 	s.stale(t)
 	if _, err := restock.Missing(ctx, catalog{s: s}, s.stock, orders, s.messages); err != nil {
 		t.Fatal(err)

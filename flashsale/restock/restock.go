@@ -19,32 +19,61 @@ package restock
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/internal/sabotage"
 )
 
-// Messages lists an activity's purchase messages as gid -> dtm status.
-type Messages func(ctx context.Context, activityID int64) (map[string]string, error)
+// Messages lists the purchase messages and stock adjustments of the
+// activities named as gid -> dtm status (the dtm server's listing, read
+// once for all of them).
+type Messages func(ctx context.Context, activityIDs ...int64) (map[string]string, error)
 
-// Activity sets the Redis stock of a to total - live orders - purchases on
-// their way (messages committed whose order does not exist yet), and marks
-// the barriers of every purchase that holds or held a unit as taken, so a
-// returning buyer is told so. A cancelled order is not live: its unit is
-// in the stock set here, so the Redis barrier of its cancellation's branch
-// is marked too, and a delivery of that branch still to come returns
-// nothing more. It returns the stock it set.
+// Activity sets the Redis stock of a to its total - live orders - purchases
+// on their way (messages committed whose order does not exist yet) -
+// removals on their way (an admin's removal of units whose local step took
+// them from Redis but whose branch has not yet lowered the total), and
+// marks the barriers of every purchase that holds or held a unit as taken,
+// so a returning buyer is told so. A cancelled order is not live: its unit
+// is in the stock set here, so the Redis barrier of its cancellation's
+// branch is marked too, and a delivery of that branch still to come
+// returns nothing more. Likewise the Redis barrier of every addition of
+// units the total includes. It returns the stock it set.
 //
 // Messages are read before orders: a message that becomes an order between
-// the two reads is then seen in both and counted once.
+// the two reads is then seen in both and counted once. The total is read
+// with the adjustments it includes (flashsale.Ledger), so an adjustment
+// that applies at any time during the reads is counted once too.
 func Activity(ctx context.Context, a flashsale.Activity, stock flashsale.Stock, orders flashsale.OrderReader, msgs Messages) (int64, error) {
 	statuses, err := msgs(ctx, a.ID)
 	if err != nil {
 		return 0, fmt.Errorf("restock activity %d: %w", a.ID, err)
 	}
+	return activity(ctx, a, stock, orders, statuses)
+}
+
+// activity re-derives a's stock from statuses, a listing of the dtm server
+// read after a's counter was found missing or stale, which may hold the
+// messages of other activities too.
+func activity(ctx context.Context, a flashsale.Activity, stock flashsale.Stock, orders flashsale.OrderReader, statuses map[string]string) (int64, error) {
+	fail := func(err error) (int64, error) { return 0, fmt.Errorf("restock activity %d: %w", a.ID, err) }
+	if !time.Now().Before(a.EndAt) {
+		// An activity over (or cancelled) stays closed, whatever the
+		// restart lost: closed before Restore lets buys resume.
+		if err := stock.Close(ctx, a.ID); err != nil {
+			return fail(err)
+		}
+	}
+	purchases, adjustments := flashsale.GID(a.ID, ""), flashsale.AdjustGIDPrefix(a.ID)
 	gids, cancelled, err := orders.OrderGIDs(ctx, a.ID)
 	if err != nil {
-		return 0, fmt.Errorf("restock activity %d: %w", a.ID, err)
+		return fail(err)
+	}
+	ledger, err := orders.Ledger(ctx, a.ID)
+	if err != nil {
+		return fail(err)
 	}
 	live := len(gids) - len(cancelled)
 	ordered := map[string]bool{}
@@ -52,68 +81,99 @@ func Activity(ctx context.Context, a flashsale.Activity, stock flashsale.Stock, 
 		ordered[g] = true
 	}
 	taken := append([]string(nil), gids...)
-	onTheWay := 0
+	var names []string
+	onTheWay, removing := 0, 0
 	for gid, st := range statuses {
-		if ordered[gid] {
+		if !strings.HasPrefix(gid, purchases) && !strings.HasPrefix(gid, adjustments) {
+			continue // another activity's
+		}
+		adj, aerr := flashsale.ParseAdjustGID(gid)
+		isAdjust := aerr == nil
+		if ordered[gid] || isAdjust && (adj.Delta > 0 || ledger.Applied[gid]) {
 			continue
 		}
-		committed := st == "submitted"
+		committed := st == "submitted" || st == "succeed" && isAdjust
 		if st == "prepared" {
 			// A prepared message commits at its back-check only if its
 			// barrier survived.
 			b, err := stock.Barrier(ctx, a.ID, flashsale.MsgBarrier(gid))
 			if err != nil {
-				return 0, fmt.Errorf("restock activity %d: %w", a.ID, err)
+				return fail(err)
 			}
 			committed = b == flashsale.BarrierTaken
 		}
-		if committed {
+		switch {
+		case !committed:
+		case isAdjust:
+			removing += -adj.Delta
+			names = append(names, flashsale.MsgBarrier(gid))
+		default:
 			onTheWay++
 			taken = append(taken, gid)
 		}
 	}
-	units := int64(a.Total - live - onTheWay)
+	units := int64(ledger.Total - live - onTheWay - removing)
 	if sabotage.ReloadFromTotal {
-		units = int64(a.Total) // a broken build of the chaos suite only (internal/sabotage)
+		units = int64(ledger.Total) // a broken build of the chaos suite only (internal/sabotage)
 	}
 	if units < 0 {
-		return 0, fmt.Errorf("restock activity %d: %d live orders and %d on their way exceed the total %d", a.ID, live, onTheWay, a.Total)
+		return fail(fmt.Errorf("%d live orders, %d on their way and %d units being removed exceed the total %d", live, onTheWay, removing, ledger.Total))
 	}
-	names := make([]string, 0, len(taken)+len(cancelled))
 	for _, g := range taken {
 		names = append(names, flashsale.MsgBarrier(g))
 	}
 	for _, g := range cancelled {
 		_, user, err := flashsale.ParseGID(g)
 		if err != nil {
-			return 0, fmt.Errorf("restock activity %d: %w", a.ID, err)
+			return fail(err)
 		}
 		names = append(names, flashsale.ReturnBarrier(flashsale.CancelGID(a.ID, user)))
 	}
+	for g := range ledger.Applied {
+		if adj, err := flashsale.ParseAdjustGID(g); err == nil && adj.Delta > 0 {
+			names = append(names, flashsale.AdjustBarrier(g))
+		} else {
+			names = append(names, flashsale.MsgBarrier(g))
+		}
+	}
 	if err := stock.Restore(ctx, a.ID, units, names); err != nil {
-		return 0, fmt.Errorf("restock activity %d: %w", a.ID, err)
+		return fail(err)
 	}
 	return units, nil
 }
 
 // Missing re-derives the stock of every activity whose counter is missing
-// or stale and returns how many it re-derived.
+// or stale and returns how many it re-derived. It finds them all first, then
+// reads the dtm server's listing once for all of them: after a Redis
+// restart every counter is stale at once, and the listing is the costly
+// read. Read after the counters were found stale, it is recent enough for
+// each (Activity).
 func Missing(ctx context.Context, cat flashsale.Catalog, stock flashsale.Stock, orders flashsale.OrderReader, msgs Messages) (int, error) {
 	list, err := cat.Activities(ctx)
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	var stale []flashsale.Activity
+	var ids []int64
 	for _, a := range list {
 		if _, ok, err := stock.Remaining(ctx, a.ID); err != nil {
-			return n, err
-		} else if ok {
-			continue
+			return 0, err
+		} else if !ok {
+			stale = append(stale, a)
+			ids = append(ids, a.ID)
 		}
-		if _, err := Activity(ctx, a, stock, orders, msgs); err != nil {
-			return n, err
-		}
-		n++
 	}
-	return n, nil
+	if len(stale) == 0 {
+		return 0, nil
+	}
+	statuses, err := msgs(ctx, ids...)
+	if err != nil {
+		return 0, fmt.Errorf("restock: %w", err)
+	}
+	for i, a := range stale {
+		if _, err := activity(ctx, a, stock, orders, statuses); err != nil {
+			return i, err
+		}
+	}
+	return len(stale), nil
 }

@@ -35,7 +35,7 @@ func newSale(t *testing.T, total int) *sale {
 	addr := testenv.Server(t, "REDIS_ADDR", "127.0.0.1:6379")
 	rdb := rediscache.Open(rediscache.Options{Addrs: addr})
 	s := &sale{
-		a:     flashsale.Activity{ID: 1 + rand.Int64N(1<<50), Total: total},
+		a:     flashsale.Activity{ID: 1 + rand.Int64N(1<<50), Total: total, EndAt: time.Now().Add(time.Hour)},
 		rdb:   rdb,
 		stock: rediscache.NewStock(rdb, time.Hour),
 		msgs:  map[string]string{},
@@ -76,7 +76,11 @@ func (r orderReader) OrderGIDs(context.Context, int64) ([]string, []string, erro
 	return append([]string(nil), r.s.orders...), nil, nil
 }
 
-func (s *sale) messages(context.Context, int64) (map[string]string, error) {
+func (r orderReader) Ledger(context.Context, int64) (flashsale.Ledger, error) {
+	return flashsale.Ledger{Total: r.s.a.Total}, nil
+}
+
+func (s *sale) messages(context.Context, ...int64) (map[string]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make(map[string]string, len(s.msgs))

@@ -8,7 +8,8 @@
 // replay reaches the same state. The journal is written before the command
 // runs and before its reply leaves, so a process killed at any point keeps
 // every write a client saw acknowledged; it is fsynced every second, like
-// Redis's appendfsync everysec, for power loss.
+// Redis's appendfsync everysec, for power loss. At every start, once
+// replayed, it is rewritten as the state it reached (compact.go).
 //
 // MULTI/EXEC and SELECT of a database other than 0 are refused: a
 // transaction's queued commands would interleave with other clients' in the
@@ -92,6 +93,15 @@ func Start(path string) (*Server, error) {
 		m.Close()
 		f.Close()
 		return nil, err
+	}
+	// Compacted, the journal holds the state, not its history (compact.go).
+	// When that fails the whole journal is kept: only its size suffers.
+	if nf, err := compact(m.DB(0), path); err == nil {
+		f.Close()
+		f = nf
+		flushScripts(m.Server())
+	} else {
+		fmt.Fprintf(os.Stderr, "embedded redis: %v; the journal stays as it is\n", err)
 	}
 	s := &Server{m: m, srv: m.Server(), file: f, stop: make(chan struct{}), done: make(chan struct{})}
 	m.Server().SetPreHook(s.hook)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -106,4 +107,61 @@ func dump(t *testing.T, c *redis.Client) map[string]string {
 		}
 	}
 	return out
+}
+
+// TestJournalCompacted: a restart rewrites the journal as the state it
+// reached, which comes back whole on the next start: every type, TTLs,
+// and a write made by a script whose loading the rewrite dropped.
+func TestJournalCompacted(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "redis.aof")
+	s, c := start(t, path)
+	c.Set(ctx, "stock", 2000, 0)
+	for i := 0; i < 1000; i++ {
+		if err := decr.Run(ctx, c, []string{"stock", "bar:"}, fmt.Sprint(i%10)).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.HSet(ctx, "h", "a", "1", "b", "2")
+	c.ZAdd(ctx, "z", redis.Z{Score: 0.1, Member: "m"}, redis.Z{Score: 1e12 + 0.5, Member: "n"})
+	c.RPush(ctx, "l", "x", "y", "x")
+	c.SAdd(ctx, "s", "p", "q")
+	c.Set(ctx, "ttl", "v", time.Hour)
+	before := dump(t, c)
+	c.Close()
+	s.Close()
+	grown, _ := os.Stat(path)
+
+	s, c = start(t, path)
+	compacted, _ := os.Stat(path)
+	if compacted.Size() > grown.Size()/10 {
+		t.Fatalf("journal %d bytes after the restart, %d before: not compacted", compacted.Size(), grown.Size())
+	}
+	// The script is not loaded any more: its run reloads it, journaled.
+	if err := decr.Run(ctx, c, []string{"stock", "bar:"}, "after").Err(); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	s.Close()
+
+	s, c = start(t, path)
+	defer s.Close()
+	after := dump(t, c)
+	before["stock"], before["bar:after"] = "999", "op"
+	if fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("after two restarts:\n%v\nwant:\n%v", after, before)
+	}
+	if z := c.ZRangeWithScores(ctx, "z", 0, -1).Val(); len(z) != 2 || z[0].Score != 0.1 || z[1].Score != 1e12+0.5 {
+		t.Fatalf("sorted set after the restarts: %v", z)
+	}
+	if l := c.LRange(ctx, "l", 0, -1).Val(); fmt.Sprint(l) != "[x y x]" {
+		t.Fatalf("list after the restarts: %v", l)
+	}
+	if h := c.HGetAll(ctx, "h").Val(); h["a"] != "1" || h["b"] != "2" || len(h) != 2 {
+		t.Fatalf("hash after the restarts: %v", h)
+	}
+	if ttl := c.TTL(ctx, "ttl").Val(); ttl <= 0 || ttl > time.Hour {
+		t.Fatalf("TTL after the restarts: %v", ttl)
+	}
+	t.Logf("journal: %d bytes before the first restart, %d after", grown.Size(), compacted.Size())
 }

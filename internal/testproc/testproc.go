@@ -135,6 +135,21 @@ func (p *Proc) Signal(sig syscall.Signal) {
 	<-done
 }
 
+// Pause stops the process with SIGSTOP, as a hung process is; Resume
+// continues it. Neither waits.
+func (p *Proc) Pause() { p.send(syscall.SIGSTOP) }
+
+// Resume continues a paused process (SIGCONT).
+func (p *Proc) Resume() { p.send(syscall.SIGCONT) }
+
+func (p *Proc) send(sig syscall.Signal) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil && p.cmd.Process != nil {
+		p.cmd.Process.Signal(sig)
+	}
+}
+
 // ExitCode returns the exit code of the last run (-1 if killed by a signal).
 func (p *Proc) ExitCode() int {
 	p.mu.Lock()

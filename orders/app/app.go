@@ -62,9 +62,8 @@ type Service struct {
 	log       *slog.Logger
 }
 
-// New wires the service on db (schema applied) in dialect (sqldb.MySQL or
-// sqldb.SQLite).
-func New(cfg Config, db *gorm.DB, dialect string, log *slog.Logger) (*Service, error) {
+// New wires the service on db, MySQL or SQLite, schema applied.
+func New(cfg Config, db *gorm.DB, log *slog.Logger) (*Service, error) {
 	if cfg.PaymentTimeout <= 0 || cfg.PaymentTimeout > MaxPaymentTimeout {
 		return nil, fmt.Errorf("payment timeout %s: want more than 0 and at most %s", cfg.PaymentTimeout, MaxPaymentTimeout)
 	}
@@ -72,7 +71,7 @@ func New(cfg Config, db *gorm.DB, dialect string, log *slog.Logger) (*Service, e
 	if err != nil {
 		return nil, err
 	}
-	store := sqldb.New(db, dialect)
+	store := sqldb.New(db)
 	s := &Service{cfg: cfg, log: log}
 	s.payments = payment.New(store, provider, cfg.PaymentTimeout, time.Now, log)
 	s.canceller = expiry.New(expiry.Config{

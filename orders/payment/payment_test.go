@@ -61,7 +61,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, store: sqldb.New(db, sqldb.SQLite), prov: &counting{Provider: sim}, ctx: context.Background()}
+	e := &env{t: t, store: sqldb.New(db), prov: &counting{Provider: sim}, ctx: context.Background()}
 	e.now = time.Now()
 	e.svc = payment.New(e.store, e.prov, timeout, func() time.Time { return e.now }, log)
 	return e

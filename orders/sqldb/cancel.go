@@ -8,6 +8,7 @@ import (
 
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/dtm-labs/client/dtmcli/dtmimp"
+	"github.com/flashsale/flashsale/internal/sqlbarrier"
 	"github.com/flashsale/flashsale/orders"
 	"gorm.io/gorm"
 )
@@ -66,11 +67,11 @@ func (s *Store) CancelQuery(ctx context.Context, gid string, activityID int64, u
 	default:
 		return err
 	}
-	reason, err := s.queryPrepared(ctx, gid)
+	committed, err := sqlbarrier.QueryPrepared(ctx, s.db, gid)
 	if err != nil {
 		return err
 	}
-	if reason == dtmimp.OpRollback {
+	if !committed {
 		return orders.ErrCancelRolledBack
 	}
 	return nil

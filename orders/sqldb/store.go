@@ -1,26 +1,25 @@
 // Package sqldb is the order service's SQL store: gorm on the schema of
 // barrier_sql, with dtm's SQL barrier in the same transaction as the order.
-// On MySQL the barrier is dtmcli's own (BranchBarrier.Call); on SQLite, the
-// embedded mode, the same protocol with SQLite's insert-ignore (barrier.go).
+// The barrier is dtmcli's on MySQL and the same protocol on SQLite, the
+// embedded mode (package sqlbarrier).
 package sqldb
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
-	barriersql "github.com/flashsale/flashsale/barrier_sql"
 	"github.com/flashsale/flashsale/internal/sabotage"
+	"github.com/flashsale/flashsale/internal/sqlbarrier"
 	"github.com/flashsale/flashsale/orders"
 	"gorm.io/gorm"
 )
 
 // Dialects of the store.
 const (
-	MySQL  = "mysql"
-	SQLite = "sqlite"
+	MySQL  = sqlbarrier.MySQL
+	SQLite = sqlbarrier.SQLite
 )
 
 type orderRow struct {
@@ -43,13 +42,12 @@ func (orderRow) TableName() string { return "orders" }
 
 // Store implements orders.Store.
 type Store struct {
-	db      *gorm.DB
-	dialect string
+	db *gorm.DB
 }
 
-// New returns a Store on db, whose schema sqlconn applied, in dialect
-// MySQL or SQLite.
-func New(db *gorm.DB, dialect string) *Store { return &Store{db: db, dialect: dialect} }
+// New returns a Store on db, MySQL or SQLite, whose schema sqlconn applied
+// (package sqlbarrier tells the two apart).
+func New(db *gorm.DB) *Store { return &Store{db: db} }
 
 var _ orders.Store = (*Store)(nil)
 
@@ -83,28 +81,10 @@ func (s *Store) Create(ctx context.Context, bb *dtmcli.BranchBarrier, req orders
 	})
 }
 
-// withBarrier runs busi in one transaction behind bb's barrier: the barrier
-// row is inserted first, and a redelivered branch (row already there)
-// commits nothing and returns nil.
+// withBarrier runs busi in one transaction behind bb's barrier (package
+// sqlbarrier): a redelivered branch commits nothing and returns nil.
 func (s *Store) withBarrier(ctx context.Context, bb *dtmcli.BranchBarrier, busi func(tx *gorm.DB) error) error {
-	tx := s.db.WithContext(ctx).Begin()
-	if tx.Error != nil {
-		return tx.Error
-	}
-	// The barrier works on a *sql.Tx and commits or rolls it back itself;
-	// gorm runs the business statements on the same *sql.Tx.
-	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
-	if !ok {
-		tx.Rollback()
-		return fmt.Errorf("gorm transaction is %T, not *sql.Tx", tx.Statement.ConnPool)
-	}
-	call := func(*sql.Tx) error { return busi(tx) }
-	if s.dialect == SQLite {
-		return callSQLite(sqlTx, bb, call)
-	}
-	bb.DBType = dtmcli.DBTypeMysql
-	bb.BarrierTableName = barriersql.BarrierTable
-	return bb.Call(sqlTx, call)
+	return sqlbarrier.Run(ctx, s.db, bb, busi)
 }
 
 // Ping checks that the database answers.

@@ -22,14 +22,14 @@ func stores(t *testing.T, f func(t *testing.T, s *Store, db *gorm.DB)) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f(t, New(db, MySQL), db)
+		f(t, New(db), db)
 	})
 	t.Run("SQLite", func(t *testing.T) {
 		db, err := sqlconn.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "orders.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		f(t, New(db, SQLite), db)
+		f(t, New(db), db)
 	})
 }
 

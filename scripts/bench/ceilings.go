@@ -152,7 +152,7 @@ func (r *runner) sqlCeiling(ctx context.Context) error {
 	if sqlDB, err := gdb.DB(); err == nil {
 		defer sqlDB.Close()
 	}
-	store := sqldb.New(gdb, sqldb.MySQL)
+	store := sqldb.New(gdb)
 	res, err := r.runOps(ctx, fmt.Sprintf("MariaDB barrier+order tx, %d conns", r.cfg.SQLConns), r.cfg.SQLConns, r.cfg.SQLDuration,
 		func(ctx context.Context, g, i int) (int, error) {
 			user := "q" + strconv.Itoa(g) + "_" + strconv.Itoa(i)

@@ -3,20 +3,36 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"net/http"
+	"sort"
+	"strconv"
+	"sync"
 	"time"
+
+	"github.com/flashsale/flashsale/flashsale"
+)
+
+// Times to pay a sale's orders, in seconds: the long one outlives the run
+// (its orders stay unpaid and live), the short one, the least the API
+// takes, has the order service cancel them while the storm goes on.
+const (
+	longPayTimeout  = 3600
+	shortPayTimeout = 10
 )
 
 // openSale creates a product and an activity of units, open from now for
-// an hour, through the admin API of whichever instance answers (faults may
-// be under way), and returns the activity id.
-func (s *shop) openSale(ctx context.Context, name string, units int) (int64, error) {
+// an hour, with payTimeout seconds to pay, through the admin API of
+// whichever instance answers (faults may be under way), and returns the
+// activity id.
+func (s *shop) openSale(ctx context.Context, name string, units, payTimeout int) (int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	var last string
 	for try := 0; ; try++ {
 		inst := try % 2
-		if id, err := s.createSale(ctx, inst, name, units); err == nil {
+		if id, err := s.createSale(ctx, inst, name, units, payTimeout); err == nil {
 			return id, nil
 		} else {
 			last = err.Error()
@@ -27,7 +43,7 @@ func (s *shop) openSale(ctx context.Context, name string, units int) (int64, err
 	}
 }
 
-func (s *shop) createSale(ctx context.Context, inst int, name string, units int) (int64, error) {
+func (s *shop) createSale(ctx context.Context, inst int, name string, units, payTimeout int) (int64, error) {
 	base := s.st.adminURL(inst)
 	code, p, _ := s.call(ctx, http.MethodPost, base+"/admin/v1/products", adminToken,
 		map[string]any{"name": name, "description": "a chaos sale", "price": 5000, "image_url": "https://example.invalid/p.png"})
@@ -38,11 +54,184 @@ func (s *shop) createSale(ctx context.Context, inst int, name string, units int)
 	code, a, _ := s.call(ctx, http.MethodPost, base+"/admin/v1/activities", adminToken, map[string]any{
 		"name": name, "product_id": p["id"], "price": 100, "total": units,
 		"start_at": now.Add(-time.Minute).Format(time.RFC3339Nano), "end_at": now.Add(time.Hour).Format(time.RFC3339Nano),
-		"pay_timeout_seconds": 3600,
+		"pay_timeout_seconds": payTimeout,
 	})
 	if code != http.StatusCreated {
 		return 0, fmt.Errorf("create activity on instance %d: %d %v", inst+1, code, a)
 	}
 	id, _ := a["id"].(float64)
 	return int64(id), nil
+}
+
+// Kinds of stock adjustment the admin sends.
+const (
+	adjAdd      = "add"
+	adjRemove   = "remove"
+	adjReplay   = "replay"    // an earlier request id and delta again
+	adjTwice    = "twice"     // one request sent to both instances at once
+	adjTooLarge = "too-large" // a removal of more units than the sale ever had
+	adjRetry    = "retry"     // the same request again after no answer or a 5xx
+)
+
+// adjustment is one stock adjustment request the admin sent, and what it
+// was told.
+type adjustment struct {
+	kind      string
+	requestID string
+	delta     int
+	gid       string
+	inst      int    // the flashsale instance it was sent to
+	code      int    // 0: no answer
+	status    string // the answer's status, when it has one
+	ecode     string // the answer's error code, when it has one
+}
+
+// promised reports whether the admin was told the adjustment applies: 200
+// succeed (applied everywhere) or 202 (the dtm server completes it).
+func (a adjustment) promised() bool {
+	return a.code == http.StatusOK && a.status == "succeed" || a.code == http.StatusAccepted
+}
+
+// admin changes the units of the sales while they run, as an operator
+// would: additions, removals, a replay of an earlier request, the same
+// request on both instances at once, a removal of more units than the sale
+// ever had, and a retry of a request that got no answer. It remembers what
+// it was told; the final check (A2) reads the stores, not the answers: a
+// request answered 503, or not at all, may still apply later.
+type admin struct {
+	st *stack
+	// hc waits longer than a shopper's browser: an adjustment is answered
+	// once the dtm server has it, which takes up to 4 request timeouts
+	// and a 3 s wait when a link is slow.
+	hc      *http.Client
+	answers tally
+	log     io.Writer
+
+	mu   sync.Mutex // mu guards sent
+	sent map[int64][]adjustment
+}
+
+func newAdmin(st *stack, log io.Writer) *admin {
+	return &admin{st: st, hc: &http.Client{Timeout: 30 * time.Second}, log: log, sent: map[int64][]adjustment{}}
+}
+
+// adjPlan is one adjustment drawn in full from the seed, so that the seed
+// alone decides what is sent (the answers decide only the retries).
+type adjPlan struct {
+	at        time.Duration
+	kind      string
+	requestID string
+	delta     int
+	inst      int
+}
+
+// plan draws 3-5 adjustments of a sale of units over window; request ids
+// are "<prefix>adj<i>".
+func (a *admin) plan(rng *rand.Rand, prefix string, units int, window time.Duration) []adjPlan {
+	n := 3 + rng.IntN(3)
+	ats := make([]time.Duration, n)
+	for i := range ats {
+		ats[i] = time.Duration(rng.Int64N(int64(window)))
+	}
+	sort.Slice(ats, func(i, j int) bool { return ats[i] < ats[j] })
+	// ceiling bounds the sale's units at any time: what it was created
+	// with and every addition sent, applied or not.
+	ceiling := units
+	plans := make([]adjPlan, n)
+	for i := range plans {
+		p := adjPlan{at: ats[i], inst: rng.IntN(2), requestID: fmt.Sprintf("%sadj%d", prefix, i)}
+		p.delta = 1 + rng.IntN(20)
+		if rng.IntN(2) == 0 {
+			p.kind, p.delta = adjRemove, -p.delta
+		} else {
+			p.kind = adjAdd
+		}
+		switch r := rng.Float64(); {
+		case i > 0 && r < 0.2:
+			earlier := plans[rng.IntN(i)]
+			p.kind, p.requestID, p.delta = adjReplay, earlier.requestID, earlier.delta
+		case r < 0.35:
+			p.kind, p.delta = adjTooLarge, -(ceiling + 1 + rng.IntN(10))
+		case r < 0.5:
+			p.kind = adjTwice
+		}
+		if p.delta > 0 {
+			ceiling += p.delta
+		}
+		plans[i] = p
+	}
+	return plans
+}
+
+// run sends the adjustments of one sale, drawn from rng, over window, and
+// returns when all are answered.
+func (a *admin) run(ctx context.Context, act int64, prefix string, units int, window time.Duration, rng *rand.Rand) {
+	start := time.Now()
+	for _, p := range a.plan(rng, prefix, units, window) {
+		if !pause(ctx, p.at-time.Since(start)) {
+			return
+		}
+		if p.kind != adjTwice {
+			a.send(ctx, act, p.kind, p.requestID, p.delta, p.inst)
+			continue
+		}
+		var wg sync.WaitGroup
+		for inst := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				a.send(ctx, act, p.kind, p.requestID, p.delta, inst)
+			}()
+		}
+		wg.Wait()
+	}
+}
+
+// send posts one adjustment to instance inst and records the answer; a
+// request that got no answer or a 5xx is sent again, with the same request
+// id, to the other instance, up to twice.
+func (a *admin) send(ctx context.Context, act int64, kind, requestID string, delta, inst int) {
+	for try := 0; try < 3; try++ {
+		if try > 0 {
+			kind, inst = adjRetry, 1-inst
+			if !pause(ctx, time.Second) {
+				return
+			}
+		}
+		url := fmt.Sprintf("%s/admin/v1/activities/%d/stock", a.st.adminURL(inst), act)
+		code, body, _ := callJSON(ctx, a.hc, http.MethodPost, url, adminToken, map[string]any{"delta": delta, "request_id": requestID})
+		adj := adjustment{kind: kind, requestID: requestID, delta: delta, inst: inst, code: code,
+			gid: flashsale.Adjustment{ActivityID: act, Delta: delta, RequestID: requestID}.GID()}
+		adj.status, _ = body["status"].(string)
+		adj.ecode, _ = body["error"].(string)
+		a.record(act, adj)
+		if code != 0 && code < 500 {
+			return
+		}
+	}
+}
+
+func (a *admin) record(act int64, adj adjustment) {
+	out := "no answer (refused, reset or timed out)"
+	if adj.code != 0 {
+		out = strconv.Itoa(adj.code)
+		for _, w := range []string{adj.ecode, adj.status} {
+			if w != "" {
+				out += " " + w
+			}
+		}
+	}
+	a.answers.add(adj.kind + ": " + out)
+	fmt.Fprintf(a.log, "chaos: %s admin: %s %+d units of activity %d on flashsale%d (%s): %s\n",
+		time.Now().Format("15:04:05.000"), adj.kind, adj.delta, act, adj.inst+1, adj.requestID, out)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.sent[act] = append(a.sent[act], adj)
+}
+
+// adjustments returns what the admin sent to act.
+func (a *admin) adjustments(act int64) []adjustment {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]adjustment(nil), a.sent[act]...)
 }

@@ -253,6 +253,12 @@ func (s *shop) buy(ctx context.Context, act int64, tok, secret string, inst int)
 
 // call sends a JSON request with a bearer token; status 0 means no answer.
 func (s *shop) call(ctx context.Context, method, url, tok string, body any) (int, map[string]any, http.Header) {
+	return callJSON(ctx, s.hc, method, url, tok, body)
+}
+
+// callJSON sends a JSON request with a bearer token through hc; status 0
+// means no answer.
+func callJSON(ctx context.Context, hc *http.Client, method, url, tok string, body any) (int, map[string]any, http.Header) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -265,7 +271,7 @@ func (s *shop) call(ctx context.Context, method, url, tok string, body any) (int
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	resp, err := s.hc.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, nil, nil
 	}

@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os/exec"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/reconcile"
 )
 
@@ -17,10 +19,16 @@ import (
 type verdict struct {
 	reports []reconcile.Report
 	// violations lists every broken promise, one line each with its ids:
-	// I1-I5 from reconciliation, and A1 (a shopper told 202 gets an order).
+	// I1-I5 from reconciliation, A1 (a shopper told 202 gets an order) and
+	// A2 (an adjustment told 200 succeed or 202 is applied exactly once).
 	violations []string
-	// reconciled counts the violations reconciliation found (A1 aside).
+	// reconciled counts the violations reconciliation found (A1, A2 aside).
 	reconciled int
+	// adjustments counts the stock adjustments the admin sent, each gid
+	// once, by their final status on the dtm server; netDelta sums the
+	// units of those that succeeded.
+	adjustments map[string]int
+	netDelta    int
 	// activities counts the activities checked.
 	activities int
 	// command is the reconcile command's output and exit code.
@@ -30,11 +38,20 @@ type verdict struct {
 
 // check runs reconciliation on every activity of the run's database (the
 // reconcile package, and the reconcile command when built): the sales, and
-// any activity an admin call created twice when its answer was lost. It
-// also checks that every shopper told 202 has an order.
-func (s *stack) check(ctx context.Context, sh *shop, reconcileBin string) (verdict, error) {
-	var v verdict
-	acts, err := s.activityIDs(ctx)
+// any activity an admin call created twice when its answer was lost, each
+// created with units. It also checks that every shopper told 202 has an
+// order, and the admin's stock adjustments (A2).
+func (s *stack) check(ctx context.Context, sh *shop, adm *admin, units int, reconcileBin string) (verdict, error) {
+	v := verdict{adjustments: map[string]int{}}
+	var acts []int64
+	var err error
+	// The MySQL server is shared: a moment of "too many connections" is
+	// not the run's verdict.
+	for try := 0; try < 5; try++ {
+		if acts, err = s.activityIDs(ctx); err == nil || !pause(ctx, time.Duration(try+1)*time.Second) {
+			break
+		}
+	}
 	if err != nil {
 		return v, err
 	}
@@ -42,9 +59,6 @@ func (s *stack) check(ctx context.Context, sh *shop, reconcileBin string) (verdi
 	src := reconcile.Sources{Redis: s.rdb, DB: s.db.db, DTM: s.dtmURL()}
 	for _, act := range acts {
 		var r reconcile.Report
-		var err error
-		// The MySQL server is shared: a moment of "too many connections"
-		// is not the run's verdict.
 		for try := 0; try < 5; try++ {
 			if r, err = reconcile.Check(ctx, src, act); err == nil || !pause(ctx, time.Duration(try+1)*time.Second) {
 				break
@@ -64,6 +78,9 @@ func (s *stack) check(ctx context.Context, sh *shop, reconcileBin string) (verdi
 		}
 		if len(lost) > 0 {
 			v.violations = append(v.violations, fmt.Sprintf("activity %d: A1 %d shoppers told 202 have no order users=%s", act, len(lost), strings.Join(first(lost, 20), ",")))
+		}
+		if err := s.checkAdjustments(ctx, &v, act, units, r.Total, adm.adjustments(act)); err != nil {
+			return v, err
 		}
 	}
 	if reconcileBin != "" {
@@ -116,6 +133,7 @@ func (s *stack) activityIDs(ctx context.Context) ([]int64, error) {
 }
 
 // acceptedWithoutOrder returns the users of users without an order in act.
+// An order cancelled unpaid counts: it was created.
 func (s *stack) acceptedWithoutOrder(ctx context.Context, act int64, users []string) ([]string, error) {
 	rows, err := s.db.db.QueryContext(ctx, "SELECT user_id FROM orders WHERE activity_id = ?", act)
 	if err != nil {
@@ -165,4 +183,184 @@ func first(s []string, n int) []string {
 		return append(s[:n:n], fmt.Sprintf("...(%d more)", len(s)-n))
 	}
 	return s
+}
+
+// adjustmentState is what the stores hold of an activity's stock
+// adjustments.
+type adjustmentState struct {
+	act int64
+	// status is each adjustment's status on the dtm server ("none" when it
+	// has no such message): every gid the admin sent, and any other the
+	// dtm server lists for the activity.
+	status map[string]string
+	// rows are the activity's stock_adjustments rows, gid -> delta.
+	rows map[string]int
+	// total is activity_stock.total (reconciliation's), activityTotal
+	// activities.total.
+	total, activityTotal int
+}
+
+// checkAdjustments checks A2 for act (see adjustmentState.violations) and
+// counts its adjustments into v.
+func (s *stack) checkAdjustments(ctx context.Context, v *verdict, act int64, units, total int, sent []adjustment) error {
+	var st adjustmentState
+	var err error
+	for try := 0; try < 5; try++ {
+		if st, err = s.readAdjustments(ctx, act, sent); err == nil || !pause(ctx, time.Duration(try+1)*time.Second) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("adjustments of activity %d: %w", act, err)
+	}
+	st.total = total
+	for gid, status := range st.status {
+		v.adjustments[status]++
+		if status == "succeed" {
+			v.netDelta += adjustmentDelta(gid)
+		}
+	}
+	v.violations = append(v.violations, st.violations(units, sent)...)
+	return nil
+}
+
+// violations checks A2 from the stores, not from the answers (a request
+// answered 503, or not at all, may still apply): every adjustment told 200
+// succeed, or 202 (the dtm server completes it), is succeed on the dtm
+// server; no removal larger than the sale
+// ever was is; and each adjustment that succeeded is counted exactly once,
+// in the totals (the units the sale was created with plus their deltas)
+// and in stock_adjustments (one row each, and no row of another).
+func (st adjustmentState) violations(units int, sent []adjustment) []string {
+	var out []string
+	bad := func(what string, gids []string) {
+		line := fmt.Sprintf("activity %d: A2 %s", st.act, what)
+		if len(gids) > 0 {
+			sort.Strings(gids)
+			line += " gids=" + strings.Join(first(gids, 20), ",")
+		}
+		out = append(out, line)
+	}
+	told, huge := map[string]bool{}, map[string]bool{}
+	for _, a := range sent {
+		if a.promised() && st.status[a.gid] != "succeed" {
+			told[fmt.Sprintf("%s (told %d %s, %s)", a.gid, a.code, a.status, st.status[a.gid])] = true
+		}
+		if a.kind == adjTooLarge && st.status[a.gid] == "succeed" {
+			huge[a.gid] = true
+		}
+	}
+	if len(told) > 0 {
+		bad(fmt.Sprintf("%d adjustments told 200 succeed or 202 did not succeed on the dtm server", len(told)), keys(told))
+	}
+	if len(huge) > 0 {
+		bad(fmt.Sprintf("%d removals of more units than the sale ever had succeeded", len(huge)), keys(huge))
+	}
+	want, applied := units, 0
+	var noRow, wrongRow []string
+	for gid, status := range st.status {
+		if status != "succeed" {
+			continue
+		}
+		want += adjustmentDelta(gid)
+		applied++
+		if _, ok := st.rows[gid]; !ok {
+			noRow = append(noRow, gid)
+		}
+	}
+	for gid, delta := range st.rows {
+		if st.status[gid] != "succeed" || delta != adjustmentDelta(gid) {
+			wrongRow = append(wrongRow, fmt.Sprintf("%s (%s, delta %d)", gid, st.status[gid], delta))
+		}
+	}
+	if st.total != want {
+		bad(fmt.Sprintf("total %d != %d created + %d from the %d adjustments that succeeded", st.total, units, want-units, applied), nil)
+	}
+	if st.activityTotal != st.total {
+		bad(fmt.Sprintf("activities.total %d != activity_stock.total %d", st.activityTotal, st.total), nil)
+	}
+	if len(noRow) > 0 {
+		bad(fmt.Sprintf("%d adjustments that succeeded have no stock_adjustments row", len(noRow)), noRow)
+	}
+	if len(wrongRow) > 0 {
+		bad(fmt.Sprintf("%d stock_adjustments rows of no adjustment that succeeded with that delta", len(wrongRow)), wrongRow)
+	}
+	return out
+}
+
+// readAdjustments reads act's adjustments from the dtm server (each gid
+// the admin sent or stock_adjustments holds asked one by one: its listing
+// can skip some) and MySQL.
+func (s *stack) readAdjustments(ctx context.Context, act int64, sent []adjustment) (adjustmentState, error) {
+	st := adjustmentState{act: act, status: map[string]string{}, rows: map[string]int{}}
+	listed, err := reconcile.Messages(ctx, reconcile.Sources{DTM: s.dtmURL()}, act)
+	if err != nil {
+		return st, err
+	}
+	for gid, status := range listed {
+		if strings.HasPrefix(gid, flashsale.AdjustGIDPrefix(act)) {
+			st.status[gid] = status
+		}
+	}
+	for _, a := range sent {
+		if st.status[a.gid], err = s.dtmStatus(ctx, a.gid); err != nil {
+			return st, err
+		}
+	}
+	rows, err := s.db.db.QueryContext(ctx, "SELECT gid, delta FROM stock_adjustments WHERE activity_id = ?", act)
+	if err != nil {
+		return st, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var gid string
+		var delta int
+		if err := rows.Scan(&gid, &delta); err != nil {
+			return st, err
+		}
+		st.rows[gid] = delta
+	}
+	if err := rows.Err(); err != nil {
+		return st, err
+	}
+	for gid := range st.rows {
+		if _, ok := st.status[gid]; !ok {
+			if st.status[gid], err = s.dtmStatus(ctx, gid); err != nil {
+				return st, err
+			}
+		}
+	}
+	err = s.db.db.QueryRowContext(ctx, "SELECT total FROM activities WHERE id = ?", act).Scan(&st.activityTotal)
+	return st, err
+}
+
+// dtmStatus returns the status of message gid on the dtm server, "none"
+// when it has no such message.
+func (s *stack) dtmStatus(ctx context.Context, gid string) (string, error) {
+	var body struct {
+		Transaction *struct {
+			Status string `json:"status"`
+		} `json:"transaction"`
+	}
+	if err := s.getJSON(ctx, s.dtmURL()+"/query?"+url.Values{"gid": {gid}}.Encode(), &body); err != nil {
+		return "", err
+	}
+	if body.Transaction == nil {
+		return "none", nil
+	}
+	return body.Transaction.Status, nil
+}
+
+// adjustmentDelta returns the units of adjustment gid (0 if gid is none).
+func adjustmentDelta(gid string) int {
+	a, _ := flashsale.ParseAdjustGID(gid)
+	return a.Delta
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }

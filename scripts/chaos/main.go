@@ -1,7 +1,12 @@
 // Command chaos runs flash sales in the services mode while injecting real
 // faults at random moments drawn from a seed it prints, lets the sales
 // settle, and checks the promises I1-I5 (DESIGN.md) with the
-// reconciliation, plus A1: every shopper told 202 gets an order.
+// reconciliation, plus A1: every shopper told 202 gets an order, and A2:
+// every stock adjustment told 200 succeed (or 202) is applied exactly
+// once. While the shoppers buy, an admin adds and removes units of the
+// sale (admin.go), through the same faults; every other sale gives 10 s to
+// pay (-unpaid), so that the order service cancels its orders, and returns
+// their units, during the storm too.
 //
 //	go run ./scripts/chaos                 # the CI profile, a random seed
 //	go run ./scripts/chaos -seed 7         # the same plan again
@@ -38,6 +43,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -61,6 +67,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	// The storm's actors (faults, admin, sales) print from their own
+	// goroutines.
+	stdout = &lockedWriter{w: stdout}
 	if o.redisServer, err = exec.LookPath(o.redisServer); err != nil {
 		return fmt.Errorf("redis-server is needed (the run starts its own): %w", err)
 	}
@@ -108,11 +117,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	res.wall = time.Since(started)
 	if res.settled {
-		res.verdict, err = st.check(ctx, res.shop, bins.reconcile)
+		res.verdict, err = st.check(ctx, res.shop, res.admin, o.units, bins.reconcile)
 	} else {
 		// Report what is broken all the same: a stuck message is often
 		// the symptom of one.
-		res.verdict, err = st.check(ctx, res.shop, "")
+		res.verdict, err = st.check(ctx, res.shop, res.admin, o.units, "")
 	}
 	if err != nil {
 		return err
@@ -124,6 +133,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	failed = false
 	return nil
+}
+
+// lockedWriter serializes the writes to w.
+type lockedWriter struct {
+	mu sync.Mutex // mu guards w
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func firstLine(s string) string {

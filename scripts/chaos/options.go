@@ -19,6 +19,7 @@ type options struct {
 	profile        string
 	storm, round   time.Duration
 	buyers, units  int
+	unpaid         int
 	burst, double  float64
 	gapMin, gapMax time.Duration
 	faults         []string
@@ -49,6 +50,7 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 	fs.IntVar(&o.units, "units", 300, "units per sale")
 	fs.Float64Var(&o.burst, "burst", 0.2, "share of a sale's shoppers who arrive in its first half second (the rest: over 80% of the round)")
 	fs.Float64Var(&o.double, "double", 0.1, "share of shoppers who click buy twice at once")
+	fs.IntVar(&o.unpaid, "unpaid", 2, "every n-th sale, from the first, gives "+itoa(shortPayTimeout)+" s to pay (nobody pays: its orders are cancelled during the storm); 0: none (an hour to pay)")
 	fs.DurationVar(&o.gapMin, "gap-min", time.Second, "least time between two faults")
 	fs.DurationVar(&o.gapMax, "gap-max", 3*time.Second, "most time between two faults")
 	faults := fs.String("faults", "all", "fault kinds to inject, comma-separated, or all, or none: "+strings.Join(faultKinds, ","))
@@ -106,6 +108,8 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 		return o, fmt.Errorf("-storm %s must hold at least one -round %s", o.storm, o.round)
 	case o.units <= 0 || o.buyers <= 0:
 		return o, errors.New("-units and -buyers must be positive")
+	case o.unpaid < 0:
+		return o, errors.New("-unpaid must be 0 or positive")
 	case o.gapMin <= 0 || o.gapMax < o.gapMin:
 		return o, errors.New("-gap-min must be positive and at most -gap-max")
 	}

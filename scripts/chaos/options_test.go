@@ -10,7 +10,7 @@ func TestParseOptions(t *testing.T) {
 	env := func(string) string { return "" }
 	t.Run("CIProfile", func(t *testing.T) {
 		o, err := parseOptions([]string{"-seed", "3"}, env)
-		if err != nil || o.profile != "ci" || o.seed != 3 || o.storm != 40*time.Second || len(o.faults) != len(faultKinds) {
+		if err != nil || o.profile != "ci" || o.seed != 3 || o.storm != 40*time.Second || len(o.faults) != len(faultKinds) || o.unpaid != 2 {
 			t.Fatalf("%+v, %v", o, err)
 		}
 	})
@@ -34,6 +34,7 @@ func TestParseOptions(t *testing.T) {
 		{"-storm", "5s", "-round", "10s"},
 		{"-gap-min", "3s", "-gap-max", "1s"},
 		{"-units", "0"},
+		{"-unpaid", "-1"},
 	} {
 		if _, err := parseOptions(args, env); err == nil {
 			t.Errorf("parseOptions(%q) accepted", args)

@@ -35,8 +35,9 @@ func (s *stack) resetCronTime(ctx context.Context) (int, error) {
 	return total, nil
 }
 
-// pending returns the gids of the run's purchase messages that are not
-// final (prepared or submitted), from one listing of the dtm server.
+// pending returns the gids of the run's messages (purchases,
+// cancellations, stock adjustments) that are not final (prepared or
+// submitted), from one listing of the dtm server.
 func (s *stack) pending(ctx context.Context, acts map[int64]bool) ([]string, error) {
 	var out []string
 	for _, status := range []string{"prepared", "submitted"} {
@@ -53,7 +54,7 @@ func (s *stack) pending(ctx context.Context, acts map[int64]bool) ([]string, err
 			return nil, err
 		}
 		for _, t := range body.Transactions {
-			if act, _, err := flashsale.ParseGID(t.Gid); err == nil && acts[act] {
+			if acts[gidActivity(t.Gid)] {
 				out = append(out, t.Gid+" ("+status+")")
 			}
 		}
@@ -62,11 +63,48 @@ func (s *stack) pending(ctx context.Context, acts map[int64]bool) ([]string, err
 	return out, nil
 }
 
-// settle waits until no purchase message of the run's sales is left
-// prepared or submitted, hurrying backed-off ones with resetCronTime every
+// gidActivity returns the activity of a purchase, cancellation or stock
+// adjustment gid, 0 for any other gid.
+func gidActivity(gid string) int64 {
+	if a, err := flashsale.ParseAdjustGID(gid); err == nil {
+		return a.ActivityID
+	}
+	if act, _, err := flashsale.ParseCancelGID(gid); err == nil {
+		return act
+	}
+	if act, _, err := flashsale.ParseGID(gid); err == nil {
+		return act
+	}
+	return 0
+}
+
+// unpaidLeft names the sales of unpaid (sales whose orders nobody pays)
+// with orders not cancelled yet: the order service cancels each once its
+// time to pay is over.
+func (s *stack) unpaidLeft(ctx context.Context, unpaid map[int64]bool) ([]string, error) {
+	var out []string
+	for act, short := range unpaid {
+		if !short {
+			continue
+		}
+		var n int
+		if err := s.db.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM orders WHERE activity_id = ? AND status = 'created'", act).Scan(&n); err != nil {
+			return nil, fmt.Errorf("orders of activity %d: %w", act, err)
+		}
+		if n > 0 {
+			out = append(out, fmt.Sprintf("activity %d: %d unpaid orders not cancelled yet", act, n))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// settle waits until no message of the run's sales is left prepared or
+// submitted, and no order of the sales in unpaid (nobody pays them) is
+// left uncancelled, hurrying backed-off messages with resetCronTime every
 // 10 s, for at most bound after healed (the last fault's healing). It
-// returns the time settlement took from healed, or the stuck gids.
-func (s *stack) settle(ctx context.Context, acts map[int64]bool, healed time.Time, bound time.Duration, progress io.Writer) (time.Duration, []string, error) {
+// returns the time settlement took from healed, or what is stuck.
+func (s *stack) settle(ctx context.Context, acts, unpaid map[int64]bool, healed time.Time, bound time.Duration, progress io.Writer) (time.Duration, []string, error) {
 	var lastReset time.Time
 	var stuck []string
 	for {
@@ -80,15 +118,20 @@ func (s *stack) settle(ctx context.Context, acts map[int64]bool, healed time.Tim
 			lastReset = time.Now()
 		}
 		p, err := s.pending(ctx, acts)
-		if err == nil {
-			if len(p) == 0 {
-				return time.Since(healed), nil, nil
+		if err != nil {
+			err = fmt.Errorf("dtm server: %w", err)
+		} else {
+			var u []string
+			if u, err = s.unpaidLeft(ctx, unpaid); err == nil {
+				if p = append(p, u...); len(p) == 0 {
+					return time.Since(healed), nil, nil
+				}
+				stuck = p
 			}
-			stuck = p
 		}
 		if time.Since(healed) > bound {
 			if err != nil {
-				return 0, stuck, fmt.Errorf("dtm server: %w", err)
+				return 0, stuck, err
 			}
 			return 0, stuck, nil
 		}

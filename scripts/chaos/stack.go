@@ -110,9 +110,9 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 			// The MySQL server is shared and allows 151 connections by
 			// default: the run keeps to a few dozen.
 			"MYSQL_MAX_CONNS=16",
-			// How the order service's cancellations (none in a run: the
-			// time to pay is an hour) reach the dtm server, and how the
-			// dtm server reaches their branches and back-checks.
+			// How the order service's cancellations (of the orders of the
+			// sales with a short time to pay) reach the dtm server, and
+			// how the dtm server reaches their branches and back-checks.
 			"DTM_SERVER=" + s.dtmURL(),
 			"ORDERS_URL=http://" + s.net.addr(linkDTMOrders),
 			"FLASHSALE_INTERNAL_URL=http://" + s.net.addr(linkDTMFS),

@@ -13,8 +13,12 @@ import (
 
 // result is what a storm produced.
 type result struct {
-	shop     *shop
-	sales    []int64
+	shop  *shop
+	admin *admin
+	sales []int64
+	// unpaid marks the sales with shortPayTimeout: all their orders end
+	// cancelled.
+	unpaid   map[int64]bool
 	injected map[string]int
 	skipped  map[string]int
 	fatal    []string
@@ -28,7 +32,7 @@ type result struct {
 // storm runs the sales and the faults for o.storm, heals, and waits for
 // settlement.
 func storm(ctx context.Context, o options, st *stack, progress io.Writer) (*result, error) {
-	res := &result{shop: newShop(st)}
+	res := &result{shop: newShop(st), admin: newAdmin(st, progress), unpaid: map[int64]bool{}}
 	until := time.Now().Add(o.storm)
 	var current atomic.Int64
 	in := &injector{
@@ -45,22 +49,34 @@ func storm(ctx context.Context, o options, st *stack, progress io.Writer) (*resu
 		}()
 	}
 	var saleErr error
+	var admins sync.WaitGroup
 	start := time.Now()
 	for round := 0; round < int(o.storm/o.round); round++ {
 		roundEnd := start.Add(time.Duration(round+1) * o.round)
-		act, err := res.shop.openSale(ctx, fmt.Sprintf("chaos sale %d", round+1), o.units)
+		unpaid := o.unpaid > 0 && round%o.unpaid == 0
+		payTimeout := map[bool]int{true: shortPayTimeout, false: longPayTimeout}[unpaid]
+		act, err := res.shop.openSale(ctx, fmt.Sprintf("chaos sale %d", round+1), o.units, payTimeout)
 		if err != nil {
 			saleErr = err
 			break
 		}
 		res.sales = append(res.sales, act)
+		res.unpaid[act] = unpaid
 		current.Store(act)
-		fmt.Fprintf(progress, "chaos: %s sale %d: activity %d, %d units, %d shoppers\n", time.Now().Format("15:04:05.000"), round+1, act, o.units, o.buyers)
+		fmt.Fprintf(progress, "chaos: %s sale %d: activity %d, %d units, %d shoppers, %d s to pay\n", time.Now().Format("15:04:05.000"), round+1, act, o.units, o.buyers, payTimeout)
 		load := saleLoad{n: o.buyers, burst: o.burst, window: o.round * 8 / 10, double: o.double}
-		res.shop.run(ctx, act, fmt.Sprintf("r%d", round+1), load,
-			rand.New(rand.NewPCG(uint64(o.seed), uint64(round+1))))
+		prefix := fmt.Sprintf("r%d", round+1)
+		// The admin's requests can hang (a SIGSTOPped instance): they do
+		// not hold the next sale up.
+		admins.Add(1)
+		go func() {
+			defer admins.Done()
+			res.admin.run(ctx, act, prefix, o.units, load.window, rand.New(rand.NewPCG(uint64(o.seed), 1000+uint64(round+1))))
+		}()
+		res.shop.run(ctx, act, prefix, load, rand.New(rand.NewPCG(uint64(o.seed), uint64(round+1))))
 		pause(ctx, time.Until(roundEnd))
 	}
+	admins.Wait()
 	current.Store(0)
 	fmt.Fprintf(progress, "chaos: %s sales over; waiting for the last faults to heal\n", time.Now().Format("15:04:05.000"))
 	wg.Wait()
@@ -84,7 +100,7 @@ func storm(ctx context.Context, o options, st *stack, progress io.Writer) (*resu
 		acts[a] = true
 	}
 	var err error
-	res.settle, res.stuck, err = st.settle(ctx, acts, healed, o.settle, progress)
+	res.settle, res.stuck, err = st.settle(ctx, acts, res.unpaid, healed, o.settle, progress)
 	if err != nil && ctx.Err() != nil {
 		return nil, err
 	}
@@ -100,7 +116,7 @@ func (r *result) failures() []string {
 	var out []string
 	out = append(out, r.fatal...)
 	if !r.settled {
-		out = append(out, fmt.Sprintf("liveness: %d messages not final within the bound after the last fault healed: %s", len(r.stuck), strings.Join(first(r.stuck, 20), ", ")))
+		out = append(out, fmt.Sprintf("liveness: %d messages not final (or sales with unpaid orders not cancelled) within the bound after the last fault healed: %s", len(r.stuck), strings.Join(first(r.stuck, 20), ", ")))
 	}
 	if n := len(r.verdict.violations); n > 0 {
 		out = append(out, fmt.Sprintf("%d violations", n))

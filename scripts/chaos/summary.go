@@ -14,9 +14,10 @@ func printSummary(w io.Writer, o options, r *result, reasons []string) {
 	row := func(indent int, name string, value any) {
 		fmt.Fprintf(w, "%s%-*s %v\n", strings.Repeat(" ", indent), 44-indent, name, value)
 	}
-	orders := 0
+	orders, cancelled := 0, 0
 	for _, rep := range r.verdict.reports {
 		orders += rep.LiveOrders
+		cancelled += rep.Cancels["succeed"]
 	}
 	fmt.Fprintf(w, "\n== chaos summary: seed %d, profile %s, storm %s, wall %s ==\n", o.seed, o.profile, o.storm, r.wall.Round(time.Second))
 	sales := fmt.Sprintf("%d (%d units, %d shoppers)", len(r.sales), len(r.sales)*o.units, len(r.sales)*o.buyers)
@@ -35,6 +36,22 @@ func printSummary(w io.Writer, o options, r *result, reasons []string) {
 	for _, k := range keys {
 		row(2, k, answers[k])
 	}
+	adjusted := r.admin.answers.snapshot()
+	total = 0
+	for _, n := range adjusted {
+		total += n
+	}
+	row(0, "stock adjustments sent by outcome", total)
+	keys = sortedKeys(adjusted)
+	sort.SliceStable(keys, func(i, j int) bool { return adjusted[keys[i]] > adjusted[keys[j]] })
+	for _, k := range keys {
+		row(2, k, adjusted[k])
+	}
+	var final []string
+	for _, k := range sortedKeys(r.verdict.adjustments) {
+		final = append(final, fmt.Sprintf("%s %d", k, r.verdict.adjustments[k]))
+	}
+	row(0, "stock adjustments by dtm status (each gid once)", fmt.Sprintf("%s; net %+d units", strings.Join(final, ", "), r.verdict.netDelta))
 	injected := 0
 	for _, n := range r.injected {
 		injected += n
@@ -50,7 +67,17 @@ func printSummary(w io.Writer, o options, r *result, reasons []string) {
 		}
 		row(2, "(not injected: target busy or no sale)", strings.Join(s, ", "))
 	}
-	row(0, "purchases (orders created)", orders)
+	row(0, "purchases (orders created)", orders+cancelled)
+	unpaid := 0
+	for _, short := range r.unpaid {
+		if short {
+			unpaid++
+		}
+	}
+	if unpaid > 0 {
+		row(2, "cancelled unpaid (cancellations succeeded)", fmt.Sprintf("%d, in the %d sales with %d s to pay", cancelled, unpaid, shortPayTimeout))
+		row(2, "live", orders)
+	}
 	if r.settled {
 		row(0, "time to settle", fmt.Sprintf("%s after the last fault healed (bound %s)", r.settle.Round(100*time.Millisecond), o.settle))
 	} else {

@@ -8,10 +8,16 @@
   const state = { token: sessionStorage.getItem(KEY), act: null, acts: [], dtm: '', reconAt: 0 };
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 
-  async function api(path) {
+  async function api(path, body) {
     let resp;
+    const init = { headers: { Authorization: 'Bearer ' + state.token }, cache: 'no-store' };
+    if (body !== undefined) {
+      init.method = 'POST';
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
     try {
-      resp = await fetch(path, { headers: { Authorization: 'Bearer ' + state.token }, cache: 'no-store' });
+      resp = await fetch(path, init);
     } catch (e) {
       return { ok: false, status: 0, message: 'the admin API is unreachable' };
     }
@@ -53,6 +59,7 @@
     if (want) sel.value = String(want);
     state.act = Number(sel.value) || null;
     refresh(true);
+    loadAdjustments();
   }
 
   function rows(el, obj, order) {
@@ -133,6 +140,49 @@
       '</table><p><a id="dtm-link" target="_blank" rel="noopener" href="' + esc(p.dtm_url) + '">Open this transaction in the dtm dashboard &rarr;</a></p>';
   }
 
+  // One request id per click: a retried request (the same id) would apply
+  // once; a new click is a new change.
+  function requestID() {
+    return 'ui_' + Date.now().toString(36) + '_' + Math.random().toString(36).slice(2, 8);
+  }
+
+  function said(ok, text) {
+    const el = $('action-result');
+    el.className = ok ? 'ok' : 'error';
+    el.textContent = text;
+  }
+
+  async function adjust(ev) {
+    ev.preventDefault();
+    const delta = Number($('adjust-delta').value);
+    if (!Number.isInteger(delta) || delta === 0) return said(false, 'Give a whole number of units, + to add, - to remove.');
+    const r = await api('/admin/v1/activities/' + state.act + '/stock', { delta, request_id: requestID() });
+    if (!r.ok) return r.status === 401 ? fail(r) : said(false, r.message);
+    said(true, (delta > 0 ? 'Added ' + delta : 'Removed ' + -delta) + ' units (' + r.data.status + ', ' + r.data.gid + ').');
+    $('adjust-delta').value = '';
+    refresh(true);
+    loadAdjustments();
+  }
+
+  async function loadAdjustments() {
+    const id = state.act;
+    const r = await api('/admin/v1/activities/' + id + '/stock');
+    if (id !== state.act || !r.ok) return;
+    const list = r.data.adjustments || [];
+    $('adjustments').innerHTML = list.length === 0 ? '<li>none</li>' : list.map((a) =>
+      '<li data-request="' + esc(a.request_id) + '">' + (a.delta > 0 ? '+' : '') + a.delta + ' units, ' +
+      new Date(a.applied_at).toLocaleString() + ' <code>' + esc(a.request_id) + '</code></li>').join('');
+  }
+
+  async function cancelSale() {
+    const a = state.acts.find((x) => x.id === state.act);
+    if (!window.confirm('End "' + (a ? a.name : '#' + state.act) + '" now? No unit is sold after this.')) return;
+    const r = await api('/admin/v1/activities/' + state.act + '/cancel', {});
+    if (!r.ok) return r.status === 401 ? fail(r) : said(false, r.message);
+    said(true, 'The sale ended at ' + new Date(r.data.end_at).toLocaleString() + '.');
+    loadActivities();
+  }
+
   function start() {
     const m = location.hash.match(/[#&]token=([^&]+)/);
     if (m) {
@@ -146,9 +196,11 @@
       layout();
     });
     $('signout').addEventListener('click', () => signOut(''));
-    $('activity').addEventListener('change', () => { state.act = Number($('activity').value); refresh(true); });
+    $('activity').addEventListener('change', () => { state.act = Number($('activity').value); refresh(true); loadAdjustments(); });
     $('recon-now').addEventListener('click', reconcile);
     $('lookup-form').addEventListener('submit', lookup);
+    $('adjust-form').addEventListener('submit', adjust);
+    $('cancel-sale').addEventListener('click', cancelSale);
     layout();
     setInterval(() => refresh(false), 1000);
     setInterval(() => { if (state.token) loadActivities(); }, 15000);

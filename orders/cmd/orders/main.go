@@ -18,7 +18,6 @@ import (
 	"github.com/flashsale/flashsale/internal/sqlconn"
 	"github.com/flashsale/flashsale/internal/tracing"
 	"github.com/flashsale/flashsale/orders/app"
-	"github.com/flashsale/flashsale/orders/sqldb"
 )
 
 func main() {
@@ -95,7 +94,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	svc, err := app.New(cfg.Config, db, sqldb.MySQL, log)
+	svc, err := app.New(cfg.Config, db, log)
 	if err != nil {
 		return err
 	}

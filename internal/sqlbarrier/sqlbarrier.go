@@ -1,4 +1,9 @@
-package sqldb
+// Package sqlbarrier runs dtm's SQL barrier protocol on the services' gorm
+// handle: a business transaction behind a barrier row, and the back-check of
+// a message whose local step is such a transaction. On MySQL the barrier is
+// dtmcli's own (BranchBarrier.Call); on SQLite, the embedded mode, the same
+// protocol with SQLite's INSERT OR IGNORE, which dtmcli does not know.
+package sqlbarrier
 
 import (
 	"context"
@@ -8,7 +13,49 @@ import (
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/dtm-labs/client/dtmcli/dtmimp"
 	barriersql "github.com/flashsale/flashsale/barrier_sql"
+	"gorm.io/gorm"
 )
+
+// Dialects of the services' database.
+const (
+	MySQL  = "mysql"
+	SQLite = "sqlite"
+)
+
+// Dialect returns the dialect of db: SQLite for the embedded mode's file,
+// MySQL otherwise.
+func Dialect(db *gorm.DB) string {
+	if db.Dialector != nil && db.Dialector.Name() == "sqlite" {
+		return SQLite
+	}
+	return MySQL
+}
+
+// Run runs busi in one transaction behind bb's next barrier: the barrier
+// row is inserted first, and a redelivered branch (row already there)
+// commits nothing and returns nil. A message's local step (op "msg") whose
+// row is already there returns dtmcli.ErrDuplicated instead: it ran before,
+// or the back-check closed it.
+func Run(ctx context.Context, db *gorm.DB, bb *dtmcli.BranchBarrier, busi func(tx *gorm.DB) error) error {
+	tx := db.WithContext(ctx).Begin()
+	if tx.Error != nil {
+		return tx.Error
+	}
+	// The barrier works on a *sql.Tx and commits or rolls it back itself;
+	// gorm runs the business statements on the same *sql.Tx.
+	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		tx.Rollback()
+		return fmt.Errorf("gorm transaction is %T, not *sql.Tx", tx.Statement.ConnPool)
+	}
+	call := func(*sql.Tx) error { return busi(tx) }
+	if Dialect(db) == SQLite {
+		return callSQLite(sqlTx, bb, call)
+	}
+	bb.DBType = dtmcli.DBTypeMysql
+	bb.BarrierTableName = barriersql.BarrierTable
+	return bb.Call(sqlTx, call)
+}
 
 // originOf names, for a compensating op, the op it undoes: its barrier row
 // is inserted too, so that a compensation arriving before its action (a
@@ -19,10 +66,9 @@ var originOf = map[string]string{
 	dtmimp.OpRollback:   dtmimp.OpAction,
 }
 
-// callSQLite is dtm's SQL barrier (dtmcli's BranchBarrier.Call) on SQLite,
-// whose insert-ignore dtmcli does not know: one row per (gid, branch_id, op,
-// barrier_id) inserted with INSERT OR IGNORE in the business transaction,
-// which it commits when busi succeeds and rolls back otherwise.
+// callSQLite is dtmcli's BranchBarrier.Call on SQLite: one row per (gid,
+// branch_id, op, barrier_id) inserted with INSERT OR IGNORE in the business
+// transaction, which it commits when busi succeeds and rolls back otherwise.
 func callSQLite(tx *sql.Tx, bb *dtmcli.BranchBarrier, busi dtmcli.BarrierBusiFunc) (rerr error) {
 	bb.BarrierID++
 	bid := fmt.Sprintf("%02d", bb.BarrierID)
@@ -62,36 +108,36 @@ func callSQLite(tx *sql.Tx, bb *dtmcli.BranchBarrier, busi dtmcli.BarrierBusiFun
 	return busi(tx)
 }
 
-// queryPrepared is dtm's back-check protocol for a message's local step
+// QueryPrepared is dtm's back-check protocol for a message's local step
 // (dtmcli's BranchBarrier.QueryPrepared): insert-ignore the step's barrier
 // row "<gid>-00-msg-01" with reason 'rollback', then read the row's reason.
-// 'rollback' means the local step never committed and now never will; any
-// other reason means it committed.
+// It reports whether the local step committed; false means it never did
+// and now never will.
 //
 // dtmcli's own QueryPrepared is not used, on MySQL either: its SELECT names
 // the package-global dtmimp.BarrierTableName ("dtm_barrier.barrier" unless
 // the process sets it) rather than bb.BarrierTableName, and this project's
 // barrier table is barriersql.BarrierTable in the services' own database.
-func (s *Store) queryPrepared(ctx context.Context, gid string) (string, error) {
-	sqlDB, err := s.db.DB()
+func QueryPrepared(ctx context.Context, db *gorm.DB, gid string) (committed bool, err error) {
+	sqlDB, err := db.DB()
 	if err != nil {
-		return "", err
+		return false, err
 	}
 	insert := "INSERT IGNORE INTO "
-	if s.dialect == SQLite {
+	if Dialect(db) == SQLite {
 		insert = "INSERT OR IGNORE INTO "
 	}
 	if _, err := sqlDB.ExecContext(ctx, insert+barriersql.BarrierTable+
 		" (trans_type, gid, branch_id, op, barrier_id, reason) VALUES (?, ?, ?, ?, ?, ?)",
 		"msg", gid, dtmimp.MsgDoBranch0, dtmimp.MsgDoOp, dtmimp.MsgDoBarrier1, dtmimp.OpRollback); err != nil {
-		return "", fmt.Errorf("close the barrier of %s: %w", gid, err)
+		return false, fmt.Errorf("close the barrier of %s: %w", gid, err)
 	}
 	var reason string
 	err = sqlDB.QueryRowContext(ctx, "SELECT reason FROM "+barriersql.BarrierTable+
 		" WHERE gid = ? AND branch_id = ? AND op = ? AND barrier_id = ?",
 		gid, dtmimp.MsgDoBranch0, dtmimp.MsgDoOp, dtmimp.MsgDoBarrier1).Scan(&reason)
 	if err != nil {
-		return "", fmt.Errorf("read the barrier of %s: %w", gid, err)
+		return false, fmt.Errorf("read the barrier of %s: %w", gid, err)
 	}
-	return reason, nil
+	return reason != dtmimp.OpRollback, nil
 }

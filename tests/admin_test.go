@@ -1,0 +1,466 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/testproc"
+	"github.com/flashsale/flashsale/reconcile"
+)
+
+// adjust asks the admin API to change act's units by delta under
+// requestID and returns the status and body.
+func (s *stack) adjust(act int64, delta int, requestID string) (int, map[string]any) {
+	s.t.Helper()
+	return s.call("POST", fmt.Sprintf("%s/admin/v1/activities/%d/stock", s.adminURL(), act), adminToken,
+		map[string]any{"delta": delta, "request_id": requestID})
+}
+
+// stats returns the activity's admin stats.
+func (s *stack) stats(act int64) map[string]any {
+	s.t.Helper()
+	code, body := s.call("GET", fmt.Sprintf("%s/admin/v1/activities/%d/stats", s.adminURL(), act), adminToken, nil)
+	if code != http.StatusOK {
+		s.t.Fatalf("stats: %d %v", code, body)
+	}
+	return body
+}
+
+// adjustGID is the gid of act's adjustment by delta under request id.
+func adjustGID(act int64, delta int, id string) string {
+	return flashsale.Adjustment{ActivityID: act, Delta: delta, RequestID: id}.GID()
+}
+
+// concurrently runs f(0), ..., f(n-1) at once and counts the status codes
+// they return.
+func concurrently(n int, f func(i int) int) map[int]int {
+	var mu sync.Mutex
+	codes := map[int]int{}
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			code := f(i)
+			mu.Lock()
+			codes[code]++
+			mu.Unlock()
+		}(i)
+	}
+	wg.Wait()
+	return codes
+}
+
+// burst runs n buyers named prefix0..prefixN-1 at once and counts answers
+// by status code.
+func (s *stack) burst(act int64, prefix string, n int) map[int]int {
+	return concurrently(n, func(i int) int {
+		code, _ := s.buy(act, fmt.Sprintf("%s%d", prefix, i))
+		return code
+	})
+}
+
+// TestAdjustStock: an admin adds and removes units before and during a
+// sale; a replayed request applies once; a removal of more than is unsold
+// is refused and changes nothing; units added after the sell-out are sold
+// (the sold-out flag clears). The sale ends with every unit of the final
+// total sold exactly once: I1-I5 hold.
+func TestAdjustStock(t *testing.T) {
+	s := newStack(t)
+	act := s.newActivity(50)
+	for _, tc := range []struct {
+		delta int
+		id    string
+		total float64
+	}{{30, "add_a", 80}, {-10, "remove_b", 70}, {30, "add_a", 70}} {
+		code, body := s.adjust(act, tc.delta, tc.id)
+		if code != http.StatusOK || body["status"] != "succeed" {
+			t.Fatalf("adjust %+d (%s): %d %v", tc.delta, tc.id, code, body)
+		}
+		// The gid as README documents it.
+		dir := fmt.Sprintf("add%d", tc.delta)
+		if tc.delta < 0 {
+			dir = fmt.Sprintf("remove%d", -tc.delta)
+		}
+		if want := fmt.Sprintf("flash-sale-stock-%d-%s-%s", act, dir, tc.id); body["gid"] != want {
+			t.Fatalf("adjust %+d (%s): gid %v, want %s", tc.delta, tc.id, body["gid"], want)
+		}
+		st := s.stats(act)
+		if st["total"] != tc.total || st["db_stock"] != tc.total || st["redis_stock"] != tc.total {
+			t.Fatalf("after %+d (%s): stats %v, want total, DB and Redis stock %v", tc.delta, tc.id, st, tc.total)
+		}
+	}
+	code, body := s.adjust(act, -71, "too_many")
+	if code != http.StatusConflict || body["error"] != "insufficient_stock" {
+		t.Fatalf("removing 71 of 70: %d %v, want 409 insufficient_stock", code, body)
+	}
+
+	// A burst of 200 buyers for 70 units, with 20 more added during it.
+	var added atomic.Bool
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		if code, body := s.adjust(act, 20, "during"); code == http.StatusOK || code == http.StatusAccepted {
+			added.Store(true)
+		} else {
+			t.Errorf("adding during the burst: %d %v", code, body)
+		}
+	}()
+	codes := s.burst(act, "w1_", 200)
+	during := adjustGID(act, 20, "during")
+	for deadline := time.Now().Add(20 * time.Second); !added.Load() || s.dtmStatus(during) != "succeed"; time.Sleep(20 * time.Millisecond) {
+		if t.Failed() || time.Now().After(deadline) {
+			t.Fatalf("the addition during the burst: %q", s.dtmStatus(during))
+		}
+	}
+	// Whatever the burst left (the addition may have landed after it),
+	// a second wave takes.
+	more := s.burst(act, "w2_", 60)
+	t.Logf("first wave %v, second wave %v", codes, more)
+	if got := codes[http.StatusAccepted] + more[http.StatusAccepted]; got != 90 {
+		t.Fatalf("%d purchases accepted, want 90 (50 + 30 - 10 + 20)", got)
+	}
+	r := s.settle(act, 20*time.Second)
+	if r.LiveOrders != 90 || r.Total != 90 || r.RedisStock != 0 || r.DBStock != 0 || r.Adjustments["succeed"] != 3 {
+		t.Fatalf("after the sale: %s adjustments %v", r, r.Adjustments)
+	}
+
+	// Sold out: nothing is left to remove; 3 more units sell, the sold-out
+	// flag clears for them.
+	if code, body := s.adjust(act, -1, "after_sellout"); code != http.StatusConflict {
+		t.Fatalf("removing after the sell-out: %d %v, want 409", code, body)
+	}
+	if code, body := s.adjust(act, 3, "restock"); code != http.StatusOK {
+		t.Fatalf("adding after the sell-out: %d %v", code, body)
+	}
+	sold := 0
+	for i := 0; sold < 3 && i < 100; i++ {
+		if code, _ := s.buy(act, fmt.Sprintf("late%d", i)); code == http.StatusAccepted {
+			sold++
+		} else {
+			time.Sleep(20 * time.Millisecond) // the flag clears within one 50 ms poll
+		}
+	}
+	if sold != 3 {
+		t.Fatalf("%d of the 3 added units sold", sold)
+	}
+	r = s.settle(act, 20*time.Second)
+	if r.LiveOrders != 93 || r.Total != 93 || r.RedisStock != 0 {
+		t.Fatalf("after the restock: %s", r)
+	}
+
+	// The audit trail: each applied adjustment once, in order; the refused
+	// ones are not in it.
+	code, list := s.call("GET", fmt.Sprintf("%s/admin/v1/activities/%d/stock", s.adminURL(), act), adminToken, nil)
+	var got []string
+	items, _ := list["adjustments"].([]any)
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		got = append(got, fmt.Sprintf("%v %v", m["request_id"], m["delta"]))
+	}
+	if want := "[add_a 30 remove_b -10 during 20 restock 3]"; code != http.StatusOK || fmt.Sprint(got) != want {
+		t.Fatalf("adjustments listed: %d %v, want %s", code, got, want)
+	}
+}
+
+// TestAdjustStockBadInput: each bad request gets its documented 4xx with a
+// JSON error and changes nothing.
+func TestAdjustStockBadInput(t *testing.T) {
+	s := newStack(t)
+	act := s.newActivity(10)
+	path := fmt.Sprintf("%s/admin/v1/activities/%d/stock", s.adminURL(), act)
+	for _, tc := range []struct {
+		name, url, token string
+		body             any
+		code             int
+		err              string
+	}{
+		{"no token", path, "", map[string]any{"delta": 1, "request_id": "x"}, 401, "unauthorized"},
+		{"shopper token", path, token("alice"), map[string]any{"delta": 1, "request_id": "x"}, 401, "unauthorized"},
+		{"zero delta", path, adminToken, map[string]any{"delta": 0, "request_id": "x"}, 400, "bad_request"},
+		{"delta not a number", path, adminToken, `{"delta":"5","request_id":"x"}`, 400, "bad_request"},
+		{"delta too large", path, adminToken, map[string]any{"delta": 20_000_000, "request_id": "x"}, 400, "bad_request"},
+		{"no request id", path, adminToken, map[string]any{"delta": 1}, 400, "bad_request"},
+		{"request id with -", path, adminToken, map[string]any{"delta": 1, "request_id": "a-b"}, 400, "bad_request"},
+		{"request id of 10 KB", path, adminToken, map[string]any{"delta": 1, "request_id": strings.Repeat("a", 10000)}, 400, "bad_request"},
+		{"malformed JSON", path, adminToken, `{"delta":`, 400, "bad_request"},
+		{"2 MB body", path, adminToken, `{"delta":1,"request_id":"` + strings.Repeat("a", 2<<20) + `"}`, 413, "too_large"},
+		{"no such activity", fmt.Sprintf("%s/admin/v1/activities/%d/stock", s.adminURL(), act+1000), adminToken, map[string]any{"delta": 1, "request_id": "x"}, 404, "not_found"},
+		{"cancel, shopper token", fmt.Sprintf("%s/admin/v1/activities/%d/cancel", s.adminURL(), act), token("alice"), nil, 401, "unauthorized"},
+		{"cancel, no such activity", fmt.Sprintf("%s/admin/v1/activities/%d/cancel", s.adminURL(), act+1000), adminToken, nil, 404, "not_found"},
+		{"through the shopper port", fmt.Sprintf("%s/admin/v1/activities/%d/stock", s.shopperURL(), act), adminToken, map[string]any{"delta": 1, "request_id": "x"}, 404, "not_found"},
+	} {
+		code, body := s.call("POST", tc.url, tc.token, tc.body)
+		if code != tc.code || body["error"] != tc.err {
+			t.Errorf("%s: %d %v, want %d %s", tc.name, code, body, tc.code, tc.err)
+		}
+	}
+	st := s.stats(act)
+	if st["total"] != 10.0 || st["db_stock"] != 10.0 || st["redis_stock"] != 10.0 {
+		t.Fatalf("stats after bad requests: %v", st)
+	}
+	if code, _ := s.buy(act, "still_open"); code != http.StatusAccepted {
+		t.Fatalf("buy after bad requests: %d", code)
+	}
+	s.settle(act, 10*time.Second)
+}
+
+// TestAdjustKilledAfterLocalStep: flashsale is SIGKILLed after an
+// adjustment's local step (a removal's units taken from Redis; an
+// addition's units written to the DB) and before Submit. The dtm server's
+// back-check, answered by the restarted flashsale, commits the message and
+// its branch completes it: every store ends with the new total.
+func TestAdjustKilledAfterLocalStep(t *testing.T) {
+	const armed = "FLASHSALE_FAULTPOINTS=after-adjust-local:crash_"
+	s := newStack(t, armed)
+	act := s.newActivity(40)
+	for _, tc := range []struct {
+		delta int
+		id    string
+		total float64
+	}{{-15, "crash_rm", 25}, {8, "crash_add", 33}} {
+		start := time.Now()
+		go s.adjust(act, tc.delta, tc.id) // never answered: the process dies under it
+		gid := adjustGID(act, tc.delta, tc.id)
+		s.flashsale.WaitLine(t, "FAULTPOINT after-adjust-local "+gid, 10*time.Second)
+		s.restartFlashsale(armed) // armed for the next case
+		for {
+			st := s.stats(act)
+			if st["total"] == tc.total && st["db_stock"] == tc.total && st["redis_stock"] == tc.total {
+				t.Logf("%+d settled %s after the request", tc.delta, time.Since(start).Round(100*time.Millisecond))
+				break
+			}
+			if time.Since(start) > backCheckBound+5*time.Second {
+				t.Fatalf("%+d not settled after %s: %v", tc.delta, time.Since(start), st)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		// Replayed by the admin whose request died: nothing more.
+		if code, body := s.adjust(act, tc.delta, tc.id); code != http.StatusOK || body["status"] != "succeed" {
+			t.Fatalf("replay of %s: %d %v", tc.id, code, body)
+		}
+	}
+	if code := s.burst(act, "b", 40)[http.StatusAccepted]; code != 33 {
+		t.Fatalf("%d purchases accepted, want 33", code)
+	}
+	r := s.settle(act, 20*time.Second)
+	if r.Total != 33 || r.LiveOrders != 33 || r.Adjustments["succeed"] != 2 {
+		t.Fatalf("after the sale: %s adjustments %v", r, r.Adjustments)
+	}
+}
+
+// TestCancelActivity: once the admin's cancel answers, no purchase takes a
+// unit on any instance, even one whose cached copy still says open; the
+// activity reads as ended; purchases made before keep their orders and the
+// stores agree.
+func TestCancelActivity(t *testing.T) {
+	s := newStack(t)
+	other := s.addFlashsale("flashsale2")
+	act := s.newActivity(20)
+	for i := 0; i < 5; i++ {
+		if code, e := s.buy(act, fmt.Sprintf("early%d", i)); code != http.StatusAccepted {
+			t.Fatalf("buy before the cancel: %d %s", code, e)
+		}
+	}
+	// The other instance caches the activity as open.
+	if code, _ := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d", other.shopper, act), "", nil); code != http.StatusOK {
+		t.Fatalf("activity on the other instance: %d", code)
+	}
+	code, body := s.call("POST", fmt.Sprintf("%s/admin/v1/activities/%d/cancel", s.adminURL(), act), adminToken, nil)
+	if code != http.StatusOK || body["status"] != "ended" {
+		t.Fatalf("cancel: %d %v", code, body)
+	}
+	if code, e := s.buyAt(other.shopper, act, "after_cancel"); code != http.StatusGone || e != "ended" {
+		t.Fatalf("buy on the other instance right after the cancel: %d %s, want 410 ended", code, e)
+	}
+	if code, e := s.buy(act, "after_cancel2"); code != http.StatusGone || e != "ended" {
+		t.Fatalf("buy after the cancel: %d %s, want 410 ended", code, e)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, a := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d", other.shopper, act), "", nil)
+		if a["status"] == "ended" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the other instance still shows %v", a)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	code, again := s.call("POST", fmt.Sprintf("%s/admin/v1/activities/%d/cancel", s.adminURL(), act), adminToken, nil)
+	if code != http.StatusOK || again["end_at"] != body["end_at"] {
+		t.Fatalf("cancel again: %d %v, want the same end %v", code, again, body["end_at"])
+	}
+	r := s.settle(act, 15*time.Second)
+	if r.LiveOrders != 5 || r.RedisStock != 15 {
+		t.Fatalf("after the cancel: %s", r)
+	}
+	if code, e := s.buy(act, "early0"); code != http.StatusGone {
+		t.Fatalf("a buyer of before the cancel buying again: %d %s, want 410", code, e)
+	}
+}
+
+// TestAdjustKilledBeforeLocalStep: flashsale is SIGKILLed after Prepare and
+// before an adjustment's local step. The back-check closes the barrier
+// (Redis for a removal, SQL for an addition), the message fails, nothing
+// changes, and the request id cannot be reused (400).
+func TestAdjustKilledBeforeLocalStep(t *testing.T) {
+	const armed = "FLASHSALE_FAULTPOINTS=before-adjust-local:crash_"
+	s := newStack(t, armed)
+	act := s.newActivity(40)
+	for _, tc := range []struct {
+		delta int
+		id    string
+	}{{-15, "crash_rm"}, {8, "crash_add"}} {
+		gid := adjustGID(act, tc.delta, tc.id)
+		start := time.Now()
+		go s.adjust(act, tc.delta, tc.id)
+		s.flashsale.WaitLine(t, "FAULTPOINT before-adjust-local "+gid, 10*time.Second)
+		s.restartFlashsale(armed)
+		for st := s.dtmStatus(gid); st != "failed"; st = s.dtmStatus(gid) {
+			if time.Since(start) > backCheckBound+5*time.Second {
+				t.Fatalf("%s still %q after %s", gid, st, time.Since(start))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Logf("%+d failed by the back-check %s after the request", tc.delta, time.Since(start).Round(100*time.Millisecond))
+		if st := s.stats(act); st["total"] != 40.0 || st["db_stock"] != 40.0 || st["redis_stock"] != 40.0 {
+			t.Fatalf("after a failed %+d: %v", tc.delta, st)
+		}
+		if code, body := s.adjust(act, tc.delta, tc.id); code != http.StatusBadRequest {
+			t.Fatalf("reusing the request id of a failed adjustment: %d %v, want 400", code, body)
+		}
+	}
+	r := s.settle(act, 10*time.Second)
+	if r.Total != 40 || r.RedisStock != 40 || r.Adjustments["failed"] != 2 {
+		t.Fatalf("after the failed adjustments: %s adjustments %v", r, r.Adjustments)
+	}
+}
+
+// TestAdjustWhenStoresFail: with the dtm server down an adjustment answers
+// 503 and changes nothing (a cancel, which needs no dtm, still works). With
+// Redis down, an addition's SQL step commits and the message waits for
+// Redis (202), a removal cannot take its units (503, failed later by the
+// back-check); Redis then comes back empty, the stock is re-derived from
+// the adjusted total, and the addition's late branch adds nothing more.
+func TestAdjustWhenStoresFail(t *testing.T) {
+	bin := needBinaries(t, "redis-server")[0]
+	s := newStack(t)
+
+	act := s.newActivity(10)
+	s.dtm.Kill()
+	if code, body := s.adjust(act, 5, "dtm_down"); code != http.StatusServiceUnavailable || body["error"] != "unavailable" {
+		t.Fatalf("adjust with dtm down: %d %v, want 503 unavailable", code, body)
+	}
+	if st := s.stats(act); st["total"] != 10.0 || st["db_stock"] != 10.0 || st["redis_stock"] != 10.0 {
+		t.Fatalf("after an adjustment with dtm down: %v", st)
+	}
+	if code, body := s.call("POST", fmt.Sprintf("%s/admin/v1/activities/%d/cancel", s.adminURL(), act), adminToken, nil); code != http.StatusOK {
+		t.Fatalf("cancel with dtm down: %d %v", code, body)
+	}
+	s.dtm.Start(t, s.dtmURL()+"/version")
+
+	// A flashsale instance on a Redis of its own, which the test kills.
+	port := testproc.FreePort(t)
+	dir := t.TempDir()
+	redis := &testproc.Proc{Name: "redis", Bin: bin, Log: filepath.Join(dir, "redis.log"),
+		Args: []string{"--port", itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir}}
+	redis.Start(t, "")
+	defer redis.Kill()
+	waitTCP(t, "127.0.0.1:"+itoa(port))
+	own := s.addFlashsale("flashsale-own-redis", "REDIS_ADDR=127.0.0.1:"+itoa(port), "REDIS_DB=0")
+	act = s.newActivityOn(own.admin, 10, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
+	if code, e := s.buyAt(own.shopper, act, "before"); code != http.StatusAccepted {
+		t.Fatalf("buy with Redis up: %d %s", code, e)
+	}
+	adjust := func(delta int, id string) (int, map[string]any) {
+		return s.call("POST", fmt.Sprintf("%s/admin/v1/activities/%d/stock", own.admin, act), adminToken,
+			map[string]any{"delta": delta, "request_id": id})
+	}
+	redis.Kill()
+	if code, body := adjust(5, "redis_down_add"); code != http.StatusAccepted || body["status"] != "submitted" {
+		t.Fatalf("an addition with Redis down: %d %v, want 202 submitted", code, body)
+	}
+	if code, body := adjust(-3, "redis_down_rm"); code != http.StatusServiceUnavailable {
+		t.Fatalf("a removal with Redis down: %d %v, want 503", code, body)
+	}
+	redis.Start(t, "") // empty: no persistence
+	waitTCP(t, "127.0.0.1:"+itoa(port))
+
+	add, rm := adjustGID(act, 5, "redis_down_add"), adjustGID(act, -3, "redis_down_rm")
+	deadline := time.Now().Add(45 * time.Second)
+	for s.dtmStatus(add) != "succeed" || s.dtmStatus(rm) != "failed" {
+		if time.Now().After(deadline) {
+			t.Fatalf("addition %q, removal %q", s.dtmStatus(add), s.dtmStatus(rm))
+		}
+		s.call("GET", s.dtmURL()+"/resetCronTime?timeout=0&limit=1000", "", nil) // retry now, not after dtm's backoff
+		time.Sleep(500 * time.Millisecond)
+	}
+	// 10 + 5 units, one order: 14 in Redis, re-derived, and no more.
+	code, st := s.call("GET", fmt.Sprintf("%s/admin/v1/activities/%d/stats", own.admin, act), adminToken, nil)
+	if code != http.StatusOK || st["total"] != 15.0 || st["db_stock"] != 14.0 || st["redis_stock"] != 14.0 {
+		t.Fatalf("after Redis came back: %d %v", code, st)
+	}
+}
+
+// TestAdjustConcurrent: ten copies of one request at once apply once; ten
+// removals of 3 units at once from 20 unsold apply six times, all or
+// nothing each, and the rest are refused with 409.
+func TestAdjustConcurrent(t *testing.T) {
+	s := newStack(t)
+	act := s.newActivity(13)
+	copies := concurrently(10, func(int) int { code, _ := s.adjust(act, 7, "same_request"); return code })
+	if copies[http.StatusServiceUnavailable] > 0 || copies[http.StatusBadRequest] > 0 || copies[http.StatusConflict] > 0 {
+		t.Fatalf("ten copies of one addition: %v", copies)
+	}
+	removals := concurrently(10, func(i int) int { code, _ := s.adjust(act, -3, fmt.Sprintf("rm%d", i)); return code })
+	if removals[http.StatusOK]+removals[http.StatusAccepted] != 6 || removals[http.StatusConflict] != 4 {
+		t.Fatalf("ten removals of 3 from 20: %v, want 6 applied and 4 x 409", removals)
+	}
+	r := s.settle(act, 15*time.Second)
+	if r.Total != 2 || r.RedisStock != 2 || r.DBStock != 2 || r.Adjustments["succeed"] != 7 {
+		t.Fatalf("13 + 7 - 18: %s adjustments %v", r, r.Adjustments)
+	}
+}
+
+// TestReconcileChecksAdjustments: reconciliation reports an adjustment
+// whose record or Redis side is missing, though the totals still add up.
+func TestReconcileChecksAdjustments(t *testing.T) {
+	s := newStack(t)
+	act := s.newActivity(10)
+	for _, id := range []string{"plus", "minus"} {
+		delta := 4
+		if id == "minus" {
+			delta = -4
+		}
+		if code, body := s.adjust(act, delta, id); code != http.StatusOK {
+			t.Fatalf("adjust %s: %d %v", id, code, body)
+		}
+	}
+	s.settle(act, 10*time.Second)
+	plus, minus := adjustGID(act, 4, "plus"), adjustGID(act, -4, "minus")
+	if _, err := env.db.Exec("DELETE FROM stock_adjustments WHERE gid = ?", minus); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.rdb.Del(context.Background(), fmt.Sprintf("{fs:%d}:bar:%s-01-action-01", act, plus)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := reconcile.Check(context.Background(), s.sources(), act)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range r.Violations {
+		got = append(got, v.Invariant+" "+strings.Join(v.GIDs, ","))
+	}
+	if want := []string{"I5 " + minus, "I2 " + plus}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("violations %v, want %v", got, want)
+	}
+}

@@ -1,0 +1,178 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flashsale/flashsale/flashsale/rediscache"
+	"github.com/flashsale/flashsale/internal/testproc"
+	"github.com/flashsale/flashsale/reconcile"
+	"github.com/redis/go-redis/v9"
+)
+
+// redisCluster starts a Redis Cluster of n masters on free ports, each a
+// redis-server process of the test's own, and returns their addresses.
+func redisCluster(t *testing.T, n int) []string {
+	t.Helper()
+	bins := needBinaries(t, "redis-server", "redis-cli")
+	bin, cli := bins[0], bins[1]
+	var addrs []string
+	for i := 0; i < n; i++ {
+		port := testproc.FreePort(t)
+		dir := t.TempDir()
+		p := &testproc.Proc{Name: fmt.Sprintf("redis-node%d", i), Bin: bin, Dir: dir, Log: filepath.Join(dir, "redis.log"),
+			Args: []string{"--port", itoa(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+				"--cluster-config-file", filepath.Join(dir, "nodes.conf"), "--save", "", "--appendonly", "no", "--dir", dir}}
+		p.Start(t, "")
+		t.Cleanup(p.Kill)
+		addr := "127.0.0.1:" + itoa(port)
+		waitTCP(t, addr)
+		addrs = append(addrs, addr)
+	}
+	out, err := exec.Command(cli, append(append([]string{"--cluster", "create"}, addrs...), "--cluster-replicas", "0", "--cluster-yes")...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	for _, a := range addrs {
+		c := redis.NewClient(&redis.Options{Addr: a})
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			if info, _ := c.ClusterInfo(context.Background()).Result(); strings.Contains(info, "cluster_state:ok") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("cluster node %s never ok", a)
+			}
+		}
+		c.Close()
+	}
+	return addrs
+}
+
+// TestScaleOut is DESIGN's scale-out mode on loopback: the stock on a Redis
+// Cluster of three masters, two flashsale instances each talking to its own
+// dtm server, both dtm servers on one shared store. Sales whose keys live on
+// different nodes sell exactly their units across both instances, with an
+// admin's addition and a cancellation in between, and I1-I5 hold, read
+// from the cluster.
+func TestScaleOut(t *testing.T) {
+	nodes := redisCluster(t, 3)
+	s := newStack(t)
+	// A second dtm server on the first one's store (same Redis, same prefix).
+	dtm2Port := testproc.FreePort(t)
+	args := append([]string(nil), s.dtm.Args...)
+	for i := range args {
+		switch args[i] {
+		case "-http-port":
+			args[i+1] = itoa(dtm2Port)
+		case "-grpc-port":
+			args[i+1] = itoa(testproc.FreePort(t))
+		case "-dir":
+			args[i+1] = t.TempDir()
+		}
+	}
+	dtm2 := s.newProc("dtm", args, nil)
+	dtm2.Name, dtm2.Log = "dtm2", filepath.Join(s.dir, "dtm2.log")
+	dtm2URL := fmt.Sprintf("http://127.0.0.1:%d/api/dtmsvr", dtm2Port)
+	dtm2.Start(t, dtm2URL+"/version")
+	t.Cleanup(dtm2.Kill)
+
+	cluster := "REDIS_ADDR=" + strings.Join(nodes, ",")
+	a := s.addFlashsale("flashsale-a", cluster)
+	b := s.addFlashsale("flashsale-b", cluster, "DTM_SERVER="+dtm2URL)
+	insts := []*instance{a, b}
+
+	rdb := rediscache.Open(rediscache.Options{Addrs: strings.Join(nodes, ",")})
+	defer rdb.Close()
+	cc := rdb.(*redis.ClusterClient)
+
+	// Activities until their stock keys sit on at least two nodes.
+	var acts []int64
+	onNode := map[string]bool{}
+	for len(acts) < 6 && (len(acts) < 3 || len(onNode) < 2) {
+		id := s.newActivityOn(a.admin, 30, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
+		acts = append(acts, id)
+		node, err := cc.MasterForKey(context.Background(), rediscache.StockKey(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		onNode[node.Options().Addr] = true
+	}
+	if len(onNode) < 2 {
+		t.Fatalf("the stock keys of %d activities all on one node", len(acts))
+	}
+
+	// 100 buyers per activity for 30 units, alternating instances; the
+	// first activity gets 10 more units, the last is cancelled after its
+	// first 20 buyers.
+	first, last := acts[0], acts[len(acts)-1]
+	if code, body := s.call("POST", fmt.Sprintf("%s/admin/v1/activities/%d/stock", b.admin, first), adminToken,
+		map[string]any{"delta": 10, "request_id": "cluster_add"}); code != http.StatusOK {
+		t.Fatalf("adjust on the cluster: %d %v", code, body)
+	}
+	accepted := map[int64]int{}
+	var mu sync.Mutex
+	wave := func(from, to int) {
+		var wg sync.WaitGroup
+		for _, act := range acts {
+			for i := from; i < to; i++ {
+				wg.Add(1)
+				go func(act int64, i int) {
+					defer wg.Done()
+					code, e := s.buyAt(insts[i%2].shopper, act, fmt.Sprintf("c%d", i))
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case code == http.StatusAccepted:
+						accepted[act]++
+					case act == last && from > 0 && (code != http.StatusGone || e != "ended"):
+						t.Errorf("a buy after the cancel: %d %s, want 410 ended", code, e)
+					}
+				}(act, i)
+			}
+		}
+		wg.Wait()
+	}
+	wave(0, 20)
+	if code, body := s.call("POST", fmt.Sprintf("%s/admin/v1/activities/%d/cancel", a.admin, last), adminToken, nil); code != http.StatusOK {
+		t.Fatalf("cancel on the cluster: %d %v", code, body)
+	}
+	beforeCancel := accepted[last]
+	wave(20, 100)
+	if accepted[last] != beforeCancel || beforeCancel != 20 {
+		t.Fatalf("the cancelled activity: %d accepted before the cancel (want 20), %d in all", beforeCancel, accepted[last])
+	}
+	src := reconcile.Sources{Redis: rdb, DB: env.db, DTM: s.dtmURL(), HTTP: s.http}
+	for _, act := range acts {
+		want := 30
+		if act == first {
+			want = 40
+		}
+		if act != last && accepted[act] != want {
+			t.Fatalf("activity %d: %d purchases accepted, want %d", act, accepted[act], want)
+		}
+		var r reconcile.Report
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+			var err error
+			if r, err = reconcile.Check(context.Background(), src, act); err != nil {
+				t.Fatalf("reconcile on the cluster: %v", err)
+			}
+			if r.Unsettled() == 0 && r.OK() {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("activity %d not settled:\n%s", act, r)
+			}
+		}
+		if r.LiveOrders != accepted[act] || int(r.RedisStock) != r.Total-accepted[act] {
+			t.Fatalf("activity %d: %d accepted, reconciled %s", act, accepted[act], r)
+		}
+	}
+	t.Logf("%d activities on %d of 3 nodes, purchases accepted %v", len(acts), len(onNode), accepted)
+}
