@@ -25,15 +25,20 @@ func redisCluster(t *testing.T, n int) []string {
 	bin, cli := bins[0], bins[1]
 	var addrs []string
 	for i := 0; i < n; i++ {
-		port := testproc.FreePort(t)
+		// The cluster bus port is chosen too: its default, port+10000,
+		// falls in the kernel's ephemeral range, where any outgoing
+		// connection may hold it (a node then exits at start).
+		port, bus := testproc.FreePort(t), testproc.FreePort(t)
 		dir := t.TempDir()
 		p := &testproc.Proc{Name: fmt.Sprintf("redis-node%d", i), Bin: bin, Dir: dir, Log: filepath.Join(dir, "redis.log"),
-			Args: []string{"--port", itoa(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+			Args: []string{"--port", itoa(port), "--cluster-port", itoa(bus), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
 				"--cluster-config-file", filepath.Join(dir, "nodes.conf"), "--save", "", "--appendonly", "no", "--dir", dir}}
 		p.Start(t, "")
 		t.Cleanup(p.Kill)
 		addr := "127.0.0.1:" + itoa(port)
-		waitTCP(t, addr)
+		if !listening(addr, 10*time.Second) {
+			t.Fatalf("cluster node %s not listening after 10s:\n%s", addr, p.Tail(2000))
+		}
 		addrs = append(addrs, addr)
 	}
 	out, err := exec.Command(cli, append(append([]string{"--cluster", "create"}, addrs...), "--cluster-replicas", "0", "--cluster-yes")...).CombinedOutput()

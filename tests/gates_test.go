@@ -214,16 +214,21 @@ func TestRedisDown(t *testing.T) {
 
 func waitTCP(t *testing.T, addr string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	if !listening(addr, 10*time.Second) {
+		t.Fatalf("nothing listens on %s", addr)
+	}
+}
+
+// listening reports whether a TCP connection to addr succeeds within d.
+func listening(addr string, d time.Duration) bool {
+	for deadline := time.Now().Add(d); ; time.Sleep(50 * time.Millisecond) {
 		if c, err := (&net.Dialer{Timeout: time.Second}).Dial("tcp", addr); err == nil {
 			c.Close()
-			return
+			return true
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("nothing listens on %s", addr)
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -64,6 +64,16 @@ func (s *stack) buyOrder(act int64, user string) (int64, time.Time) {
 		s.t.Fatalf("buy for %s: %d %s", user, code, e)
 	}
 	o := s.waitOrder(act, user, "created", 10*time.Second)
+	// The order is visible as soon as the branch's transaction commits, a
+	// moment before dtm hears the branch's answer; callers that restart the
+	// order service next would cut that answer off and leave the message
+	// to dtm's retry, 18 s later. Wait for the message to succeed too.
+	gid := fmt.Sprintf("flash-sale-%d-%s", act, user)
+	for deadline := time.Now().Add(10 * time.Second); s.dtmStatus(gid) != "succeed"; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("purchase %s: order created, message %s after 10s", gid, s.dtmStatus(gid))
+		}
+	}
 	exp, err := time.Parse(time.RFC3339Nano, fmt.Sprint(o["expires_at"]))
 	if err != nil {
 		s.t.Fatalf("order %v: expires_at: %v", o, err)
