@@ -42,31 +42,38 @@ func (orderRow) TableName() string { return "orders" }
 
 // Store implements orders.Store.
 type Store struct {
-	db *gorm.DB
+	db     *gorm.DB
+	groups *grouper
 }
 
 // New returns a Store on db, MySQL or SQLite, whose schema sqlconn applied
 // (package sqlbarrier tells the two apart).
-func New(db *gorm.DB) *Store { return &Store{db: db} }
+func New(db *gorm.DB) *Store {
+	s := &Store{db: db}
+	s.groups = &grouper{s: s}
+	return s
+}
 
 var _ orders.Store = (*Store)(nil)
 
-// Create runs a purchase message's branch behind dtm's SQL barrier.
+// Create runs a purchase message's branch behind dtm's SQL barrier,
+// committed in a group with the branches that arrive at the same time
+// (batch.go).
 func (s *Store) Create(ctx context.Context, bb *dtmcli.BranchBarrier, req orders.CreateRequest) error {
 	if sabotage.DoubleInsert {
 		bb.BarrierID = sabotage.FreshBarrierID() // a broken build of the chaos suite only (internal/sabotage)
+		return s.createOne(ctx, bb, req)
 	}
+	if !groupable(bb) {
+		return s.createOne(ctx, bb, req)
+	}
+	return s.groups.create(ctx, bb, req)
+}
+
+// createOne runs one branch in a transaction of its own.
+func (s *Store) createOne(ctx context.Context, bb *dtmcli.BranchBarrier, req orders.CreateRequest) error {
 	return s.withBarrier(ctx, bb, func(tx *gorm.DB) error {
-		now := time.Now().UTC()
-		payBy := orders.DefaultPayTimeout
-		if req.PayTimeoutSeconds > 0 {
-			payBy = time.Duration(req.PayTimeoutSeconds) * time.Second
-		}
-		expires := now.Add(payBy)
-		o := orderRow{
-			GID: bb.Gid, ActivityID: req.ActivityID, UserID: req.UserID, ProductID: req.ProductID,
-			Price: req.Price, Status: orders.StatusCreated, CreatedAt: now, UpdatedAt: now, ExpiresAt: &expires,
-		}
+		o := orderRowFor(bb.Gid, req, time.Now().UTC())
 		if err := tx.Create(&o).Error; err != nil && !sabotage.Duplicate(err) { // Duplicate: false but in a broken build
 			return fmt.Errorf("insert order: %w", err)
 		}
@@ -79,6 +86,19 @@ func (s *Store) Create(ctx context.Context, bb *dtmcli.BranchBarrier, req orders
 		}
 		return nil
 	})
+}
+
+// orderRowFor is the order row a purchase message's branch creates at now.
+func orderRowFor(gid string, req orders.CreateRequest, now time.Time) orderRow {
+	payBy := orders.DefaultPayTimeout
+	if req.PayTimeoutSeconds > 0 {
+		payBy = time.Duration(req.PayTimeoutSeconds) * time.Second
+	}
+	expires := now.Add(payBy)
+	return orderRow{
+		GID: gid, ActivityID: req.ActivityID, UserID: req.UserID, ProductID: req.ProductID,
+		Price: req.Price, Status: orders.StatusCreated, CreatedAt: now, UpdatedAt: now, ExpiresAt: &expires,
+	}
 }
 
 // withBarrier runs busi in one transaction behind bb's barrier (package

@@ -33,7 +33,7 @@ func stores(t *testing.T, f func(t *testing.T, s *Store, db *gorm.DB)) {
 	})
 }
 
-func branch(t *testing.T, gid string) *dtmcli.BranchBarrier {
+func branch(t testing.TB, gid string) *dtmcli.BranchBarrier {
 	t.Helper()
 	bb, err := dtmcli.BarrierFrom("msg", gid, "01", "action")
 	if err != nil {
@@ -42,7 +42,7 @@ func branch(t *testing.T, gid string) *dtmcli.BranchBarrier {
 	return bb
 }
 
-func seedStock(t *testing.T, db *gorm.DB, act int64, units int) {
+func seedStock(t testing.TB, db *gorm.DB, act int64, units int) {
 	t.Helper()
 	if err := db.Exec("INSERT INTO activity_stock (activity_id, total, stock) VALUES (?, ?, ?)", act, units, units).Error; err != nil {
 		t.Fatal(err)

@@ -1,0 +1,181 @@
+package sqldb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dtm-labs/client/dtmcli"
+	"github.com/dtm-labs/client/dtmcli/dtmimp"
+	barriersql "github.com/flashsale/flashsale/barrier_sql"
+	"github.com/flashsale/flashsale/internal/sqlbarrier"
+	"github.com/flashsale/flashsale/orders"
+	"gorm.io/gorm"
+)
+
+// Order creations are committed in groups: the branches that arrive while
+// a group's transaction runs wait and go into the next one, which inserts
+// all their barrier rows in one statement, all their orders in another and
+// takes each activity's units with one UPDATE. A burst's orders then share
+// one commit and one hold of the activity's stock row lock, the sale's one
+// hot row, instead of queuing on it one commit at a time.
+//
+// A group is all or nothing, like the one-order transaction it stands for.
+// When it cannot commit as a whole (a barrier row already there, so a
+// redelivered branch; a DB stock short; any error), it is rolled back and
+// every branch in it runs alone through the barrier (sqlbarrier.Run), which
+// gives each its own answer.
+const (
+	groupMax     = 128 // branches in one group at most
+	groupWorkers = 2   // groups in flight at once: one commits, one fills
+)
+
+// grouper runs the order creations of one Store in groups.
+type grouper struct {
+	s *Store
+
+	mu      sync.Mutex // mu guards queue and workers
+	queue   []*creation
+	workers int
+
+	grouped atomic.Int64 // branches committed in groups of two or more
+}
+
+// creation is one branch waiting for its group.
+type creation struct {
+	bb   *dtmcli.BranchBarrier
+	req  orders.CreateRequest
+	done chan error // buffered: the worker never blocks on a caller gone
+}
+
+// create queues one branch and waits for its group's outcome, or for ctx.
+// A branch whose caller gave up may still commit; dtm's retry then finds
+// its barrier row and succeeds.
+func (g *grouper) create(ctx context.Context, bb *dtmcli.BranchBarrier, req orders.CreateRequest) error {
+	c := &creation{bb: bb, req: req, done: make(chan error, 1)}
+	g.mu.Lock()
+	g.queue = append(g.queue, c)
+	if g.workers < groupWorkers {
+		g.workers++
+		go g.work()
+	}
+	g.mu.Unlock()
+	select {
+	case err := <-c.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// work commits groups until the queue is empty, then exits.
+func (g *grouper) work() {
+	for {
+		g.mu.Lock()
+		n := min(len(g.queue), groupMax)
+		if n == 0 {
+			g.workers--
+			g.mu.Unlock()
+			return
+		}
+		group := append([]*creation(nil), g.queue[:n]...)
+		g.queue = g.queue[n:]
+		if len(g.queue) == 0 {
+			g.queue = nil // let the drained backing array go
+		}
+		g.mu.Unlock()
+		g.commit(group)
+	}
+}
+
+// commit runs one group: as one transaction if it can, else branch by
+// branch.
+func (g *grouper) commit(group []*creation) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if len(group) > 1 {
+		if err := g.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return createGroup(tx, group) }); err == nil {
+			g.grouped.Add(int64(len(group)))
+			for _, c := range group {
+				c.done <- nil
+			}
+			return
+		}
+	}
+	var wg sync.WaitGroup
+	for _, c := range group {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.done <- g.s.createOne(ctx, c.bb, c.req)
+		}()
+	}
+	wg.Wait()
+}
+
+// errGroupSplit rolls a group back when one of its barrier rows was
+// already there: its branches then run alone.
+var errGroupSplit = errors.New("a branch of the group ran before")
+
+// createGroup is the group's transaction: every barrier row (the same row
+// dtmcli's BranchBarrier.Call inserts for a message branch), every order,
+// and one stock decrement per activity, taken in activity order so that
+// two groups never wait on each other's rows crosswise.
+func createGroup(tx *gorm.DB, group []*creation) error {
+	insert := "INSERT IGNORE INTO "
+	if sqlbarrier.Dialect(tx) == sqlbarrier.SQLite {
+		insert = "INSERT OR IGNORE INTO "
+	}
+	q := insert + barriersql.BarrierTable + " (trans_type, gid, branch_id, op, barrier_id, reason) VALUES "
+	args := make([]any, 0, 6*len(group))
+	for i, c := range group {
+		if i > 0 {
+			q += ", "
+		}
+		q += "(?, ?, ?, ?, ?, ?)"
+		bid := fmt.Sprintf("%02d", c.bb.BarrierID+1) // the first barrier of the branch, as Call numbers it
+		args = append(args, c.bb.TransType, c.bb.Gid, c.bb.BranchID, c.bb.Op, bid, c.bb.Op)
+	}
+	res := tx.Exec(q, args...)
+	if res.Error != nil {
+		return fmt.Errorf("insert barriers: %w", res.Error)
+	}
+	if res.RowsAffected != int64(len(group)) {
+		return errGroupSplit
+	}
+	now := time.Now().UTC()
+	rows := make([]orderRow, len(group))
+	units := map[int64]int{}
+	for i, c := range group {
+		rows[i] = orderRowFor(c.bb.Gid, c.req, now)
+		units[c.req.ActivityID]++
+	}
+	if err := tx.Create(&rows).Error; err != nil {
+		return fmt.Errorf("insert orders: %w", err)
+	}
+	acts := make([]int64, 0, len(units))
+	for a := range units {
+		acts = append(acts, a)
+	}
+	sort.Slice(acts, func(i, j int) bool { return acts[i] < acts[j] })
+	for _, a := range acts {
+		res := tx.Exec("UPDATE activity_stock SET stock = stock - ? WHERE activity_id = ? AND stock >= ?", units[a], a, units[a])
+		if res.Error != nil {
+			return fmt.Errorf("decrement DB stock: %w", res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return fmt.Errorf("activity %d: %w", a, orders.ErrNoDBStock)
+		}
+	}
+	return nil
+}
+
+// groupable reports whether bb is a message branch's first barrier, the
+// one kind of call a group inserts barrier rows for.
+func groupable(bb *dtmcli.BranchBarrier) bool {
+	return bb.TransType == "msg" && bb.Op == dtmimp.OpAction && bb.BarrierID == 0
+}
