@@ -47,6 +47,7 @@ type grouper struct {
 
 // creation is one branch waiting for its group.
 type creation struct {
+	ctx  context.Context // the caller's: once it is done, the branch is skipped
 	bb   *dtmcli.BranchBarrier
 	req  orders.CreateRequest
 	done chan error // buffered: the worker never blocks on a caller gone
@@ -56,7 +57,7 @@ type creation struct {
 // A branch whose caller gave up may still commit; dtm's retry then finds
 // its barrier row and succeeds.
 func (g *grouper) create(ctx context.Context, bb *dtmcli.BranchBarrier, req orders.CreateRequest) error {
-	c := &creation{bb: bb, req: req, done: make(chan error, 1)}
+	c := &creation{ctx: ctx, bb: bb, req: req, done: make(chan error, 1)}
 	g.mu.Lock()
 	g.queue = append(g.queue, c)
 	if g.workers < groupWorkers {
@@ -82,13 +83,26 @@ func (g *grouper) work() {
 			g.mu.Unlock()
 			return
 		}
-		group := append([]*creation(nil), g.queue[:n]...)
+		taken := g.queue[:n]
 		g.queue = g.queue[n:]
 		if len(g.queue) == 0 {
 			g.queue = nil // let the drained backing array go
 		}
 		g.mu.Unlock()
-		g.commit(group)
+		// A branch whose caller gave up (dtm's call timed out, or the
+		// order service is shutting down) is left to dtm's retry: nothing
+		// of it is committed.
+		var group []*creation
+		for _, c := range taken {
+			if err := c.ctx.Err(); err != nil {
+				c.done <- err
+				continue
+			}
+			group = append(group, c)
+		}
+		if len(group) > 0 {
+			g.commit(group)
+		}
 	}
 }
 

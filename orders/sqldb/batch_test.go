@@ -187,3 +187,27 @@ func BenchmarkCreate(b *testing.B) {
 		})
 	}
 }
+
+// TestCreateCallerGone: a branch whose caller has given up before its
+// group runs is skipped, nothing of it committed, and its retry creates
+// the order.
+func TestCreateCallerGone(t *testing.T) {
+	stores(t, func(t *testing.T, s *Store, db *gorm.DB) {
+		seedStock(t, db, 14, 5)
+		req := orders.CreateRequest{ActivityID: 14, UserID: "gone", ProductID: 7, Price: 100}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := s.Create(ctx, branch(t, "flash-sale-14-gone"), req); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Create with its caller gone = %v, want context.Canceled", err)
+		}
+		if n := count(t, db, "SELECT COUNT(*) FROM orders WHERE activity_id = 14") + count(t, db, "SELECT COUNT(*) FROM barrier WHERE gid = 'flash-sale-14-gone'"); n != 0 {
+			t.Fatalf("%d rows committed for a branch whose caller was gone", n)
+		}
+		if err := s.Create(context.Background(), branch(t, "flash-sale-14-gone"), req); err != nil {
+			t.Fatalf("retry: %v", err)
+		}
+		if n := count(t, db, "SELECT stock FROM activity_stock WHERE activity_id = 14"); n != 4 {
+			t.Fatalf("DB stock %d after the retry, want 4", n)
+		}
+	})
+}
