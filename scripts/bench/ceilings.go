@@ -136,10 +136,11 @@ func (r *runner) evalCeilings(ctx context.Context) error {
 	return nil
 }
 
-// sqlCeiling runs the order service's branch transaction (barrier row,
-// order row, DB stock decrement: orders/sqldb.Store.Create) from
-// cfg.SQLConns goroutines on one activity, as the burst does. Its activity
-// is left out of reconciliation (its orders have no dtm message).
+// sqlCeiling runs the order service's branch (barrier row, order row, DB
+// stock decrement: orders/sqldb.Store.Create, which commits the branches
+// in flight together in groups) from cfg.SQLConns goroutines on one
+// activity, as the burst does. Its activity is left out of reconciliation
+// (its orders have no dtm message).
 func (r *runner) sqlCeiling(ctx context.Context) error {
 	a, err := r.st.newActivity(ctx, "MariaDB ceiling", 10_000_000, time.Now().Add(-time.Second))
 	if err != nil {
@@ -153,7 +154,7 @@ func (r *runner) sqlCeiling(ctx context.Context) error {
 		defer sqlDB.Close()
 	}
 	store := sqldb.New(gdb)
-	res, err := r.runOps(ctx, fmt.Sprintf("MariaDB barrier+order tx, %d conns", r.cfg.SQLConns), r.cfg.SQLConns, r.cfg.SQLDuration,
+	res, err := r.runOps(ctx, fmt.Sprintf("MariaDB order branches (grouped), %d conns", r.cfg.SQLConns), r.cfg.SQLConns, r.cfg.SQLDuration,
 		func(ctx context.Context, g, i int) (int, error) {
 			user := "q" + strconv.Itoa(g) + "_" + strconv.Itoa(i)
 			bb := &dtmcli.BranchBarrier{TransType: "msg", Gid: flashsale.GID(a.ID, user), BranchID: "01", Op: "action"}
