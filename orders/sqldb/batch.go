@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -144,13 +145,10 @@ func createGroup(tx *gorm.DB, group []*creation) error {
 	if sqlbarrier.Dialect(tx) == sqlbarrier.SQLite {
 		insert = "INSERT OR IGNORE INTO "
 	}
-	q := insert + barriersql.BarrierTable + " (trans_type, gid, branch_id, op, barrier_id, reason) VALUES "
+	q := insert + barriersql.BarrierTable + " (trans_type, gid, branch_id, op, barrier_id, reason) VALUES (?, ?, ?, ?, ?, ?)" +
+		strings.Repeat(", (?, ?, ?, ?, ?, ?)", len(group)-1)
 	args := make([]any, 0, 6*len(group))
-	for i, c := range group {
-		if i > 0 {
-			q += ", "
-		}
-		q += "(?, ?, ?, ?, ?, ?)"
+	for _, c := range group {
 		bid := fmt.Sprintf("%02d", c.bb.BarrierID+1) // the first barrier of the branch, as Call numbers it
 		args = append(args, c.bb.TransType, c.bb.Gid, c.bb.BranchID, c.bb.Op, bid, c.bb.Op)
 	}
@@ -175,7 +173,7 @@ func createGroup(tx *gorm.DB, group []*creation) error {
 	for a := range units {
 		acts = append(acts, a)
 	}
-	sort.Slice(acts, func(i, j int) bool { return acts[i] < acts[j] })
+	slices.Sort(acts)
 	for _, a := range acts {
 		res := tx.Exec("UPDATE activity_stock SET stock = stock - ? WHERE activity_id = ? AND stock >= ?", units[a], a, units[a])
 		if res.Error != nil {
