@@ -76,14 +76,8 @@ func TestCreateGrouped(t *testing.T) {
 		} else {
 			t.Logf("%d of 300 branches committed in groups", g)
 		}
-		for _, act := range []int64{10, 11} {
-			if n := count(t, db, "SELECT stock FROM activity_stock WHERE activity_id = ?", act); n != 0 {
-				t.Errorf("activity %d: DB stock %d, want 0", act, n)
-			}
-		}
-		if n := count(t, db, "SELECT COUNT(*) FROM orders WHERE activity_id IN (10, 11)"); n != 300 {
-			t.Errorf("%d orders, want 300", n)
-		}
+		wantDB(t, db, 10, 200, 0)
+		wantDB(t, db, 11, 100, 0)
 		if n := count(t, db, "SELECT COUNT(*) FROM barrier WHERE gid LIKE 'flash-sale-1%' AND op = 'action' AND barrier_id = '01'"); n != 300 {
 			t.Errorf("%d barrier rows, want 300", n)
 		}
@@ -109,12 +103,7 @@ func TestCreateGroupedRedeliveries(t *testing.T) {
 				t.Fatalf("a late redelivery: %v", err)
 			}
 		}
-		if n := count(t, db, "SELECT COUNT(*) FROM orders WHERE activity_id = 12"); n != 60 {
-			t.Errorf("%d orders, want 60", n)
-		}
-		if n := count(t, db, "SELECT stock FROM activity_stock WHERE activity_id = 12"); n != 40 {
-			t.Errorf("DB stock %d, want 40", n)
-		}
+		wantDB(t, db, 12, 60, 40)
 	})
 }
 
@@ -139,14 +128,9 @@ func TestCreateGroupedShortStock(t *testing.T) {
 		if ok != 10 || short != 15 {
 			t.Fatalf("%d created, %d short of stock; want 10 and 15", ok, short)
 		}
-		if n := count(t, db, "SELECT COUNT(*) FROM orders WHERE activity_id = 13"); n != 10 {
-			t.Errorf("%d orders, want 10", n)
-		}
+		wantDB(t, db, 13, 10, 0)
 		if n := count(t, db, "SELECT COUNT(*) FROM barrier WHERE gid LIKE 'flash-sale-13-%'"); n != 10 {
 			t.Errorf("%d barrier rows, want 10", n)
-		}
-		if n := count(t, db, "SELECT stock FROM activity_stock WHERE activity_id = 13"); n != 0 {
-			t.Errorf("DB stock %d, want 0", n)
 		}
 	})
 }
@@ -206,8 +190,6 @@ func TestCreateCallerGone(t *testing.T) {
 		if err := s.Create(context.Background(), branch(t, "flash-sale-14-gone"), req); err != nil {
 			t.Fatalf("retry: %v", err)
 		}
-		if n := count(t, db, "SELECT stock FROM activity_stock WHERE activity_id = 14"); n != 4 {
-			t.Fatalf("DB stock %d after the retry, want 4", n)
-		}
+		wantDB(t, db, 14, 1, 4)
 	})
 }

@@ -58,6 +58,17 @@ func count(t *testing.T, db *gorm.DB, q string, args ...any) int {
 	return n
 }
 
+// wantDB checks act's orders and DB stock.
+func wantDB(t *testing.T, db *gorm.DB, act int64, made, stock int) {
+	t.Helper()
+	if n := count(t, db, "SELECT COUNT(*) FROM orders WHERE activity_id = ?", act); n != made {
+		t.Errorf("activity %d: %d orders, want %d", act, n, made)
+	}
+	if n := count(t, db, "SELECT stock FROM activity_stock WHERE activity_id = ?", act); n != stock {
+		t.Errorf("activity %d: DB stock %d, want %d", act, n, stock)
+	}
+}
+
 func TestCreateExactlyOnce(t *testing.T) {
 	stores(t, func(t *testing.T, s *Store, db *gorm.DB) {
 		ctx := context.Background()
@@ -104,12 +115,7 @@ func TestCreateConcurrentRedeliveries(t *testing.T) {
 		if err := s.Create(context.Background(), branch(t, "flash-sale-2-u2"), req); err != nil {
 			t.Fatalf("a late redelivery: %v", err)
 		}
-		if n := count(t, db, "SELECT COUNT(*) FROM orders WHERE activity_id = 2"); n != 1 {
-			t.Fatalf("%d orders, want 1", n)
-		}
-		if n := count(t, db, "SELECT stock FROM activity_stock WHERE activity_id = 2"); n != 4 {
-			t.Fatalf("DB stock %d, want 4", n)
-		}
+		wantDB(t, db, 2, 1, 4)
 	})
 }
 
