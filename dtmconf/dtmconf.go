@@ -18,7 +18,8 @@
 //     instead of the default 3 s;
 //   - RetryInterval stays at dtm's minimum of 10 s (the server refuses less);
 //     failed branch calls back off from the message's interval (18, 36 s...),
-//     and ResetCronTime on the dtm admin API hurries them after an outage.
+//     and ResetCronTime on the dtm admin API hurries them after an outage
+//     (the order service calls it when it starts: HurryAfter).
 package dtmconf
 
 import (
@@ -38,6 +39,13 @@ const MsgTimeoutToFail = 8
 // MsgRetryInterval is the RetryInterval, in seconds, set on every purchase
 // message: the delay of dtm's first look at it (see the package comment).
 const MsgRetryInterval = MsgTimeoutToFail + 1
+
+// HurryAfter is the timeout, in seconds, of the resetCronTime call the
+// order service makes when it starts (dtm retries at once every
+// transaction due more than this long from now): above MsgRetryInterval, so
+// that a message still prepared, due at most MsgRetryInterval after its
+// creation, keeps its back-check schedule.
+const HurryAfter = MsgRetryInterval + 1
 
 // RequestTimeout is the timeout, in seconds, of every call between a service
 // and the dtm server, in both directions.

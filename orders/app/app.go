@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/flashsale/flashsale/dtmconf"
@@ -89,9 +90,18 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) (*Service, error) {
 // Handler returns the service's HTTP handler.
 func (s *Service) Handler() http.Handler { return s.handler }
 
-// Run cancels expired orders and refunds the charges of cancelled ones
-// every CancelInterval until ctx ends (at once when the interval is 0).
+// Run hurries dtm's retries of what failed while the service was down
+// (hurry.go), and cancels expired orders and refunds the charges of
+// cancelled ones every CancelInterval, until ctx ends (no canceller when
+// the interval is 0).
 func (s *Service) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.hurryBacklog(ctx)
+	}()
+	defer wg.Wait()
 	if s.cfg.CancelInterval <= 0 {
 		return
 	}
