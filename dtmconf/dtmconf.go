@@ -19,7 +19,7 @@
 //   - RetryInterval stays at dtm's minimum of 10 s (the server refuses less);
 //     failed branch calls back off from the message's interval (18, 36 s...),
 //     and ResetCronTime on the dtm admin API hurries them after an outage
-//     (the order service calls it when it starts: HurryAfter).
+//     (the services call it when they start: HurryRetries).
 package dtmconf
 
 import (
@@ -41,7 +41,7 @@ const MsgTimeoutToFail = 8
 const MsgRetryInterval = MsgTimeoutToFail + 1
 
 // HurryAfter is the timeout, in seconds, of the resetCronTime call the
-// order service makes when it starts (dtm retries at once every
+// services make when they start (HurryRetries: dtm retries at once every
 // transaction due more than this long from now): above MsgRetryInterval, so
 // that a message still prepared, due at most MsgRetryInterval after its
 // creation, keeps its back-check schedule.

@@ -130,7 +130,7 @@ func TestOrdersKilledMidSale(t *testing.T) {
 		t.Fatalf("answers = %v, want 100 accepted and 100 sold out", got.m)
 	}
 	// dtm retries a failed branch 18 s later; the restarted order service
-	// hurries those retries (orders/app/hurry.go), so every order is there
+	// hurries those retries (dtmconf.HurryRetries), so every order is there
 	// well before that.
 	r := s.settle(act, time.Until(restarted.Add(12*time.Second)))
 	if r.LiveOrders != 100 || r.Messages["succeed"] != 100 {

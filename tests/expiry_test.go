@@ -264,3 +264,46 @@ func TestCancelKilledBeforeLocalStep(t *testing.T) {
 		t.Fatalf("after settlement: order %s; %s", st, r)
 	}
 }
+
+// TestFlashsaleDownWhileCancelling: flashsale is down when an unpaid order
+// is cancelled, so the cancellation's branch (the unit's return to Redis,
+// on flashsale's internal listener) fails and dtm backs it off 18 s. The
+// restarted flashsale hurries that retry (dtmconf.HurryRetries): the unit
+// is back in Redis within 8 s of the restart, once.
+func TestFlashsaleDownWhileCancelling(t *testing.T) {
+	s := newStack(t)
+	s.payTimeout = payTimeout
+	act := s.newActivity(1)
+	_, expires := s.buyOrder(act, "late")
+	s.flashsale.Kill()
+	gid := flashsale.CancelGID(act, "late")
+	for {
+		if st, _ := dbOrder(t, act, "late"); st == "cancelled" && s.dtmStatus(gid) == "submitted" {
+			break
+		}
+		if time.Since(expires) > 2*cancelBound {
+			t.Fatalf("order not cancelled, or message %s %q, %s after its time to pay", gid, s.dtmStatus(gid), time.Since(expires))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // the branch call fails at once: flashsale is not listening
+	if n := redisStock(t, act); n != 0 {
+		t.Fatalf("Redis stock %d with flashsale down, want 0", n)
+	}
+	s.restartFlashsale()
+	restarted := time.Now()
+	for st := s.dtmStatus(gid); st != "succeed"; st = s.dtmStatus(gid) {
+		if time.Since(restarted) > 8*time.Second {
+			t.Fatalf("cancellation message %s still %q 8s after flashsale restarted", gid, st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("unit returned %s after the restart", time.Since(restarted).Round(10*time.Millisecond))
+	if len(s.flashsale.Lines("hurried dtm's backed-off retries")) == 0 {
+		t.Error("the restarted flashsale did not hurry dtm's retries")
+	}
+	r := s.settle(act, 5*time.Second)
+	if r.LiveOrders != 0 || r.RedisStock != 1 || r.DBStock != 1 || r.Cancels["succeed"] != 1 {
+		t.Fatalf("after settlement: %s", r)
+	}
+}
