@@ -2,13 +2,14 @@ package dtmconf
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/httpjson"
 )
 
 // HurryRetries is what a service dtm calls does when it starts: it waits
@@ -42,7 +43,7 @@ func hurry(ctx context.Context, server, readyURL string) (int, error) {
 			HasRemaining bool `json:"has_remaining"`
 			SucceedCount int  `json:"succeed_count"`
 		}
-		if err := getJSON(ctx, hc, server+"/resetCronTime?"+q.Encode(), &body); err != nil {
+		if err := httpjson.Get(ctx, hc, server+"/resetCronTime?"+q.Encode(), &body); err != nil {
 			return hurried, err
 		}
 		hurried += body.SucceedCount
@@ -75,20 +76,4 @@ func waitReady(ctx context.Context, hc *http.Client, u string) error {
 		}
 	}
 	return fmt.Errorf("%s did not answer 200 within 30s", u)
-}
-
-func getJSON(ctx context.Context, hc *http.Client, u string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", u, resp.Status)
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
 }

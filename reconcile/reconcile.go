@@ -6,7 +6,6 @@ package reconcile
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/rediscache"
+	"github.com/flashsale/flashsale/internal/httpjson"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -252,7 +252,7 @@ func listMessages(ctx context.Context, src Sources, prefixes ...string) (map[str
 			} `json:"transactions"`
 			NextPosition string `json:"next_position"`
 		}
-		if err := getJSON(ctx, hc, src.DTM+"/all?"+q.Encode(), &body); err != nil {
+		if err := httpjson.Get(ctx, hc, src.DTM+"/all?"+q.Encode(), &body); err != nil {
 			return nil, fmt.Errorf("dtm transactions: %w", err)
 		}
 		for _, t := range body.Transactions {
@@ -278,7 +278,7 @@ func MessageStatus(ctx context.Context, src Sources, gid string) (string, error)
 			Status string `json:"status"`
 		} `json:"transaction"`
 	}
-	if err := getJSON(ctx, httpClient(src), src.DTM+"/query?"+url.Values{"gid": {gid}}.Encode(), &body); err != nil {
+	if err := httpjson.Get(ctx, httpClient(src), src.DTM+"/query?"+url.Values{"gid": {gid}}.Encode(), &body); err != nil {
 		return "", fmt.Errorf("dtm transaction %s: %w", gid, err)
 	}
 	if body.Transaction == nil {
@@ -345,22 +345,6 @@ func httpClient(src Sources) *http.Client {
 		return src.HTTP
 	}
 	return &http.Client{Timeout: 10 * time.Second}
-}
-
-func getJSON(ctx context.Context, hc *http.Client, u string, into any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", u, resp.Status)
-	}
-	return json.NewDecoder(resp.Body).Decode(into)
 }
 
 // String renders the report for people: one line of figures, then one line

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/httpjson"
 )
 
 // resetCronTime asks the dtm server to retry at once every transaction
@@ -142,20 +142,5 @@ func (s *stack) settle(ctx context.Context, acts, unpaid map[int64]bool, healed 
 }
 
 func (s *stack) getJSON(ctx context.Context, u string, into any) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	hc := &http.Client{Timeout: 60 * time.Second}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", u, resp.Status)
-	}
-	return json.NewDecoder(resp.Body).Decode(into)
+	return httpjson.Get(ctx, &http.Client{Timeout: 60 * time.Second}, u, into)
 }
