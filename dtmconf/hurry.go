@@ -2,7 +2,6 @@ package dtmconf
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -12,16 +11,39 @@ import (
 	"github.com/flashsale/flashsale/internal/httpjson"
 )
 
-// HurryRetries is what a service dtm calls does when it starts: it waits
-// up to 30 s for the service to answer 200 at readyURL (its own listener,
-// where dtm reaches it), then asks the dtm server's API at server to retry
-// now every transaction due more than HurryAfter from now (resetCronTime).
-// Those are the calls that failed while the service was down: dtm backs
-// them off 18 s, then 36 s, ..., and without the hurry they would wait that
-// long after the service is back. It logs what it did to log and returns
+// HurryWhenReady is what a service dtm calls runs beside its listeners
+// until ctx ends: every second it asks readyURL (the service's own
+// /readyz, answered 200 when its stores answer), and each time that turns
+// ready, at the start and after every outage of its stores, it hurries
+// dtm's retries (HurryRetries). dtm backs off the calls that failed while
+// the service or its stores were down, 18 s, then 36 s, ... with no limit:
+// without the hurry the orders of a ten-minute database outage could wait
+// about ten minutes more once it is over.
+func HurryWhenReady(ctx context.Context, server, readyURL string, log *slog.Logger) {
+	hc := &http.Client{Timeout: RequestTimeout * time.Second}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	ready := false
+	for {
+		now := answers200(ctx, hc, readyURL)
+		if now && !ready {
+			HurryRetries(ctx, server, log)
+		}
+		ready = now
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// HurryRetries asks the dtm server's API at server to retry now every
+// transaction due more than HurryAfter from now (resetCronTime): the calls
+// that failed and are backed off. It logs what it did to log and returns
 // how many transactions it moved.
-func HurryRetries(ctx context.Context, server, readyURL string, log *slog.Logger) int {
-	n, err := hurry(ctx, server, readyURL)
+func HurryRetries(ctx context.Context, server string, log *slog.Logger) int {
+	n, err := hurry(ctx, server)
 	switch {
 	case err != nil && ctx.Err() == nil:
 		log.Warn("could not hurry dtm's backed-off retries; they run on their own schedule", "err", err)
@@ -31,11 +53,8 @@ func HurryRetries(ctx context.Context, server, readyURL string, log *slog.Logger
 	return n
 }
 
-func hurry(ctx context.Context, server, readyURL string) (int, error) {
+func hurry(ctx context.Context, server string) (int, error) {
 	hc := &http.Client{Timeout: RequestTimeout * time.Second}
-	if err := waitReady(ctx, hc, readyURL); err != nil {
-		return 0, err
-	}
 	q := url.Values{"timeout": {strconv.Itoa(HurryAfter)}, "limit": {"10000"}}
 	hurried := 0
 	for range 100 { // a million transactions at most
@@ -54,26 +73,16 @@ func hurry(ctx context.Context, server, readyURL string) (int, error) {
 	return hurried, nil
 }
 
-// waitReady waits up to 30 s for u to answer 200.
-func waitReady(ctx context.Context, hc *http.Client, u string) error {
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return err
-		}
-		if resp, err := hc.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
+// answers200 reports whether u answers 200.
+func answers200(ctx context.Context, hc *http.Client, u string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return false
 	}
-	return fmt.Errorf("%s did not answer 200 within 30s", u)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }

@@ -350,6 +350,10 @@ func TestAdjustKilledBeforeLocalStep(t *testing.T) {
 // Redis (202), a removal cannot take its units (503, failed later by the
 // back-check); Redis then comes back empty, the stock is re-derived from
 // the adjusted total, and the addition's late branch adds nothing more.
+// flashsale hurries dtm's retry of that branch once its stores are back
+// (dtmconf.HurryWhenReady, and after the re-derivation): both messages are
+// final within 12 s of the restart, where dtm's own backoff would retry
+// the branch 18 s after it failed.
 func TestAdjustWhenStoresFail(t *testing.T) {
 	bin := needBinaries(t, "redis-server")[0]
 	s := newStack(t)
@@ -385,23 +389,40 @@ func TestAdjustWhenStoresFail(t *testing.T) {
 			map[string]any{"delta": delta, "request_id": id})
 	}
 	redis.Kill()
-	if code, body := adjust(5, "redis_down_add"); code != http.StatusAccepted || body["status"] != "submitted" {
-		t.Fatalf("an addition with Redis down: %d %v, want 202 submitted", code, body)
-	}
 	if code, body := adjust(-3, "redis_down_rm"); code != http.StatusServiceUnavailable {
 		t.Fatalf("a removal with Redis down: %d %v, want 503", code, body)
 	}
+	if code, body := adjust(5, "redis_down_add"); code != http.StatusAccepted || body["status"] != "submitted" {
+		t.Fatalf("an addition with Redis down: %d %v, want 202 submitted", code, body)
+	}
+	// dtm's call of the addition's branch fails on the dead Redis (within
+	// its 3 s request timeout) and is backed off 18 s.
+	time.Sleep(4 * time.Second)
+	add, rm := adjustGID(act, 5, "redis_down_add"), adjustGID(act, -3, "redis_down_rm")
+	if st := s.dtmStatus(add); st != "submitted" {
+		t.Fatalf("the addition is %q with Redis down, want submitted", st)
+	}
 	redis.Start(t, "") // empty: no persistence
 	waitTCP(t, "127.0.0.1:"+itoa(port))
+	restarted := time.Now()
 
-	add, rm := adjustGID(act, 5, "redis_down_add"), adjustGID(act, -3, "redis_down_rm")
-	deadline := time.Now().Add(45 * time.Second)
-	for s.dtmStatus(add) != "succeed" || s.dtmStatus(rm) != "failed" {
-		if time.Now().After(deadline) {
-			t.Fatalf("addition %q, removal %q", s.dtmStatus(add), s.dtmStatus(rm))
+	var added, removed time.Duration
+	for added == 0 || removed == 0 {
+		if added == 0 && s.dtmStatus(add) == "succeed" {
+			added = time.Since(restarted)
 		}
-		s.call("GET", s.dtmURL()+"/resetCronTime?timeout=0&limit=1000", "", nil) // retry now, not after dtm's backoff
-		time.Sleep(500 * time.Millisecond)
+		if removed == 0 && s.dtmStatus(rm) == "failed" {
+			removed = time.Since(restarted)
+		}
+		if time.Since(restarted) > 12*time.Second {
+			t.Fatalf("addition %q, removal %q 12s after Redis came back", s.dtmStatus(add), s.dtmStatus(rm))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("after Redis came back: the addition succeeded in %s, the removal failed in %s",
+		added.Round(10*time.Millisecond), removed.Round(10*time.Millisecond))
+	if added > 8*time.Second {
+		t.Errorf("the addition succeeded %s after Redis came back, want within 8 s (hurried, not dtm's 18 s backoff)", added)
 	}
 	// 10 + 5 units, one order: 14 in Redis, re-derived, and no more.
 	code, st := s.call("GET", fmt.Sprintf("%s/admin/v1/activities/%d/stats", own.admin, act), adminToken, nil)

@@ -149,8 +149,9 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 
 // Background runs the service's pollers until ctx ends: the sold-out flags
 // and admission bounds every 50 ms, the blacklist every 500 ms, the Redis
-// run ids every second (WatchStock: stale stock re-derived); and, once,
-// hurries dtm's retries of what failed while the service was down. It loads
+// run ids every second (WatchStock: stale stock re-derived); and it
+// hurries dtm's retries of what failed while the service or its stores
+// were down, each time they are ready again (dtmconf.HurryWhenReady). It loads
 // the blacklist once before returning, so buys never run without it.
 func (s *Service) Background(ctx context.Context) error {
 	g := s.deps.Gates
@@ -160,17 +161,8 @@ func (s *Service) Background(ctx context.Context) error {
 	go g.SoldOut.Poll(ctx, s.deps.Stock, 50*time.Millisecond, g.Admission.SetRemaining, s.deps.Log)
 	go g.Blacklist.Poll(ctx, 500*time.Millisecond, s.deps.Log)
 	go s.WatchStock(ctx, time.Second)
-	go s.hurryBacklog(ctx)
+	go dtmconf.HurryWhenReady(ctx, s.cfg.DTMServer, s.cfg.InternalURL+"/readyz", s.deps.Log)
 	return nil
-}
-
-// hurryBacklog asks the dtm server, once this service's internal listener
-// answers, to retry now what failed while it was down
-// (dtmconf.HurryRetries): the return of a cancelled order's unit and an
-// addition's Redis step, branches on that listener, would otherwise be
-// retried 18 s or more later.
-func (s *Service) hurryBacklog(ctx context.Context) {
-	dtmconf.HurryRetries(ctx, s.cfg.DTMServer, s.cfg.InternalURL+"/readyz", s.deps.Log)
 }
 
 // Listeners returns the shopper, admin and internal listeners on addrs.

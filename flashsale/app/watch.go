@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"time"
+
+	"github.com/flashsale/flashsale/dtmconf"
 )
 
 // runner names the Redis processes behind a store (rediscache.Stock.Runs).
@@ -52,6 +54,9 @@ func (s *Service) WatchStock(ctx context.Context, interval time.Duration) {
 		}
 		if n > 0 {
 			s.deps.Log.Warn("re-derived stale Redis stock", "activities", n, "redis", runs)
+			// A return or an addition that failed on the stale counter
+			// is retried now, not after dtm's backoff.
+			dtmconf.HurryRetries(ctx, s.cfg.DTMServer, s.deps.Log)
 		}
 		last = runs
 	}

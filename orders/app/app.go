@@ -90,8 +90,9 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) (*Service, error) {
 // Handler returns the service's HTTP handler.
 func (s *Service) Handler() http.Handler { return s.handler }
 
-// Run hurries dtm's retries of what failed while the service was down
-// (hurryBacklog), and cancels expired orders and refunds the charges of
+// Run hurries dtm's retries of what failed while the service or its
+// database was down, each time it is ready again (dtmconf.HurryWhenReady),
+// and cancels expired orders and refunds the charges of
 // cancelled ones every CancelInterval, until ctx ends (no canceller when
 // the interval is 0).
 func (s *Service) Run(ctx context.Context) {
@@ -99,7 +100,7 @@ func (s *Service) Run(ctx context.Context) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		s.hurryBacklog(ctx)
+		dtmconf.HurryWhenReady(ctx, s.cfg.DTMServer, s.cfg.URL+"/readyz", s.log)
 	}()
 	defer wg.Wait()
 	if s.cfg.CancelInterval <= 0 {
@@ -122,12 +123,4 @@ func (s *Service) Run(ctx context.Context) {
 			s.log.Warn("looking for refunds due", "err", err)
 		}
 	}
-}
-
-// hurryBacklog asks the dtm server, once this service answers at its URL,
-// to retry now what failed while it was down (dtmconf.HurryRetries): a
-// purchase's branch that failed then would otherwise be retried 18 s or
-// more later, its order pending all that time.
-func (s *Service) hurryBacklog(ctx context.Context) {
-	dtmconf.HurryRetries(ctx, s.cfg.DTMServer, s.cfg.URL+"/readyz", s.log)
 }
