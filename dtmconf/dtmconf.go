@@ -19,7 +19,8 @@
 //   - RetryInterval stays at dtm's minimum of 10 s (the server refuses less);
 //     failed branch calls back off from the message's interval (18, 36 s...),
 //     and ResetCronTime on the dtm admin API hurries them after an outage
-//     (the services call it when they start: HurryRetries).
+//     (the services call it each time their stores are ready again:
+//     HurryWhenReady).
 package dtmconf
 
 import (
@@ -41,10 +42,10 @@ const MsgTimeoutToFail = 8
 const MsgRetryInterval = MsgTimeoutToFail + 1
 
 // HurryAfter is the timeout, in seconds, of the resetCronTime call the
-// services make when they start (HurryRetries: dtm retries at once every
-// transaction due more than this long from now): above MsgRetryInterval, so
-// that a message still prepared, due at most MsgRetryInterval after its
-// creation, keeps its back-check schedule.
+// services make when they are ready again (HurryRetries: dtm retries at
+// once every transaction due more than this long from now): above
+// MsgRetryInterval, so that a message still prepared, due at most
+// MsgRetryInterval after its creation, keeps its back-check schedule.
 const HurryAfter = MsgRetryInterval + 1
 
 // RequestTimeout is the timeout, in seconds, of every call between a service

@@ -92,9 +92,8 @@ func (s *Service) Handler() http.Handler { return s.handler }
 
 // Run hurries dtm's retries of what failed while the service or its
 // database was down, each time it is ready again (dtmconf.HurryWhenReady),
-// and cancels expired orders and refunds the charges of
-// cancelled ones every CancelInterval, until ctx ends (no canceller when
-// the interval is 0).
+// and cancels expired orders and refunds the charges of cancelled ones
+// every CancelInterval (no canceller when it is 0), until ctx ends.
 func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Add(1)
