@@ -210,6 +210,14 @@ func TestRedisDown(t *testing.T) {
 	if code, body := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d", own.shopper, act), "", nil); code != http.StatusOK || body["id"] == nil {
 		t.Fatalf("activity page with Redis down: %d %v", code, body)
 	}
+	// Not ready, said without a log line: flashsale asks its own /readyz
+	// every second (dtmconf.HurryWhenReady), and so do load balancers.
+	if code, body := s.call("GET", own.shopper+"/readyz", "", nil); code != http.StatusServiceUnavailable || body["error"] != "unavailable" {
+		t.Fatalf("/readyz with Redis down: %d %v, want 503 unavailable", code, body)
+	}
+	if l := own.proc.Lines(`"path":"/readyz"`); len(l) > 0 {
+		t.Fatalf("%d log lines for /readyz with Redis down, the first: %s", len(l), l[0])
+	}
 }
 
 func waitTCP(t *testing.T, addr string) {

@@ -121,6 +121,10 @@ func (g *grouper) commit(group []*creation) {
 			return
 		}
 	}
+	if len(group) == 1 { // the usual case below a burst: no goroutine needed
+		group[0].done <- g.s.createOne(ctx, group[0].bb, group[0].req)
+		return
+	}
 	var wg sync.WaitGroup
 	for _, c := range group {
 		wg.Add(1)

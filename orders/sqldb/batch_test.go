@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/flashsale/flashsale/internal/sqlconn"
 	"github.com/flashsale/flashsale/internal/testenv"
@@ -184,6 +185,9 @@ func TestCreateCallerGone(t *testing.T) {
 		if err := s.Create(ctx, branch(t, "flash-sale-14-gone"), req); !errors.Is(err, context.Canceled) {
 			t.Fatalf("Create with its caller gone = %v, want context.Canceled", err)
 		}
+		// Create returns as soon as its caller is gone; what the worker
+		// does with the branch is known once it has finished.
+		waitIdle(t, s.groups)
 		if n := count(t, db, "SELECT COUNT(*) FROM orders WHERE activity_id = 14") + count(t, db, "SELECT COUNT(*) FROM barrier WHERE gid = 'flash-sale-14-gone'"); n != 0 {
 			t.Fatalf("%d rows committed for a branch whose caller was gone", n)
 		}
@@ -192,4 +196,20 @@ func TestCreateCallerGone(t *testing.T) {
 		}
 		wantDB(t, db, 14, 1, 4)
 	})
+}
+
+// waitIdle waits until g has no branch queued and no worker running.
+func waitIdle(t *testing.T, g *grouper) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		g.mu.Lock()
+		idle := g.workers == 0 && len(g.queue) == 0
+		g.mu.Unlock()
+		if idle {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the grouper still busy after 5s")
+		}
+	}
 }
