@@ -1,0 +1,11 @@
+// Package contract is everything that crosses the line between the
+// project's services: the flashsale service (shopper API, admin API and
+// its internal listener) and the order service. Both import it; neither
+// imports the other. It holds the gid formats of the three kinds of DTM
+// message, the user-id rule, the barrier names, the bodies of the
+// branches and back-checks, the internal routes and headers, the signature
+// of internal calls, the Redis key layout that reconcile reads, and the
+// JSON error body with its one code-to-status table.
+//
+// It depends on the standard library and the dtm client's protocol only.
+package contract

@@ -1,0 +1,125 @@
+package contract
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Error codes of every answer of the services. They are stable identifiers.
+const (
+	EBadRequest       = "bad_request"
+	EUnauthorized     = "unauthorized"
+	ENotFound         = "not_found"
+	ENotStarted       = "not_started"
+	EEnded            = "ended"
+	EBadSecret        = "bad_secret"
+	EBlocked          = "blocked"
+	ERateLimited      = "rate_limited"
+	ESoldOut          = "sold_out"
+	EAlreadyPurchased = "already_purchased"
+	ETooLarge         = "too_large"
+	EUnavailable      = "unavailable"
+	ENotPayable       = "not_payable"
+	// EInsufficientStock: an admin's removal of units that are not unsold.
+	EInsufficientStock = "insufficient_stock"
+	EInternal          = "internal"
+)
+
+// statusOf is the one table from codes to HTTP statuses.
+var statusOf = map[string]int{
+	EBadRequest:        http.StatusBadRequest,
+	EUnauthorized:      http.StatusUnauthorized,
+	ENotFound:          http.StatusNotFound,
+	ENotStarted:        http.StatusForbidden,
+	EEnded:             http.StatusGone,
+	EBadSecret:         http.StatusForbidden,
+	EBlocked:           http.StatusForbidden,
+	ERateLimited:       http.StatusTooManyRequests,
+	ESoldOut:           http.StatusConflict,
+	EAlreadyPurchased:  http.StatusConflict,
+	ETooLarge:          http.StatusRequestEntityTooLarge,
+	EUnavailable:       http.StatusServiceUnavailable,
+	ENotPayable:        http.StatusConflict,
+	EInsufficientStock: http.StatusConflict,
+	EInternal:          http.StatusInternalServerError,
+}
+
+// Status returns the HTTP status of code: 500 for a code it does not know.
+func Status(code string) int {
+	if s, ok := statusOf[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// Error is the services' error: a code of the contract and a message for
+// people.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Errorf returns an Error with code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first Error in err's chain, EInternal
+// for any other error, and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Code
+	default:
+		return EInternal
+	}
+}
+
+// ErrorMessage returns the message of the first Error in err's chain, or a
+// generic text for any other error (whose details are logged, not shown).
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
+
+// Answer returns the status and body that answer err.
+func Answer(err error) (int, ErrorBody) {
+	code := ErrorCode(err)
+	return Status(code), ErrorBody{Error: code, Message: ErrorMessage(err)}
+}
+
+// WriteError answers err on w as an ErrorBody with its code's status.
+func WriteError(w http.ResponseWriter, err error) {
+	status, body := Answer(err)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(body)
+}
+
+// ReadError turns an error answer (status and body) back into an Error:
+// the body's code when it has one the contract knows, otherwise the code
+// the status stands for (EInternal for any status without one).
+func ReadError(status int, body []byte) *Error {
+	var b ErrorBody
+	if json.Unmarshal(body, &b) == nil && b.Error != "" {
+		if _, known := statusOf[b.Error]; known {
+			return &Error{Code: b.Error, Message: b.Message}
+		}
+	}
+	for code, s := range statusOf {
+		if s == status && (code == EBadRequest || code == EUnauthorized || code == ENotFound || code == ETooLarge || code == EUnavailable || code == EInternal) {
+			return Errorf(code, "HTTP %d: %.200s", status, body)
+		}
+	}
+	return Errorf(EInternal, "HTTP %d: %.200s", status, body)
+}
