@@ -27,6 +27,7 @@ import (
 	"github.com/flashsale/flashsale/flashsale/purchase"
 	"github.com/flashsale/flashsale/flashsale/rediscache"
 	"github.com/flashsale/flashsale/flashsale/restock"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/serve"
 	"github.com/flashsale/flashsale/reconcile"
 	"github.com/redis/go-redis/v9"
@@ -44,6 +45,9 @@ type Config struct {
 	InternalURL string
 	JWTSecret   string
 	AdminToken  string
+	// InternalKey signs the calls this service makes to internal
+	// endpoints and checks those that reach its internal listener.
+	InternalKey contract.Key
 	// StartKey signs the per-user start secrets.
 	StartKey string
 	// TrustedProxies lists the proxies whose X-Forwarded-For is read

@@ -5,6 +5,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/flashsale/flashsale/internal/contract"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -39,6 +40,9 @@ type Config struct {
 	// CancelInterval is how often expired orders are looked for; 0 turns
 	// the canceller off in this instance (another instance's runs).
 	CancelInterval time.Duration
+	// InternalKey signs the calls this service makes to internal
+	// endpoints and checks those that reach its listener.
+	InternalKey contract.Key
 }
 
 // DefaultConfig is the services mode on loopback.
