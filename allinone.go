@@ -19,8 +19,9 @@ import (
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/app"
 	"github.com/flashsale/flashsale/flashsale/auth"
-	"github.com/flashsale/flashsale/flashsale/rediscache"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/embedredis"
+	"github.com/flashsale/flashsale/internal/redisconn"
 	"github.com/flashsale/flashsale/internal/serve"
 	"github.com/flashsale/flashsale/internal/sqlconn"
 	"github.com/flashsale/flashsale/internal/tracing"
@@ -129,9 +130,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return err
 	}
 
+	keyText := getenv(contract.KeyEnv)
+	if keyText == "" {
+		keyText = contract.NewKeyText()
+	}
+	internalKey, err := contract.ParseKey(keyText)
+	if err != nil {
+		return err
+	}
 	acfg := app.Config{
 		DTMServer: dtmURL, OrdersURL: "http://" + cfg.OrdersAddr, InternalURL: "http://" + cfg.InternalAddr,
-		JWTSecret: cfg.JWTSecret, AdminToken: cfg.AdminToken,
+		JWTSecret: cfg.JWTSecret, AdminToken: cfg.AdminToken, InternalKey: internalKey,
 	}
 	if err := acfg.LoadGates(getenv); err != nil {
 		return err
@@ -157,6 +166,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return err
 	}
 	ocfg := ordersapp.DefaultConfig()
+	ocfg.InternalKey = internalKey
 	ocfg.DTMServer, ocfg.URL, ocfg.FlashsaleInternalURL = dtmURL, "http://"+cfg.OrdersAddr, "http://"+cfg.InternalAddr
 	if cfg.PaymentSimulation != "" {
 		ocfg.PaymentSimulation = cfg.PaymentSimulation
@@ -185,14 +195,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 // address for the dtm server's store.
 func openRedis(cfg Config, data string) (redis.UniversalClient, string, func(), error) {
 	if cfg.RedisAddr != "" {
-		rdb := rediscache.Open(rediscache.Options{Addrs: cfg.RedisAddr})
+		rdb := redisconn.Open(redisconn.Options{Addrs: cfg.RedisAddr})
 		return rdb, strings.Split(cfg.RedisAddr, ",")[0], func() { rdb.Close() }, nil
 	}
 	srv, err := embedredis.Start(filepath.Join(data, "redis.aof"))
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("embedded redis: %w", err)
 	}
-	rdb := rediscache.Open(rediscache.Options{Addrs: srv.Addr()})
+	rdb := redisconn.Open(redisconn.Options{Addrs: srv.Addr()})
 	return rdb, srv.Addr(), func() { rdb.Close(); srv.Close() }, nil
 }
 

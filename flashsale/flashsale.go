@@ -7,10 +7,9 @@ package flashsale
 
 import (
 	"context"
-	"fmt"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/contract"
 )
 
 // Product is a thing for sale.
@@ -35,7 +34,7 @@ type Activity struct {
 	PayTimeoutSeconds int
 }
 
-// Activity statuses, as API.md names them.
+// Activity statuses, as the shopper API names them.
 const (
 	StatusUpcoming = "upcoming"
 	StatusOpen     = "open"
@@ -62,68 +61,13 @@ func (a Activity) Status(now time.Time, soldOut bool) string {
 // Error with code ENotStarted or EEnded.
 func (a Activity) CheckOpen(now time.Time) error {
 	if now.Before(a.StartAt) {
-		return Errorf(ENotStarted, "the sale starts at %s", a.StartAt.UTC().Format(time.RFC3339))
+		return contract.Errorf(contract.ENotStarted, "the sale starts at %s", a.StartAt.UTC().Format(time.RFC3339))
 	}
 	if !now.Before(a.EndAt) {
-		return Errorf(EEnded, "the sale ended at %s", a.EndAt.UTC().Format(time.RFC3339))
+		return contract.Errorf(contract.EEnded, "the sale ended at %s", a.EndAt.UTC().Format(time.RFC3339))
 	}
 	return nil
 }
-
-// gidPrefix starts the gid of every purchase message.
-const gidPrefix = "flash-sale-"
-
-// GID returns the gid of user's purchase message in activity. One gid per
-// (activity, user) makes "one purchase per user" a property of the
-// transaction itself.
-func GID(activityID int64, userID string) string {
-	return gidPrefix + strconv.FormatInt(activityID, 10) + "-" + userID
-}
-
-// ParseGID splits a purchase gid into its activity and user. User ids never
-// contain '-', so the first '-' after the prefix ends the activity id.
-func ParseGID(gid string) (activityID int64, userID string, err error) {
-	rest, ok := strings.CutPrefix(gid, gidPrefix)
-	if !ok {
-		return 0, "", fmt.Errorf("gid %q is not a purchase", gid)
-	}
-	act, user, ok := strings.Cut(rest, "-")
-	if !ok || !ValidUserID(user) {
-		return 0, "", fmt.Errorf("gid %q is not a purchase", gid)
-	}
-	id, err := strconv.ParseInt(act, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, "", fmt.Errorf("gid %q is not a purchase", gid)
-	}
-	return id, user, nil
-}
-
-// ValidUserID reports whether id is a user id of the contract: 1-64
-// characters of [A-Za-z0-9_].
-func ValidUserID(id string) bool {
-	if len(id) == 0 || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// MsgBarrier names the barrier of a purchase message's local step, as dtm
-// names the barrier of DoAndSubmit: "<gid>-00-msg-01".
-func MsgBarrier(gid string) string { return gid + "-00-msg-01" }
-
-// Barrier states of a purchase's local step in Redis (dtm's Redis barrier
-// protocol): absent, taken by the local step, or closed by the back-check.
-const (
-	BarrierAbsent   = ""
-	BarrierTaken    = "op"
-	BarrierRollback = "rollback"
-)
 
 // Stock is the Redis side of a sale: the stock counter of each activity and
 // the barrier keys of purchase messages, all of one activity in one hash slot.

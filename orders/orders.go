@@ -11,6 +11,7 @@ import (
 	"errors"
 
 	"github.com/dtm-labs/client/dtmcli"
+	"github.com/flashsale/flashsale/internal/contract"
 )
 
 // Order statuses.
@@ -19,18 +20,6 @@ const (
 	StatusPaid      = "paid"
 	StatusCancelled = "cancelled"
 )
-
-// CreateRequest is the body of a purchase message's branch.
-type CreateRequest struct {
-	ActivityID int64  `json:"activity_id"`
-	UserID     string `json:"user_id"`
-	ProductID  int64  `json:"product_id"`
-	Price      int64  `json:"price"`
-	// PayTimeoutSeconds is the activity's time to pay: the order expires
-	// this long after it is created. 0 (a body from before the field
-	// existed) means DefaultPayTimeout.
-	PayTimeoutSeconds int `json:"pay_timeout_seconds,omitempty"`
-}
 
 // ErrNoDBStock is returned when an activity's DB stock cannot cover an order
 // that Redis granted: the stores disagree. The branch is retried, never
@@ -42,7 +31,7 @@ type Store interface {
 	// Create runs the branch of purchase message bb exactly once: in one
 	// transaction, dtm's barrier row, the order and the DB stock
 	// decrement. A redelivered branch commits nothing and returns nil.
-	Create(ctx context.Context, bb *dtmcli.BranchBarrier, req CreateRequest) error
+	Create(ctx context.Context, bb *dtmcli.BranchBarrier, req contract.OrderRequest) error
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 )
 
 // checkCancels counts the activity's cancellation messages into r and
@@ -19,7 +19,7 @@ func checkCancels(ctx context.Context, src Sources, r *Report, orders []order, c
 	cancelled := map[string]order{} // by cancellation gid
 	for _, o := range orders {
 		if o.status == "cancelled" {
-			cancelled[flashsale.CancelGID(r.ActivityID, o.user)] = o
+			cancelled[contract.CancelGID(r.ActivityID, o.user)] = o
 		}
 	}
 	// As for purchases, dtm's listing can skip transactions.

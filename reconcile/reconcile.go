@@ -15,8 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flashsale/flashsale/flashsale"
-	"github.com/flashsale/flashsale/flashsale/rediscache"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/httpjson"
 	"github.com/redis/go-redis/v9"
 )
@@ -84,7 +83,7 @@ func Check(ctx context.Context, src Sources, activityID int64) (Report, error) {
 	if err := src.DB.QueryRowContext(ctx, "SELECT total, stock FROM activity_stock WHERE activity_id = ?", activityID).Scan(&r.Total, &r.DBStock); err != nil {
 		return r, fmt.Errorf("activity %d DB stock: %w", activityID, err)
 	}
-	stock, err := src.Redis.Get(ctx, rediscache.StockKey(activityID)).Int64()
+	stock, err := src.Redis.Get(ctx, contract.StockKey(activityID)).Int64()
 	if err != nil {
 		return r, fmt.Errorf("activity %d Redis stock: %w", activityID, err)
 	}
@@ -93,7 +92,7 @@ func Check(ctx context.Context, src Sources, activityID int64) (Report, error) {
 	if err != nil {
 		return r, err
 	}
-	purchases, cancelPrefix, adjustPrefix := flashsale.GID(activityID, ""), flashsale.CancelGIDPrefix(activityID), flashsale.AdjustGIDPrefix(activityID)
+	purchases, cancelPrefix, adjustPrefix := contract.PurchaseGID(activityID, ""), contract.CancelGIDPrefix(activityID), contract.AdjustGIDPrefix(activityID)
 	all, err := listMessages(ctx, src, purchases, cancelPrefix, adjustPrefix)
 	if err != nil {
 		return r, err
@@ -232,7 +231,7 @@ func readOrders(ctx context.Context, db *sql.DB, activityID int64) ([]order, err
 func Messages(ctx context.Context, src Sources, activityIDs ...int64) (map[string]string, error) {
 	prefixes := make([]string, 0, 2*len(activityIDs))
 	for _, id := range activityIDs {
-		prefixes = append(prefixes, flashsale.GID(id, ""), flashsale.AdjustGIDPrefix(id))
+		prefixes = append(prefixes, contract.PurchaseGID(id, ""), contract.AdjustGIDPrefix(id))
 	}
 	return listMessages(ctx, src, prefixes...)
 }
@@ -293,10 +292,10 @@ func MessageStatus(ctx context.Context, src Sources, gid string) (string, error)
 // the adjustment gids whose Redis side ran (a removal's local step, an
 // addition's branch).
 func barriers(ctx context.Context, rdb redis.UniversalClient, activityID int64) (taken, returned, adjusted map[string]bool, err error) {
-	prefix := rediscache.BarrierKey(activityID, "")
+	prefix := contract.BarrierKey(activityID, "")
 	taken, returned, adjusted = map[string]bool{}, map[string]bool{}, map[string]bool{}
-	msgSuffix, returnSuffix := flashsale.MsgBarrier(""), flashsale.ReturnBarrier("")
-	adjustments := flashsale.AdjustGIDPrefix(activityID)
+	msgSuffix, returnSuffix := contract.MsgBarrier(""), contract.BranchBarrier("")
+	adjustments := contract.AdjustGIDPrefix(activityID)
 	scan := func(ctx context.Context, c *redis.Client) error {
 		it := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
 		for it.Next(ctx) {
@@ -311,14 +310,14 @@ func barriers(ctx context.Context, rdb redis.UniversalClient, activityID int64) 
 			name := strings.TrimPrefix(key, prefix)
 			if strings.HasPrefix(name, adjustments) {
 				// An admin's adjustment, not a shopper's unit.
-				if gid, ok := strings.CutSuffix(name, msgSuffix); ok && v == flashsale.BarrierTaken {
+				if gid, ok := strings.CutSuffix(name, msgSuffix); ok && v == contract.BarrierTaken {
 					adjusted[gid] = true
 				} else if gid, ok := strings.CutSuffix(name, returnSuffix); ok {
 					adjusted[gid] = true
 				}
 				continue
 			}
-			if gid, ok := strings.CutSuffix(name, msgSuffix); ok && v == flashsale.BarrierTaken {
+			if gid, ok := strings.CutSuffix(name, msgSuffix); ok && v == contract.BarrierTaken {
 				taken[gid] = true
 			} else if gid, ok := strings.CutSuffix(name, returnSuffix); ok {
 				returned[gid] = true

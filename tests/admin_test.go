@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/testproc"
 	"github.com/flashsale/flashsale/reconcile"
 )
@@ -36,7 +36,7 @@ func (s *stack) stats(act int64) map[string]any {
 
 // adjustGID is the gid of act's adjustment by delta under request id.
 func adjustGID(act int64, delta int, id string) string {
-	return flashsale.Adjustment{ActivityID: act, Delta: delta, RequestID: id}.GID()
+	return contract.Adjustment{ActivityID: act, Delta: delta, RequestID: id}.GID()
 }
 
 // concurrently runs f(0), ..., f(n-1) at once and counts the status codes

@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flashsale/flashsale/flashsale/rediscache"
+	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/redisconn"
 	"github.com/flashsale/flashsale/internal/testproc"
 	"github.com/flashsale/flashsale/reconcile"
 	"github.com/redis/go-redis/v9"
@@ -93,7 +94,7 @@ func TestScaleOut(t *testing.T) {
 	b := s.addFlashsale("flashsale-b", cluster, "DTM_SERVER="+dtm2URL)
 	insts := []*instance{a, b}
 
-	rdb := rediscache.Open(rediscache.Options{Addrs: strings.Join(nodes, ",")})
+	rdb := redisconn.Open(redisconn.Options{Addrs: strings.Join(nodes, ",")})
 	defer rdb.Close()
 	cc := rdb.(*redis.ClusterClient)
 
@@ -103,7 +104,7 @@ func TestScaleOut(t *testing.T) {
 	for len(acts) < 6 && (len(acts) < 3 || len(onNode) < 2) {
 		id := s.newActivityOn(a.admin, 30, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
 		acts = append(acts, id)
-		node, err := cc.MasterForKey(context.Background(), rediscache.StockKey(id))
+		node, err := cc.MasterForKey(context.Background(), contract.StockKey(id))
 		if err != nil {
 			t.Fatal(err)
 		}

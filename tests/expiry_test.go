@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 )
 
 // payTimeout is the shortest time to pay the admin API accepts, in seconds.
@@ -43,7 +43,7 @@ func TestUnpaidTimeout(t *testing.T) {
 	if o["cancelled_at"] == nil {
 		t.Fatalf("cancelled order without cancelled_at: %v", o)
 	}
-	gid := flashsale.CancelGID(act, "late")
+	gid := contract.CancelGID(act, "late")
 	for st := s.dtmStatus(gid); st != "succeed"; st = s.dtmStatus(gid) {
 		if time.Since(expires) > 2*cancelBound {
 			t.Fatalf("cancellation message %s is %q", gid, st)
@@ -190,7 +190,7 @@ func TestPayRacesTimeout(t *testing.T) {
 // victim's order in act, SIGKILLs it there, and restarts it with args.
 func crashCancel(t *testing.T, s *stack, act int64, victim, point string, args ...string) {
 	t.Helper()
-	gid := flashsale.CancelGID(act, victim)
+	gid := contract.CancelGID(act, victim)
 	s.restartOrders(nil, "FLASHSALE_FAULTPOINTS="+point+":"+gid)
 	s.orders.WaitLine(t, "FAULTPOINT "+point+" "+gid, payTimeout*time.Second+cancelBound)
 	if st := s.dtmStatus(gid); st != "prepared" {
@@ -221,7 +221,7 @@ func TestCancelKilledAfterLocalStep(t *testing.T) {
 	if r, d := redisStock(t, act), dbStock(t, act); r != 3 || d != 4 {
 		t.Fatalf("mid-cancel: Redis stock %d, DB stock %d; want 3 and 4", r, d)
 	}
-	gid := flashsale.CancelGID(act, "victim")
+	gid := contract.CancelGID(act, "victim")
 	for s.dtmStatus(gid) != "succeed" || redisStock(t, act) != 4 {
 		if time.Since(killed) > backCheckBound {
 			t.Fatalf("%s after the kill: message %q, Redis stock %d", backCheckBound, s.dtmStatus(gid), redisStock(t, act))
@@ -251,7 +251,7 @@ func TestCancelKilledBeforeLocalStep(t *testing.T) {
 	if st, _ := dbOrder(t, act, "victim"); st != "created" {
 		t.Fatalf("victim's order is %s before the local step, want created", st)
 	}
-	gid := flashsale.CancelGID(act, "victim")
+	gid := contract.CancelGID(act, "victim")
 	for s.dtmStatus(gid) != "succeed" || redisStock(t, act) != 5 {
 		if time.Since(killed) > backCheckBound {
 			t.Fatalf("%s after the kill: message %q, Redis stock %d", backCheckBound, s.dtmStatus(gid), redisStock(t, act))
@@ -276,7 +276,7 @@ func TestFlashsaleDownWhileCancelling(t *testing.T) {
 	act := s.newActivity(1)
 	_, expires := s.buyOrder(act, "late")
 	s.flashsale.Kill()
-	gid := flashsale.CancelGID(act, "late")
+	gid := contract.CancelGID(act, "late")
 	for {
 		if st, _ := dbOrder(t, act, "late"); st == "cancelled" && s.dtmStatus(gid) == "submitted" {
 			break

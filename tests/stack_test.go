@@ -20,6 +20,8 @@ import (
 const (
 	jwtSecret  = "integration-jwt-secret-0123456789"
 	adminToken = "integration-admin-token-0123456789"
+	// internalKey signs the calls between the services (FLASHSALE_INTERNAL_KEY).
+	internalKey = "integration-internal-key-0123456789abcdef"
 )
 
 // stack is the services mode on loopback: a dtm server on Redis, the order

@@ -14,7 +14,7 @@
 //     units can be removed; its branch lowers the total and the DB stock
 //     behind dtm's SQL barrier (mysqldb.Catalog.RemoveUnits).
 //
-// The gid names the whole adjustment (flashsale.Adjustment), so the
+// The gid names the whole adjustment (contract.Adjustment), so the
 // back-check and the branch need no other state, and a re-derivation of
 // the Redis stock (package restock) can count removals still on their way.
 package adjust
@@ -31,8 +31,8 @@ import (
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/flashsale"
-	"github.com/flashsale/flashsale/flashsale/faultpoint"
-	"github.com/flashsale/flashsale/flashsale/purchase"
+	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/faultpoint"
 	"github.com/flashsale/flashsale/reconcile"
 )
 
@@ -57,15 +57,11 @@ type Config struct {
 	// InternalURL is this service's internal listener as the dtm server
 	// reaches it: the back-check and the branch live there.
 	InternalURL string
+	// Key signs the message's branch and back-check.
+	Key contract.Key
 	// MaxTotal bounds an activity's total after an addition.
 	MaxTotal int
 }
-
-// Paths of the back-check and the branch on the internal listener.
-const (
-	QueryPath  = "/internal/dtm/stock-query"
-	BranchPath = "/internal/stock/adjust"
-)
 
 // Service runs adjustments.
 type Service struct {
@@ -90,33 +86,33 @@ func New(cfg Config, ledger Ledger, stock Stock, log *slog.Logger) *Service {
 // (the total would pass MaxTotal; a request id used by an adjustment that
 // failed), EUnavailable (a store or the dtm server is down: nothing changed,
 // or the dtm server settles what did).
-func (s *Service) Adjust(ctx context.Context, adj flashsale.Adjustment) (gid, status string, err error) {
+func (s *Service) Adjust(ctx context.Context, adj contract.Adjustment) (gid, status string, err error) {
 	if err := adj.Validate(); err != nil {
 		return "", "", err
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 4*dtmconf.RequestTimeout*time.Second)
 	defer cancel()
 	gid = adj.GID()
-	msg := dtmcli.NewMsg(s.cfg.DTMServer, gid).Add(s.cfg.InternalURL+BranchPath,
-		flashsale.AdjustRequest{ActivityID: adj.ActivityID, Delta: adj.Delta})
-	msg.TimeoutToFail = dtmconf.MsgTimeoutToFail
-	msg.RetryInterval = dtmconf.MsgRetryInterval
-	msg.RequestTimeout = dtmconf.RequestTimeout
+	msg, queryURL := dtmconf.NewMsg(s.cfg.DTMServer, s.cfg.Key, dtmconf.MsgSpec{
+		GID: gid, BranchBase: s.cfg.InternalURL, BranchRoute: contract.RouteAdjustBranch,
+		Body:      contract.AdjustRequest{ActivityID: adj.ActivityID, Delta: adj.Delta},
+		QueryBase: s.cfg.InternalURL, QueryRoute: contract.RouteAdjustQuery,
+	})
 	var ran bool
 	var local error
-	err = msg.DoAndSubmit(s.cfg.InternalURL+QueryPath, func(bb *dtmcli.BranchBarrier) error {
+	err = msg.DoAndSubmit(queryURL, func(bb *dtmcli.BranchBarrier) error {
 		ran = true
 		faultpoint.Hit("before-adjust-local", gid)
 		local = s.localStep(ctx, bb, adj)
 		faultpoint.Hit("after-adjust-local", gid)
-		code := flashsale.ErrorCode(local)
-		if code == flashsale.EInsufficientStock || code == flashsale.EBadRequest || errors.Is(local, flashsale.ErrRolledBack) {
+		code := contract.ErrorCode(local)
+		if code == contract.EInsufficientStock || code == contract.EBadRequest || errors.Is(local, flashsale.ErrRolledBack) {
 			return errors.Join(dtmcli.ErrFailure, local) // abort at once
 		}
 		// nil submits; anything else makes DoAndSubmit ask the back-check.
 		return local
 	})
-	code := flashsale.ErrorCode(local)
+	code := contract.ErrorCode(local)
 	switch {
 	case err == nil:
 	case !ran && strings.Contains(err.Error(), dtmcli.ResultFailure):
@@ -125,14 +121,14 @@ func (s *Service) Adjust(ctx context.Context, adj flashsale.Adjustment) (gid, st
 		if st == "succeed" || st == "submitted" {
 			return gid, st, nil
 		}
-		return gid, st, flashsale.Errorf(flashsale.EBadRequest, "request_id %q was used by an adjustment that did not apply (%s); use a new one", adj.RequestID, st)
+		return gid, st, contract.Errorf(contract.EBadRequest, "request_id %q was used by an adjustment that did not apply (%s); use a new one", adj.RequestID, st)
 	case !ran:
-		return gid, "", fmt.Errorf("%w (%v)", flashsale.Errorf(flashsale.EUnavailable, "the dtm server is unreachable; nothing changed, try again"), err)
+		return gid, "", fmt.Errorf("%w (%v)", contract.Errorf(contract.EUnavailable, "the dtm server is unreachable; nothing changed, try again"), err)
 	case local == nil:
 		// The local step committed but Submit did not get through: the
 		// back-check commits the message.
 		s.log.Warn("adjustment submit failed after the local step; the back-check will settle it", "gid", gid, "err", err)
-	case code == flashsale.EInsufficientStock || code == flashsale.EBadRequest:
+	case code == contract.EInsufficientStock || code == contract.EBadRequest:
 		return gid, "failed", local // aborted, nothing changed
 	default:
 		// The back-check decided (a concurrent replay, a store error).
@@ -141,12 +137,12 @@ func (s *Service) Adjust(ctx context.Context, adj flashsale.Adjustment) (gid, st
 		case "succeed", "submitted":
 			return gid, st, nil
 		case "failed":
-			return gid, st, fmt.Errorf("%w (%v)", flashsale.Errorf(flashsale.EUnavailable, "the adjustment did not apply; try again with a new request_id"), local)
+			return gid, st, fmt.Errorf("%w (%v)", contract.Errorf(contract.EUnavailable, "the adjustment did not apply; try again with a new request_id"), local)
 		default:
 			// Still prepared: the back-check could not answer yet. A
 			// retry with the same request id runs the local step again
 			// behind the same barrier, so it applies at most once.
-			return gid, st, fmt.Errorf("%w (%v)", flashsale.Errorf(flashsale.EUnavailable, "the adjustment's outcome is not known yet (%s); retry with the same request_id", st), local)
+			return gid, st, fmt.Errorf("%w (%v)", contract.Errorf(contract.EUnavailable, "the adjustment's outcome is not known yet (%s); retry with the same request_id", st), local)
 		}
 	}
 	// Submitted, or committed by the back-check: it completes. What the
@@ -167,7 +163,7 @@ func (s *Service) Adjust(ctx context.Context, adj flashsale.Adjustment) (gid, st
 // The back-check tells which.
 var errStepRan = errors.New("the adjustment's local step found its barrier set")
 
-func (s *Service) localStep(ctx context.Context, bb *dtmcli.BranchBarrier, adj flashsale.Adjustment) error {
+func (s *Service) localStep(ctx context.Context, bb *dtmcli.BranchBarrier, adj contract.Adjustment) error {
 	if adj.Delta > 0 {
 		err := s.ledger.AddUnits(ctx, bb, adj.ActivityID, adj.Delta, s.cfg.MaxTotal)
 		if errors.Is(err, dtmcli.ErrDuplicated) {
@@ -175,7 +171,7 @@ func (s *Service) localStep(ctx context.Context, bb *dtmcli.BranchBarrier, adj f
 		}
 		return err
 	}
-	err := s.stock.TakeUnits(ctx, adj.ActivityID, purchase.BarrierName(bb), -adj.Delta)
+	err := s.stock.TakeUnits(ctx, adj.ActivityID, contract.NextBarrier(bb), -adj.Delta)
 	if errors.Is(err, flashsale.ErrDuplicate) {
 		return errStepRan
 	}
@@ -185,12 +181,12 @@ func (s *Service) localStep(ctx context.Context, bb *dtmcli.BranchBarrier, adj f
 // QueryPrepared is the back-check of adjustment gid: nil when its local
 // step committed, flashsale.ErrRolledBack when it never will.
 func (s *Service) QueryPrepared(ctx context.Context, gid string) error {
-	adj, err := flashsale.ParseAdjustGID(gid)
+	adj, err := contract.ParseAdjustGID(gid)
 	if err != nil {
-		return flashsale.Errorf(flashsale.EBadRequest, "%v", err)
+		return contract.Errorf(contract.EBadRequest, "%v", err)
 	}
 	if adj.Delta < 0 {
-		return s.stock.QueryPrepared(ctx, adj.ActivityID, flashsale.MsgBarrier(gid))
+		return s.stock.QueryPrepared(ctx, adj.ActivityID, contract.MsgBarrier(gid))
 	}
 	ok, err := s.ledger.AddCommitted(ctx, gid)
 	switch {
@@ -205,13 +201,13 @@ func (s *Service) QueryPrepared(ctx context.Context, gid string) error {
 // Branch runs the branch of adjustment bb.Gid, whose body is req: an
 // addition's units arrive in Redis, a removal's leave the DB. A redelivery
 // changes nothing.
-func (s *Service) Branch(ctx context.Context, bb *dtmcli.BranchBarrier, req flashsale.AdjustRequest) error {
-	adj, err := flashsale.ParseAdjustGID(bb.Gid)
-	if err != nil || adj.ActivityID != req.ActivityID || adj.Delta != req.Delta || bb.BranchID != flashsale.AdjustBranch {
-		return flashsale.Errorf(flashsale.EBadRequest, "the body does not match the adjustment's gid")
+func (s *Service) Branch(ctx context.Context, bb *dtmcli.BranchBarrier, req contract.AdjustRequest) error {
+	adj, err := contract.ParseAdjustGID(bb.Gid)
+	if err != nil || adj.ActivityID != req.ActivityID || adj.Delta != req.Delta || bb.BranchID != contract.FirstBranch {
+		return contract.Errorf(contract.EBadRequest, "the body does not match the adjustment's gid")
 	}
 	if adj.Delta > 0 {
-		_, err := s.stock.AddUnits(ctx, adj.ActivityID, flashsale.AdjustBarrier(bb.Gid), adj.Delta)
+		_, err := s.stock.AddUnits(ctx, adj.ActivityID, contract.BranchBarrier(bb.Gid), adj.Delta)
 		return err
 	}
 	return s.ledger.RemoveUnits(ctx, bb, adj.ActivityID, -adj.Delta)

@@ -121,15 +121,16 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 		Orders:  catalog,
 		Stock:   stock,
 		Purchases: purchase.New(purchase.Config{
-			DTMServer:    cfg.DTMServer,
-			OrdersURL:    cfg.OrdersURL,
-			BackCheckURL: cfg.InternalURL + "/internal/dtm/query-prepared",
-			Observer:     m,
+			DTMServer:   cfg.DTMServer,
+			OrdersURL:   cfg.OrdersURL,
+			InternalURL: cfg.InternalURL,
+			Key:         cfg.InternalKey,
+			Observer:    m,
 		}, stock, log),
-		Payments: ordersapi.New(cfg.OrdersURL),
+		Payments: ordersapi.New(cfg.OrdersURL, cfg.InternalKey),
 		Returns:  stock,
 		Adjust: adjust.New(adjust.Config{
-			DTMServer: cfg.DTMServer, InternalURL: cfg.InternalURL, MaxTotal: httpapi.MaxTotal,
+			DTMServer: cfg.DTMServer, InternalURL: cfg.InternalURL, Key: cfg.InternalKey, MaxTotal: httpapi.MaxTotal,
 		}, catalog, stock, log),
 		Tokens:     auth.NewVerifier(cfg.JWTSecret, time.Now),
 		AdminToken: cfg.AdminToken,
@@ -174,7 +175,7 @@ func (s *Service) Listeners(shopper, admin, internal string) []serve.Listener {
 	return []serve.Listener{
 		{Name: "shopper", Addr: shopper, Handler: httpapi.NewShopper(s.deps)},
 		{Name: "admin", Addr: admin, Handler: httpapi.NewAdmin(s.deps)},
-		{Name: "internal", Addr: internal, Handler: httpapi.NewInternal(s.deps)},
+		{Name: "internal", Addr: internal, Handler: s.cfg.InternalKey.Guard(httpapi.NewInternal(s.deps))},
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 )
 
 // header is the only JOSE header accepted: HS256, nothing else. Tokens with
@@ -69,7 +69,7 @@ func (v *Verifier) UserID(token string) (string, error) {
 	}
 	c, err := v.verify(token)
 	if err != nil {
-		return "", flashsale.Errorf(flashsale.EUnauthorized, "%v", err)
+		return "", contract.Errorf(contract.EUnauthorized, "%v", err)
 	}
 	v.mu.Lock()
 	if len(v.known) >= maxKnown {
@@ -90,7 +90,7 @@ func (c claims) check(now time.Time) error {
 		return errors.New("token expired")
 	case c.Nbf != nil && t < *c.Nbf:
 		return errors.New("token not valid yet")
-	case !flashsale.ValidUserID(c.Sub):
+	case !contract.ValidUserID(c.Sub):
 		return errors.New("token subject is not a valid user id")
 	}
 	return nil

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 )
 
 func TestVerifier(t *testing.T) {
@@ -51,7 +51,7 @@ func TestVerifier(t *testing.T) {
 				}
 				return
 			}
-			if flashsale.ErrorCode(err) != flashsale.EUnauthorized {
+			if contract.ErrorCode(err) != contract.EUnauthorized {
 				t.Fatalf("UserID = %q, %v; want an unauthorized error", user, err)
 			}
 		})
@@ -71,7 +71,7 @@ func TestKnownTokenTimesChecked(t *testing.T) {
 		}
 	}
 	now = now.Add(time.Minute)
-	if _, err := v.UserID(tok); flashsale.ErrorCode(err) != flashsale.EUnauthorized {
+	if _, err := v.UserID(tok); contract.ErrorCode(err) != contract.EUnauthorized {
 		t.Fatalf("a kept token after its exp: %v, want unauthorized", err)
 	}
 	bad := Mint("other", "eve", now, time.Hour)

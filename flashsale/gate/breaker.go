@@ -4,7 +4,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/sony/gobreaker/v2"
 )
 
@@ -25,7 +25,7 @@ func NewBreaker() *Breaker {
 		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 5 },
 		// Only an unreachable server counts; sold out, duplicates and
 		// the like are answers.
-		IsSuccessful: func(err error) bool { return flashsale.ErrorCode(err) != flashsale.EUnavailable },
+		IsSuccessful: func(err error) bool { return contract.ErrorCode(err) != contract.EUnavailable },
 	})}
 }
 
@@ -33,7 +33,7 @@ func NewBreaker() *Breaker {
 func (b *Breaker) Do(f func() error) error {
 	_, err := b.cb.Execute(func() (struct{}, error) { return struct{}{}, f() })
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		return flashsale.Errorf(flashsale.EUnavailable, "the sale is unavailable, try again in a few seconds")
+		return contract.Errorf(contract.EUnavailable, "the sale is unavailable, try again in a few seconds")
 	}
 	return err
 }

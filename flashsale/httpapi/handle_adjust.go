@@ -9,14 +9,15 @@ import (
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/dtm-labs/client/dtmcli/dtmimp"
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/gin-gonic/gin"
 )
 
 // Adjuster runs admins' changes of an activity's units (package adjust).
 type Adjuster interface {
-	Adjust(ctx context.Context, adj flashsale.Adjustment) (gid, status string, err error)
+	Adjust(ctx context.Context, adj contract.Adjustment) (gid, status string, err error)
 	QueryPrepared(ctx context.Context, gid string) error
-	Branch(ctx context.Context, bb *dtmcli.BranchBarrier, req flashsale.AdjustRequest) error
+	Branch(ctx context.Context, bb *dtmcli.BranchBarrier, req contract.AdjustRequest) error
 }
 
 // handleCancelActivity ends the activity now. Its Redis stock is closed
@@ -32,7 +33,7 @@ func handleCancelActivity(cat flashsale.Catalog, stock flashsale.Stock, now func
 			return
 		}
 		if err := stock.Close(c, a.ID); err != nil {
-			writeError(c, log, flashsale.Errorf(flashsale.EUnavailable, "redis: %v", err))
+			writeError(c, log, contract.Errorf(contract.EUnavailable, "redis: %v", err))
 			return
 		}
 		a, err = cat.CancelActivity(c, a.ID, now())
@@ -65,7 +66,7 @@ func handleAdjustStock(cat flashsale.Catalog, adj Adjuster, log *slog.Logger) gi
 			writeError(c, log, err)
 			return
 		}
-		want := flashsale.Adjustment{ActivityID: a.ID, Delta: req.Delta, RequestID: req.RequestID}
+		want := contract.Adjustment{ActivityID: a.ID, Delta: req.Delta, RequestID: req.RequestID}
 		if err := want.Validate(); err != nil {
 			writeError(c, log, err)
 			return
@@ -126,10 +127,10 @@ func handleAdjustBranch(cat flashsale.Catalog, adj Adjuster, log *slog.Logger) g
 	return func(c *gin.Context) {
 		bb, err := dtmcli.BarrierFromQuery(c.Request.URL.Query())
 		if err != nil || bb.TransType != "msg" || bb.Op != dtmimp.OpAction {
-			c.JSON(http.StatusBadRequest, gin.H{"error": flashsale.EBadRequest, "message": "not an adjustment's branch"})
+			c.JSON(contract.Fail(contract.EBadRequest, "not an adjustment's branch"))
 			return
 		}
-		var req flashsale.AdjustRequest
+		var req contract.AdjustRequest
 		if err := decodeBody(c, &req, false); err != nil {
 			writeError(c, log, err)
 			return
@@ -138,12 +139,12 @@ func handleAdjustBranch(cat flashsale.Catalog, adj Adjuster, log *slog.Logger) g
 		switch {
 		case err == nil:
 			forget(c, cat, req.ActivityID)
-			c.JSON(http.StatusOK, gin.H{"dtm_result": "SUCCESS"})
-		case flashsale.ErrorCode(err) == flashsale.EBadRequest:
-			c.JSON(http.StatusBadRequest, gin.H{"error": flashsale.EBadRequest, "message": flashsale.ErrorMessage(err)})
+			c.JSON(http.StatusOK, contract.DTMSuccess)
+		case contract.ErrorCode(err) == contract.EBadRequest:
+			c.JSON(contract.Fail(contract.EBadRequest, contract.ErrorMessage(err)))
 		default:
 			log.Error("adjustment branch", "gid", bb.Gid, "err", err)
-			c.JSON(http.StatusServiceUnavailable, gin.H{"error": flashsale.EUnavailable, "message": "not applied; dtm will retry"})
+			c.JSON(contract.Fail(contract.EUnavailable, "not applied; dtm will retry"))
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/reconcile"
 	"github.com/gin-gonic/gin"
 )
@@ -21,7 +22,7 @@ func requireAdmin(token string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		got := bearer(c)
 		if token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-			c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": flashsale.EUnauthorized, "message": "the admin token is required"})
+			c.AbortWithStatusJSON(contract.Fail(contract.EUnauthorized, "the admin token is required"))
 			return
 		}
 		c.Next()
@@ -38,13 +39,13 @@ type productRequest struct {
 func (r productRequest) validate() error {
 	switch {
 	case !textOK(r.Name, 1, 128):
-		return flashsale.Errorf(flashsale.EBadRequest, "name must be 1-128 characters")
+		return contract.Errorf(contract.EBadRequest, "name must be 1-128 characters")
 	case !textOK(r.Description, 0, 4000):
-		return flashsale.Errorf(flashsale.EBadRequest, "description must be at most 4000 characters")
+		return contract.Errorf(contract.EBadRequest, "description must be at most 4000 characters")
 	case r.Price <= 0:
-		return flashsale.Errorf(flashsale.EBadRequest, "price must be a positive integer")
+		return contract.Errorf(contract.EBadRequest, "price must be a positive integer")
 	case !textOK(r.ImageURL, 0, 512) || strings.ContainsAny(r.ImageURL, " \n\r\t\"'<>"):
-		return flashsale.Errorf(flashsale.EBadRequest, "image_url must be a URL of at most 512 characters")
+		return contract.Errorf(contract.EBadRequest, "image_url must be a URL of at most 512 characters")
 	}
 	return nil
 }
@@ -90,19 +91,19 @@ func (r *activityRequest) validate() error {
 	}
 	switch {
 	case !textOK(r.Name, 1, 128):
-		return flashsale.Errorf(flashsale.EBadRequest, "name must be 1-128 characters")
+		return contract.Errorf(contract.EBadRequest, "name must be 1-128 characters")
 	case r.ProductID <= 0:
-		return flashsale.Errorf(flashsale.EBadRequest, "product_id must be a positive integer")
+		return contract.Errorf(contract.EBadRequest, "product_id must be a positive integer")
 	case r.Price <= 0:
-		return flashsale.Errorf(flashsale.EBadRequest, "price must be a positive integer")
+		return contract.Errorf(contract.EBadRequest, "price must be a positive integer")
 	case r.Total <= 0 || r.Total > MaxTotal:
-		return flashsale.Errorf(flashsale.EBadRequest, "total must be 1-%d", MaxTotal)
+		return contract.Errorf(contract.EBadRequest, "total must be 1-%d", MaxTotal)
 	case r.StartAt.IsZero() || r.EndAt.IsZero():
-		return flashsale.Errorf(flashsale.EBadRequest, "start_at and end_at are required (RFC 3339)")
+		return contract.Errorf(contract.EBadRequest, "start_at and end_at are required (RFC 3339)")
 	case !r.EndAt.After(r.StartAt):
-		return flashsale.Errorf(flashsale.EBadRequest, "end_at must be after start_at")
+		return contract.Errorf(contract.EBadRequest, "end_at must be after start_at")
 	case r.PayTimeoutSeconds < 10 || r.PayTimeoutSeconds > 86400:
-		return flashsale.Errorf(flashsale.EBadRequest, "pay_timeout_seconds must be 10-86400")
+		return contract.Errorf(contract.EBadRequest, "pay_timeout_seconds must be 10-86400")
 	}
 	return nil
 }
@@ -129,7 +130,7 @@ func handleCreateActivity(cat flashsale.Catalog, stock flashsale.Stock, now func
 			return
 		}
 		if err := stock.Preheat(c, a.ID, a.Total); err != nil {
-			writeError(c, log, flashsale.Errorf(flashsale.EUnavailable, "activity %d created but its stock is not in Redis: %v", a.ID, err))
+			writeError(c, log, contract.Errorf(contract.EUnavailable, "activity %d created but its stock is not in Redis: %v", a.ID, err))
 			return
 		}
 		c.JSON(http.StatusCreated, toActivityJSON(a, now(), false))
@@ -151,7 +152,7 @@ func handleStats(cat flashsale.Catalog, stock flashsale.Stock, orders flashsale.
 		}
 		var redisStock any // null when the counter is missing
 		if n, ok, err := stock.Remaining(c, id); err != nil {
-			writeError(c, log, flashsale.Errorf(flashsale.EUnavailable, "redis: %v", err))
+			writeError(c, log, contract.Errorf(contract.EUnavailable, "redis: %v", err))
 			return
 		} else if ok {
 			redisStock = n
@@ -165,7 +166,7 @@ func handleReconcile(cat flashsale.Catalog, check func(context.Context, int64) (
 	return func(c *gin.Context) {
 		id, err := strconv.ParseInt(c.Query("activity"), 10, 64)
 		if err != nil || id <= 0 {
-			writeError(c, log, flashsale.Errorf(flashsale.ENotFound, "no such activity"))
+			writeError(c, log, contract.Errorf(contract.ENotFound, "no such activity"))
 			return
 		}
 		if _, err := cat.Activity(c, id); err != nil {
@@ -174,7 +175,7 @@ func handleReconcile(cat flashsale.Catalog, check func(context.Context, int64) (
 		}
 		r, err := check(c, id)
 		if err != nil {
-			writeError(c, log, flashsale.Errorf(flashsale.EUnavailable, "reconciliation could not read the stores: %v", err))
+			writeError(c, log, contract.Errorf(contract.EUnavailable, "reconciliation could not read the stores: %v", err))
 			return
 		}
 		c.JSON(http.StatusOK, gin.H{"ok": r.OK(), "violations": r.Violations, "report": r})

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/gin-gonic/gin"
 )
 
@@ -27,14 +28,14 @@ func backCheck(query func(context.Context, string) error, badGID string, log *sl
 		err := query(c, gid)
 		switch {
 		case err == nil:
-			c.JSON(http.StatusOK, gin.H{"dtm_result": "SUCCESS"})
+			c.JSON(http.StatusOK, contract.DTMSuccess)
 		case errors.Is(err, flashsale.ErrRolledBack):
-			c.JSON(http.StatusConflict, gin.H{"dtm_result": "FAILURE"})
-		case flashsale.ErrorCode(err) == flashsale.EBadRequest:
-			c.JSON(http.StatusBadRequest, gin.H{"error": flashsale.EBadRequest, "message": badGID})
+			c.JSON(http.StatusConflict, contract.DTMFailure)
+		case contract.ErrorCode(err) == contract.EBadRequest:
+			c.JSON(contract.Fail(contract.EBadRequest, badGID))
 		default:
 			log.Error("back-check failed", "gid", gid, "err", err)
-			c.JSON(http.StatusServiceUnavailable, gin.H{"error": flashsale.EUnavailable, "message": "the back-check cannot read the barrier"})
+			c.JSON(contract.Fail(contract.EUnavailable, "the back-check cannot read the barrier"))
 		}
 	}
 }

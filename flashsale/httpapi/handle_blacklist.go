@@ -5,8 +5,8 @@ import (
 	"net"
 	"net/http"
 
-	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/gate"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/gin-gonic/gin"
 )
 
@@ -31,19 +31,19 @@ func handleBlacklistChange(bl *gate.Blacklist, add bool, log *slog.Logger) gin.H
 			return
 		}
 		if len(e.Users)+len(e.IPs) == 0 || len(e.Users)+len(e.IPs) > 10000 {
-			writeError(c, log, flashsale.Errorf(flashsale.EBadRequest, "give 1-10000 users and ips"))
+			writeError(c, log, contract.Errorf(contract.EBadRequest, "give 1-10000 users and ips"))
 			return
 		}
 		for _, u := range e.Users {
-			if !flashsale.ValidUserID(u) {
-				writeError(c, log, flashsale.Errorf(flashsale.EBadRequest, "%q is not a user id", u))
+			if !contract.ValidUserID(u) {
+				writeError(c, log, contract.Errorf(contract.EBadRequest, "%q is not a user id", u))
 				return
 			}
 		}
 		for i, ip := range e.IPs {
 			p := net.ParseIP(ip)
 			if p == nil {
-				writeError(c, log, flashsale.Errorf(flashsale.EBadRequest, "%q is not an IP address", ip))
+				writeError(c, log, contract.Errorf(contract.EBadRequest, "%q is not an IP address", ip))
 				return
 			}
 			e.IPs[i] = p.String()

@@ -10,6 +10,7 @@ import (
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/gate"
 	"github.com/flashsale/flashsale/flashsale/metrics"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/gin-gonic/gin"
 )
 
@@ -36,7 +37,7 @@ func handleBuy(tokens TokenVerifier, cat flashsale.Catalog, buyer Purchaser, g *
 		}()
 		fail := func(reason string, err error) {
 			rejectedBy = reason
-			outcome = flashsale.ErrorCode(err)
+			outcome = contract.ErrorCode(err)
 			if reason != "" {
 				m.GateRejects.WithLabelValues(reason).Inc()
 			}
@@ -54,7 +55,7 @@ func handleBuy(tokens TokenVerifier, cat flashsale.Catalog, buyer Purchaser, g *
 		}
 		id := a.ID
 		act = a.ID
-		c.Set(logGID, flashsale.GID(id, user))
+		c.Set(logGID, contract.PurchaseGID(id, user))
 		t := now()
 		if err := a.CheckOpen(t); err != nil {
 			fail("time", err)
@@ -70,12 +71,12 @@ func handleBuy(tokens TokenVerifier, cat flashsale.Catalog, buyer Purchaser, g *
 			return
 		}
 		if !g.Secrets.Check(a, user, req.Secret) {
-			fail("secret", flashsale.Errorf(flashsale.EBadSecret, "a valid start secret is required (GET /api/v1/activities/%d/secret)", id))
+			fail("secret", contract.Errorf(contract.EBadSecret, "a valid start secret is required (GET /api/v1/activities/%d/secret)", id))
 			return
 		}
 		ip := g.ClientIP.Of(c.Request)
 		if g.Blacklist.Blocked(user, ip) {
-			fail("blocked", flashsale.Errorf(flashsale.EBlocked, "this account or address may not buy"))
+			fail("blocked", contract.Errorf(contract.EBlocked, "this account or address may not buy"))
 			return
 		}
 		ctx := metrics.BuyPath(c)
@@ -106,7 +107,7 @@ func handleBuy(tokens TokenVerifier, cat flashsale.Catalog, buyer Purchaser, g *
 			if rl.admission {
 				reason = "admission"
 			}
-			fail(reason, flashsale.Errorf(flashsale.ERateLimited, "too many requests, retry later"))
+			fail(reason, contract.Errorf(contract.ERateLimited, "too many requests, retry later"))
 			return
 		}
 		if err != nil {
@@ -127,7 +128,7 @@ type rateLimited struct {
 func (r *rateLimited) Error() string { return "rate limited" }
 
 func unavailable(err error) error {
-	return errors.Join(flashsale.Errorf(flashsale.EUnavailable, "the sale is unavailable, try again"), err)
+	return errors.Join(contract.Errorf(contract.EUnavailable, "the sale is unavailable, try again"), err)
 }
 
 // handleSecret gives a shopper the start secret of an open activity.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/gin-gonic/gin"
 )
 
@@ -28,13 +29,13 @@ func handleOrder(tokens TokenVerifier, cat flashsale.Catalog, orders flashsale.O
 			c.JSON(http.StatusOK, gin.H{"status": o.Status, "order": o})
 			return
 		}
-		if flashsale.ErrorCode(err) != flashsale.ENotFound {
+		if contract.ErrorCode(err) != contract.ENotFound {
 			writeError(c, log, err)
 			return
 		}
 		pending, err := buyer.Pending(c, id, user)
 		if err != nil {
-			writeError(c, log, flashsale.Errorf(flashsale.EUnavailable, "cannot read the purchase: %v", err))
+			writeError(c, log, contract.Errorf(contract.EUnavailable, "cannot read the purchase: %v", err))
 			return
 		}
 		status := "none"

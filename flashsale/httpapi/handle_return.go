@@ -7,7 +7,7 @@ import (
 
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/dtm-labs/client/dtmcli/dtmimp"
-	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/gin-gonic/gin"
 )
 
@@ -28,29 +28,29 @@ type UnitReturner interface {
 func handleReturn(r UnitReturner, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		bb, err := dtmcli.BarrierFromQuery(c.Request.URL.Query())
-		if err != nil || bb.TransType != "msg" || bb.Op != dtmimp.OpAction || bb.BranchID != flashsale.ReturnBranch {
-			c.JSON(http.StatusBadRequest, gin.H{"error": flashsale.EBadRequest, "message": "not a cancellation's branch"})
+		if err != nil || bb.TransType != "msg" || bb.Op != dtmimp.OpAction || bb.BranchID != contract.FirstBranch {
+			c.JSON(contract.Fail(contract.EBadRequest, "not a cancellation's branch"))
 			return
 		}
-		var req flashsale.ReturnRequest
+		var req contract.ReturnRequest
 		if err := decodeBody(c, &req, false); err != nil {
 			writeError(c, log, err)
 			return
 		}
-		act, user, err := flashsale.ParseCancelGID(bb.Gid)
+		act, user, err := contract.ParseCancelGID(bb.Gid)
 		if err != nil || act != req.ActivityID || user != req.UserID {
-			c.JSON(http.StatusBadRequest, gin.H{"error": flashsale.EBadRequest, "message": "the body does not match the gid"})
+			c.JSON(contract.Fail(contract.EBadRequest, "the body does not match the gid"))
 			return
 		}
-		returned, err := r.ReturnUnit(c, act, flashsale.ReturnBarrier(bb.Gid))
+		returned, err := r.ReturnUnit(c, act, contract.BranchBarrier(bb.Gid))
 		if err != nil {
 			log.Error("return a cancelled order's unit", "gid", bb.Gid, "err", err)
-			c.JSON(http.StatusServiceUnavailable, gin.H{"error": flashsale.EUnavailable, "message": "the unit was not returned; dtm will retry"})
+			c.JSON(contract.Fail(contract.EUnavailable, "the unit was not returned; dtm will retry"))
 			return
 		}
 		if !returned {
 			log.Info("unit already returned", "gid", bb.Gid)
 		}
-		c.JSON(http.StatusOK, gin.H{"dtm_result": "SUCCESS"})
+		c.JSON(http.StatusOK, contract.DTMSuccess)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/metrics"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/reconcile"
 	"github.com/gin-gonic/gin"
 )
@@ -42,9 +43,9 @@ func handlePurchase(cat flashsale.Catalog, orders flashsale.OrderReader, dtmAdmi
 		if gid == "" {
 			gid = "flash-sale-" + c.Query("activity") + "-" + c.Query("user")
 		}
-		act, user, err := flashsale.ParseGID(gid)
+		act, user, err := contract.ParsePurchaseGID(gid)
 		if err != nil {
-			writeError(c, log, flashsale.Errorf(flashsale.EBadRequest, "give ?gid=flash-sale-<activity>-<user>, or ?activity= and ?user="))
+			writeError(c, log, contract.Errorf(contract.EBadRequest, "give ?gid=flash-sale-<activity>-<user>, or ?activity= and ?user="))
 			return
 		}
 		if _, err := cat.Activity(c, act); err != nil {
@@ -56,7 +57,7 @@ func handlePurchase(cat flashsale.Catalog, orders flashsale.OrderReader, dtmAdmi
 		switch o, err := orders.OrderOf(c, act, user); {
 		case err == nil:
 			out["order"] = o
-		case flashsale.ErrorCode(err) != flashsale.ENotFound:
+		case contract.ErrorCode(err) != contract.ENotFound:
 			writeError(c, log, err)
 			return
 		}

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/gin-gonic/gin"
 )
 
@@ -33,5 +33,5 @@ func health(e *gin.Engine, d Deps) {
 }
 
 func notReady(c *gin.Context, store string, err error) {
-	c.AbortWithStatusJSON(statusOf[flashsale.EUnavailable], gin.H{"error": flashsale.EUnavailable, "message": store + ": " + err.Error()})
+	c.AbortWithStatusJSON(contract.Fail(contract.EUnavailable, store+": "+err.Error()))
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/gin-gonic/gin"
 )
 
@@ -22,16 +23,16 @@ func decodeBody(c *gin.Context, v any, allowEmpty bool) error {
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return flashsale.Errorf(flashsale.ETooLarge, "the body is larger than %d bytes", maxBody)
+		return contract.Errorf(contract.ETooLarge, "the body is larger than %d bytes", maxBody)
 	}
 	if err != nil {
-		return flashsale.Errorf(flashsale.EBadRequest, "cannot read the body")
+		return contract.Errorf(contract.EBadRequest, "cannot read the body")
 	}
 	if len(strings.TrimSpace(string(body))) == 0 && allowEmpty {
 		return nil
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return flashsale.Errorf(flashsale.EBadRequest, "the body is not the expected JSON object")
+		return contract.Errorf(contract.EBadRequest, "the body is not the expected JSON object")
 	}
 	return nil
 }
@@ -41,7 +42,7 @@ func pathID(c *gin.Context, name string) (int64, error) {
 	s := c.Param(name)
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id <= 0 || len(s) > 19 || s[0] == '+' {
-		return 0, flashsale.Errorf(flashsale.ENotFound, "no such %s", name)
+		return 0, contract.Errorf(contract.ENotFound, "no such %s", name)
 	}
 	return id, nil
 }
@@ -69,7 +70,7 @@ func bearer(c *gin.Context) string {
 func shopper(c *gin.Context, tokens TokenVerifier) (string, error) {
 	t := bearer(c)
 	if t == "" {
-		return "", flashsale.Errorf(flashsale.EUnauthorized, "a bearer token is required")
+		return "", contract.Errorf(contract.EUnauthorized, "a bearer token is required")
 	}
 	return tokens.UserID(t)
 }

@@ -1,8 +1,8 @@
 package httpapi
 
 import (
-	"github.com/flashsale/flashsale/flashsale/adjust"
 	"github.com/flashsale/flashsale/flashsale/webui"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/gin-gonic/gin"
 )
 
@@ -40,8 +40,8 @@ func adminRoutes(e *gin.Engine, d Deps) {
 
 func internalRoutes(e *gin.Engine, d Deps) {
 	health(e, d)
-	e.GET("/internal/dtm/query-prepared", handleQueryPrepared(d.Purchases, d.Log))
-	e.POST("/internal/stock/return", handleReturn(d.Returns, d.Log))
-	e.GET(adjust.QueryPath, handleAdjustQuery(d.Adjust, d.Log))
-	e.POST(adjust.BranchPath, handleAdjustBranch(d.Catalog, d.Adjust, d.Log))
+	e.GET(contract.RoutePurchaseQuery, handleQueryPrepared(d.Purchases, d.Log))
+	e.POST(contract.RouteStockReturn, handleReturn(d.Returns, d.Log))
+	e.GET(contract.RouteAdjustQuery, handleAdjustQuery(d.Adjust, d.Log))
+	e.POST(contract.RouteAdjustBranch, handleAdjustBranch(d.Catalog, d.Adjust, d.Log))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/gate"
 	"github.com/flashsale/flashsale/flashsale/metrics"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/tracing"
 	"github.com/flashsale/flashsale/reconcile"
 	"github.com/gin-gonic/gin"
@@ -59,13 +60,13 @@ func newEngine(log *slog.Logger) *gin.Engine {
 	e.Use(tracing.Gin("flashsale")) // a span per request, in the caller's trace
 	e.Use(gin.CustomRecovery(func(c *gin.Context, v any) {
 		log.Error("panic in handler", "path", c.Request.URL.Path, "panic", v)
-		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": flashsale.EInternal, "message": "internal error"})
+		c.AbortWithStatusJSON(contract.Fail(contract.EInternal, "internal error"))
 	}))
 	e.NoRoute(func(c *gin.Context) {
-		c.JSON(http.StatusNotFound, gin.H{"error": flashsale.ENotFound, "message": "no such endpoint"})
+		c.JSON(contract.Fail(contract.ENotFound, "no such endpoint"))
 	})
 	e.NoMethod(func(c *gin.Context) {
-		c.JSON(http.StatusMethodNotAllowed, gin.H{"error": flashsale.EBadRequest, "message": "method not allowed"})
+		c.JSON(contract.Fail(contract.EBadRequest, "method not allowed"))
 	})
 	e.HandleMethodNotAllowed = true
 	return e

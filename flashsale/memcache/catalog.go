@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -55,14 +56,14 @@ func (c *Catalog) Activity(ctx context.Context, id int64) (flashsale.Activity, e
 	}
 	v, err, _ := c.loads.Do(strconv.FormatInt(id, 10), func() (any, error) {
 		a, err := c.Catalog.Activity(context.WithoutCancel(ctx), id)
-		if err == nil || flashsale.ErrorCode(err) == flashsale.ENotFound {
+		if err == nil || contract.ErrorCode(err) == contract.ENotFound {
 			c.mu.Lock()
 			c.entries[id] = entry{a: a, err: err, expires: c.now().Add(c.ttl)}
 			c.mu.Unlock()
 		}
 		return a, err
 	})
-	if err != nil && ok && e.err == nil && flashsale.ErrorCode(err) != flashsale.ENotFound {
+	if err != nil && ok && e.err == nil && contract.ErrorCode(err) != contract.ENotFound {
 		return e.a, nil // the stores are down: the last good copy
 	}
 	a, _ := v.(flashsale.Activity)

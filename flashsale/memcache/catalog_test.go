@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 )
 
 // fakeCatalog counts loads and fails when down.
@@ -25,7 +26,7 @@ func (f *fakeCatalog) Activity(ctx context.Context, id int64) (flashsale.Activit
 		return flashsale.Activity{}, errors.New("connection refused")
 	}
 	if id == 404 {
-		return flashsale.Activity{}, flashsale.Errorf(flashsale.ENotFound, "no")
+		return flashsale.Activity{}, contract.Errorf(contract.ENotFound, "no")
 	}
 	return flashsale.Activity{ID: id, Name: "a"}, nil
 }
@@ -56,7 +57,7 @@ func TestActivityCache(t *testing.T) {
 	t.Run("NotFoundCached", func(t *testing.T) {
 		before := f.loads.Load()
 		for i := 0; i < 3; i++ {
-			if _, err := c.Activity(ctx, 404); flashsale.ErrorCode(err) != flashsale.ENotFound {
+			if _, err := c.Activity(ctx, 404); contract.ErrorCode(err) != contract.ENotFound {
 				t.Fatalf("err = %v", err)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/sqlbarrier"
 	"gorm.io/gorm"
 )
@@ -42,7 +43,7 @@ func (c *Catalog) AddUnits(ctx context.Context, bb *dtmcli.BranchBarrier, activi
 			return fmt.Errorf("raise DB stock: %w", res.Error)
 		}
 		if res.RowsAffected != 1 {
-			return flashsale.Errorf(flashsale.EBadRequest, "activity %d would have more than %d units", activityID, maxTotal)
+			return contract.Errorf(contract.EBadRequest, "activity %d would have more than %d units", activityID, maxTotal)
 		}
 		return recordAdjustment(tx, bb.Gid, activityID, n)
 	})
@@ -126,7 +127,7 @@ func (c *Catalog) Adjustments(ctx context.Context, activityID int64) ([]flashsal
 	}
 	out := make([]flashsale.AppliedAdjustment, 0, len(rows))
 	for _, r := range rows {
-		adj, err := flashsale.ParseAdjustGID(r.GID)
+		adj, err := contract.ParseAdjustGID(r.GID)
 		if err != nil {
 			return nil, err
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/dtm-labs/client/dtmcli/dtmimp"
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/mysqldb"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/sqlconn"
 	"github.com/flashsale/flashsale/internal/testenv"
 	"gorm.io/gorm"
@@ -94,7 +95,7 @@ func checkLedger(t *testing.T, cat *mysqldb.Catalog, id int64, total int, applie
 func TestAddUnitsOnce(t *testing.T) {
 	catalogs(t, 10, func(t *testing.T, cat *mysqldb.Catalog, a flashsale.Activity) {
 		ctx := context.Background()
-		add := flashsale.Adjustment{ActivityID: a.ID, Delta: 5, RequestID: "a1"}.GID()
+		add := contract.Adjustment{ActivityID: a.ID, Delta: 5, RequestID: "a1"}.GID()
 		local := func(gid string) error {
 			return cat.AddUnits(ctx, barrier(t, gid, dtmimp.MsgDoBranch0, dtmimp.MsgDoOp), a.ID, 5, 100)
 		}
@@ -109,7 +110,7 @@ func TestAddUnitsOnce(t *testing.T) {
 		}
 		checkLedger(t, cat, a.ID, 15, add)
 
-		late := flashsale.Adjustment{ActivityID: a.ID, Delta: 5, RequestID: "a2"}.GID()
+		late := contract.Adjustment{ActivityID: a.ID, Delta: 5, RequestID: "a2"}.GID()
 		if ok, err := cat.AddCommitted(ctx, late); err != nil || ok {
 			t.Fatalf("back-check before the local step: %v, %v; want not committed", ok, err)
 		}
@@ -118,9 +119,9 @@ func TestAddUnitsOnce(t *testing.T) {
 		}
 		checkLedger(t, cat, a.ID, 15, add)
 
-		big := flashsale.Adjustment{ActivityID: a.ID, Delta: 90, RequestID: "a3"}.GID()
+		big := contract.Adjustment{ActivityID: a.ID, Delta: 90, RequestID: "a3"}.GID()
 		err := cat.AddUnits(ctx, barrier(t, big, dtmimp.MsgDoBranch0, dtmimp.MsgDoOp), a.ID, 90, 100)
-		if flashsale.ErrorCode(err) != flashsale.EBadRequest {
+		if contract.ErrorCode(err) != contract.EBadRequest {
 			t.Fatalf("an addition past the maximum: %v, want bad_request", err)
 		}
 		checkLedger(t, cat, a.ID, 15, add)
@@ -132,9 +133,9 @@ func TestAddUnitsOnce(t *testing.T) {
 func TestRemoveUnitsOnce(t *testing.T) {
 	catalogs(t, 10, func(t *testing.T, cat *mysqldb.Catalog, a flashsale.Activity) {
 		ctx := context.Background()
-		rm := flashsale.Adjustment{ActivityID: a.ID, Delta: -4, RequestID: "r1"}.GID()
+		rm := contract.Adjustment{ActivityID: a.ID, Delta: -4, RequestID: "r1"}.GID()
 		for i := 0; i < 3; i++ {
-			if err := cat.RemoveUnits(ctx, barrier(t, rm, flashsale.AdjustBranch, dtmimp.OpAction), a.ID, 4); err != nil {
+			if err := cat.RemoveUnits(ctx, barrier(t, rm, contract.FirstBranch, dtmimp.OpAction), a.ID, 4); err != nil {
 				t.Fatalf("delivery %d: %v", i+1, err)
 			}
 		}
@@ -166,7 +167,7 @@ func TestCancelActivity(t *testing.T) {
 		if err != nil || !again.EndAt.Equal(c.EndAt) {
 			t.Fatalf("second cancel moved the end to %s (%v), want %s", again.EndAt, err, c.EndAt)
 		}
-		if _, err := cat.CancelActivity(ctx, a.ID+1000, now); flashsale.ErrorCode(err) != flashsale.ENotFound {
+		if _, err := cat.CancelActivity(ctx, a.ID+1000, now); contract.ErrorCode(err) != contract.ENotFound {
 			t.Fatalf("cancel of no activity: %v", err)
 		}
 	})

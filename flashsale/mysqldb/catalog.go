@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"gorm.io/gorm"
 )
 
@@ -161,7 +162,7 @@ func (c *Catalog) Ping(ctx context.Context) error {
 
 func notFound(err error, format string, args ...any) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return flashsale.Errorf(flashsale.ENotFound, format, args...)
+		return contract.Errorf(contract.ENotFound, format, args...)
 	}
 	return err
 }

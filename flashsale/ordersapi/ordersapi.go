@@ -1,6 +1,7 @@
 // Package ordersapi is the order service's internal HTTP API as flashsale
-// calls it: payment (POST /internal/orders/{id}/pay). The shopper is
-// authenticated here; the order service checks that the order is theirs.
+// calls it: payment (contract.RoutePay). The shopper is authenticated
+// here; the order service checks that the order is theirs. Every call is
+// signed with the services' internal key.
 package ordersapi
 
 import (
@@ -10,11 +11,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 )
 
 // Timeout bounds a payment call: above the order service's own bound on a
@@ -24,24 +25,27 @@ const Timeout = 20 * time.Second
 // Client calls the order service.
 type Client struct {
 	base string
+	key  contract.Key
 	hc   *http.Client
 }
 
-// New returns a Client of the order service at baseURL.
-func New(baseURL string) *Client {
-	return &Client{base: baseURL, hc: &http.Client{Timeout: Timeout, Transport: dtmconf.PooledTransport()}}
+// New returns a Client of the order service at baseURL, signing its calls
+// under key.
+func New(baseURL string, key contract.Key) *Client {
+	return &Client{base: baseURL, key: key, hc: &http.Client{Timeout: Timeout, Transport: dtmconf.PooledTransport()}}
 }
 
 // Pay pays user's order orderID and returns it. Errors: ENotFound (no such
 // order of this user), ENotPayable, EUnavailable (the order service or
 // its payment provider failed: the order is still unpaid).
 func (c *Client) Pay(ctx context.Context, orderID int64, user string) (flashsale.Order, error) {
-	body, _ := json.Marshal(map[string]string{"user_id": user})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/internal/orders/"+strconv.FormatInt(orderID, 10)+"/pay", bytes.NewReader(body))
+	body, _ := json.Marshal(contract.PayRequest{UserID: user})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+contract.PayPath(orderID), bytes.NewReader(body))
 	if err != nil {
 		return flashsale.Order{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	c.key.SignRequest(req, body)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return flashsale.Order{}, unavailable(err)
@@ -58,19 +62,17 @@ func (c *Client) Pay(ctx context.Context, orderID int64, user string) (flashsale
 		}
 		return o, nil
 	}
-	var e struct{ Error, Message string }
-	json.Unmarshal(raw, &e)
-	switch resp.StatusCode {
-	case http.StatusNotFound:
-		return flashsale.Order{}, flashsale.Errorf(flashsale.ENotFound, "no such order")
-	case http.StatusConflict:
-		return flashsale.Order{}, flashsale.Errorf(flashsale.ENotPayable, "%s", e.Message)
-	case http.StatusServiceUnavailable:
-		return flashsale.Order{}, flashsale.Errorf(flashsale.EUnavailable, "%s", e.Message)
+	switch e := contract.ReadError(resp.StatusCode, raw); e.Code {
+	case contract.ENotFound, contract.ENotPayable, contract.EUnavailable:
+		return flashsale.Order{}, e
+	default:
+		// Anything else (a bad request, a refused signature, an
+		// internal error) is this service's or the order service's fault,
+		// not the shopper's: the order is still unpaid.
+		return flashsale.Order{}, unavailable(fmt.Errorf("order service answered %s: %s", resp.Status, raw))
 	}
-	return flashsale.Order{}, unavailable(fmt.Errorf("order service answered %s: %s", resp.Status, raw))
 }
 
 func unavailable(err error) error {
-	return fmt.Errorf("%w (%v)", flashsale.Errorf(flashsale.EUnavailable, "payment is unavailable, try again; the order is still unpaid"), err)
+	return fmt.Errorf("%w (%v)", contract.Errorf(contract.EUnavailable, "payment is unavailable, try again; the order is still unpaid"), err)
 }

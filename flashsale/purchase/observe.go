@@ -7,16 +7,12 @@ import (
 
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/tracing"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
-
-// PreparedAtHeader is the header, sent by the dtm server with the message's
-// branch call, that carries when the purchase was prepared (RFC 3339 with
-// nanoseconds): the order service measures the settlement lag from it.
-const PreparedAtHeader = "Flashsale-Prepared-At"
 
 // BranchHeaders returns the headers the dtm server sends with every call it
 // makes for a purchase message (its branch, and the back-check): dtm stores
@@ -25,7 +21,7 @@ const PreparedAtHeader = "Flashsale-Prepared-At"
 // carry when the purchase was prepared and the trace context of ctx (W3C
 // traceparent, when tracing is set up: package tracing).
 func BranchHeaders(ctx context.Context, preparedAt time.Time) map[string]string {
-	h := map[string]string{PreparedAtHeader: preparedAt.UTC().Format(time.RFC3339Nano)}
+	h := map[string]string{contract.PreparedAtHeader: preparedAt.UTC().Format(time.RFC3339Nano)}
 	otel.GetTextMapPropagator().Inject(tracing.Context(ctx), propagation.MapCarrier(h))
 	return h
 }

@@ -17,22 +17,9 @@ import (
 	"github.com/dtm-labs/client/dtmcli/dtmimp"
 	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/flashsale"
-	"github.com/flashsale/flashsale/flashsale/faultpoint"
+	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/faultpoint"
 )
-
-// OrderRequest is the body of the message's branch, POSTed by the dtm
-// server to the order service's /internal/orders/create. The gid comes with
-// dtm's query parameters.
-type OrderRequest struct {
-	ActivityID int64  `json:"activity_id"`
-	UserID     string `json:"user_id"`
-	ProductID  int64  `json:"product_id"`
-	Price      int64  `json:"price"`
-
-	// PayTimeoutSeconds is the activity's time to pay: the order service
-	// cancels the order this long after creating it, unless it is paid.
-	PayTimeoutSeconds int `json:"pay_timeout_seconds"`
-}
 
 // Config addresses the parties of a purchase message.
 type Config struct {
@@ -40,8 +27,11 @@ type Config struct {
 	DTMServer string
 	// OrdersURL is the order service's base URL, as the dtm server reaches it.
 	OrdersURL string
-	// BackCheckURL is this service's back-check, as the dtm server reaches it.
-	BackCheckURL string
+	// InternalURL is this service's internal listener, as the dtm server
+	// reaches it: the back-check lives there.
+	InternalURL string
+	// Key signs the message's branch and back-check.
+	Key contract.Key
 	// Observer, when set, receives the duration of each step of a purchase.
 	Observer Observer
 }
@@ -81,7 +71,7 @@ func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string) (s
 	// A shopper who hangs up must not cut the protocol short half-way.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*dtmconf.RequestTimeout*time.Second)
 	defer cancel()
-	gid := flashsale.GID(a.ID, user)
+	gid := contract.PurchaseGID(a.ID, user)
 	// A cheap read turns most sold-out requests away before any dtm work;
 	// only the Lua step decides success.
 	left, ok, err := s.stock.Remaining(ctx, a.ID)
@@ -89,27 +79,28 @@ func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string) (s
 	case err != nil:
 		return "", unavailable(err)
 	case !ok:
-		return "", flashsale.Errorf(flashsale.EUnavailable, "the sale's stock is not loaded")
+		return "", contract.Errorf(contract.EUnavailable, "the sale's stock is not loaded")
 	case left <= 0:
 		return "", flashsale.ErrStockShort
 	}
 
-	msg := dtmcli.NewMsg(s.cfg.DTMServer, gid).Add(s.cfg.OrdersURL+"/internal/orders/create", OrderRequest{
-		ActivityID: a.ID, UserID: user, ProductID: a.Product.ID, Price: a.Price,
-		PayTimeoutSeconds: a.PayTimeoutSeconds,
+	msg, queryURL := dtmconf.NewMsg(s.cfg.DTMServer, s.cfg.Key, dtmconf.MsgSpec{
+		GID: gid, BranchBase: s.cfg.OrdersURL, BranchRoute: contract.RouteCreateOrder,
+		Body: contract.OrderRequest{
+			ActivityID: a.ID, UserID: user, ProductID: a.Product.ID, Price: a.Price,
+			PayTimeoutSeconds: a.PayTimeoutSeconds,
+		},
+		QueryBase: s.cfg.InternalURL, QueryRoute: contract.RoutePurchaseQuery,
+		Headers: BranchHeaders(ctx, time.Now()),
 	})
-	msg.TimeoutToFail = dtmconf.MsgTimeoutToFail
-	msg.RetryInterval = dtmconf.MsgRetryInterval
-	msg.RequestTimeout = dtmconf.RequestTimeout
-	msg.BranchHeaders = BranchHeaders(ctx, time.Now())
 	var ran bool
 	var local error
 	t := newTimer(ctx, s.cfg.Observer)
-	err = msg.DoAndSubmit(s.cfg.BackCheckURL, func(bb *dtmcli.BranchBarrier) error {
+	err = msg.DoAndSubmit(queryURL, func(bb *dtmcli.BranchBarrier) error {
 		ran = true
 		t.lap("prepare")
 		faultpoint.Hit("before-lua", gid)
-		local = s.stock.Take(ctx, a.ID, BarrierName(bb))
+		local = s.stock.Take(ctx, a.ID, contract.NextBarrier(bb))
 		t.lap("lua")
 		faultpoint.Hit("after-lua", gid)
 		if errors.Is(local, flashsale.ErrStockShort) || errors.Is(local, flashsale.ErrRolledBack) || errors.Is(local, flashsale.ErrClosed) {
@@ -137,7 +128,7 @@ func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string) (s
 		// The Lua call's outcome is unknown (a Redis error): the barrier
 		// tells whether the unit was taken.
 		s.log.Warn("local step failed", "gid", gid, "err", local)
-		if st, berr := s.stock.Barrier(ctx, a.ID, flashsale.MsgBarrier(gid)); berr == nil && st == flashsale.BarrierTaken {
+		if st, berr := s.stock.Barrier(ctx, a.ID, contract.MsgBarrier(gid)); berr == nil && st == contract.BarrierTaken {
 			return gid, nil
 		}
 		return "", unavailable(local)
@@ -153,40 +144,32 @@ func (s *Service) prepareFailed(ctx context.Context, a flashsale.Activity, gid s
 	if errors.As(err, &uerr) || !strings.Contains(err.Error(), dtmcli.ResultFailure) {
 		return unavailable(err)
 	}
-	st, berr := s.stock.Barrier(ctx, a.ID, flashsale.MsgBarrier(gid))
+	st, berr := s.stock.Barrier(ctx, a.ID, contract.MsgBarrier(gid))
 	if berr != nil {
 		return unavailable(berr)
 	}
-	if st == flashsale.BarrierTaken {
+	if st == contract.BarrierTaken {
 		return flashsale.ErrDuplicate
 	}
-	return flashsale.Errorf(flashsale.ESoldOut, "your attempt in this sale did not get a unit; each shopper has one attempt")
+	return contract.Errorf(contract.ESoldOut, "your attempt in this sale did not get a unit; each shopper has one attempt")
 }
 
 // QueryPrepared is the back-check of the purchase message gid.
 func (s *Service) QueryPrepared(ctx context.Context, gid string) error {
-	act, _, err := flashsale.ParseGID(gid)
+	act, _, err := contract.ParsePurchaseGID(gid)
 	if err != nil {
-		return flashsale.Errorf(flashsale.EBadRequest, "%v", err)
+		return contract.Errorf(contract.EBadRequest, "%v", err)
 	}
-	return s.stock.QueryPrepared(ctx, act, flashsale.MsgBarrier(gid))
+	return s.stock.QueryPrepared(ctx, act, contract.MsgBarrier(gid))
 }
 
 // Pending reports whether user's purchase in activity took a unit (its
 // order may not exist yet).
 func (s *Service) Pending(ctx context.Context, activityID int64, user string) (bool, error) {
-	st, err := s.stock.Barrier(ctx, activityID, flashsale.MsgBarrier(flashsale.GID(activityID, user)))
-	return st == flashsale.BarrierTaken, err
-}
-
-// BarrierName advances bb to its next barrier and names it as dtm's barriers
-// do: "<gid>-<branch>-<op>-<barrier id>". For DoAndSubmit's local step that
-// is "<gid>-00-msg-01".
-func BarrierName(bb *dtmcli.BranchBarrier) string {
-	bb.BarrierID++
-	return fmt.Sprintf("%s-%s-%s-%02d", bb.Gid, bb.BranchID, bb.Op, bb.BarrierID)
+	st, err := s.stock.Barrier(ctx, activityID, contract.MsgBarrier(contract.PurchaseGID(activityID, user)))
+	return st == contract.BarrierTaken, err
 }
 
 func unavailable(err error) error {
-	return fmt.Errorf("%w (%v)", flashsale.Errorf(flashsale.EUnavailable, "the sale is unavailable, try again"), err)
+	return fmt.Errorf("%w (%v)", contract.Errorf(contract.EUnavailable, "the sale is unavailable, try again"), err)
 }

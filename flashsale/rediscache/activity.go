@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/redis/go-redis/v9"
 )
 
 // infoKey holds an activity's JSON, in the activity's slot.
-func infoKey(activityID int64) string { return tag(activityID) + ":info" }
 
 // listKey holds the JSON list of every activity.
 const listKey = "{fs:list}:activities"
@@ -37,7 +37,7 @@ func NewActivityCache(cat flashsale.Catalog, rdb redis.UniversalClient, log *slo
 // Activity reads the activity from Redis, or from the catalog on a miss.
 func (c *ActivityCache) Activity(ctx context.Context, id int64) (flashsale.Activity, error) {
 	var a flashsale.Activity
-	b, err := c.rdb.Get(ctx, infoKey(id)).Bytes()
+	b, err := c.rdb.Get(ctx, contract.InfoKey(id)).Bytes()
 	if err == nil && json.Unmarshal(b, &a) == nil {
 		return a, nil
 	}
@@ -46,7 +46,7 @@ func (c *ActivityCache) Activity(ctx context.Context, id int64) (flashsale.Activ
 	}
 	a, err = c.Catalog.Activity(ctx, id)
 	if err == nil {
-		c.put(ctx, infoKey(id), a, c.ttl)
+		c.put(ctx, contract.InfoKey(id), a, c.ttl)
 	}
 	return a, err
 }
@@ -68,7 +68,7 @@ func (c *ActivityCache) Activities(ctx context.Context) ([]flashsale.Activity, e
 func (c *ActivityCache) CreateActivity(ctx context.Context, a flashsale.Activity) (flashsale.Activity, error) {
 	a, err := c.Catalog.CreateActivity(ctx, a)
 	if err == nil {
-		c.put(ctx, infoKey(a.ID), a, c.ttl)
+		c.put(ctx, contract.InfoKey(a.ID), a, c.ttl)
 		c.rdb.Del(ctx, listKey)
 	}
 	return a, err
@@ -97,7 +97,7 @@ func (c *ActivityCache) CancelActivity(ctx context.Context, id int64, now time.T
 // Forget drops the cached copies of activity id and the list (two keys in
 // two slots: two calls).
 func (c *ActivityCache) Forget(ctx context.Context, id int64) {
-	for _, key := range []string{infoKey(id), listKey} {
+	for _, key := range []string{contract.InfoKey(id), listKey} {
 		if err := c.rdb.Del(ctx, key).Err(); err != nil {
 			c.log.Warn("activity cache drop", "key", key, "err", err)
 		}

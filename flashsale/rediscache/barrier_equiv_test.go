@@ -28,6 +28,8 @@ import (
 
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/rediscache"
+	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/redisconn"
 )
 
 // testBarrierTTL is long enough to outlive any run; t.Cleanup deletes the
@@ -145,7 +147,7 @@ func newEnv(t *testing.T) *env {
 	}
 	e := &env{
 		ctx:   context.Background(),
-		rdb:   rediscache.Open(rediscache.Options{Addrs: addr}),
+		rdb:   redisconn.Open(redisconn.Options{Addrs: addr}),
 		rdbV8: redisv8.NewClient(&redisv8.Options{Addr: addr}),
 	}
 	// Cleanups run last-in first-out: the keys go before the clients close.
@@ -184,7 +186,7 @@ type ours struct {
 func newOurs(t *testing.T, e *env) *ours {
 	t.Helper()
 	o := &ours{e: e, s: rediscache.NewStock(e.rdb, testBarrierTTL), act: newActivityID()}
-	e.sweep.add(rediscache.StockKey(o.act), rediscache.EpochKey(o.act))
+	e.sweep.add(contract.StockKey(o.act), contract.EpochKey(o.act))
 	return o
 }
 
@@ -203,7 +205,7 @@ func (o *ours) setStock(t *testing.T, units int) {
 func (o *ours) take(t *testing.T, gid string) string {
 	t.Helper()
 	b := barrierName(gid)
-	o.e.sweep.add(rediscache.BarrierKey(o.act, b))
+	o.e.sweep.add(contract.BarrierKey(o.act, b))
 	err := o.s.Take(o.e.ctx, o.act, b)
 	o.errs = append(o.errs, err)
 	return takeClass(t, err)
@@ -228,7 +230,7 @@ func takeClass(t *testing.T, err error) string {
 func (o *ours) query(t *testing.T, gid string) string {
 	t.Helper()
 	b := barrierName(gid)
-	o.e.sweep.add(rediscache.BarrierKey(o.act, b))
+	o.e.sweep.add(contract.BarrierKey(o.act, b))
 	err := o.s.QueryPrepared(o.e.ctx, o.act, b)
 	o.errs = append(o.errs, err)
 	switch {
@@ -443,7 +445,7 @@ func TestBarrierMatchesDTM(t *testing.T) {
 			steps:     []step{take("A")},
 			classes:   []string{classOK},
 			wantStock: "4",
-			barriers:  map[string]string{"A": flashsale.BarrierTaken},
+			barriers:  map[string]string{"A": contract.BarrierTaken},
 		},
 		{
 			name:      "repeated purchase",
@@ -451,7 +453,7 @@ func TestBarrierMatchesDTM(t *testing.T) {
 			steps:     []step{take("A"), take("A")},
 			classes:   []string{classOK, classDuplicate},
 			wantStock: "4",
-			barriers:  map[string]string{"A": flashsale.BarrierTaken},
+			barriers:  map[string]string{"A": contract.BarrierTaken},
 			ourErrs:   []error{nil, flashsale.ErrDuplicate},
 		},
 		{
@@ -462,7 +464,7 @@ func TestBarrierMatchesDTM(t *testing.T) {
 			steps:     []step{query("A"), take("A")},
 			classes:   []string{classFailure, classDuplicate},
 			wantStock: "5",
-			barriers:  map[string]string{"A": flashsale.BarrierRollback},
+			barriers:  map[string]string{"A": contract.BarrierRollback},
 			ourErrs:   []error{nil, flashsale.ErrRolledBack},
 		},
 		{
@@ -471,7 +473,7 @@ func TestBarrierMatchesDTM(t *testing.T) {
 			steps:     []step{take("A"), query("A")},
 			classes:   []string{classOK, classOK},
 			wantStock: "4",
-			barriers:  map[string]string{"A": flashsale.BarrierTaken},
+			barriers:  map[string]string{"A": contract.BarrierTaken},
 		},
 		{
 			name:      "back-check twice",
@@ -479,7 +481,7 @@ func TestBarrierMatchesDTM(t *testing.T) {
 			steps:     []step{query("A"), query("A")},
 			classes:   []string{classFailure, classFailure},
 			wantStock: "5",
-			barriers:  map[string]string{"A": flashsale.BarrierRollback},
+			barriers:  map[string]string{"A": contract.BarrierRollback},
 		},
 		{
 			name:      "stock short",
@@ -487,7 +489,7 @@ func TestBarrierMatchesDTM(t *testing.T) {
 			steps:     []step{take("A")},
 			classes:   []string{classFailure},
 			wantStock: "0",
-			barriers:  map[string]string{"A": flashsale.BarrierAbsent},
+			barriers:  map[string]string{"A": contract.BarrierAbsent},
 			ourErrs:   []error{flashsale.ErrStockShort},
 		},
 		{
@@ -496,7 +498,7 @@ func TestBarrierMatchesDTM(t *testing.T) {
 			steps:     []step{take("A")},
 			classes:   []string{classFailure},
 			wantStock: "missing",
-			barriers:  map[string]string{"A": flashsale.BarrierAbsent},
+			barriers:  map[string]string{"A": contract.BarrierAbsent},
 			ourErrs:   []error{flashsale.ErrStockShort},
 		},
 		{
@@ -505,7 +507,7 @@ func TestBarrierMatchesDTM(t *testing.T) {
 			steps:     []step{take("A"), take("B")},
 			classes:   []string{classOK, classFailure},
 			wantStock: "0",
-			barriers:  map[string]string{"A": flashsale.BarrierTaken, "B": flashsale.BarrierAbsent},
+			barriers:  map[string]string{"A": contract.BarrierTaken, "B": contract.BarrierAbsent},
 		},
 		{
 			// A failed local step leaves no barrier, so the back-check
@@ -515,7 +517,7 @@ func TestBarrierMatchesDTM(t *testing.T) {
 			steps:     []step{take("A"), query("A")},
 			classes:   []string{classFailure, classFailure},
 			wantStock: "0",
-			barriers:  map[string]string{"A": flashsale.BarrierRollback},
+			barriers:  map[string]string{"A": contract.BarrierRollback},
 		},
 	}
 	for _, tc := range cases {
@@ -568,7 +570,7 @@ func TestBarrierDivergesFromDTM(t *testing.T) {
 	// which finds the barrier taken and submits, so the order goes through.
 	t.Run("duplicate after the last unit", func(t *testing.T) {
 		steps := []step{take("A"), take("A")}
-		barriers := map[string]string{"A": flashsale.BarrierTaken}
+		barriers := map[string]string{"A": contract.BarrierTaken}
 
 		o := newOurs(t, e)
 		got := run(t, o, 1, steps)
@@ -589,7 +591,7 @@ func TestBarrierDivergesFromDTM(t *testing.T) {
 	// abort a message the back-check has already rolled back.
 	t.Run("local step after the back-check with no stock", func(t *testing.T) {
 		steps := []step{query("A"), take("A")}
-		barriers := map[string]string{"A": flashsale.BarrierRollback}
+		barriers := map[string]string{"A": contract.BarrierRollback}
 
 		o := newOurs(t, e)
 		got := run(t, o, 0, steps)
@@ -655,7 +657,7 @@ func TestTakeConcurrent(t *testing.T) {
 		o.setStock(t, 10)
 		gid := newGID(t, "A")
 		b := barrierName(gid)
-		e.sweep.add(rediscache.BarrierKey(o.act, b))
+		e.sweep.add(contract.BarrierKey(o.act, b))
 		barriers := make([]string, 50)
 		for i := range barriers {
 			barriers[i] = b
@@ -664,8 +666,8 @@ func TestTakeConcurrent(t *testing.T) {
 		if got := o.stock(t); got != "9" {
 			t.Errorf("stock ends at %s, want 9", got)
 		}
-		if got := o.barrier(t, gid); got != flashsale.BarrierTaken {
-			t.Errorf("barrier is %q, want %q", got, flashsale.BarrierTaken)
+		if got := o.barrier(t, gid); got != contract.BarrierTaken {
+			t.Errorf("barrier is %q, want %q", got, contract.BarrierTaken)
 		}
 	})
 
@@ -677,7 +679,7 @@ func TestTakeConcurrent(t *testing.T) {
 		for i := range gids {
 			gids[i] = newGID(t, strconv.Itoa(i))
 			barriers[i] = barrierName(gids[i])
-			e.sweep.add(rediscache.BarrierKey(o.act, barriers[i]))
+			e.sweep.add(contract.BarrierKey(o.act, barriers[i]))
 		}
 		checkCounts(t, takeAll(t, o.s, o.act, barriers), map[error]int{nil: 30, flashsale.ErrStockShort: 70})
 		if got := o.stock(t); got != "0" {
@@ -687,9 +689,9 @@ func TestTakeConcurrent(t *testing.T) {
 		taken := 0
 		for _, gid := range gids {
 			switch v := o.barrier(t, gid); v {
-			case flashsale.BarrierTaken:
+			case contract.BarrierTaken:
 				taken++
-			case flashsale.BarrierAbsent:
+			case contract.BarrierAbsent:
 			default:
 				t.Errorf("barrier of %s is %q", gid, v)
 			}

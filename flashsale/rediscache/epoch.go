@@ -35,9 +35,6 @@ import (
 // A server whose INFO has no run id (the embedded Redis) has the run id
 // "none": its counters are stale only when missing.
 
-// EpochKey is the key of an activity's stock epoch.
-func EpochKey(activityID int64) string { return tag(activityID) + ":epoch" }
-
 // runIDLua defines runid(), the running Redis process's run id, for the
 // scripts that need it.
 const runIDLua = `

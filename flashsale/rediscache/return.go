@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -57,7 +58,7 @@ func (s *Stock) ReturnUnit(ctx context.Context, activityID int64, barrier string
 // barrier is already set: the branch of a cancellation (one unit) or of an
 // admin's addition of units. It reports whether this call added them.
 func (s *Stock) AddUnits(ctx context.Context, activityID int64, barrier string, n int) (bool, error) {
-	keys := []string{BarrierKey(activityID, barrier), StockKey(activityID), EpochKey(activityID)}
+	keys := []string{contract.BarrierKey(activityID, barrier), contract.StockKey(activityID), contract.EpochKey(activityID)}
 	res, err := returnScript.Run(ctx, s.rdb, keys, s.barrierTTL, n).Text()
 	if err != nil {
 		return false, fmt.Errorf("return script: %w", err)
@@ -68,7 +69,7 @@ func (s *Stock) AddUnits(ctx context.Context, activityID int64, barrier string, 
 	case "DUPLICATE":
 		return false, nil
 	case "NOSTOCK":
-		return false, flashsale.Errorf(flashsale.EUnavailable, "activity %d has no stock counter in Redis", activityID)
+		return false, contract.Errorf(contract.EUnavailable, "activity %d has no stock counter in Redis", activityID)
 	case "STALE":
 		return false, flashsale.ErrStale
 	}

@@ -6,10 +6,8 @@ import (
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
+	"github.com/flashsale/flashsale/internal/contract"
 	redisv8 "github.com/go-redis/redis/v8"
-
-	"github.com/flashsale/flashsale/flashsale"
-	"github.com/flashsale/flashsale/flashsale/rediscache"
 )
 
 // TestReturnMatchesDTM holds Stock.ReturnUnit, the branch of a cancellation
@@ -29,21 +27,21 @@ func TestReturnMatchesDTM(t *testing.T) {
 		wantBar   string
 		wantOurs  []bool // returned, per call
 	}{
-		{"first delivery", 4, 1, "5", flashsale.BarrierTaken, []bool{true}},
-		{"redelivered", 4, 3, "5", flashsale.BarrierTaken, []bool{true, false, false}},
-		{"counter missing", noStock, 1, "missing", flashsale.BarrierAbsent, []bool{false}},
+		{"first delivery", 4, 1, "5", contract.BarrierTaken, []bool{true}},
+		{"redelivered", 4, 3, "5", contract.BarrierTaken, []bool{true, false, false}},
+		{"counter missing", noStock, 1, "missing", contract.BarrierAbsent, []bool{false}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			o := newOurs(t, e)
 			o.setStock(t, tc.stock)
 			gid := newGID(t, "R")
-			ourBarrier := flashsale.ReturnBarrier(gid)
-			e.sweep.add(rediscache.BarrierKey(o.act, ourBarrier))
+			ourBarrier := contract.BranchBarrier(gid)
+			e.sweep.add(contract.BarrierKey(o.act, ourBarrier))
 			for i, want := range tc.wantOurs {
 				got, err := o.s.ReturnUnit(e.ctx, o.act, ourBarrier)
 				if tc.stock == noStock {
-					if flashsale.ErrorCode(err) != flashsale.EUnavailable {
+					if contract.ErrorCode(err) != contract.EUnavailable {
 						t.Fatalf("ours: call %d: %v, want EUnavailable", i+1, err)
 					}
 				} else if err != nil || got != want {
@@ -62,17 +60,17 @@ func TestReturnMatchesDTM(t *testing.T) {
 			r.setStock(t, tc.stock)
 			rgid := newGID(t, "R")
 			for i := 0; i < tc.calls; i++ {
-				bb, err := dtmcli.BarrierFrom("msg", rgid, flashsale.ReturnBranch, "action")
+				bb, err := dtmcli.BarrierFrom("msg", rgid, contract.FirstBranch, "action")
 				if err != nil {
 					t.Fatal(err)
 				}
-				e.sweep.add(flashsale.ReturnBarrier(rgid))
+				e.sweep.add(contract.BranchBarrier(rgid))
 				err = bb.RedisCheckAdjustAmount(e.rdbV8, r.stockKey, 1, ttl)
 				if tc.stock == noStock && !errors.Is(err, dtmcli.ErrFailure) || tc.stock != noStock && err != nil {
 					t.Fatalf("dtmcli: call %d: %v", i+1, err)
 				}
 			}
-			rv, err := e.rdbV8.Get(e.ctx, flashsale.ReturnBarrier(rgid)).Result()
+			rv, err := e.rdbV8.Get(e.ctx, contract.BranchBarrier(rgid)).Result()
 			if errors.Is(err, redisv8.Nil) {
 				rv, err = "", nil
 			}

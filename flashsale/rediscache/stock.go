@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/sabotage"
 	"github.com/redis/go-redis/v9"
 )
@@ -102,7 +103,7 @@ return 'OK'
 // Preheat sets the activity's stock counter to units, fresh under the
 // running Redis process.
 func (s *Stock) Preheat(ctx context.Context, activityID int64, units int) error {
-	return preheatScript.Run(ctx, s.rdb, []string{StockKey(activityID), EpochKey(activityID)}, units).Err()
+	return preheatScript.Run(ctx, s.rdb, []string{contract.StockKey(activityID), contract.EpochKey(activityID)}, units).Err()
 }
 
 // remainingScript reads the stock counter, or nil when it is missing or
@@ -119,7 +120,7 @@ return s
 // counter is missing or stale (set under another Redis process, so it must
 // be re-derived: epoch.go).
 func (s *Stock) Remaining(ctx context.Context, activityID int64) (int64, bool, error) {
-	n, err := remainingScript.Run(ctx, s.rdb, []string{StockKey(activityID), EpochKey(activityID)}).Int64()
+	n, err := remainingScript.Run(ctx, s.rdb, []string{contract.StockKey(activityID), contract.EpochKey(activityID)}).Int64()
 	if errors.Is(err, redis.Nil) {
 		return 0, false, nil
 	}
@@ -129,7 +130,7 @@ func (s *Stock) Remaining(ctx context.Context, activityID int64) (int64, bool, e
 // Take runs the local step of a purchase message: one unit, unless the
 // activity is closed (ErrClosed).
 func (s *Stock) Take(ctx context.Context, activityID int64, barrier string) error {
-	return s.take(ctx, activityID, barrier, 1, ClosedKey(activityID))
+	return s.take(ctx, activityID, barrier, 1, contract.ClosedKey(activityID))
 }
 
 // TakeUnits runs the local step of an admin's removal of n unsold units:
@@ -143,7 +144,7 @@ func (s *Stock) TakeUnits(ctx context.Context, activityID int64, barrier string,
 }
 
 func (s *Stock) take(ctx context.Context, activityID int64, barrier string, n int, closedKey string) error {
-	keys := []string{BarrierKey(activityID, barrier), StockKey(activityID), EpochKey(activityID)}
+	keys := []string{contract.BarrierKey(activityID, barrier), contract.StockKey(activityID), contract.EpochKey(activityID)}
 	if closedKey != "" {
 		keys = append(keys, closedKey)
 	}
@@ -171,12 +172,12 @@ func (s *Stock) take(ctx context.Context, activityID int64, barrier string, n in
 // Close marks the activity closed: no purchase takes a unit after it
 // returns (Take answers ErrClosed). Units already taken stay taken.
 func (s *Stock) Close(ctx context.Context, activityID int64) error {
-	return s.rdb.Set(ctx, ClosedKey(activityID), "1", 0).Err()
+	return s.rdb.Set(ctx, contract.ClosedKey(activityID), "1", 0).Err()
 }
 
 // QueryPrepared runs the back-check of a purchase message.
 func (s *Stock) QueryPrepared(ctx context.Context, activityID int64, barrier string) error {
-	res, err := queryScript.Run(ctx, s.rdb, []string{BarrierKey(activityID, barrier)}, s.barrierTTL).Text()
+	res, err := queryScript.Run(ctx, s.rdb, []string{contract.BarrierKey(activityID, barrier)}, s.barrierTTL).Text()
 	if err != nil {
 		return fmt.Errorf("query script: %w", err)
 	}
@@ -191,9 +192,9 @@ func (s *Stock) QueryPrepared(ctx context.Context, activityID int64, barrier str
 
 // Barrier returns the state of a barrier.
 func (s *Stock) Barrier(ctx context.Context, activityID int64, barrier string) (string, error) {
-	v, err := s.rdb.Get(ctx, BarrierKey(activityID, barrier)).Result()
+	v, err := s.rdb.Get(ctx, contract.BarrierKey(activityID, barrier)).Result()
 	if errors.Is(err, redis.Nil) {
-		return flashsale.BarrierAbsent, nil
+		return contract.BarrierAbsent, nil
 	}
 	return v, err
 }
@@ -222,9 +223,9 @@ return 'OK'
 // missing, when Take takes nothing (epoch.go).
 func (s *Stock) Restore(ctx context.Context, activityID int64, units int64, taken []string) error {
 	keys := make([]string, 0, len(taken)+2)
-	keys = append(keys, StockKey(activityID), EpochKey(activityID))
+	keys = append(keys, contract.StockKey(activityID), contract.EpochKey(activityID))
 	for _, b := range taken {
-		keys = append(keys, BarrierKey(activityID, b))
+		keys = append(keys, contract.BarrierKey(activityID, b))
 	}
 	return restoreScript.Run(ctx, s.rdb, keys, units, s.barrierTTL).Err()
 }

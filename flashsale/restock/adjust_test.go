@@ -9,6 +9,7 @@ import (
 
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/restock"
+	"github.com/flashsale/flashsale/internal/contract"
 )
 
 // ledgerReader is the sale's orders with a DB ledger that adjustments
@@ -53,23 +54,23 @@ func TestRederiveWithAdjustments(t *testing.T) {
 		}
 	}
 	r := &ledgerReader{orderReader: orderReader{s: s}, total: 10, applied: map[string]bool{}}
-	s.orders = []string{flashsale.GID(s.a.ID, "u1"), flashsale.GID(s.a.ID, "u2")}
+	s.orders = []string{contract.PurchaseGID(s.a.ID, "u1"), contract.PurchaseGID(s.a.ID, "u2")}
 
 	// A removal of 3: its local step took the units from Redis, its
 	// message is submitted, its branch has not lowered the DB total.
-	remove := flashsale.Adjustment{ActivityID: s.a.ID, Delta: -3, RequestID: "r1"}.GID()
+	remove := contract.Adjustment{ActivityID: s.a.ID, Delta: -3, RequestID: "r1"}.GID()
 	s.setMsg(remove, "prepared")
-	if err := s.stock.TakeUnits(ctx, s.a.ID, flashsale.MsgBarrier(remove), 3); err != nil {
+	if err := s.stock.TakeUnits(ctx, s.a.ID, contract.MsgBarrier(remove), 3); err != nil {
 		t.Fatal(err)
 	}
 	s.setMsg(remove, "submitted")
 	// An addition of 4 whose local step committed (the DB total is 14)
 	// but whose branch has not reached Redis.
-	add := flashsale.Adjustment{ActivityID: s.a.ID, Delta: 4, RequestID: "a1"}.GID()
+	add := contract.Adjustment{ActivityID: s.a.ID, Delta: 4, RequestID: "a1"}.GID()
 	r.apply(add, 4)
 	s.setMsg(add, "submitted")
 	// A removal whose local step never ran (aborted): nothing to count.
-	s.setMsg(flashsale.Adjustment{ActivityID: s.a.ID, Delta: -1, RequestID: "r2"}.GID(), "failed")
+	s.setMsg(contract.Adjustment{ActivityID: s.a.ID, Delta: -1, RequestID: "r2"}.GID(), "failed")
 
 	s.stale(t)
 	if _, err := restock.Missing(ctx, catalog{s: s}, s.stock, r, s.messages); err != nil {
@@ -80,16 +81,16 @@ func TestRederiveWithAdjustments(t *testing.T) {
 		t.Fatalf("re-derived stock %d, want 9", n)
 	}
 	// The addition's branch arrives: already counted.
-	if added, err := s.stock.AddUnits(ctx, s.a.ID, flashsale.AdjustBarrier(add), 4); err != nil || added {
+	if added, err := s.stock.AddUnits(ctx, s.a.ID, contract.BranchBarrier(add), 4); err != nil || added {
 		t.Fatalf("late branch of a counted addition: added %v, %v", added, err)
 	}
 	// The removal's branch lowers the DB total: Redis is unchanged and
 	// the stores agree (9 + 2 orders = 11 = 14 - 3).
 	r.apply(remove, -3)
 	// An addition committed after the re-derivation arrives in full.
-	late := flashsale.Adjustment{ActivityID: s.a.ID, Delta: 5, RequestID: "a2"}.GID()
+	late := contract.Adjustment{ActivityID: s.a.ID, Delta: 5, RequestID: "a2"}.GID()
 	r.apply(late, 5)
-	if added, err := s.stock.AddUnits(ctx, s.a.ID, flashsale.AdjustBarrier(late), 5); err != nil || !added {
+	if added, err := s.stock.AddUnits(ctx, s.a.ID, contract.BranchBarrier(late), 5); err != nil || !added {
 		t.Fatalf("branch of a later addition: added %v, %v", added, err)
 	}
 	n, _, _ := s.stock.Remaining(ctx, s.a.ID)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/restock"
+	"github.com/flashsale/flashsale/internal/contract"
 )
 
 // cancelledReader reads a fixed set of orders, some cancelled.
@@ -34,9 +35,9 @@ func TestRederiveWithCancelledOrder(t *testing.T) {
 		if err := s.buy(ctx, u); err != nil {
 			t.Fatal(err)
 		}
-		s.setMsg(flashsale.GID(s.a.ID, u), "succeed")
+		s.setMsg(contract.PurchaseGID(s.a.ID, u), "succeed")
 	}
-	gid := func(u string) string { return flashsale.GID(s.a.ID, u) }
+	gid := func(u string) string { return contract.PurchaseGID(s.a.ID, u) }
 	orders := cancelledReader{gids: []string{gid("kept"), gid("gone"), gid("late")}, cancelled: []string{gid("gone")}, total: 4}
 	s.stale(t)
 	if _, err := restock.Missing(ctx, catalog{s: s}, s.stock, orders, s.messages); err != nil {
@@ -50,7 +51,7 @@ func TestRederiveWithCancelledOrder(t *testing.T) {
 		returned bool
 		stock    int64
 	}{{"gone", false, 2}, {"late", true, 3}, {"late", false, 3}} {
-		got, err := s.stock.ReturnUnit(ctx, s.a.ID, flashsale.ReturnBarrier(flashsale.CancelGID(s.a.ID, tc.user)))
+		got, err := s.stock.ReturnUnit(ctx, s.a.ID, contract.BranchBarrier(contract.CancelGID(s.a.ID, tc.user)))
 		if err != nil || got != tc.returned {
 			t.Fatalf("return %s's unit = %v, %v; want %v", tc.user, got, err, tc.returned)
 		}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/sabotage"
 )
 
@@ -66,7 +67,7 @@ func activity(ctx context.Context, a flashsale.Activity, stock flashsale.Stock, 
 			return fail(err)
 		}
 	}
-	purchases, adjustments := flashsale.GID(a.ID, ""), flashsale.AdjustGIDPrefix(a.ID)
+	purchases, adjustments := contract.PurchaseGID(a.ID, ""), contract.AdjustGIDPrefix(a.ID)
 	gids, cancelled, err := orders.OrderGIDs(ctx, a.ID)
 	if err != nil {
 		return fail(err)
@@ -87,7 +88,7 @@ func activity(ctx context.Context, a flashsale.Activity, stock flashsale.Stock, 
 		if !strings.HasPrefix(gid, purchases) && !strings.HasPrefix(gid, adjustments) {
 			continue // another activity's
 		}
-		adj, aerr := flashsale.ParseAdjustGID(gid)
+		adj, aerr := contract.ParseAdjustGID(gid)
 		isAdjust := aerr == nil
 		if ordered[gid] || isAdjust && (adj.Delta > 0 || ledger.Applied[gid]) {
 			continue
@@ -96,17 +97,17 @@ func activity(ctx context.Context, a flashsale.Activity, stock flashsale.Stock, 
 		if st == "prepared" {
 			// A prepared message commits at its back-check only if its
 			// barrier survived.
-			b, err := stock.Barrier(ctx, a.ID, flashsale.MsgBarrier(gid))
+			b, err := stock.Barrier(ctx, a.ID, contract.MsgBarrier(gid))
 			if err != nil {
 				return fail(err)
 			}
-			committed = b == flashsale.BarrierTaken
+			committed = b == contract.BarrierTaken
 		}
 		switch {
 		case !committed:
 		case isAdjust:
 			removing += -adj.Delta
-			names = append(names, flashsale.MsgBarrier(gid))
+			names = append(names, contract.MsgBarrier(gid))
 		default:
 			onTheWay++
 			taken = append(taken, gid)
@@ -120,20 +121,20 @@ func activity(ctx context.Context, a flashsale.Activity, stock flashsale.Stock, 
 		return fail(fmt.Errorf("%d live orders, %d on their way and %d units being removed exceed the total %d", live, onTheWay, removing, ledger.Total))
 	}
 	for _, g := range taken {
-		names = append(names, flashsale.MsgBarrier(g))
+		names = append(names, contract.MsgBarrier(g))
 	}
 	for _, g := range cancelled {
-		_, user, err := flashsale.ParseGID(g)
+		_, user, err := contract.ParsePurchaseGID(g)
 		if err != nil {
 			return fail(err)
 		}
-		names = append(names, flashsale.ReturnBarrier(flashsale.CancelGID(a.ID, user)))
+		names = append(names, contract.BranchBarrier(contract.CancelGID(a.ID, user)))
 	}
 	for g := range ledger.Applied {
-		if adj, err := flashsale.ParseAdjustGID(g); err == nil && adj.Delta > 0 {
-			names = append(names, flashsale.AdjustBarrier(g))
+		if adj, err := contract.ParseAdjustGID(g); err == nil && adj.Delta > 0 {
+			names = append(names, contract.BranchBarrier(g))
 		} else {
-			names = append(names, flashsale.MsgBarrier(g))
+			names = append(names, contract.MsgBarrier(g))
 		}
 	}
 	if err := stock.Restore(ctx, a.ID, units, names); err != nil {

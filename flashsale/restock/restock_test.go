@@ -13,6 +13,8 @@ import (
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/rediscache"
 	"github.com/flashsale/flashsale/flashsale/restock"
+	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/redisconn"
 	"github.com/flashsale/flashsale/internal/testenv"
 	"github.com/redis/go-redis/v9"
 )
@@ -33,7 +35,7 @@ type sale struct {
 func newSale(t *testing.T, total int) *sale {
 	t.Helper()
 	addr := testenv.Server(t, "REDIS_ADDR", "127.0.0.1:6379")
-	rdb := rediscache.Open(rediscache.Options{Addrs: addr})
+	rdb := redisconn.Open(redisconn.Options{Addrs: addr})
 	s := &sale{
 		a:     flashsale.Activity{ID: 1 + rand.Int64N(1<<50), Total: total, EndAt: time.Now().Add(time.Hour)},
 		rdb:   rdb,
@@ -99,9 +101,9 @@ func (s *sale) setMsg(gid, status string) {
 // buy runs a purchase as the service does: Prepare (the message is known
 // to dtm), the Lua step, then Submit or abort.
 func (s *sale) buy(ctx context.Context, user string) error {
-	gid := flashsale.GID(s.a.ID, user)
+	gid := contract.PurchaseGID(s.a.ID, user)
 	s.setMsg(gid, "prepared")
-	err := s.stock.Take(ctx, s.a.ID, flashsale.MsgBarrier(gid))
+	err := s.stock.Take(ctx, s.a.ID, contract.MsgBarrier(gid))
 	if err != nil {
 		s.setMsg(gid, "failed")
 		return err
@@ -114,7 +116,7 @@ func (s *sale) buy(ctx context.Context, user string) error {
 // Redis process.
 func (s *sale) stale(t *testing.T) {
 	t.Helper()
-	if err := s.rdb.Set(context.Background(), rediscache.EpochKey(s.a.ID), "a-previous-run", 0).Err(); err != nil {
+	if err := s.rdb.Set(context.Background(), contract.EpochKey(s.a.ID), "a-previous-run", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -128,9 +130,9 @@ func (s *sale) takenBarriers(t *testing.T) int {
 	t.Helper()
 	ctx := context.Background()
 	n := 0
-	it := s.rdb.Scan(ctx, 0, rediscache.BarrierKey(s.a.ID, "")+"*", 1000).Iterator()
+	it := s.rdb.Scan(ctx, 0, contract.BarrierKey(s.a.ID, "")+"*", 1000).Iterator()
 	for it.Next(ctx) {
-		if v, _ := s.rdb.Get(ctx, it.Val()).Result(); v == flashsale.BarrierTaken {
+		if v, _ := s.rdb.Get(ctx, it.Val()).Result(); v == contract.BarrierTaken {
 			n++
 		}
 	}
@@ -149,11 +151,11 @@ func TestStaleCounterRederived(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s.orders = []string{flashsale.GID(s.a.ID, "u1"), flashsale.GID(s.a.ID, "u2")}
+	s.orders = []string{contract.PurchaseGID(s.a.ID, "u1"), contract.PurchaseGID(s.a.ID, "u2")}
 	s.msgs[s.orders[0]], s.msgs[s.orders[1]] = "succeed", "succeed"
 	// The AOF lost u3's Lua step; its message was submitted and kept.
-	s.rdb.Del(ctx, rediscache.BarrierKey(s.a.ID, flashsale.MsgBarrier(flashsale.GID(s.a.ID, "u3"))))
-	s.rdb.IncrBy(ctx, rediscache.StockKey(s.a.ID), 1)
+	s.rdb.Del(ctx, contract.BarrierKey(s.a.ID, contract.MsgBarrier(contract.PurchaseGID(s.a.ID, "u3"))))
+	s.rdb.IncrBy(ctx, contract.StockKey(s.a.ID), 1)
 	s.stale(t)
 
 	if _, ok, err := s.stock.Remaining(ctx, s.a.ID); err != nil || ok {
@@ -168,7 +170,7 @@ func TestStaleCounterRederived(t *testing.T) {
 	if left, ok, err := s.stock.Remaining(ctx, s.a.ID); err != nil || !ok || left != 7 {
 		t.Fatalf("Remaining after the re-derivation = %d, %v, %v; want 7 (10 - 2 orders - 1 on its way)", left, ok, err)
 	}
-	if b, _ := s.stock.Barrier(ctx, s.a.ID, flashsale.MsgBarrier(flashsale.GID(s.a.ID, "u3"))); b != flashsale.BarrierTaken {
+	if b, _ := s.stock.Barrier(ctx, s.a.ID, contract.MsgBarrier(contract.PurchaseGID(s.a.ID, "u3"))); b != contract.BarrierTaken {
 		t.Fatalf("u3's barrier after the re-derivation = %q, want taken", b)
 	}
 	if n, err := s.missing(ctx); err != nil || n != 0 {
@@ -251,7 +253,7 @@ func TestReturnWaitsForRederivation(t *testing.T) {
 	if err := s.buy(ctx, "u1"); err != nil {
 		t.Fatal(err)
 	}
-	gid := flashsale.GID(s.a.ID, "u1")
+	gid := contract.PurchaseGID(s.a.ID, "u1")
 	s.orders, s.msgs[gid] = []string{gid}, "succeed"
 	s.stale(t)
 	// The re-derivation reads the order as live ...
@@ -261,11 +263,11 @@ func TestReturnWaitsForRederivation(t *testing.T) {
 	}
 	// ... so, had the return come in between, it must have been refused.
 	s.stale(t)
-	ret := flashsale.ReturnBarrier(flashsale.CancelGID(s.a.ID, "u1"))
+	ret := contract.BranchBarrier(contract.CancelGID(s.a.ID, "u1"))
 	if ok, err := s.stock.ReturnUnit(ctx, s.a.ID, ret); ok || !errors.Is(err, flashsale.ErrStale) {
 		t.Fatalf("return onto a stale counter: %v, %v; want ErrStale", ok, err)
 	}
-	if b, _ := s.stock.Barrier(ctx, s.a.ID, ret); b != flashsale.BarrierAbsent {
+	if b, _ := s.stock.Barrier(ctx, s.a.ID, ret); b != contract.BarrierAbsent {
 		t.Fatalf("a refused return set its barrier: %q", b)
 	}
 	if _, err := s.missing(ctx); err != nil {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/gin-gonic/gin"
 )
 
@@ -63,9 +63,9 @@ func TestEveryErrorHasAMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, code := range []string{
-		flashsale.EBadRequest, flashsale.EUnauthorized, flashsale.ENotFound, flashsale.ENotStarted, flashsale.EEnded,
-		flashsale.EBadSecret, flashsale.EBlocked, flashsale.ERateLimited, flashsale.ESoldOut, flashsale.EAlreadyPurchased,
-		flashsale.ETooLarge, flashsale.EUnavailable, flashsale.ENotPayable, flashsale.EInternal,
+		contract.EBadRequest, contract.EUnauthorized, contract.ENotFound, contract.ENotStarted, contract.EEnded,
+		contract.EBadSecret, contract.EBlocked, contract.ERateLimited, contract.ESoldOut, contract.EAlreadyPurchased,
+		contract.ETooLarge, contract.EUnavailable, contract.ENotPayable, contract.EInternal,
 	} {
 		if !regexp.MustCompile(`\n\s+` + code + `: '`).Match(js) {
 			t.Errorf("shop.js has no message for %s", code)

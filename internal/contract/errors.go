@@ -123,3 +123,10 @@ func ReadError(status int, body []byte) *Error {
 	}
 	return Errorf(EInternal, "HTTP %d: %.200s", status, body)
 }
+
+// Fail returns the status and body of an error answer of code with
+// message, for handlers that answer without an error value:
+// c.JSON(contract.Fail(contract.EBadRequest, "bad body")).
+func Fail(code, message string) (int, ErrorBody) {
+	return Status(code), ErrorBody{Error: code, Message: message}
+}

@@ -25,3 +25,7 @@ func ClosedKey(activityID int64) string { return tag(activityID) + ":closed" }
 // counter was set under: a counter whose epoch is not the running
 // process's is stale.
 func EpochKey(activityID int64) string { return tag(activityID) + ":epoch" }
+
+// InfoKey is the key of an activity's cached catalog entry, shared by the
+// flashsale instances (reconcile does not read it).
+func InfoKey(activityID int64) string { return tag(activityID) + ":info" }

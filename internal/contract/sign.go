@@ -31,6 +31,23 @@ const MaxInternalBody = 64 << 10
 // back-checks included.
 type Key struct{ secret []byte }
 
+// KeyEnv is the environment variable that holds the internal key: the
+// same in every flashsale and order-service instance.
+const KeyEnv = "FLASHSALE_INTERNAL_KEY"
+
+// KeyFromEnv returns the key in KeyEnv, which the services mode requires.
+func KeyFromEnv(getenv func(string) string) (Key, error) {
+	text := getenv(KeyEnv)
+	if text == "" {
+		return Key{}, fmt.Errorf("%s must be set: at least %d bytes, the same in every flashsale and order-service instance", KeyEnv, MinKeyLen)
+	}
+	k, err := ParseKey(text)
+	if err != nil {
+		return Key{}, fmt.Errorf("%s: %w", KeyEnv, err)
+	}
+	return k, nil
+}
+
 // ParseKey returns the key of text, which must be at least MinKeyLen bytes.
 func ParseKey(text string) (Key, error) {
 	if len(text) < MinKeyLen {

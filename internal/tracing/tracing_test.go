@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale/purchase"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/tracing"
 	"github.com/gin-gonic/gin"
 )
@@ -40,8 +41,8 @@ func TestPassesTraceOnWithoutExporter(t *testing.T) {
 		if got := headers["traceparent"]; got != c.want {
 			t.Errorf("traceparent in %q: branch headers carry %q, want %q", c.in, got, c.want)
 		}
-		if headers[purchase.PreparedAtHeader] != "1970-01-01T00:00:01Z" {
-			t.Errorf("prepared-at header %q", headers[purchase.PreparedAtHeader])
+		if headers[contract.PreparedAtHeader] != "1970-01-01T00:00:01Z" {
+			t.Errorf("prepared-at header %q", headers[contract.PreparedAtHeader])
 		}
 	}
 }

@@ -5,11 +5,12 @@ package app
 import (
 	"context"
 	"fmt"
-	"github.com/flashsale/flashsale/internal/contract"
 	"log/slog"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/contract"
 
 	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/internal/tracing"
@@ -80,14 +81,16 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) (*Service, error) {
 	s := &Service{cfg: cfg, log: log}
 	s.payments = payment.New(store, provider, cfg.PaymentTimeout, time.Now, log)
 	s.canceller = expiry.New(expiry.Config{
-		DTMServer: cfg.DTMServer,
-		ReturnURL: cfg.FlashsaleInternalURL + "/internal/stock/return",
-		QueryURL:  cfg.URL + "/internal/orders/cancel-query",
+		DTMServer:            cfg.DTMServer,
+		FlashsaleInternalURL: cfg.FlashsaleInternalURL,
+		URL:                  cfg.URL,
+		Key:                  cfg.InternalKey,
 	}, store, time.Now, log)
 	s.handler = httpapi.New(httpapi.Deps{Store: store, Payments: s.payments, Cancels: s.canceller, Log: log})
+	// Every call but the probes and /metrics is signed (contract.Key.Guard);
 	// GET /metrics (createOrder latency, orders created, settlement lag),
 	// and a span per request in the caller's trace (dtm forwards it).
-	s.handler = tracing.HTTP("orders", metrics.New().Wrap(s.handler))
+	s.handler = tracing.HTTP("orders", metrics.New().Wrap(cfg.InternalKey.Guard(s.handler)))
 	return s, nil
 }
 

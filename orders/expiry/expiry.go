@@ -5,10 +5,10 @@
 // in the orders database behind dtm's SQL barrier, moves the order from
 // created to cancelled (guarded by status, so a payment racing it either
 // wins or loses as a whole) and puts the unit back in the DB stock. Its one
-// branch, flashsale's POST /internal/stock/return, puts the unit back in
+// branch, flashsale's contract.RouteStockReturn, puts the unit back in
 // Redis behind a Redis barrier. A canceller that dies between the two is
-// settled by the back-check, this service's GET
-// /internal/orders/cancel-query, which commits the message, or performs
+// settled by the back-check, this service's
+// contract.RouteCancelQuery, which commits the message, or performs
 // the local step itself when it never ran (sqldb.Store.CancelQuery).
 package expiry
 
@@ -20,8 +20,8 @@ import (
 
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/dtmconf"
-	"github.com/flashsale/flashsale/flashsale"
-	"github.com/flashsale/flashsale/flashsale/faultpoint"
+	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/faultpoint"
 	"github.com/flashsale/flashsale/orders"
 	"golang.org/x/sync/errgroup"
 )
@@ -40,12 +40,14 @@ type Store interface {
 type Config struct {
 	// DTMServer is the dtm server's API base, http://host:36789/api/dtmsvr.
 	DTMServer string
-	// ReturnURL is flashsale's POST /internal/stock/return as the dtm
-	// server reaches it.
-	ReturnURL string
-	// QueryURL is this service's GET /internal/orders/cancel-query as the
-	// dtm server reaches it.
-	QueryURL string
+	// FlashsaleInternalURL is flashsale's internal listener as the dtm
+	// server reaches it: the branch (contract.RouteStockReturn) lives there.
+	FlashsaleInternalURL string
+	// URL is this service's base URL as the dtm server reaches it: the
+	// back-check (contract.RouteCancelQuery) lives there.
+	URL string
+	// Key signs the message's branch and back-check.
+	Key contract.Key
 	// Batch bounds the orders cancelled per pass.
 	Batch int
 	// Parallel bounds the cancellations in flight.
@@ -115,12 +117,13 @@ func (c *Canceller) Cancel(ctx context.Context, o orders.Order) error {
 	// A pass cut short by shutdown must not stop a message half-way.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 4*dtmconf.RequestTimeout*time.Second)
 	defer cancel()
-	gid := flashsale.CancelGID(o.ActivityID, o.UserID)
-	msg := dtmcli.NewMsg(c.cfg.DTMServer, gid).Add(c.cfg.ReturnURL, flashsale.ReturnRequest{ActivityID: o.ActivityID, UserID: o.UserID})
-	msg.TimeoutToFail = dtmconf.MsgTimeoutToFail
-	msg.RetryInterval = dtmconf.MsgRetryInterval
-	msg.RequestTimeout = dtmconf.RequestTimeout
-	return msg.DoAndSubmit(c.cfg.QueryURL, func(bb *dtmcli.BranchBarrier) error {
+	gid := contract.CancelGID(o.ActivityID, o.UserID)
+	msg, queryURL := dtmconf.NewMsg(c.cfg.DTMServer, c.cfg.Key, dtmconf.MsgSpec{
+		GID: gid, BranchBase: c.cfg.FlashsaleInternalURL, BranchRoute: contract.RouteStockReturn,
+		Body:      contract.ReturnRequest{ActivityID: o.ActivityID, UserID: o.UserID},
+		QueryBase: c.cfg.URL, QueryRoute: contract.RouteCancelQuery,
+	})
+	return msg.DoAndSubmit(queryURL, func(bb *dtmcli.BranchBarrier) error {
 		faultpoint.Hit("cancel-before-local", gid)
 		err := c.store.Cancel(ctx, bb, o.ActivityID, o.UserID, c.now())
 		if errors.Is(err, orders.ErrNotCancellable) {
@@ -140,9 +143,9 @@ func (c *Canceller) Cancel(ctx context.Context, o orders.Order) error {
 // it, orders.ErrCancelRolledBack fails it; an Error EBadRequest names a gid
 // that is no cancellation.
 func (c *Canceller) QueryPrepared(ctx context.Context, gid string) error {
-	act, user, err := flashsale.ParseCancelGID(gid)
+	act, user, err := contract.ParseCancelGID(gid)
 	if err != nil {
-		return orders.Errorf(orders.EBadRequest, "%v", err)
+		return contract.Errorf(contract.EBadRequest, "%v", err)
 	}
 	return c.store.CancelQuery(ctx, gid, act, user, c.now())
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/dtm-labs/client/dtmcli/dtmimp"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/orders"
 	"github.com/gin-gonic/gin"
 )
@@ -20,14 +21,14 @@ func handleCancelQuery(cc CancelChecker, log *slog.Logger) gin.HandlerFunc {
 		err := cc.QueryPrepared(c, gid)
 		switch {
 		case err == nil:
-			c.JSON(http.StatusOK, gin.H{"dtm_result": "SUCCESS"})
+			c.JSON(http.StatusOK, contract.DTMSuccess)
 		case errors.Is(err, orders.ErrCancelRolledBack):
-			c.JSON(http.StatusConflict, gin.H{"dtm_result": "FAILURE"})
-		case orders.ErrorCode(err) == orders.EBadRequest:
-			c.JSON(http.StatusBadRequest, gin.H{"error": orders.EBadRequest, "message": "not a cancellation gid"})
+			c.JSON(http.StatusConflict, contract.DTMFailure)
+		case contract.ErrorCode(err) == contract.EBadRequest:
+			c.JSON(contract.Fail(contract.EBadRequest, "not a cancellation gid"))
 		default:
 			log.Error("cancellation back-check failed", "gid", gid, "err", err)
-			c.JSON(http.StatusServiceUnavailable, gin.H{"error": orders.EUnavailable, "message": "the back-check cannot read the barrier"})
+			c.JSON(contract.Fail(contract.EUnavailable, "the back-check cannot read the barrier"))
 		}
 	}
 }

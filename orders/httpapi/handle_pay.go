@@ -5,15 +5,9 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/flashsale/flashsale/flashsale"
-	"github.com/flashsale/flashsale/orders"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/gin-gonic/gin"
 )
-
-// payRequest names the shopper, whom flashsale authenticated.
-type payRequest struct {
-	UserID string `json:"user_id"`
-}
 
 // handlePay pays an order of the shopper in the body: 200 with the order
 // (paid), 404 not_found (no such order of this shopper), 409 not_payable,
@@ -22,12 +16,12 @@ func handlePay(p Payer, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 		if err != nil || id <= 0 {
-			writeError(c, log, orders.Errorf(orders.ENotFound, "no such order"))
+			writeError(c, log, contract.Errorf(contract.ENotFound, "no such order"))
 			return
 		}
-		var req payRequest
-		if err := c.ShouldBindJSON(&req); err != nil || !flashsale.ValidUserID(req.UserID) {
-			writeError(c, log, orders.Errorf(orders.EBadRequest, "the body must name a valid user_id"))
+		var req contract.PayRequest
+		if err := c.ShouldBindJSON(&req); err != nil || !contract.ValidUserID(req.UserID) {
+			writeError(c, log, contract.Errorf(contract.EBadRequest, "the body must name a valid user_id"))
 			return
 		}
 		o, err := p.Pay(c, id, req.UserID)

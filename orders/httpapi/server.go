@@ -12,7 +12,7 @@ import (
 
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/dtm-labs/client/dtmcli/dtmimp"
-	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/orders"
 	"github.com/gin-gonic/gin"
 )
@@ -53,14 +53,14 @@ func routes(e *gin.Engine, d Deps) {
 		ctx, cancel := context.WithTimeout(c, 2*time.Second)
 		defer cancel()
 		if err := d.Store.Ping(ctx); err != nil {
-			c.JSON(http.StatusServiceUnavailable, gin.H{"error": "unavailable", "message": "mysql unreachable"})
+			c.JSON(contract.Fail(contract.EUnavailable, "mysql unreachable"))
 			return
 		}
 		c.JSON(http.StatusOK, gin.H{"status": "ready"})
 	})
-	e.POST("/internal/orders/create", handleCreate(d.Store, d.Log))
-	e.POST("/internal/orders/:id/pay", handlePay(d.Payments, d.Log))
-	e.GET("/internal/orders/cancel-query", handleCancelQuery(d.Cancels, d.Log))
+	e.POST(contract.RouteCreateOrder, handleCreate(d.Store, d.Log))
+	e.POST(contract.RoutePay, handlePay(d.Payments, d.Log))
+	e.GET(contract.RouteCancelQuery, handleCancelQuery(d.Cancels, d.Log))
 }
 
 // handleCreate is the purchase message's branch. dtm reads the status code:
@@ -71,26 +71,26 @@ func handleCreate(store orders.Store, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		bb, err := dtmcli.BarrierFromQuery(c.Request.URL.Query())
 		if err != nil || bb.TransType != "msg" || bb.Op != dtmimp.OpAction {
-			c.JSON(http.StatusBadRequest, gin.H{"error": "bad_request", "message": "not a dtm message branch"})
+			c.JSON(contract.Fail(contract.EBadRequest, "not a dtm message branch"))
 			return
 		}
-		var req orders.CreateRequest
+		var req contract.OrderRequest
 		if err := c.ShouldBindJSON(&req); err != nil {
-			c.JSON(http.StatusBadRequest, gin.H{"error": "bad_request", "message": "bad body"})
+			c.JSON(contract.Fail(contract.EBadRequest, "bad body"))
 			return
 		}
-		act, user, err := flashsale.ParseGID(bb.Gid)
+		act, user, err := contract.ParsePurchaseGID(bb.Gid)
 		if err != nil || act != req.ActivityID || user != req.UserID || req.ProductID <= 0 || req.Price <= 0 {
-			c.JSON(http.StatusBadRequest, gin.H{"error": "bad_request", "message": "the body does not match the gid"})
+			c.JSON(contract.Fail(contract.EBadRequest, "the body does not match the gid"))
 			return
 		}
 		ctx, cancel := context.WithTimeout(c, 10*time.Second)
 		defer cancel()
 		if err := store.Create(ctx, bb, req); err != nil {
 			log.Error("create order", "gid", bb.Gid, "err", err)
-			c.JSON(http.StatusInternalServerError, gin.H{"error": "internal", "message": "the order was not created; dtm will retry"})
+			c.JSON(contract.Fail(contract.EInternal, "the order was not created; dtm will retry"))
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"dtm_result": "SUCCESS"})
+		c.JSON(http.StatusOK, contract.DTMSuccess)
 	}
 }

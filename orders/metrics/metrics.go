@@ -8,14 +8,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/flashsale/flashsale/flashsale/purchase"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
-
-// CreatePath is the purchase message's branch (createOrder).
-const CreatePath = "/internal/orders/create"
 
 // Metrics are the order service's metrics.
 type Metrics struct {
@@ -62,11 +59,11 @@ func (m *Metrics) Wrap(h http.Handler) http.Handler {
 		switch {
 		case r.URL.Path == "/metrics" && r.Method == http.MethodGet:
 			scrape.ServeHTTP(w, r)
-		case r.URL.Path == CreatePath:
+		case r.URL.Path == contract.RouteCreateOrder:
 			start := time.Now()
 			sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 			h.ServeHTTP(sw, r)
-			m.observe(sw.code, start, r.Header.Get(purchase.PreparedAtHeader))
+			m.observe(sw.code, start, r.Header.Get(contract.PreparedAtHeader))
 		default:
 			h.ServeHTTP(w, r)
 		}

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/orders"
 )
 
@@ -59,8 +60,8 @@ func (s *Service) Pay(ctx context.Context, id int64, user string) (orders.Order,
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*s.timeout+5*time.Second)
 	defer cancel()
 	o, err := s.store.Order(ctx, id)
-	if orders.ErrorCode(err) == orders.ENotFound || err == nil && o.UserID != user {
-		return orders.Order{}, orders.Errorf(orders.ENotFound, "you have no order %d", id)
+	if contract.ErrorCode(err) == contract.ENotFound || err == nil && o.UserID != user {
+		return orders.Order{}, contract.Errorf(contract.ENotFound, "you have no order %d", id)
 	}
 	if err != nil {
 		return orders.Order{}, err
@@ -69,7 +70,7 @@ func (s *Service) Pay(ctx context.Context, id int64, user string) (orders.Order,
 		return o, err
 	}
 	if o.ExpiresAt != nil && !s.now().Before(*o.ExpiresAt) {
-		return orders.Order{}, orders.Errorf(orders.ENotPayable, "the time to pay order %d ended at %s; it is being cancelled", id, o.ExpiresAt.Format(time.RFC3339))
+		return orders.Order{}, contract.Errorf(contract.ENotPayable, "the time to pay order %d ended at %s; it is being cancelled", id, o.ExpiresAt.Format(time.RFC3339))
 	}
 	ok, err := s.store.StartCharge(ctx, id, s.now())
 	if err != nil {
@@ -83,7 +84,7 @@ func (s *Service) Pay(ctx context.Context, id int64, user string) (orders.Order,
 	ccancel()
 	if err != nil {
 		s.log.Warn("charge failed; the order stays unpaid", "order", id, "err", err)
-		return orders.Order{}, orders.Errorf(orders.EUnavailable, "the payment did not go through; order %d is still unpaid, try again", id)
+		return orders.Order{}, contract.Errorf(contract.EUnavailable, "the payment did not go through; order %d is still unpaid, try again", id)
 	}
 	if _, err := s.store.MarkPaid(ctx, id, s.now()); err != nil {
 		// Charged but not recorded: paying again records it (the provider
@@ -91,7 +92,7 @@ func (s *Service) Pay(ctx context.Context, id int64, user string) (orders.Order,
 		return orders.Order{}, err
 	}
 	o, err = s.outcome(ctx, id)
-	if orders.ErrorCode(err) == orders.ENotPayable {
+	if contract.ErrorCode(err) == contract.ENotPayable {
 		// The cancellation won: this charge goes back.
 		s.refund(ctx, id)
 	}
@@ -108,7 +109,7 @@ func (s *Service) outcome(ctx context.Context, id int64) (orders.Order, error) {
 	if done, err := settled(o); done {
 		return o, err
 	}
-	return orders.Order{}, orders.Errorf(orders.EUnavailable, "order %d is still unpaid, try again", id)
+	return orders.Order{}, contract.Errorf(contract.EUnavailable, "order %d is still unpaid, try again", id)
 }
 
 // settled answers a payment of o when o is paid or cancelled.
@@ -117,7 +118,7 @@ func settled(o orders.Order) (bool, error) {
 	case orders.StatusPaid:
 		return true, nil
 	case orders.StatusCancelled:
-		return true, orders.Errorf(orders.ENotPayable, "order %d was cancelled: its time to pay ended", o.ID)
+		return true, contract.Errorf(contract.ENotPayable, "order %d was cancelled: its time to pay ended", o.ID)
 	}
 	return false, nil
 }

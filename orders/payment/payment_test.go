@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
-	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/sqlconn"
 	"github.com/flashsale/flashsale/orders"
 	"github.com/flashsale/flashsale/orders/payment"
@@ -70,9 +70,9 @@ func newEnv(t *testing.T) *env {
 // order creates user's order through the purchase branch (time to pay: 10 s).
 func (e *env) order(user string) orders.Order {
 	e.t.Helper()
-	gid := flashsale.GID(1, user)
+	gid := contract.PurchaseGID(1, user)
 	bb, _ := dtmcli.BarrierFrom("msg", gid, "01", "action")
-	req := orders.CreateRequest{ActivityID: 1, UserID: user, ProductID: 7, Price: 100, PayTimeoutSeconds: 10}
+	req := contract.OrderRequest{ActivityID: 1, UserID: user, ProductID: 7, Price: 100, PayTimeoutSeconds: 10}
 	if err := e.store.Create(e.ctx, bb, req); err != nil {
 		e.t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func (e *env) order(user string) orders.Order {
 
 func (e *env) cancel(o orders.Order) {
 	e.t.Helper()
-	bb, _ := dtmcli.BarrierFrom("msg", flashsale.CancelGID(o.ActivityID, o.UserID), "00", "msg")
+	bb, _ := dtmcli.BarrierFrom("msg", contract.CancelGID(o.ActivityID, o.UserID), "00", "msg")
 	if err := e.store.Cancel(e.ctx, bb, o.ActivityID, o.UserID, e.now); err != nil {
 		e.t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestPay(t *testing.T) {
 			id   int64
 			user string
 		}{{o.ID, "mallory"}, {999, "u1"}} {
-			if _, err := e.svc.Pay(e.ctx, tc.id, tc.user); orders.ErrorCode(err) != orders.ENotFound {
+			if _, err := e.svc.Pay(e.ctx, tc.id, tc.user); contract.ErrorCode(err) != contract.ENotFound {
 				t.Fatalf("Pay(%d, %s) = %v, want ENotFound", tc.id, tc.user, err)
 			}
 		}
@@ -145,7 +145,7 @@ func TestPay(t *testing.T) {
 		e := newEnv(t)
 		o := e.order("u1")
 		e.cancel(o)
-		if _, err := e.svc.Pay(e.ctx, o.ID, "u1"); orders.ErrorCode(err) != orders.ENotPayable {
+		if _, err := e.svc.Pay(e.ctx, o.ID, "u1"); contract.ErrorCode(err) != contract.ENotPayable {
 			t.Fatalf("Pay = %v, want ENotPayable", err)
 		}
 		if e.prov.charges.Load() != 0 {
@@ -156,7 +156,7 @@ func TestPay(t *testing.T) {
 		e := newEnv(t)
 		o := e.order("u1")
 		e.now = o.ExpiresAt.Add(time.Millisecond)
-		if _, err := e.svc.Pay(e.ctx, o.ID, "u1"); orders.ErrorCode(err) != orders.ENotPayable {
+		if _, err := e.svc.Pay(e.ctx, o.ID, "u1"); contract.ErrorCode(err) != contract.ENotPayable {
 			t.Fatalf("Pay = %v, want ENotPayable", err)
 		}
 		if e.prov.charges.Load() != 0 || e.status(o.ID) != orders.StatusCreated {
@@ -169,7 +169,7 @@ func TestPay(t *testing.T) {
 			o := e.order("u1")
 			e.prov.Set(mode)
 			start := time.Now()
-			if _, err := e.svc.Pay(e.ctx, o.ID, "u1"); orders.ErrorCode(err) != orders.EUnavailable {
+			if _, err := e.svc.Pay(e.ctx, o.ID, "u1"); contract.ErrorCode(err) != contract.EUnavailable {
 				t.Fatalf("Pay = %v, want EUnavailable", err)
 			}
 			if d := time.Since(start); d > timeout+time.Second {
@@ -205,7 +205,7 @@ func TestPayLosesToCancel(t *testing.T) {
 	e.cancel(o)
 	close(e.prov.gate)
 	wg.Wait()
-	if orders.ErrorCode(err) != orders.ENotPayable {
+	if contract.ErrorCode(err) != contract.ENotPayable {
 		t.Fatalf("Pay = %v, want ENotPayable", err)
 	}
 	if e.status(o.ID) != orders.StatusCancelled || e.prov.Holds(o.ID) != 0 || e.prov.Charges() != 1 {

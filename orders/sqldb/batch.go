@@ -13,6 +13,7 @@ import (
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/dtm-labs/client/dtmcli/dtmimp"
 	barriersql "github.com/flashsale/flashsale/barrier_sql"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/sqlbarrier"
 	"github.com/flashsale/flashsale/orders"
 	"gorm.io/gorm"
@@ -50,14 +51,14 @@ type grouper struct {
 type creation struct {
 	ctx  context.Context // the caller's: once it is done, the branch is skipped
 	bb   *dtmcli.BranchBarrier
-	req  orders.CreateRequest
+	req  contract.OrderRequest
 	done chan error // buffered: the worker never blocks on a caller gone
 }
 
 // create queues one branch and waits for its group's outcome, or for ctx.
 // A branch whose caller gave up may still commit; dtm's retry then finds
 // its barrier row and succeeds.
-func (g *grouper) create(ctx context.Context, bb *dtmcli.BranchBarrier, req orders.CreateRequest) error {
+func (g *grouper) create(ctx context.Context, bb *dtmcli.BranchBarrier, req contract.OrderRequest) error {
 	c := &creation{ctx: ctx, bb: bb, req: req, done: make(chan error, 1)}
 	g.mu.Lock()
 	g.queue = append(g.queue, c)

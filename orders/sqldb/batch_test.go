@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/sqlconn"
 	"github.com/flashsale/flashsale/internal/testenv"
 	"github.com/flashsale/flashsale/orders"
@@ -29,7 +30,7 @@ func deliver(t *testing.T, s *Store, act int64, users []string, copies int) []er
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				req := orders.CreateRequest{ActivityID: act, UserID: u, ProductID: 7, Price: 100}
+				req := contract.OrderRequest{ActivityID: act, UserID: u, ProductID: 7, Price: 100}
 				err := s.Create(context.Background(), branch(t, fmt.Sprintf("flash-sale-%d-%s", act, u)), req)
 				mu.Lock()
 				errs = append(errs, err)
@@ -156,7 +157,7 @@ func BenchmarkCreate(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					u := fmt.Sprintf("b%d", next.Add(1))
-					req := orders.CreateRequest{ActivityID: 1, UserID: u, ProductID: 7, Price: 100}
+					req := contract.OrderRequest{ActivityID: 1, UserID: u, ProductID: 7, Price: 100}
 					bb := branch(b, "flash-sale-1-"+u)
 					var err error
 					if mode == "Alone" {
@@ -179,7 +180,7 @@ func BenchmarkCreate(b *testing.B) {
 func TestCreateCallerGone(t *testing.T) {
 	stores(t, func(t *testing.T, s *Store, db *gorm.DB) {
 		seedStock(t, db, 14, 5)
-		req := orders.CreateRequest{ActivityID: 14, UserID: "gone", ProductID: 7, Price: 100}
+		req := contract.OrderRequest{ActivityID: 14, UserID: "gone", ProductID: 7, Price: 100}
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		if err := s.Create(ctx, branch(t, "flash-sale-14-gone"), req); !errors.Is(err, context.Canceled) {

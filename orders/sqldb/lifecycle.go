@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/orders"
 	"gorm.io/gorm"
 )
@@ -18,7 +19,7 @@ func (s *Store) Order(ctx context.Context, id int64) (orders.Order, error) {
 	var row orderRow
 	if err := s.db.WithContext(ctx).Take(&row, id).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return orders.Order{}, orders.Errorf(orders.ENotFound, "no order %d", id)
+			return orders.Order{}, contract.Errorf(contract.ENotFound, "no order %d", id)
 		}
 		return orders.Order{}, err
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
-	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/orders"
 	"gorm.io/gorm"
 )
@@ -17,7 +17,7 @@ import (
 // cancelStep is the DoAndSubmit barrier of user's cancellation in act.
 func cancelStep(t *testing.T, act int64, user string) *dtmcli.BranchBarrier {
 	t.Helper()
-	bb, err := dtmcli.BarrierFrom("msg", flashsale.CancelGID(act, user), "00", "msg")
+	bb, err := dtmcli.BarrierFrom("msg", contract.CancelGID(act, user), "00", "msg")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,8 +28,8 @@ func cancelStep(t *testing.T, act int64, user string) *dtmcli.BranchBarrier {
 // returns it.
 func newOrder(t *testing.T, s *Store, act int64, user string, payTimeout int) orders.Order {
 	t.Helper()
-	req := orders.CreateRequest{ActivityID: act, UserID: user, ProductID: 7, Price: 100, PayTimeoutSeconds: payTimeout}
-	if err := s.Create(context.Background(), branch(t, flashsale.GID(act, user)), req); err != nil {
+	req := contract.OrderRequest{ActivityID: act, UserID: user, ProductID: 7, Price: 100, PayTimeoutSeconds: payTimeout}
+	if err := s.Create(context.Background(), branch(t, contract.PurchaseGID(act, user)), req); err != nil {
 		t.Fatal(err)
 	}
 	var id int64
@@ -97,7 +97,7 @@ func TestOrderLifecycle(t *testing.T) {
 				t.Fatalf("DB stock %d, want 4", n)
 			}
 		})
-		if _, err := s.Order(ctx, 999999); orders.ErrorCode(err) != orders.ENotFound {
+		if _, err := s.Order(ctx, 999999); contract.ErrorCode(err) != contract.ENotFound {
 			t.Fatalf("Order(999999) = %v, want ENotFound", err)
 		}
 	})
@@ -146,7 +146,7 @@ func TestCancelWithFullDBStock(t *testing.T) {
 			t.Fatalf("Cancel = %v, want ErrDBStockFull", err)
 		}
 		if n := count(t, db, "SELECT COUNT(*) FROM orders WHERE activity_id = 12 AND status = 'created'") +
-			count(t, db, "SELECT COUNT(*) FROM barrier WHERE gid = ?", flashsale.CancelGID(12, "u1")); n != 1 {
+			count(t, db, "SELECT COUNT(*) FROM barrier WHERE gid = ?", contract.CancelGID(12, "u1")); n != 1 {
 			t.Fatalf("a failed cancellation committed something")
 		}
 	})
@@ -163,7 +163,7 @@ func TestCancelQuery(t *testing.T) {
 
 		// The canceller died after Prepare: the back-check does the step.
 		a := newOrder(t, s, 13, "ua", 10)
-		gidA := flashsale.CancelGID(13, "ua")
+		gidA := contract.CancelGID(13, "ua")
 		for i := 0; i < 2; i++ {
 			if err := s.CancelQuery(ctx, gidA, 13, "ua", now); err != nil {
 				t.Fatalf("back-check #%d of an unpaid order: %v, want nil (rolled forward)", i+1, err)
@@ -181,7 +181,7 @@ func TestCancelQuery(t *testing.T) {
 		if err := s.Cancel(ctx, cancelStep(t, 13, "ub"), 13, "ub", now); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.CancelQuery(ctx, flashsale.CancelGID(13, "ub"), 13, "ub", now); err != nil {
+		if err := s.CancelQuery(ctx, contract.CancelGID(13, "ub"), 13, "ub", now); err != nil {
 			t.Fatalf("back-check after the local step: %v", err)
 		}
 
@@ -191,7 +191,7 @@ func TestCancelQuery(t *testing.T) {
 			t.Fatal(ok, err)
 		}
 		for i := 0; i < 2; i++ {
-			if err := s.CancelQuery(ctx, flashsale.CancelGID(13, "uc"), 13, "uc", now); !errors.Is(err, orders.ErrCancelRolledBack) {
+			if err := s.CancelQuery(ctx, contract.CancelGID(13, "uc"), 13, "uc", now); !errors.Is(err, orders.ErrCancelRolledBack) {
 				t.Fatalf("back-check #%d of a paid order: %v, want ErrCancelRolledBack", i+1, err)
 			}
 		}
@@ -247,7 +247,7 @@ func TestPayRacesCancel(t *testing.T) {
 					if k%2 == 0 {
 						err = s.Cancel(ctx, cancelStep(t, 14, user), 14, user, time.Now())
 					} else {
-						err = s.CancelQuery(ctx, flashsale.CancelGID(14, user), 14, user, time.Now())
+						err = s.CancelQuery(ctx, contract.CancelGID(14, user), 14, user, time.Now())
 					}
 					// Losers see the barrier, a paid order, or (MySQL) a
 					// deadlock on the barrier's unique key: dtm retries.

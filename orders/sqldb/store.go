@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/sabotage"
 	"github.com/flashsale/flashsale/internal/sqlbarrier"
 	"github.com/flashsale/flashsale/orders"
@@ -59,7 +60,7 @@ var _ orders.Store = (*Store)(nil)
 // Create runs a purchase message's branch behind dtm's SQL barrier,
 // committed in a group with the branches that arrive at the same time
 // (batch.go).
-func (s *Store) Create(ctx context.Context, bb *dtmcli.BranchBarrier, req orders.CreateRequest) error {
+func (s *Store) Create(ctx context.Context, bb *dtmcli.BranchBarrier, req contract.OrderRequest) error {
 	if sabotage.DoubleInsert {
 		bb.BarrierID = sabotage.FreshBarrierID() // a broken build of the chaos suite only (internal/sabotage)
 		return s.createOne(ctx, bb, req)
@@ -71,7 +72,7 @@ func (s *Store) Create(ctx context.Context, bb *dtmcli.BranchBarrier, req orders
 }
 
 // createOne runs one branch in a transaction of its own.
-func (s *Store) createOne(ctx context.Context, bb *dtmcli.BranchBarrier, req orders.CreateRequest) error {
+func (s *Store) createOne(ctx context.Context, bb *dtmcli.BranchBarrier, req contract.OrderRequest) error {
 	return s.withBarrier(ctx, bb, func(tx *gorm.DB) error {
 		o := orderRowFor(bb.Gid, req, time.Now().UTC())
 		if err := tx.Create(&o).Error; err != nil && !sabotage.Duplicate(err) { // Duplicate: false but in a broken build
@@ -89,7 +90,7 @@ func (s *Store) createOne(ctx context.Context, bb *dtmcli.BranchBarrier, req ord
 }
 
 // orderRowFor is the order row a purchase message's branch creates at now.
-func orderRowFor(gid string, req orders.CreateRequest, now time.Time) orderRow {
+func orderRowFor(gid string, req contract.OrderRequest, now time.Time) orderRow {
 	payBy := orders.DefaultPayTimeout
 	if req.PayTimeoutSeconds > 0 {
 		payBy = time.Duration(req.PayTimeoutSeconds) * time.Second

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/dtm-labs/client/dtmcli"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/sqlconn"
 	"github.com/flashsale/flashsale/internal/testenv"
 	"github.com/flashsale/flashsale/orders"
@@ -73,7 +74,7 @@ func TestCreateExactlyOnce(t *testing.T) {
 	stores(t, func(t *testing.T, s *Store, db *gorm.DB) {
 		ctx := context.Background()
 		seedStock(t, db, 1, 5)
-		req := orders.CreateRequest{ActivityID: 1, UserID: "u1", ProductID: 7, Price: 100}
+		req := contract.OrderRequest{ActivityID: 1, UserID: "u1", ProductID: 7, Price: 100}
 		for i := 0; i < 3; i++ { // the first delivery and two redeliveries
 			if err := s.Create(ctx, branch(t, "flash-sale-1-u1"), req); err != nil {
 				t.Fatalf("delivery %d: %v", i+1, err)
@@ -93,7 +94,7 @@ func TestCreateExactlyOnce(t *testing.T) {
 func TestCreateConcurrentRedeliveries(t *testing.T) {
 	stores(t, func(t *testing.T, s *Store, db *gorm.DB) {
 		seedStock(t, db, 2, 5)
-		req := orders.CreateRequest{ActivityID: 2, UserID: "u2", ProductID: 7, Price: 100}
+		req := contract.OrderRequest{ActivityID: 2, UserID: "u2", ProductID: 7, Price: 100}
 		var wg sync.WaitGroup
 		errs := make(chan error, 20)
 		for i := 0; i < 20; i++ {
@@ -124,7 +125,7 @@ func TestCreateConcurrentRedeliveries(t *testing.T) {
 func TestCreateWithoutDBStock(t *testing.T) {
 	stores(t, func(t *testing.T, s *Store, db *gorm.DB) {
 		seedStock(t, db, 3, 0)
-		req := orders.CreateRequest{ActivityID: 3, UserID: "u3", ProductID: 7, Price: 100}
+		req := contract.OrderRequest{ActivityID: 3, UserID: "u3", ProductID: 7, Price: 100}
 		err := s.Create(context.Background(), branch(t, "flash-sale-3-u3"), req)
 		if !errors.Is(err, orders.ErrNoDBStock) {
 			t.Fatalf("Create = %v, want ErrNoDBStock", err)

@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
-	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/rediscache"
+	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/redisconn"
 	"github.com/flashsale/flashsale/internal/sqlconn"
 	"github.com/flashsale/flashsale/internal/testproc"
-	"github.com/flashsale/flashsale/orders"
 	"github.com/flashsale/flashsale/orders/sqldb"
 	"github.com/redis/go-redis/v9"
 )
@@ -79,8 +79,8 @@ const evalActivity = 999_000_001
 // round trip each), then the same script by its SHA in pipelines of
 // cfg.Pipeline. Barrier keys expire after a minute.
 func (r *runner) evalCeilings(ctx context.Context) error {
-	opts := rediscache.Options{Addrs: r.cfg.RedisAddr, Password: r.cfg.RedisPassword, DB: r.st.redisDB}
-	rdb := rediscache.Open(opts)
+	opts := redisconn.Options{Addrs: r.cfg.RedisAddr, Password: r.cfg.RedisPassword, DB: r.st.redisDB}
+	rdb := redisconn.Open(opts)
 	defer rdb.Close()
 	stock := rediscache.NewStock(rdb, time.Minute)
 	if err := stock.Preheat(ctx, evalActivity, 1<<40); err != nil {
@@ -89,13 +89,13 @@ func (r *runner) evalCeilings(ctx context.Context) error {
 	// Learn the script's SHA, keys and arguments from a Take on a client
 	// that notes them, so that the pipelined run sends what Take sends
 	// (with a fresh barrier key each time) whatever the script becomes.
-	hooked := rediscache.Open(opts)
+	hooked := redisconn.Open(opts)
 	hook := &evalHook{}
 	hooked.AddHook(hook)
 	err := rediscache.NewStock(hooked, time.Minute).Take(ctx, evalActivity, "calibrate")
 	hooked.Close()
 	call, _ := hook.args.Load().([]any)
-	barrierAt := slices.Index(call, any(rediscache.BarrierKey(evalActivity, "calibrate")))
+	barrierAt := slices.Index(call, any(contract.BarrierKey(evalActivity, "calibrate")))
 	if err != nil || barrierAt < 0 {
 		return fmt.Errorf("calibrating the take script: %v (EVALSHA %v)", err, call)
 	}
@@ -116,7 +116,7 @@ func (r *runner) evalCeilings(ctx context.Context) error {
 			cmds := make([]*redis.Cmd, p)
 			for k := range cmds {
 				args := slices.Clone(call)
-				args[barrierAt] = rediscache.BarrierKey(evalActivity, "p"+strconv.Itoa(g)+"-"+strconv.Itoa(i)+"-"+strconv.Itoa(k))
+				args[barrierAt] = contract.BarrierKey(evalActivity, "p"+strconv.Itoa(g)+"-"+strconv.Itoa(i)+"-"+strconv.Itoa(k))
 				cmds[k] = pipe.Do(ctx, args...)
 			}
 			if _, err := pipe.Exec(ctx); err != nil {
@@ -157,8 +157,8 @@ func (r *runner) sqlCeiling(ctx context.Context) error {
 	res, err := r.runOps(ctx, fmt.Sprintf("MariaDB order branches (grouped), %d conns", r.cfg.SQLConns), r.cfg.SQLConns, r.cfg.SQLDuration,
 		func(ctx context.Context, g, i int) (int, error) {
 			user := "q" + strconv.Itoa(g) + "_" + strconv.Itoa(i)
-			bb := &dtmcli.BranchBarrier{TransType: "msg", Gid: flashsale.GID(a.ID, user), BranchID: "01", Op: "action"}
-			return 1, store.Create(ctx, bb, orders.CreateRequest{ActivityID: a.ID, UserID: user, ProductID: a.ProductID, Price: a.Price})
+			bb := &dtmcli.BranchBarrier{TransType: "msg", Gid: contract.PurchaseGID(a.ID, user), BranchID: "01", Op: "action"}
+			return 1, store.Create(ctx, bb, contract.OrderRequest{ActivityID: a.ID, UserID: user, ProductID: a.ProductID, Price: a.Price})
 		})
 	if err != nil {
 		return err

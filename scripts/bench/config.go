@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/contract"
 )
 
 // Config is one bench run: where the servers are, the secrets the services
@@ -22,6 +24,9 @@ type Config struct {
 	// JWTSecret signs the shoppers' tokens; AdminToken is the admin API's
 	// bearer token (FLASHSALE_ADMIN_TOKEN). Random when not set.
 	JWTSecret, AdminToken string
+	// InternalKey signs the calls between the services
+	// (FLASHSALE_INTERNAL_KEY). Random when not set.
+	InternalKey string
 
 	// Dir is where the run directory is made ("" for the system's temp
 	// directory); Keep keeps it (logs, binaries, profiles) after the run.
@@ -130,6 +135,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	c.MySQLPassword = getenv("MYSQL_PASSWORD")
 	c.JWTSecret = env("FLASHSALE_JWT_SECRET", "bench-jwt-"+randomHex(16))
 	c.AdminToken = env("FLASHSALE_ADMIN_TOKEN", "bench-admin-"+randomHex(16))
+	c.InternalKey = env(contract.KeyEnv, "bench-internal-"+randomHex(16))
 
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.Bool("quick", quick, "the CI profile: small runs, invariants only")
@@ -163,6 +169,9 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	if len(c.JWTSecret) < 16 || len(c.AdminToken) < 16 {
 		return c, fmt.Errorf("FLASHSALE_JWT_SECRET and FLASHSALE_ADMIN_TOKEN must be at least 16 characters")
+	}
+	if _, err := contract.ParseKey(c.InternalKey); err != nil {
+		return c, fmt.Errorf("%s: %w", contract.KeyEnv, err)
 	}
 	return c, nil
 }

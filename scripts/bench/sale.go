@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/flashsale/flashsale/flashsale/rediscache"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/reconcile"
 	"github.com/redis/go-redis/v9"
 )
@@ -104,7 +104,7 @@ func (r *runner) oursBurst(ctx context.Context) error {
 	l.Total, l.Winner = int64(b.Buys), http.StatusAccepted
 
 	stock := func(ctx context.Context) (int64, error) {
-		return r.st.rdb.Get(ctx, rediscache.StockKey(a.ID)).Int64()
+		return r.st.rdb.Get(ctx, contract.StockKey(a.ID)).Int64()
 	}
 	w := watchStock(ctx, stock)
 	res, err := r.measure(ctx, l, true, "flashsale", "dtm", "orders")

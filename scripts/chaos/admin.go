@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 )
 
 // Times to pay a sale's orders, in seconds: the long one outlives the run
@@ -201,7 +201,7 @@ func (a *admin) send(ctx context.Context, act int64, kind, requestID string, del
 		url := fmt.Sprintf("%s/admin/v1/activities/%d/stock", a.st.adminURL(inst), act)
 		code, body, _ := callJSON(ctx, a.hc, http.MethodPost, url, adminToken, map[string]any{"delta": delta, "request_id": requestID})
 		adj := adjustment{kind: kind, requestID: requestID, delta: delta, inst: inst, code: code,
-			gid: flashsale.Adjustment{ActivityID: act, Delta: delta, RequestID: requestID}.GID()}
+			gid: contract.Adjustment{ActivityID: act, Delta: delta, RequestID: requestID}.GID()}
 		adj.status, _ = body["status"].(string)
 		adj.ecode, _ = body["error"].(string)
 		a.record(act, adj)

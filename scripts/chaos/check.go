@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/reconcile"
 )
 
@@ -298,7 +298,7 @@ func (s *stack) readAdjustments(ctx context.Context, act int64, sent []adjustmen
 		return st, err
 	}
 	for gid, status := range listed {
-		if strings.HasPrefix(gid, flashsale.AdjustGIDPrefix(act)) {
+		if strings.HasPrefix(gid, contract.AdjustGIDPrefix(act)) {
 			st.status[gid] = status
 		}
 	}
@@ -353,7 +353,7 @@ func (s *stack) dtmStatus(ctx context.Context, gid string) (string, error) {
 
 // adjustmentDelta returns the units of adjustment gid (0 if gid is none).
 func adjustmentDelta(gid string) int {
-	a, _ := flashsale.ParseAdjustGID(gid)
+	a, _ := contract.ParseAdjustGID(gid)
 	return a.Delta
 }
 

@@ -4,14 +4,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 )
 
 // TestAdjustmentViolations runs A2 on stores made up to hold each fault it
 // must find, and on a sale that keeps every promise.
 func TestAdjustmentViolations(t *testing.T) {
 	gid := func(delta int, req string) string {
-		return flashsale.Adjustment{ActivityID: 7, Delta: delta, RequestID: req}.GID()
+		return contract.Adjustment{ActivityID: 7, Delta: delta, RequestID: req}.GID()
 	}
 	add5, rm3, huge := gid(5, "a"), gid(-3, "b"), gid(-400, "c")
 	told := func(kind string, delta int, req string, code int, status string) adjustment {

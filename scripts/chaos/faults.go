@@ -11,8 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/flashsale/flashsale/flashsale"
-	"github.com/flashsale/flashsale/flashsale/rediscache"
+	"github.com/flashsale/flashsale/internal/contract"
 )
 
 // Fault kinds. Every one is real: a signal to a process, a KILL CONNECTION
@@ -266,7 +265,7 @@ func (in *injector) killParked(ctx context.Context, f fault, say func(string, ..
 	in.victims++
 	user := fmt.Sprintf("%s%05d", victim, in.victims)
 	in.mu.Unlock()
-	gid := flashsale.GID(act, user)
+	gid := contract.PurchaseGID(act, user)
 	parked, cancel := p.expect("FAULTPOINT " + point + " " + gid)
 	defer cancel()
 	go in.shop.victim(ctx, act, user, f.inst)
@@ -290,7 +289,7 @@ func (in *injector) saleWithStock(ctx context.Context, d time.Duration) int64 {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		if act := in.sale(); act != 0 {
-			if n, err := in.st.rdb.Get(ctx, rediscache.StockKey(act)).Int(); err == nil && n > 2 {
+			if n, err := in.st.rdb.Get(ctx, contract.StockKey(act)).Int(); err == nil && n > 2 {
 				return act
 			}
 		}

@@ -9,7 +9,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/httpjson"
 )
 
@@ -66,13 +66,13 @@ func (s *stack) pending(ctx context.Context, acts map[int64]bool) ([]string, err
 // gidActivity returns the activity of a purchase, cancellation or stock
 // adjustment gid, 0 for any other gid.
 func gidActivity(gid string) int64 {
-	if a, err := flashsale.ParseAdjustGID(gid); err == nil {
+	if a, err := contract.ParseAdjustGID(gid); err == nil {
 		return a.ActivityID
 	}
-	if act, _, err := flashsale.ParseCancelGID(gid); err == nil {
+	if act, _, err := contract.ParseCancelGID(gid); err == nil {
 		return act
 	}
-	if act, _, err := flashsale.ParseGID(gid); err == nil {
+	if act, _, err := contract.ParsePurchaseGID(gid); err == nil {
 		return act
 	}
 	return 0

@@ -20,11 +20,13 @@ import (
 const (
 	jwtSecret  = "chaos-jwt-secret-0123456789abcdef"
 	adminToken = "chaos-admin-token-0123456789abcdef"
+	// internalKey signs the calls between the services (FLASHSALE_INTERNAL_KEY).
+	internalKey = "chaos-internal-key-0123456789abcdef0123"
 )
 
 // Fault points armed in every flashsale instance: a purchase of a user
 // named vica<n> parks after its Lua step, vicb<n> before it, so that the
-// runner kills the instance exactly there (flashsale/faultpoint).
+// runner kills the instance exactly there (internal/faultpoint).
 const (
 	victimAfterLua  = "vica"
 	victimBeforeLua = "vicb"

@@ -16,7 +16,8 @@ import (
 
 	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/flashsale/app"
-	"github.com/flashsale/flashsale/flashsale/rediscache"
+	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/redisconn"
 	"github.com/flashsale/flashsale/internal/serve"
 	"github.com/flashsale/flashsale/internal/sqlconn"
 	"github.com/flashsale/flashsale/internal/tracing"
@@ -47,6 +48,8 @@ type Config struct {
 	OrdersURL  string
 	JWTSecret  string
 	AdminToken string
+	// InternalKey signs and checks internal calls (FLASHSALE_INTERNAL_KEY).
+	InternalKey contract.Key
 }
 
 // DefaultConfig is the services mode on loopback.
@@ -106,7 +109,9 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	if len(c.AdminToken) < 16 {
 		return c, fmt.Errorf("FLASHSALE_ADMIN_TOKEN must be set, at least 16 characters")
 	}
-	return c, nil
+	var err error
+	c.InternalKey, err = contract.KeyFromEnv(getenv)
+	return c, err
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string) error {
@@ -124,11 +129,11 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	rdb := rediscache.Open(rediscache.Options{Addrs: cfg.RedisAddrs, Password: cfg.RedisPass, DB: cfg.RedisDB})
+	rdb := redisconn.Open(redisconn.Options{Addrs: cfg.RedisAddrs, Password: cfg.RedisPass, DB: cfg.RedisDB})
 	defer rdb.Close()
 	acfg := app.Config{
 		DTMServer: cfg.DTMServer, OrdersURL: cfg.OrdersURL, InternalURL: cfg.InternalURL,
-		JWTSecret: cfg.JWTSecret, AdminToken: cfg.AdminToken,
+		JWTSecret: cfg.JWTSecret, AdminToken: cfg.AdminToken, InternalKey: cfg.InternalKey,
 	}
 	if err := acfg.LoadGates(getenv); err != nil {
 		return err

@@ -9,8 +9,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/auth"
+	"github.com/flashsale/flashsale/internal/contract"
 )
 
 func main() {
@@ -18,7 +18,7 @@ func main() {
 	ttl := flag.Duration("ttl", 24*time.Hour, "how long the token is valid")
 	secret := flag.String("secret", os.Getenv("FLASHSALE_JWT_SECRET"), "signing secret (default $FLASHSALE_JWT_SECRET)")
 	flag.Parse()
-	if !flashsale.ValidUserID(*user) || *secret == "" || *ttl <= 0 {
+	if !contract.ValidUserID(*user) || *secret == "" || *ttl <= 0 {
 		fmt.Fprintln(os.Stderr, "usage: mint-token -user ID [-ttl 24h], with FLASHSALE_JWT_SECRET set")
 		os.Exit(2)
 	}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/serve"
 	"github.com/flashsale/flashsale/internal/sqlconn"
 	"github.com/flashsale/flashsale/internal/tracing"
@@ -76,7 +77,9 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	if c.URL == "" {
 		c.URL = "http://" + c.Addr
 	}
-	return c, nil
+	var err error
+	c.InternalKey, err = contract.KeyFromEnv(getenv)
+	return c, err
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string) error {

@@ -32,7 +32,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/flashsale/flashsale/flashsale/rediscache"
+	"github.com/flashsale/flashsale/internal/redisconn"
 	"github.com/flashsale/flashsale/internal/sqlconn"
 	"github.com/flashsale/flashsale/reconcile"
 	"github.com/go-sql-driver/mysql"
@@ -164,7 +164,7 @@ func open(cfg config) (reconcile.Sources, func(), error) {
 	if err != nil {
 		return reconcile.Sources{}, nil, err
 	}
-	rdb := rediscache.Open(rediscache.Options{Addrs: cfg.redisAddr, Password: cfg.redisPass, DB: cfg.redisDB})
+	rdb := redisconn.Open(redisconn.Options{Addrs: cfg.redisAddr, Password: cfg.redisPass, DB: cfg.redisDB})
 	src := reconcile.Sources{
 		Redis: rdb, DB: db, DTM: strings.TrimRight(cfg.dtm, "/"),
 		HTTP: &http.Client{Timeout: 30 * time.Second},

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	barriersql "github.com/flashsale/flashsale/barrier_sql"
-	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/rediscache"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/testenv"
 	"github.com/redis/go-redis/v9"
 )
@@ -108,8 +108,8 @@ func (w *world) exec(q string, args ...any) {
 // sell runs a whole purchase of user: the Lua step, the message, the order.
 func (w *world) sell(user string) {
 	w.t.Helper()
-	gid := flashsale.GID(w.act, user)
-	if err := w.stock.Take(context.Background(), w.act, flashsale.MsgBarrier(gid)); err != nil {
+	gid := contract.PurchaseGID(w.act, user)
+	if err := w.stock.Take(context.Background(), w.act, contract.MsgBarrier(gid)); err != nil {
 		w.t.Fatal(err)
 	}
 	w.dtm.msgs[gid] = "succeed"
@@ -120,7 +120,7 @@ func (w *world) sell(user string) {
 func (w *world) order(user string) {
 	w.t.Helper()
 	w.exec("INSERT INTO orders (gid, activity_id, user_id, product_id, price, status) VALUES (?, ?, ?, 1, 100, 'created')",
-		flashsale.GID(w.act, user), w.act, user)
+		contract.PurchaseGID(w.act, user), w.act, user)
 	w.exec("UPDATE activity_stock SET stock = stock - 1 WHERE activity_id = ?", w.act)
 }
 
@@ -151,7 +151,7 @@ func TestReconcile(t *testing.T) {
 		if !errors.Is(err, errBroken) {
 			t.Fatalf("run: %v, want errBroken\n%s", err, out)
 		}
-		for _, want := range []string{"I2 Redis stock 4 + live orders 2 != total 5", "I4 1 orders without a succeeded message gids=" + flashsale.GID(w.act, "mallory"), "orders="} {
+		for _, want := range []string{"I2 Redis stock 4 + live orders 2 != total 5", "I4 1 orders without a succeeded message gids=" + contract.PurchaseGID(w.act, "mallory"), "orders="} {
 			if !strings.Contains(out, want) {
 				t.Errorf("report lacks %q:\n%s", want, out)
 			}
@@ -177,8 +177,8 @@ func TestReconcile(t *testing.T) {
 	})
 	t.Run("UnitTakenWithoutOrder", func(t *testing.T) {
 		w := newWorld(t, 5)
-		gid := flashsale.GID(w.act, "carol")
-		if err := w.stock.Take(context.Background(), w.act, flashsale.MsgBarrier(gid)); err != nil {
+		gid := contract.PurchaseGID(w.act, "carol")
+		if err := w.stock.Take(context.Background(), w.act, contract.MsgBarrier(gid)); err != nil {
 			t.Fatal(err)
 		}
 		w.dtm.msgs[gid] = "failed"
@@ -189,8 +189,8 @@ func TestReconcile(t *testing.T) {
 	})
 	t.Run("Unsettled", func(t *testing.T) {
 		w := newWorld(t, 5)
-		gid := flashsale.GID(w.act, "dave")
-		if err := w.stock.Take(context.Background(), w.act, flashsale.MsgBarrier(gid)); err != nil {
+		gid := contract.PurchaseGID(w.act, "dave")
+		if err := w.stock.Take(context.Background(), w.act, contract.MsgBarrier(gid)); err != nil {
 			t.Fatal(err)
 		}
 		w.dtm.msgs[gid] = "submitted"

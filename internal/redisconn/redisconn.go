@@ -1,4 +1,6 @@
-package rediscache
+// Package redisconn opens the project's Redis clients: one node, or a Redis
+// Cluster when several addresses are given.
+package redisconn
 
 import (
 	"strings"

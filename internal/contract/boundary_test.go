@@ -1,0 +1,68 @@
+package contract_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/flashsale/flashsale/"
+
+// deps lists the module's packages that pattern's packages depend on
+// (go list -deps), tests excluded.
+func deps(t *testing.T, pattern string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", pattern).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v\n%s", pattern, err, out)
+	}
+	var own []string
+	for _, p := range strings.Fields(string(out)) {
+		if rest, ok := strings.CutPrefix(p, module); ok {
+			own = append(own, rest)
+		}
+	}
+	return own
+}
+
+// TestServicesMeetOnlyThroughTheContract: neither service's packages
+// depend on the other's, reconcile on neither, and the contract on none
+// of the project's packages.
+func TestServicesMeetOnlyThroughTheContract(t *testing.T) {
+	cases := []struct {
+		pattern   string
+		forbidden []string
+	}{
+		{module + "flashsale/...", []string{"orders"}},
+		{module + "orders/...", []string{"flashsale"}},
+		{module + "reconcile/...", []string{"flashsale", "orders"}},
+		{module + "internal/contract", []string{"flashsale", "orders", "reconcile", "dtmconf", "internal/"}},
+	}
+	for _, c := range cases {
+		for _, p := range deps(t, c.pattern) {
+			for _, f := range c.forbidden {
+				if p == "internal/contract" {
+					continue
+				}
+				if p == f || strings.HasPrefix(p, f+"/") || (strings.HasSuffix(f, "/") && strings.HasPrefix(p, f)) {
+					t.Errorf("%s depends on %s", strings.TrimPrefix(c.pattern, module), p)
+				}
+			}
+		}
+	}
+}
+
+// TestContractNeedsOnlyTheStandardLibraryAndDTM: outside the standard
+// library, the contract depends on the dtm client alone (and what that
+// client itself needs).
+func TestContractNeedsOnlyTheStandardLibraryAndDTM(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{join .Imports \"\\n\"}}", module+"internal/contract").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, imp := range strings.Fields(string(out)) {
+		if strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") && !strings.HasPrefix(imp, "github.com/dtm-labs/client/") {
+			t.Errorf("internal/contract imports %s", imp)
+		}
+	}
+}
