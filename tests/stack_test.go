@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale/auth"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/testproc"
 	"github.com/flashsale/flashsale/reconcile"
 )
@@ -51,7 +52,8 @@ func newStack(t *testing.T, flashsaleEnv ...string) *stack {
 	s.dtm = s.newProc("dtm", []string{"-http-port", itoa(s.dtmPort), "-grpc-port", itoa(testproc.FreePort(t)),
 		"-redis", env.redisAddr, "-redis-prefix", prefix, "-dir", s.dir, "-log-level", getenv("IT_DTM_LOG_LEVEL", "warn")}, nil)
 	s.orders = s.newProc("orders", nil, []string{"ORDERS_ADDR=127.0.0.1:" + itoa(s.ordersPort), "MYSQL_DSN=" + env.mysqlDSN,
-		"DTM_SERVER=" + s.dtmURL(), "ORDERS_URL=" + s.ordersURL(), "FLASHSALE_INTERNAL_URL=" + s.internalURL()})
+		"DTM_SERVER=" + s.dtmURL(), "ORDERS_URL=" + s.ordersURL(), "FLASHSALE_INTERNAL_URL=" + s.internalURL(),
+		contract.KeyEnv + "=" + internalKey})
 	s.flashsale = s.newProc("flashsale", nil, append([]string{
 		"FLASHSALE_ADDR=127.0.0.1:" + itoa(s.shopper),
 		"FLASHSALE_ADMIN_ADDR=127.0.0.1:" + itoa(s.admin),
@@ -62,6 +64,7 @@ func newStack(t *testing.T, flashsaleEnv ...string) *stack {
 		"ORDERS_URL=http://127.0.0.1:" + itoa(s.ordersPort),
 		"FLASHSALE_JWT_SECRET=" + jwtSecret,
 		"FLASHSALE_ADMIN_TOKEN=" + adminToken,
+		contract.KeyEnv + "=" + internalKey,
 		"FLASHSALE_RATE_PER_USER=0", "FLASHSALE_RATE_PER_IP=0", "FLASHSALE_ADMISSION_FACTOR=0",
 	}, flashsaleEnv...))
 	t.Cleanup(func() {

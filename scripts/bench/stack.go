@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/testproc"
 	"github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
@@ -99,7 +100,8 @@ func startStack(ctx context.Context, cfg Config, log io.Writer) (s *stack, err e
 	}
 	if err := s.start("orders", func(ports []int) (*testproc.Proc, string) {
 		s.ordersPort = ports[0]
-		return s.newProc("orders", nil, []string{"ORDERS_ADDR=127.0.0.1:" + itoa(ports[0]), "MYSQL_DSN=" + s.dsn}), s.ordersURL() + "/readyz"
+		return s.newProc("orders", nil, []string{"ORDERS_ADDR=127.0.0.1:" + itoa(ports[0]), "MYSQL_DSN=" + s.dsn,
+			contract.KeyEnv + "=" + cfg.InternalKey}), s.ordersURL() + "/readyz"
 	}, 1); err != nil {
 		return s, err
 	}
@@ -115,6 +117,7 @@ func startStack(ctx context.Context, cfg Config, log io.Writer) (s *stack, err e
 			"ORDERS_URL=" + s.ordersURL(),
 			"FLASHSALE_JWT_SECRET=" + cfg.JWTSecret,
 			"FLASHSALE_ADMIN_TOKEN=" + cfg.AdminToken,
+			contract.KeyEnv + "=" + cfg.InternalKey,
 		}), s.shopperURL() + "/readyz"
 	}, 3); err != nil {
 		return s, err

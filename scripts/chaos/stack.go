@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -118,6 +119,7 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 			"DTM_SERVER=" + s.dtmURL(),
 			"ORDERS_URL=http://" + s.net.addr(linkDTMOrders),
 			"FLASHSALE_INTERNAL_URL=http://" + s.net.addr(linkDTMFS),
+			contract.KeyEnv + "=" + internalKey,
 		},
 		ready: s.httpReady("http://" + s.addr(s.orders) + "/readyz"),
 	}
@@ -141,6 +143,7 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 				"ORDERS_URL=http://" + s.net.addr(linkDTMOrders),
 				"FLASHSALE_JWT_SECRET=" + jwtSecret,
 				"FLASHSALE_ADMIN_TOKEN=" + adminToken,
+				contract.KeyEnv + "=" + internalKey,
 				// The limits would turn the run's one client address away;
 				// they are tested on their own (tests/gates_test.go).
 				"FLASHSALE_RATE_PER_USER=0", "FLASHSALE_RATE_PER_IP=0",
