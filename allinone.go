@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"flag"
 	"fmt"
 	"io"
@@ -40,6 +39,11 @@ type Config struct {
 	// embedded stand-in.
 	RedisAddr, MySQLDSN, DTMServer string
 	JWTSecret, AdminToken          string
+	// InternalKey is the text of the key that signs the internal calls
+	// between the services (contract.ParseKey). The three secrets come from
+	// the environment; those it leaves empty are generated at the first
+	// start and kept in the data directory's SecretsFile.
+	InternalKey string
 	// PaymentSimulation configures the simulated payment provider
 	// (PAYMENT_SIMULATE, package paysim); empty: payments succeed.
 	PaymentSimulation string
@@ -66,7 +70,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 		"FLASHSALE_DATA": &c.DataDir, "FLASHSALE_ADDR": &c.Addr, "FLASHSALE_ADMIN_ADDR": &c.AdminAddr,
 		"FLASHSALE_INTERNAL_ADDR": &c.InternalAddr, "ORDERS_ADDR": &c.OrdersAddr,
 		"REDIS_ADDR": &c.RedisAddr, "MYSQL_DSN": &c.MySQLDSN, "DTM_SERVER": &c.DTMServer,
-		"FLASHSALE_JWT_SECRET": &c.JWTSecret, "FLASHSALE_ADMIN_TOKEN": &c.AdminToken,
+		"FLASHSALE_JWT_SECRET": &c.JWTSecret, "FLASHSALE_ADMIN_TOKEN": &c.AdminToken, "FLASHSALE_INTERNAL_KEY": &c.InternalKey,
 		"PAYMENT_SIMULATE": &c.PaymentSimulation,
 	} {
 		if v := getenv(key); v != "" {
@@ -94,13 +98,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if err != nil {
 		return err
 	}
-	generated := map[string]bool{}
-	for _, p := range []*string{&cfg.JWTSecret, &cfg.AdminToken} {
-		if *p == "" {
-			*p = rand.Text()
-			generated[*p] = true
-		}
-	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	stopTracing, _, err := tracing.Setup(ctx, "flashsale", getenv) // OTLP export only when OTEL_EXPORTER_OTLP_ENDPOINT is set
 	if err != nil {
@@ -112,6 +109,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return err
 	}
 	if err := os.MkdirAll(data, 0o755); err != nil {
+		return err
+	}
+	sec, err := keepSecrets(&cfg, data)
+	if err != nil {
+		return err
+	}
+	internalKey, err := contract.ParseKey(cfg.InternalKey) // checked by keepSecrets
+	if err != nil {
 		return err
 	}
 
@@ -130,14 +135,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return err
 	}
 
-	keyText := getenv(contract.KeyEnv)
-	if keyText == "" {
-		keyText = contract.NewKeyText()
-	}
-	internalKey, err := contract.ParseKey(keyText)
-	if err != nil {
-		return err
-	}
 	acfg := app.Config{
 		DTMServer: dtmURL, OrdersURL: "http://" + cfg.OrdersAddr, InternalURL: "http://" + cfg.InternalAddr,
 		JWTSecret: cfg.JWTSecret, AdminToken: cfg.AdminToken, InternalKey: internalKey,
@@ -166,8 +163,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return err
 	}
 	ocfg := ordersapp.DefaultConfig()
-	ocfg.InternalKey = internalKey
 	ocfg.DTMServer, ocfg.URL, ocfg.FlashsaleInternalURL = dtmURL, "http://"+cfg.OrdersAddr, "http://"+cfg.InternalAddr
+	ocfg.InternalKey = internalKey
 	if cfg.PaymentSimulation != "" {
 		ocfg.PaymentSimulation = cfg.PaymentSimulation
 	}
@@ -186,7 +183,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	listeners := append(svc.Listeners(cfg.Addr, cfg.AdminAddr, cfg.InternalAddr),
 		serve.Listener{Name: "orders", Addr: cfg.OrdersAddr, Handler: orders.Handler()})
 	return serve.Run(ctx, 10*time.Second, func(bound map[string]string) {
-		printWelcome(out, cfg, data, bound, dtmURL, dialect, generated, demo)
+		printWelcome(out, cfg, data, bound, dtmURL, dialect, sec, demo)
 	}, listeners...)
 }
 
@@ -303,7 +300,10 @@ func ensureDemo(ctx context.Context, svc *app.Service, now time.Time) (*flashsal
 	return &a, nil
 }
 
-func printWelcome(out io.Writer, cfg Config, data string, bound map[string]string, dtmURL, dialect string, generated map[string]bool, demo *flashsale.Activity) {
+// printWelcome prints the addresses, the secrets the process generated
+// (never one the user supplied, never the internal key) and, with a demo
+// activity, how to buy.
+func printWelcome(out io.Writer, cfg Config, data string, bound map[string]string, dtmURL, dialect string, sec secrets, demo *flashsale.Activity) {
 	mode := "embedded"
 	if cfg.RedisAddr != "" || cfg.MySQLDSN != "" || cfg.DTMServer != "" {
 		mode = "all-in-one against configured servers"
@@ -319,14 +319,9 @@ func printWelcome(out io.Writer, cfg Config, data string, bound map[string]strin
 	} else if cfg.DTMServer == "" {
 		fmt.Fprintf(out, "  dtm dashboard not built: scripts/build-dtm builds it (needs npm), then restart\n")
 	}
-	note := func(v string) string {
-		if generated[v] {
-			return "  (generated; set it in the env to keep it)"
-		}
-		return ""
-	}
-	fmt.Fprintf(out, "  FLASHSALE_ADMIN_TOKEN=%s%s\n", cfg.AdminToken, note(cfg.AdminToken))
-	fmt.Fprintf(out, "  FLASHSALE_JWT_SECRET=%s%s\n", cfg.JWTSecret, note(cfg.JWTSecret))
+	fmt.Fprintf(out, "  %s\n", sec.line("FLASHSALE_ADMIN_TOKEN", cfg.AdminToken))
+	fmt.Fprintf(out, "  %s\n", sec.line("FLASHSALE_JWT_SECRET", cfg.JWTSecret))
+	fmt.Fprintf(out, "  %s\n", sec.keyLine())
 	if demo != nil {
 		tok := auth.Mint(cfg.JWTSecret, "alice", time.Now(), 24*time.Hour)
 		fmt.Fprintf(out, "demo activity %d %q: %d units, opens %s\n", demo.ID, demo.Name, demo.Total, demo.StartAt.UTC().Format(time.RFC3339))
@@ -337,5 +332,5 @@ func printWelcome(out io.Writer, cfg Config, data string, bound map[string]strin
 		fmt.Fprintf(out, "  curl -s -X POST -H 'Authorization: Bearer %s' -d \"{\\\"secret\\\":\\\"$S\\\"}\" http://%s/api/v1/activities/%d/buy\n", tok, bound["shopper"], demo.ID)
 		fmt.Fprintf(out, "  curl -s -H 'Authorization: Bearer %s' http://%s/api/v1/activities/%d/order\n", tok, bound["shopper"], demo.ID)
 	}
-	fmt.Fprintf(out, "more tokens: go run ./flashsale/cmd/mint-token -secret %s -user bob\n", cfg.JWTSecret)
+	fmt.Fprintf(out, "more tokens: go run ./flashsale/cmd/mint-token -secret %s -user bob\n", sec.mintSecret(cfg.JWTSecret))
 }

@@ -5,6 +5,16 @@
 // and orders live in a SQLite file, both under the data directory;
 // REDIS_ADDR, MYSQL_DSN and DTM_SERVER switch each store to a real server.
 //
+// The secrets FLASHSALE_JWT_SECRET, FLASHSALE_ADMIN_TOKEN and
+// FLASHSALE_INTERNAL_KEY come from the environment; each one it leaves unset
+// is generated at the first start and kept in the data directory's
+// secrets.json (SecretsFile, mode 0600), and reused at the next starts, so
+// that the shopper tokens and the admin token of a run still work after a
+// restart. The welcome lines show a generated secret's value (never the
+// internal key's) and never a supplied one's. A corrupt Redis journal
+// (data/redis.aof) stops the start with the bad record's offset and the
+// ways to recover (package embedredis).
+//
 //	go run .            # the embedded default, data in ./data
 //	go run . -data /tmp/sale -addr 127.0.0.1:9080
 package main
@@ -15,6 +25,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	_ "github.com/flashsale/flashsale/internal/dtmlog" // before dtm's logger reads LOG_LEVEL
 )
 
 func main() {

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -49,6 +52,10 @@ type sale struct {
 	adm  string
 	dtm  string
 	http *http.Client
+	// admin and jwt are the admin token and the JWT secret the helpers use:
+	// testAdmin and testJWT, which newSale supplies in the environment,
+	// unless a test has the process generate its own.
+	admin, jwt string
 }
 
 // newSale prepares an all-in-one process in dir; extra env is appended.
@@ -60,11 +67,12 @@ func newSale(t *testing.T, dir string, extra ...string) *sale {
 	shop, adm := testproc.FreePort(t), testproc.FreePort(t)
 	dtmPort := testproc.FreePort(t)
 	s := &sale{
-		t:    t,
-		shop: fmt.Sprintf("http://127.0.0.1:%d", shop),
-		adm:  fmt.Sprintf("http://127.0.0.1:%d", adm),
-		dtm:  fmt.Sprintf("http://127.0.0.1:%d/api/dtmsvr", dtmPort),
-		http: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}},
+		t:     t,
+		shop:  fmt.Sprintf("http://127.0.0.1:%d", shop),
+		adm:   fmt.Sprintf("http://127.0.0.1:%d", adm),
+		dtm:   fmt.Sprintf("http://127.0.0.1:%d/api/dtmsvr", dtmPort),
+		http:  &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}},
+		admin: testAdmin, jwt: testJWT,
 	}
 	s.proc = &testproc.Proc{
 		Name: "flashsale", Bin: binary, Dir: dir, Log: filepath.Join(dir, "process.log"),
@@ -92,6 +100,26 @@ func newSale(t *testing.T, dir string, extra ...string) *sale {
 
 func (s *sale) start() { s.t.Helper(); s.proc.Start(s.t, s.shop+"/readyz") }
 
+// runToExit runs the process to its end, for a start that must fail, and
+// returns its exit code and output.
+func (s *sale) runToExit(timeout time.Duration) (int, string) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, s.proc.Bin, s.proc.Args...)
+	cmd.Env = append(os.Environ(), s.proc.Env...)
+	cmd.Dir = s.proc.Dir
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		s.t.Fatalf("%s still running after %s:\n%s", s.proc.Name, timeout, out)
+	}
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		s.t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode(), string(out)
+}
+
 func (s *sale) call(method, url, token string, body any) (int, map[string]any) {
 	s.t.Helper()
 	var rd io.Reader
@@ -115,11 +143,11 @@ func (s *sale) call(method, url, token string, body any) (int, map[string]any) {
 
 func (s *sale) newActivity(total int) int64 {
 	s.t.Helper()
-	code, p := s.call("POST", s.adm+"/admin/v1/products", testAdmin, map[string]any{"name": "Phone", "price": 5000})
+	code, p := s.call("POST", s.adm+"/admin/v1/products", s.admin, map[string]any{"name": "Phone", "price": 5000})
 	if code != http.StatusCreated {
 		s.t.Fatalf("create product: %d %v", code, p)
 	}
-	code, a := s.call("POST", s.adm+"/admin/v1/activities", testAdmin, map[string]any{
+	code, a := s.call("POST", s.adm+"/admin/v1/activities", s.admin, map[string]any{
 		"name": "sale", "product_id": p["id"], "price": 100, "total": total,
 		"start_at": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339),
 		"end_at":   time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
@@ -133,8 +161,13 @@ func (s *sale) newActivity(total int) int64 {
 func shopper(user string) string { return auth.Mint(testJWT, user, time.Now(), time.Hour) }
 
 func (s *sale) buy(act int64, user string) (int, string) {
-	_, sec := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d/secret", s.shop, act), shopper(user), nil)
-	code, body := s.call("POST", fmt.Sprintf("%s/api/v1/activities/%d/buy", s.shop, act), shopper(user), map[string]any{"secret": sec["secret"]})
+	return s.buyWith(act, auth.Mint(s.jwt, user, time.Now(), time.Hour))
+}
+
+// buyWith buys a unit of act with the shopper token tok.
+func (s *sale) buyWith(act int64, tok string) (int, string) {
+	_, sec := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d/secret", s.shop, act), tok, nil)
+	code, body := s.call("POST", fmt.Sprintf("%s/api/v1/activities/%d/buy", s.shop, act), tok, map[string]any{"secret": sec["secret"]})
 	e, _ := body["error"].(string)
 	return code, e
 }
@@ -145,7 +178,7 @@ func (s *sale) settle(act int64, timeout time.Duration) map[string]any {
 	s.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		code, body := s.call("GET", fmt.Sprintf("%s/admin/v1/reconcile?activity=%d", s.adm, act), testAdmin, nil)
+		code, body := s.call("GET", fmt.Sprintf("%s/admin/v1/reconcile?activity=%d", s.adm, act), s.admin, nil)
 		r, _ := body["report"].(map[string]any)
 		msgs, _ := r["messages"].(map[string]any)
 		if code == http.StatusOK && body["ok"] == true && msgs["prepared"] == nil && msgs["submitted"] == nil {
@@ -160,7 +193,7 @@ func (s *sale) settle(act int64, timeout time.Duration) map[string]any {
 
 func (s *sale) stats(act int64) map[string]any {
 	s.t.Helper()
-	code, body := s.call("GET", fmt.Sprintf("%s/admin/v1/activities/%d/stats", s.adm, act), testAdmin, nil)
+	code, body := s.call("GET", fmt.Sprintf("%s/admin/v1/activities/%d/stats", s.adm, act), s.admin, nil)
 	if code != http.StatusOK {
 		s.t.Fatalf("stats: %d %v", code, body)
 	}

@@ -16,10 +16,32 @@
 // journal. Lua scripts (EVAL/EVALSHA and SCRIPT LOAD) are journaled like any
 // write; they are deterministic in this project. Keys never expire (miniredis
 // does not advance time on its own).
+//
+// # What a start does with the journal
+//
+// A start replays the journal record by record, from the first byte. It
+// keeps only what a crash legitimately leaves, and refuses everything else:
+//
+//   - A torn tail is dropped, with a log line on stderr naming its offset and
+//     length. The tail is torn when the journal ends inside its last record
+//     (the bytes there are a record's beginning, cut short: a write a kill
+//     interrupted, whose command never ran and was never acknowledged) and
+//     nothing whole comes after: no whole record starts at the beginning of
+//     a line anywhere in the bytes from that record's start to the end.
+//   - Any other bad record, wherever it is, is corruption: a header or
+//     length line that is not RESP, an argument not followed by CRLF, bytes
+//     that are not a record's beginning (a tail of zeros, as a power loss on
+//     some file systems leaves, is one), or a record whose lengths run past
+//     the end of the journal while whole records follow it. Start then fails
+//     with a *CorruptError naming the record's byte offset and the recovery
+//     steps, and leaves the journal untouched, byte for byte: it never
+//     truncates a journal on its own but for a torn tail.
+//
+// Records carry no checksum: a flipped byte inside an argument that keeps
+// the framing intact is replayed as written.
 package embedredis
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -49,6 +71,9 @@ var readOnly = map[string]bool{
 	"TIME": true, "QUIT": true, "EVAL_RO": true, "EVALSHA_RO": true, "READONLY": true,
 }
 
+// logf writes a line about the journal on stderr (tests capture it).
+var logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+
 // Server is a journaled in-process Redis.
 type Server struct {
 	m    *miniredis.Miniredis
@@ -65,7 +90,9 @@ type Server struct {
 }
 
 // Start replays the journal at path (creating it when missing), then serves
-// on a loopback port.
+// on a loopback port. A journal with a bad record anywhere but in a torn
+// tail is left as it is, and Start returns a *CorruptError (see the package
+// comment).
 func Start(path string) (*Server, error) {
 	m := miniredis.NewMiniRedis()
 	if err := m.StartAddr("127.0.0.1:0"); err != nil {
@@ -76,18 +103,25 @@ func Start(path string) (*Server, error) {
 		m.Close()
 		return nil, err
 	}
-	good, err := replay(m.Server(), f)
+	good, torn, err := replay(m.Server(), f, path)
 	if err != nil {
 		m.Close()
 		f.Close()
+		var corrupt *CorruptError
+		if errors.As(err, &corrupt) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("replay %s: %w", path, err)
 	}
-	// A record cut short by a crash mid-write is dropped: its command never
-	// ran, so no client saw it acknowledged.
-	if err := f.Truncate(good); err != nil {
-		m.Close()
-		f.Close()
-		return nil, err
+	if torn > 0 {
+		// A record cut short by a crash mid-write is dropped: its command
+		// never ran, so no client saw it acknowledged.
+		logf("embedded redis: journal %s ends in a record cut short at byte offset %d (%d bytes, nothing whole after them: a write a crash interrupted, never acknowledged); dropped", path, good, torn)
+		if err := f.Truncate(good); err != nil {
+			m.Close()
+			f.Close()
+			return nil, err
+		}
 	}
 	if _, err := f.Seek(good, io.SeekStart); err != nil {
 		m.Close()
@@ -101,7 +135,7 @@ func Start(path string) (*Server, error) {
 		f = nf
 		flushScripts(m.Server())
 	} else {
-		fmt.Fprintf(os.Stderr, "embedded redis: %v; the journal stays as it is\n", err)
+		logf("embedded redis: %v; the journal stays as it is", err)
 	}
 	s := &Server{m: m, srv: m.Server(), file: f, stop: make(chan struct{}), done: make(chan struct{})}
 	m.Server().SetPreHook(s.hook)
@@ -205,80 +239,4 @@ func encode(cmd string, args []string) []byte {
 		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
 	}
 	return []byte(b.String())
-}
-
-// replay runs every complete record of the journal against srv and returns
-// the offset after the last complete one.
-func replay(srv *server.Server, f *os.File) (int64, error) {
-	r := bufio.NewReader(f)
-	peer := server.NewPeer(bufio.NewWriter(io.Discard))
-	var off int64
-	for {
-		args, n, err := readRecord(r)
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errBadRecord) {
-			return off, nil
-		}
-		if err != nil {
-			return off, err
-		}
-		srv.Dispatch(peer, args)
-		off += n
-	}
-}
-
-var errBadRecord = errors.New("malformed journal record")
-
-// readRecord reads one RESP array of bulk strings and its size in bytes.
-func readRecord(r *bufio.Reader) ([]string, int64, error) {
-	var n int64
-	line := func() (string, error) {
-		l, err := r.ReadString('\n')
-		n += int64(len(l))
-		if err != nil {
-			if len(l) > 0 && errors.Is(err, io.EOF) {
-				return "", io.ErrUnexpectedEOF
-			}
-			return "", err
-		}
-		if !strings.HasSuffix(l, "\r\n") {
-			return "", errBadRecord
-		}
-		return l[:len(l)-2], nil
-	}
-	head, err := line()
-	if err != nil {
-		return nil, n, err
-	}
-	if !strings.HasPrefix(head, "*") {
-		return nil, n, errBadRecord
-	}
-	count, err := strconv.Atoi(head[1:])
-	if err != nil || count < 1 {
-		return nil, n, errBadRecord
-	}
-	args := make([]string, count)
-	for i := range args {
-		h, err := line()
-		if errors.Is(err, io.EOF) {
-			return nil, n, io.ErrUnexpectedEOF
-		}
-		if err != nil {
-			return nil, n, err
-		}
-		size, err := strconv.Atoi(strings.TrimPrefix(h, "$"))
-		if !strings.HasPrefix(h, "$") || err != nil || size < 0 {
-			return nil, n, errBadRecord
-		}
-		buf := make([]byte, size+2)
-		k, err := io.ReadFull(r, buf)
-		n += int64(k)
-		if err != nil {
-			return nil, n, io.ErrUnexpectedEOF
-		}
-		if string(buf[size:]) != "\r\n" {
-			return nil, n, errBadRecord
-		}
-		args[i] = string(buf[:size])
-	}
-	return args, n, nil
 }

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flashsale/flashsale/flashsale/auth"
+)
+
+const testKey = "embedded-internal-key-0123456789abcdef"
+
+// noSecrets is the env of a process that must generate all three secrets.
+var noSecrets = []string{"FLASHSALE_JWT_SECRET=", "FLASHSALE_ADMIN_TOKEN=", "FLASHSALE_INTERNAL_KEY="}
+
+// readKept returns the secrets file of data and checks its mode.
+func readKept(t *testing.T, data string) map[string]string {
+	t.Helper()
+	path := filepath.Join(data, SecretsFile)
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("%s has mode %04o, want 0600", path, st.Mode().Perm())
+	}
+	b, _ := os.ReadFile(path)
+	kept := map[string]string{}
+	if err := json.Unmarshal(b, &kept); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return kept
+}
+
+// TestKeepSecrets: the secrets the environment leaves empty are generated
+// once, kept (0600) and reused; supplied ones win and are never written;
+// errors never repeat a secret.
+func TestKeepSecrets(t *testing.T) {
+	data := t.TempDir()
+	var first Config
+	sec, err := keepSecrets(&first, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := readKept(t, data)
+	for name, v := range map[string]string{"FLASHSALE_JWT_SECRET": first.JWTSecret, "FLASHSALE_ADMIN_TOKEN": first.AdminToken, "FLASHSALE_INTERNAL_KEY": first.InternalKey} {
+		if v == "" || kept[name] != v || sec.From[name] != generated {
+			t.Fatalf("%s: %q, kept %q, from %q", name, v, kept[name], sec.From[name])
+		}
+	}
+	if len(first.InternalKey) < 32 {
+		t.Fatalf("internal key of %d bytes", len(first.InternalKey))
+	}
+
+	again := Config{JWTSecret: testJWT}
+	if sec, err = keepSecrets(&again, data); err != nil {
+		t.Fatal(err)
+	}
+	if again.JWTSecret != testJWT || again.AdminToken != first.AdminToken || again.InternalKey != first.InternalKey ||
+		sec.From["FLASHSALE_JWT_SECRET"] != fromEnv || sec.From["FLASHSALE_ADMIN_TOKEN"] != fromFile {
+		t.Fatalf("second start: %+v from %v", again, sec.From)
+	}
+	if b, _ := os.ReadFile(sec.Path); bytes.Contains(b, []byte(testJWT)) || fmt.Sprint(readKept(t, data)) != fmt.Sprint(kept) {
+		t.Fatalf("the secrets file changed:\n%s", b)
+	}
+	if line := sec.line("FLASHSALE_JWT_SECRET", testJWT); strings.Contains(line, testJWT) {
+		t.Fatalf("a supplied secret shown: %s", line)
+	}
+	if got := sec.mintSecret(testJWT); got != `"$FLASHSALE_JWT_SECRET"` {
+		t.Fatalf("mint hint -secret %s", got)
+	}
+
+	short := "too-short-internal-key"
+	if _, err := keepSecrets(&Config{InternalKey: short}, data); err == nil || strings.Contains(err.Error(), short) {
+		t.Fatalf("a short FLASHSALE_INTERNAL_KEY: %v", err)
+	}
+	os.Chmod(sec.Path, 0o644)
+	if _, err := keepSecrets(&Config{}, data); err != nil {
+		t.Fatal(err)
+	}
+	readKept(t, data) // made 0600 again
+	os.WriteFile(sec.Path, []byte(`{"FLASHSALE_JWT_SECRET": "half`), 0o600)
+	if _, err := keepSecrets(&Config{}, data); err == nil || strings.Contains(err.Error(), "half") {
+		t.Fatalf("a broken secrets file: %v", err)
+	}
+	if b, _ := os.ReadFile(sec.Path); string(b) != `{"FLASHSALE_JWT_SECRET": "half` {
+		t.Fatalf("a broken secrets file was replaced: %s", b)
+	}
+}
+
+// TestEmbeddedSecretsKept: with no secret in the env, the process generates
+// them, keeps them in data/secrets.json (0600), shows the token and the JWT
+// secret but not the internal key, and reuses them after a restart: a
+// shopper token minted before it still buys.
+func TestEmbeddedSecretsKept(t *testing.T) {
+	dir := t.TempDir()
+	s := newSale(t, dir, noSecrets...)
+	s.start()
+	s.proc.WaitLine(t, "more tokens:", 10*time.Second)
+	kept := readKept(t, filepath.Join(dir, "data"))
+	s.admin, s.jwt = kept["FLASHSALE_ADMIN_TOKEN"], kept["FLASHSALE_JWT_SECRET"]
+	path := filepath.Join(dir, "data", SecretsFile)
+	s.proc.WaitLine(t, "FLASHSALE_JWT_SECRET="+s.jwt+"  (generated; kept in "+path, time.Second)
+	s.proc.WaitLine(t, "FLASHSALE_ADMIN_TOKEN="+s.admin+"  (generated; kept in "+path, time.Second)
+	s.proc.WaitLine(t, "-secret "+s.jwt+" ", time.Second)
+	act := s.newActivity(5)
+	tok := auth.Mint(s.jwt, "ann", time.Now(), time.Hour)
+	if code, e := s.buyWith(act, auth.Mint(s.jwt, "ben", time.Now(), time.Hour)); code != http.StatusAccepted {
+		t.Fatalf("buy before the restart: %d %s", code, e)
+	}
+	s.proc.Stop()
+
+	s.start()
+	s.proc.WaitLine(t, "FLASHSALE_JWT_SECRET="+s.jwt+"  (generated at an earlier start", 10*time.Second)
+	if fmt.Sprint(readKept(t, filepath.Join(dir, "data"))) != fmt.Sprint(kept) {
+		t.Fatal("the secrets changed at the restart")
+	}
+	if code, e := s.buyWith(act, tok); code != http.StatusAccepted {
+		t.Fatalf("a token minted before the restart buys after it: %d %s", code, e)
+	}
+	if st := s.stats(act); st["redis_stock"] != 3.0 {
+		t.Fatalf("after two purchases: %v", st)
+	}
+	if log := s.proc.Tail(1 << 20); strings.Contains(log, kept["FLASHSALE_INTERNAL_KEY"]) || strings.Contains(log, "invalid log level") {
+		t.Fatalf("the process printed the internal key or a stray log level line:\n%s", log)
+	}
+}
+
+// TestEmbeddedCorruptJournal: with every secret supplied, none is printed
+// and none is written; a journal with a bad record in its middle stops the
+// next start (exit 1, the record's offset in the message) and stays as it
+// is; moving it aside, as the message says, lets the sale start again with
+// its stock re-derived.
+func TestEmbeddedCorruptJournal(t *testing.T) {
+	dir := t.TempDir()
+	s := newSale(t, dir, "FLASHSALE_INTERNAL_KEY="+testKey)
+	s.start()
+	s.proc.WaitLine(t, `-secret "$FLASHSALE_JWT_SECRET" -user bob`, 10*time.Second)
+	for _, name := range []string{"FLASHSALE_ADMIN_TOKEN", "FLASHSALE_JWT_SECRET", "FLASHSALE_INTERNAL_KEY"} {
+		s.proc.WaitLine(t, name+" from the environment (not shown)", time.Second)
+	}
+	act := s.newActivity(10)
+	for _, u := range []string{"ann", "ben", "cat"} {
+		if code, e := s.buy(act, u); code != http.StatusAccepted {
+			t.Fatalf("buy %s: %d %s", u, code, e)
+		}
+	}
+	s.settle(act, 15*time.Second)
+	s.proc.Stop()
+	for _, secret := range []string{testJWT, testAdmin, testKey} {
+		if strings.Contains(s.proc.Tail(1<<20), secret) {
+			t.Fatalf("the process printed a supplied secret:\n%s", s.proc.Tail(4000))
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", SecretsFile)); !os.IsNotExist(err) {
+		t.Fatalf("a secrets file with every secret supplied: %v", err)
+	}
+
+	journal := filepath.Join(dir, "data", "redis.aof")
+	b, err := os.ReadFile(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offs := recordOffsets(t, b)
+	mid := offs[len(offs)/2]
+	b[mid] = '#' // the record's header line no longer starts with *
+	os.WriteFile(journal, b, 0o644)
+	code, out := s.runToExit(30 * time.Second)
+	for _, want := range []string{
+		"record at byte offset " + strconv.Itoa(mid) + " is malformed",
+		"mv " + journal + " " + journal + ".corrupt",
+		"truncate -s " + strconv.Itoa(mid) + " " + journal,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if code != 1 || t.Failed() {
+		t.Fatalf("start on a journal corrupt at %d of %d records: exit %d\n%s", len(offs)/2, len(offs), code, out)
+	}
+	if after, _ := os.ReadFile(journal); !bytes.Equal(after, b) {
+		t.Fatalf("the journal changed: %d bytes, %d before", len(after), len(b))
+	}
+
+	if err := os.Rename(journal, journal+".corrupt"); err != nil {
+		t.Fatal(err)
+	}
+	s.start()
+	if st := s.stats(act); st["redis_stock"] != 7.0 || st["db_stock"] != 7.0 {
+		t.Fatalf("stock after moving the journal aside: %v", st)
+	}
+}
+
+// recordOffsets returns the offsets at which the RESP records of a journal
+// start.
+func recordOffsets(t *testing.T, b []byte) []int {
+	t.Helper()
+	number := func(i int, lead byte) (int, int) {
+		end := bytes.Index(b[i:], []byte("\r\n"))
+		if end < 0 || b[i] != lead {
+			t.Fatalf("journal: no %c line at %d", lead, i)
+		}
+		v, err := strconv.Atoi(string(b[i+1 : i+end]))
+		if err != nil {
+			t.Fatalf("journal: line at %d: %v", i, err)
+		}
+		return v, i + end + 2
+	}
+	var offs []int
+	for i := 0; i < len(b); {
+		offs = append(offs, i)
+		count, next := number(i, '*')
+		for i = next; count > 0; count-- {
+			size, next := number(i, '$')
+			i = next + size + 2
+		}
+	}
+	if len(offs) < 3 {
+		t.Fatalf("journal of %d records", len(offs))
+	}
+	return offs
+}
