@@ -7,6 +7,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	_ "github.com/flashsale/flashsale/internal/dtmlog" // before dtm's logger reads LOG_LEVEL
 	"log/slog"
 	"os"
 	"os/signal"
