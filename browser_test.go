@@ -24,10 +24,14 @@ import (
 // served by the in-process dtm server, lists that purchase's gid as
 // succeed and opens its detail, also by the link of the sale view (on the
 // admin port), which shows the sale's stock and orders. Screenshots go to .run/screenshots/ (or
-// FLASHSALE_SCREENSHOTS).
+// FLASHSALE_SCREENSHOTS). With FLASHSALE_UPDATE_SCREENSHOTS=1 it also
+// writes the pictures of the documentation, docs/images/shop.png and
+// docs/images/dashboard.png; never otherwise, so that a normal run leaves
+// the repository as it is.
 //
 // Without chromium (or without the dashboard, scripts/build-dtm) the test,
-// or its dashboard half, is skipped; with CI=true it fails instead.
+// or its dashboard half, is skipped; with CI=true, or when updating the
+// documentation's pictures, it fails instead.
 func TestBrowserSale(t *testing.T) {
 	chrome := findChromium()
 	if chrome == "" {
@@ -86,6 +90,7 @@ func TestBrowserSale(t *testing.T) {
 			chromedp.Click(`#buy`),
 			chromedp.WaitVisible(`#order-status[data-status="created"]`),
 			screenshot(shots, "4-created.png"),
+			docImage("shop.png"),
 		)
 		if !payEndpoint(t, s) {
 			t.Log("POST /api/v1/orders/{id}/pay is not routed in this build: not paying")
@@ -150,6 +155,7 @@ func TestBrowserSale(t *testing.T) {
 			chromedp.Poll(`(() => { const r = `+row+`; return !!r && r.querySelector('.ant-tag')?.textContent.trim() === 'succeed'; })()`,
 				nil, chromedp.WithPollingTimeout(20*time.Second)),
 			screenshot(shots, "7-dashboard.png"),
+			docImage("dashboard.png"),
 		)
 		step(t, ctx, "open its detail",
 			chromedp.Evaluate(row+`.querySelector('a').click()`, nil),
@@ -214,6 +220,29 @@ func step(t *testing.T, ctx context.Context, name string, actions ...chromedp.Ac
 	}
 }
 
+// updateDocImages reports whether the run writes the documentation's
+// pictures (FLASHSALE_UPDATE_SCREENSHOTS=1).
+func updateDocImages() bool { return os.Getenv("FLASHSALE_UPDATE_SCREENSHOTS") == "1" }
+
+// docImage writes a screenshot to docs/images/name when updateDocImages,
+// and does nothing otherwise.
+func docImage(name string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		if !updateDocImages() {
+			return nil
+		}
+		var png []byte
+		if err := chromedp.CaptureScreenshot(&png).Do(ctx); err != nil {
+			return err
+		}
+		dir := filepath.Join("docs", "images")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, name), png, 0o644)
+	})
+}
+
 func screenshot(dir, name string) chromedp.Action {
 	return chromedp.ActionFunc(func(ctx context.Context) error {
 		var png []byte
@@ -236,7 +265,7 @@ func countdownNear(text string, left time.Duration) bool {
 	return diff > -2*time.Second && diff < 2*time.Second
 }
 
-// payEndpoint reports whether the pay endpoint of API.md is routed: the
+// payEndpoint reports whether the pay endpoint (docs/api.md) is routed: the
 // engine answers an unrouted path with "no such endpoint".
 func payEndpoint(t *testing.T, s *sale) bool {
 	code, body := s.call("POST", s.shop+"/api/v1/orders/999999999/pay", shopper("nobody"), nil)
@@ -255,11 +284,15 @@ func findChromium() string {
 	return ""
 }
 
-// needInCI skips t for reason, or fails it when CI=true.
+// needInCI skips t for reason, or fails it when CI=true or when the run
+// is to write the documentation's pictures.
 func needInCI(t *testing.T, reason string) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("CI=true and %s", reason)
+	}
+	if updateDocImages() {
+		t.Fatalf("FLASHSALE_UPDATE_SCREENSHOTS=1 and %s", reason)
 	}
 	t.Skip(reason)
 }
