@@ -1,4 +1,4 @@
-// Package reconcile checks the promises of a flash sale (DESIGN.md I1-I5)
+// Package reconcile checks the promises of a flash sale (I1-I5, docs/architecture.md)
 // against the live stores: the Redis stock counter, the orders and DB stock in
 // MySQL, and the purchase messages on the dtm server.
 package reconcile

@@ -61,7 +61,7 @@ func redisCluster(t *testing.T, n int) []string {
 	return addrs
 }
 
-// TestScaleOut is DESIGN's scale-out mode on loopback: the stock on a Redis
+// TestScaleOut is the scale-out mode (docs/architecture.md) on loopback: the stock on a Redis
 // Cluster of three masters, two flashsale instances each talking to its own
 // dtm server, both dtm servers on one shared store. Sales whose keys live on
 // different nodes sell exactly their units across both instances, with an

@@ -58,7 +58,7 @@ var composeCallbackEnv = map[string]string{
 // composeListenEnv are the variables that name a service's own listen address.
 var composeListenEnv = []string{"FLASHSALE_ADDR", "FLASHSALE_ADMIN_ADDR", "FLASHSALE_INTERNAL_ADDR", "ORDERS_ADDR"}
 
-// composePublished are the documented ports (API.md: shopper, admin; the dtm
+// composePublished are the documented ports (docs/api.md: shopper, admin; the dtm
 // HTTP API), as "service:container port"; nothing else is published.
 var composePublished = []string{"dtm:36789", "flashsale:8080", "flashsale:8081"}
 

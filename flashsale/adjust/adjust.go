@@ -1,6 +1,6 @@
 // Package adjust runs an admin's change of an activity's units as a DTM
 // two-phase message, so that the Redis stock, the DB stock and the total
-// move together, exactly once, whatever crashes (DESIGN.md I1, I2, I5).
+// move together, exactly once, whatever crashes (docs/architecture.md, I1, I2, I5).
 //
 // The Redis stock never holds more than the DB stock: a purchase takes its
 // unit in Redis before the order takes it in the DB, and a cancellation

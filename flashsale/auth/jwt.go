@@ -1,5 +1,5 @@
 // Package auth verifies and mints the shoppers' bearer tokens: HS256 JWTs
-// whose sub is the user id and whose exp is required (API.md).
+// whose sub is the user id and whose exp is required (docs/api.md).
 package auth
 
 import (

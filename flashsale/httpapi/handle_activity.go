@@ -10,7 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// activityJSON is an activity as API.md shows it.
+// activityJSON is an activity as docs/api.md shows it.
 type activityJSON struct {
 	ID            int64             `json:"id"`
 	Name          string            `json:"name"`

@@ -161,7 +161,7 @@ func handleStats(cat flashsale.Catalog, stock flashsale.Stock, orders flashsale.
 	}
 }
 
-// handleReconcile checks I1-I5 of DESIGN.md for ?activity=<id>.
+// handleReconcile checks I1-I5 (docs/architecture.md) for ?activity=<id>.
 func handleReconcile(cat flashsale.Catalog, check func(context.Context, int64) (reconcile.Report, error), log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id, err := strconv.ParseInt(c.Query("activity"), 10, 64)

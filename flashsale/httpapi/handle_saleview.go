@@ -15,7 +15,7 @@ import (
 )
 
 // The admin endpoints below feed the sale view (package webui) beside the
-// stats and reconcile endpoints of API.md; GET /admin/v1/activities is the
+// stats and reconcile endpoints of docs/api.md; GET /admin/v1/activities is the
 // shoppers' list (handleActivities).
 
 // handleLive answers this instance's tally of the activity's buys: answers

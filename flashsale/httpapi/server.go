@@ -1,4 +1,4 @@
-// Package httpapi is the flashsale service's HTTP surface (API.md): the
+// Package httpapi is the flashsale service's HTTP surface (docs/api.md): the
 // shopper API, the admin API on its own listener, and the internal listener
 // the dtm server calls for back-checks.
 package httpapi

@@ -1,7 +1,7 @@
 // Package webui holds the flashsale service's pages: plain HTML, CSS and
 // JavaScript embedded in the binary, with no outside links, so they work
 // offline. The shopper page is served at / on the shopper listener and
-// calls the shopper API of API.md; the sale view is served at / on the
+// calls the shopper API of docs/api.md; the sale view is served at / on the
 // admin listener and calls the admin API with the token the operator
 // enters.
 package webui

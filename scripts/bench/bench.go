@@ -131,7 +131,7 @@ func (r *runner) profile(ctx context.Context, p *perfRecord, comms ...string) {
 	r.rep.Profiles = append(r.rep.Profiles, prof)
 }
 
-// hardware describes the machine the way BENCHMARKS.md reports it.
+// hardware describes the machine the way docs/benchmarks.md reports it.
 func hardware() Hardware {
 	h := Hardware{CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {

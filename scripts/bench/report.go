@@ -30,7 +30,7 @@ type Report struct {
 	Invariants   []Invariants `json:"invariants"`
 
 	// Table is every run's figures with its ratio to its ceiling or to
-	// the reference; Targets the targets of the issue (and DESIGN.md's
+	// the reference; Targets the targets of the issue (and the design's
 	// stricter ones), met or missed with the gap.
 	Table    []Row     `json:"table"`
 	Targets  []Target  `json:"targets"`
@@ -121,7 +121,7 @@ type Row struct {
 	Answers   string  `json:"answers"`
 }
 
-// Target is one target of the issue or of DESIGN.md.
+// Target is one target of the issue or of the design (docs/benchmarks.md).
 type Target struct {
 	Name   string `json:"name"`
 	Source string `json:"source"`
@@ -325,7 +325,7 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 
-	fmt.Fprintln(w, "\ninvariants (reconcile: I1-I5 of DESIGN.md, nothing left prepared or submitted):")
+	fmt.Fprintln(w, "\ninvariants (reconcile: I1-I5 (docs/architecture.md), nothing left prepared or submitted):")
 	for _, inv := range r.Invariants {
 		status := "ok"
 		if !inv.OK {

@@ -3,7 +3,7 @@ package main
 import "fmt"
 
 // The targets, as ratios in one run on one machine (the issue's, and
-// DESIGN.md's where it asks more). A missed target reports its gap and the
+// the design's where it asks more). A missed target reports its gap and the
 // profile of the run it judges.
 
 // Targets of the issue.
@@ -16,7 +16,7 @@ const (
 	rssLimitMB         = 150.0
 )
 
-// DESIGN.md's stricter targets, reported beside the issue's.
+// the design's stricter targets, reported beside the issue's.
 const (
 	designBurstVsReference = 10.0
 	designSoldOutP99Millis = 20.0 // at 256 connections

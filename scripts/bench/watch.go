@@ -81,7 +81,7 @@ func waitCount(ctx context.Context, count func(context.Context) (int64, error), 
 // Invariants is the reconciliation of one activity after its run settled.
 type Invariants struct {
 	Path string `json:"path"`
-	// OK means no promise of DESIGN.md (I1-I5) is broken and no message is
+	// OK means no promise I1-I5 (docs/architecture.md) is broken and no message is
 	// left prepared or submitted.
 	OK     bool             `json:"ok"`
 	Report reconcile.Report `json:"report"`

@@ -1,6 +1,6 @@
 // Command chaos runs flash sales in the services mode while injecting real
 // faults at random moments drawn from a seed it prints, lets the sales
-// settle, and checks the promises I1-I5 (DESIGN.md) with the
+// settle, and checks the promises I1-I5 (docs/architecture.md) with the
 // reconciliation, plus A1: every shopper told 202 gets an order, and A2:
 // every stock adjustment told 200 succeed (or 202) is applied exactly
 // once. While the shoppers buy, an admin adds and removes units of the

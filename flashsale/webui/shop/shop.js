@@ -1,6 +1,6 @@
 // The shopper page: activity list and detail, a countdown by server time,
 // buy (secret, then buy), the order polled from pending to created, and pay.
-// It speaks the shopper API of API.md and nothing else.
+// It speaks the shopper API of docs/api.md and nothing else.
 'use strict';
 (function () {
   const $ = (id) => document.getElementById(id);

@@ -1,4 +1,4 @@
-// Command reconcile checks the promises I1-I5 of DESIGN.md for flash-sale
+// Command reconcile checks the promises I1-I5 (docs/architecture.md) for flash-sale
 // activities against the live stores: the Redis stock counter and barriers,
 // the orders and DB stock in MySQL, and the purchase messages on the dtm
 // server, read through its HTTP admin API. It prints one report per
