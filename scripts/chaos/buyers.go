@@ -161,7 +161,7 @@ func (s *shop) shopper(ctx context.Context, act int64, user string, double bool,
 			s.record(act, user, code, ecode)
 			wg.Wait()
 			if c2 == http.StatusAccepted || c2 == http.StatusConflict {
-				code, ecode = c2, e2
+				code = c2 // the twin's answer is final: the shopper stops
 			}
 		} else {
 			code, ecode, wait = s.buy(ctx, act, tok, secret, inst)
