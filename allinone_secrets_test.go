@@ -146,13 +146,7 @@ func TestEmbeddedCorruptJournal(t *testing.T) {
 	for _, name := range []string{"FLASHSALE_ADMIN_TOKEN", "FLASHSALE_JWT_SECRET", "FLASHSALE_INTERNAL_KEY"} {
 		s.proc.WaitLine(t, name+" from the environment (not shown)", time.Second)
 	}
-	act := s.newActivity(10)
-	for _, u := range []string{"ann", "ben", "cat"} {
-		if code, e := s.buy(act, u); code != http.StatusAccepted {
-			t.Fatalf("buy %s: %d %s", u, code, e)
-		}
-	}
-	s.settle(act, 15*time.Second)
+	act := s.soldThree()
 	s.proc.Stop()
 	for _, secret := range []string{testJWT, testAdmin, testKey} {
 		if strings.Contains(s.proc.Tail(1<<20), secret) {

@@ -160,6 +160,20 @@ func (s *sale) newActivity(total int) int64 {
 
 func shopper(user string) string { return auth.Mint(testJWT, user, time.Now(), time.Hour) }
 
+// soldThree creates an activity of 10 units, sells one each to ann, ben
+// and cat, waits until the sale is settled, and returns the activity.
+func (s *sale) soldThree() int64 {
+	s.t.Helper()
+	act := s.newActivity(10)
+	for _, u := range []string{"ann", "ben", "cat"} {
+		if code, e := s.buy(act, u); code != http.StatusAccepted {
+			s.t.Fatalf("buy %s: %d %s", u, code, e)
+		}
+	}
+	s.settle(act, 15*time.Second)
+	return act
+}
+
 func (s *sale) buy(act int64, user string) (int, string) {
 	return s.buyWith(act, auth.Mint(s.jwt, user, time.Now(), time.Hour))
 }
@@ -236,13 +250,7 @@ func TestEmbeddedRestart(t *testing.T) {
 	dir := t.TempDir()
 	s := newSale(t, dir)
 	s.start()
-	act := s.newActivity(10)
-	for _, u := range []string{"ann", "ben", "cat"} {
-		if code, e := s.buy(act, u); code != http.StatusAccepted {
-			t.Fatalf("buy %s: %d %s", u, code, e)
-		}
-	}
-	s.settle(act, 15*time.Second)
+	act := s.soldThree()
 	s.proc.Stop()
 	if c := s.proc.ExitCode(); c != 0 {
 		t.Fatalf("exit code after SIGTERM = %d, want 0", c)
