@@ -120,22 +120,6 @@ type Catalog interface {
 	Ping(ctx context.Context) error
 }
 
-// Order is a shopper's order as the shopper API shows it.
-type Order struct {
-	ID         int64     `json:"id"`
-	GID        string    `json:"gid"`
-	ActivityID int64     `json:"activity_id"`
-	UserID     string    `json:"user_id"`
-	ProductID  int64     `json:"product_id"`
-	Price      int64     `json:"price"`
-	Status     string    `json:"status"`
-	CreatedAt  time.Time `json:"created_at"`
-	// ExpiresAt is when the order, unless paid, is cancelled.
-	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
-	PaidAt      *time.Time `json:"paid_at,omitempty"`
-	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
-}
-
 // OrderCounts counts an activity's orders by status.
 type OrderCounts struct {
 	Pending   int `json:"pending"`
@@ -147,7 +131,7 @@ type OrderCounts struct {
 // OrderReader reads what the order service wrote.
 type OrderReader interface {
 	// OrderOf returns user's order in activity, or ENotFound.
-	OrderOf(ctx context.Context, activityID int64, userID string) (Order, error)
+	OrderOf(ctx context.Context, activityID int64, userID string) (contract.Order, error)
 	// Counts returns the activity's orders by status and its DB stock.
 	Counts(ctx context.Context, activityID int64) (OrderCounts, int, error)
 	// OrderGIDs returns the gids of the activity's orders, cancelled or

@@ -3,22 +3,14 @@ package orders
 import (
 	"errors"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/contract"
 )
 
-// Order is an order as the order service keeps it and shows it.
+// Order is an order as the order service keeps it: the order as it is
+// shown, and where its payment stands.
 type Order struct {
-	ID         int64     `json:"id"`
-	GID        string    `json:"gid"`
-	ActivityID int64     `json:"activity_id"`
-	UserID     string    `json:"user_id"`
-	ProductID  int64     `json:"product_id"`
-	Price      int64     `json:"price"`
-	Status     string    `json:"status"`
-	CreatedAt  time.Time `json:"created_at"`
-	// ExpiresAt is when an order still created gets cancelled (nil: never).
-	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
-	PaidAt      *time.Time `json:"paid_at,omitempty"`
-	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
+	contract.Order
 	// Payment is where the order's charge stands (PaymentNone...).
 	Payment string `json:"-"`
 }

@@ -14,11 +14,11 @@ import (
 	"github.com/flashsale/flashsale/internal/contract"
 )
 
-// Order statuses.
+// Order statuses (the contract's).
 const (
-	StatusCreated   = "created"
-	StatusPaid      = "paid"
-	StatusCancelled = "cancelled"
+	StatusCreated   = contract.OrderCreated
+	StatusPaid      = contract.OrderPaid
+	StatusCancelled = contract.OrderCancelled
 )
 
 // ErrNoDBStock is returned when an activity's DB stock cannot cover an order

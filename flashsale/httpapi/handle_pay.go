@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/gin-gonic/gin"
 )
 
@@ -13,7 +13,7 @@ import (
 type Payer interface {
 	// Pay pays user's order orderID and returns it, paid. Errors:
 	// ENotFound (no such order of this user), ENotPayable, EUnavailable.
-	Pay(ctx context.Context, orderID int64, user string) (flashsale.Order, error)
+	Pay(ctx context.Context, orderID int64, user string) (contract.Order, error)
 }
 
 // handlePay pays one of the shopper's orders: 200 with the order (paid;

@@ -82,13 +82,13 @@ func (c *Catalog) Activities(ctx context.Context) ([]flashsale.Activity, error) 
 }
 
 // OrderOf returns user's order in activity.
-func (c *Catalog) OrderOf(ctx context.Context, activityID int64, userID string) (flashsale.Order, error) {
+func (c *Catalog) OrderOf(ctx context.Context, activityID int64, userID string) (contract.Order, error) {
 	var row orderRow
 	err := c.db.WithContext(ctx).Where("activity_id = ? AND user_id = ?", activityID, userID).Take(&row).Error
 	if err != nil {
-		return flashsale.Order{}, notFound(err, "no order")
+		return contract.Order{}, notFound(err, "no order")
 	}
-	return flashsale.Order{
+	return contract.Order{
 		ID: row.ID, GID: row.GID, ActivityID: row.ActivityID, UserID: row.UserID,
 		ProductID: row.ProductID, Price: row.Price, Status: row.Status, CreatedAt: row.CreatedAt,
 		ExpiresAt: utc(row.ExpiresAt), PaidAt: utc(row.PaidAt), CancelledAt: utc(row.CancelledAt),

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/dtmconf"
-	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/internal/contract"
 )
 
@@ -38,38 +37,38 @@ func New(baseURL string, key contract.Key) *Client {
 // Pay pays user's order orderID and returns it. Errors: ENotFound (no such
 // order of this user), ENotPayable, EUnavailable (the order service or
 // its payment provider failed: the order is still unpaid).
-func (c *Client) Pay(ctx context.Context, orderID int64, user string) (flashsale.Order, error) {
+func (c *Client) Pay(ctx context.Context, orderID int64, user string) (contract.Order, error) {
 	body, _ := json.Marshal(contract.PayRequest{UserID: user})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+contract.PayPath(orderID), bytes.NewReader(body))
 	if err != nil {
-		return flashsale.Order{}, err
+		return contract.Order{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	c.key.SignRequest(req, body)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return flashsale.Order{}, unavailable(err)
+		return contract.Order{}, unavailable(err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return flashsale.Order{}, unavailable(err)
+		return contract.Order{}, unavailable(err)
 	}
 	if resp.StatusCode == http.StatusOK {
-		var o flashsale.Order
+		var o contract.Order
 		if err := json.Unmarshal(raw, &o); err != nil {
-			return flashsale.Order{}, unavailable(fmt.Errorf("order service answered %s", raw))
+			return contract.Order{}, unavailable(fmt.Errorf("order service answered %s", raw))
 		}
 		return o, nil
 	}
 	switch e := contract.ReadError(resp.StatusCode, raw); e.Code {
 	case contract.ENotFound, contract.ENotPayable, contract.EUnavailable:
-		return flashsale.Order{}, e
+		return contract.Order{}, e
 	default:
 		// Anything else (a bad request, a refused signature, an
 		// internal error) is this service's or the order service's fault,
 		// not the shopper's: the order is still unpaid.
-		return flashsale.Order{}, unavailable(fmt.Errorf("order service answered %s: %s", resp.Status, raw))
+		return contract.Order{}, unavailable(fmt.Errorf("order service answered %s: %s", resp.Status, raw))
 	}
 }
 

@@ -91,12 +91,11 @@ func (s *Store) guarded(ctx context.Context, q string, args ...any) (bool, error
 }
 
 func (r orderRow) order() orders.Order {
-	return orders.Order{
+	return orders.Order{Order: contract.Order{
 		ID: r.ID, GID: r.GID, ActivityID: r.ActivityID, UserID: r.UserID, ProductID: r.ProductID,
 		Price: r.Price, Status: r.Status, CreatedAt: r.CreatedAt.UTC(),
 		ExpiresAt: utc(r.ExpiresAt), PaidAt: utc(r.PaidAt), CancelledAt: utc(r.CancelledAt),
-		Payment: r.PaymentState,
-	}
+	}, Payment: r.PaymentState}
 }
 
 func utc(t *time.Time) *time.Time {
