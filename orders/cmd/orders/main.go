@@ -107,5 +107,5 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	defer func() { cancel(); <-done }()
 	return serve.Run(ctx, 10*time.Second, func(bound map[string]string) {
 		log.Info("listening", "addr", bound["orders"])
-	}, serve.Listener{Name: "orders", Addr: cfg.Addr, Handler: svc.Handler()})
+	}, svc.Listener(cfg.Addr))
 }
