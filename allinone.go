@@ -181,7 +181,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	}()
 	defer func() { cancel(); <-cancelled }()
 	listeners := append(svc.Listeners(cfg.Addr, cfg.AdminAddr, cfg.InternalAddr),
-		serve.Listener{Name: "orders", Addr: cfg.OrdersAddr, Handler: orders.Handler()})
+		orders.Listener(cfg.OrdersAddr))
 	return serve.Run(ctx, 10*time.Second, func(bound map[string]string) {
 		printWelcome(out, cfg, data, bound, dtmURL, dialect, sec, demo)
 	}, listeners...)

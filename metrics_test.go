@@ -47,7 +47,7 @@ func TestMetricsCountTheSale(t *testing.T) {
 	}
 	s.settle(act, 30*time.Second)
 
-	fs := scrape(t, s.shop+"/metrics")
+	fs := scrape(t, s.adm+"/metrics") // the admin listener: the shopper port has no /metrics
 	total := 0
 	for outcome, n := range want {
 		total += n

@@ -40,7 +40,7 @@ func TestSoldOutFastPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	redisBefore := s.metric(b.shopper, buyRedisCommands)
+	redisBefore := s.metric(b.admin, buyRedisCommands)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	answers := map[string]int{}
@@ -58,7 +58,7 @@ func TestSoldOutFastPath(t *testing.T) {
 	if answers["409 sold_out"] != 200 {
 		t.Fatalf("answers after sell-out: %v", answers)
 	}
-	if d := s.metric(b.shopper, buyRedisCommands) - redisBefore; d != 0 {
+	if d := s.metric(b.admin, buyRedisCommands) - redisBefore; d != 0 {
 		t.Fatalf("the burst after sell-out sent %v Redis commands", d)
 	}
 	after, err := reconcile.Messages(context.Background(), s.sources(), act)
@@ -68,7 +68,7 @@ func TestSoldOutFastPath(t *testing.T) {
 	if len(after) != len(msgs) {
 		t.Fatalf("the burst after sell-out made %d dtm transactions", len(after)-len(msgs))
 	}
-	if got := s.metric(b.shopper, `flashsale_gate_rejections_total{reason="sold_out"}`); got < 200 {
+	if got := s.metric(b.admin, `flashsale_gate_rejections_total{reason="sold_out"}`); got < 200 {
 		t.Fatalf("sold_out rejections counted: %v", got)
 	}
 }
@@ -212,8 +212,12 @@ func TestRedisDown(t *testing.T) {
 	}
 	// Not ready, said without a log line: flashsale asks its own /readyz
 	// every second (dtmconf.HurryWhenReady), and so do load balancers.
-	if code, body := s.call("GET", own.shopper+"/readyz", "", nil); code != http.StatusServiceUnavailable || body["error"] != "unavailable" {
-		t.Fatalf("/readyz with Redis down: %d %v, want 503 unavailable", code, body)
+	// The shopper port says only that; the admin listener names the store.
+	if code, body := s.call("GET", own.shopper+"/readyz", "", nil); code != http.StatusServiceUnavailable || body["error"] != "unavailable" || body["message"] != "not ready" {
+		t.Fatalf("shopper /readyz with Redis down: %d %v, want 503 unavailable, not ready", code, body)
+	}
+	if code, body := s.call("GET", own.admin+"/readyz", "", nil); code != http.StatusServiceUnavailable || body["error"] != "unavailable" || !strings.HasPrefix(fmt.Sprint(body["message"]), "redis: ") {
+		t.Fatalf("admin /readyz with Redis down: %d %v, want 503 unavailable naming redis", code, body)
 	}
 	if l := own.proc.Lines(`"path":"/readyz"`); len(l) > 0 {
 		t.Fatalf("%d log lines for /readyz with Redis down, the first: %s", len(l), l[0])

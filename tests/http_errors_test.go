@@ -20,6 +20,7 @@ func TestBadRequests(t *testing.T) {
 	ended := s.newActivityAt(10, time.Now().Add(-2*time.Hour), time.Now().Add(-time.Hour))
 	good := token("alice")
 	buy := func(act int64) string { return s.buyURL(act) }
+	big := "{\"name\":\"" + strings.Repeat("a", 2<<20) + "\"}"
 	tests := []struct {
 		name, method, url, token string
 		body                     any
@@ -72,6 +73,10 @@ func TestBadRequests(t *testing.T) {
 			"name": "x", "product_id": 1, "price": 1, "total": 1,
 			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
 		{"StatsUnknownActivity", "GET", s.adminURL() + "/admin/v1/activities/999999/stats", adminToken, nil, 404, "not_found"},
+		// Every listener bounds bodies to 1 MiB (internal/serve), before any handler.
+		{"TooLargeAdmin", "POST", s.adminURL() + "/admin/v1/products", adminToken, big, 413, "too_large"},
+		{"TooLargeInternal", "POST", s.internalURL() + "/internal/stock/return?gid=flash-sale-cancel-1-alice&trans_type=msg&branch_id=01&op=action", "", big, 413, "too_large"},
+		{"TooLargeOrders", "POST", s.ordersURL() + "/internal/orders/create?gid=flash-sale-1-alice&trans_type=msg&branch_id=01&op=action", "", big, 413, "too_large"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

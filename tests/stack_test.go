@@ -315,6 +315,9 @@ func (s *stack) metric(base, sample string) float64 {
 		s.t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK { // the shopper port has none: a 404 must not read as 0
+		s.t.Fatalf("GET %s/metrics: %s", base, resp.Status)
+	}
 	b, _ := io.ReadAll(resp.Body)
 	for _, line := range strings.Split(string(b), "\n") {
 		if rest, ok := strings.CutPrefix(line, sample+" "); ok {

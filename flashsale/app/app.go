@@ -171,11 +171,23 @@ func (s *Service) Background(ctx context.Context) error {
 }
 
 // Listeners returns the shopper, admin and internal listeners on addrs.
+//
+// Each one's WriteTimeout is above its slowest handler, since past it the
+// answer is lost: the shopper's is a payment, which waits up to 20 s for
+// the order service (ordersapi.Timeout), a buy up to two dtm calls of 3 s;
+// the admin's, a reconciliation or a stock adjustment (two dtm calls and up
+// to 3 s for its branch), gets a minute; the internal listener's callers
+// are dtm's, which give up after 3 s (dtmconf.RequestTimeout). Bodies are
+// read within 10 s and bounded to 1 MiB (serve's defaults; the handlers'
+// own bound is lower).
 func (s *Service) Listeners(shopper, admin, internal string) []serve.Listener {
 	return []serve.Listener{
-		{Name: "shopper", Addr: shopper, Handler: httpapi.NewShopper(s.deps)},
-		{Name: "admin", Addr: admin, Handler: httpapi.NewAdmin(s.deps)},
-		{Name: "internal", Addr: internal, Handler: s.cfg.InternalKey.Guard(httpapi.NewInternal(s.deps))},
+		{Name: "shopper", Addr: shopper, Handler: httpapi.NewShopper(s.deps),
+			ReadTimeout: 10 * time.Second, WriteTimeout: ordersapi.Timeout + 10*time.Second, IdleTimeout: 120 * time.Second},
+		{Name: "admin", Addr: admin, Handler: httpapi.NewAdmin(s.deps),
+			ReadTimeout: 10 * time.Second, WriteTimeout: time.Minute, IdleTimeout: 120 * time.Second},
+		{Name: "internal", Addr: internal, Handler: s.cfg.InternalKey.Guard(httpapi.NewInternal(s.deps)),
+			ReadTimeout: 5 * time.Second, WriteTimeout: 3*dtmconf.RequestTimeout*time.Second + time.Second, IdleTimeout: 120 * time.Second},
 	}
 }
 

@@ -18,7 +18,8 @@ const (
 )
 
 // Blacklist holds the blocked users and IPs in memory for the buy path and
-// keeps them in Redis for every instance. Each instance reloads its copy
+// keeps them in Redis for every instance. Redis holds the IPs as added; the
+// copy in memory holds their AddrKey, so an IPv6 entry blocks its /64. Each instance reloads its copy
 // when the version in Redis changes, checked every interval (so a change is
 // effective everywhere within that interval).
 type Blacklist struct {
@@ -35,11 +36,13 @@ func NewBlacklist(rdb redis.UniversalClient) *Blacklist {
 	return &Blacklist{rdb: rdb, users: map[string]bool{}, ips: map[string]bool{}, version: -1}
 }
 
-// Blocked reports whether the user or the IP is blacklisted.
+// Blocked reports whether the user or the IP is blacklisted. IPs are
+// compared by AddrKey: an entry for an IPv6 address blocks its whole /64.
 func (b *Blacklist) Blocked(user, ip string) bool {
+	key := AddrKey(ip)
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return b.users[user] || b.ips[ip]
+	return b.users[user] || b.ips[key]
 }
 
 // Entries is the blacklist's content.
@@ -112,7 +115,7 @@ func (b *Blacklist) Refresh(ctx context.Context) error {
 		users[u] = true
 	}
 	for _, ip := range e.IPs {
-		ips[ip] = true
+		ips[AddrKey(ip)] = true // as listed (added), in force for its /64
 	}
 	b.mu.Lock()
 	b.users, b.ips, b.version = users, ips, v

@@ -3,6 +3,7 @@ package gate
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 )
 
@@ -58,6 +59,26 @@ func (c *ClientIP) Of(r *http.Request) string {
 		}
 	}
 	return canonical(peer)
+}
+
+// AddrKey is the key under which the per-address rate limit and the
+// blacklist count a client address ip: an IPv4 address, or an IPv4-mapped
+// IPv6 one (::ffff:a.b.c.d), as the dotted IPv4 address; any other IPv6
+// address as its /64 ("2001:db8:1:2::/64"), the block one subscriber is
+// commonly given, so that the addresses of one /64 share a limit and a
+// blacklist entry and moving between them gains nothing. A string that is
+// no IP address is its own key.
+func AddrKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	switch {
+	case err != nil:
+		return ip
+	case a.Is4():
+		return ip // ParseAddr takes only the dotted form: ip is that already
+	case a.Is4In6():
+		return a.Unmap().String()
+	}
+	return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
 }
 
 // canonical writes an IP the one way the blacklist stores it.

@@ -47,7 +47,7 @@ func NewRateLimiter(rdb redis.UniversalClient, l Limits) *RateLimiter {
 }
 
 // Allow counts a buy by user from ip. It returns 0 when allowed, else how
-// long to wait.
+// long to wait. The per-IP count is per AddrKey: an IPv6 address's /64.
 func (r *RateLimiter) Allow(ctx context.Context, user, ip string) (time.Duration, error) {
 	sec := strconv.FormatInt(time.Now().Unix(), 10)
 	var keys []string
@@ -56,7 +56,7 @@ func (r *RateLimiter) Allow(ctx context.Context, user, ip string) (time.Duration
 		keys, limits = append(keys, "{fs:rl:u:"+user+"}:"+sec), append(limits, r.limits.PerUser)
 	}
 	if r.limits.PerIP > 0 {
-		keys, limits = append(keys, "{fs:rl:ip:"+ip+"}:"+sec), append(limits, r.limits.PerIP)
+		keys, limits = append(keys, "{fs:rl:ip:"+AddrKey(ip)+"}:"+sec), append(limits, r.limits.PerIP)
 	}
 	if len(keys) == 0 {
 		return 0, nil

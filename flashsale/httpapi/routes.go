@@ -7,7 +7,7 @@ import (
 )
 
 func shopperRoutes(e *gin.Engine, d Deps) {
-	health(e, d)
+	shopperHealth(e, d) // no /metrics, no store errors
 	v1 := e.Group("/api/v1")
 	v1.GET("/time", handleTime(d.Now))
 	v1.GET("/activities", handleActivities(d.Catalog, d.Stock, d.Now, d.Log))

@@ -13,17 +13,23 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
+// maxMisses bounds the activity ids a Catalog remembers as not found: any
+// client can ask for as many unknown ids as it likes, while the activities
+// found are bounded by the catalog itself.
+const maxMisses = 4096
+
 // Catalog wraps a flashsale.Catalog and caches Activity lookups, found or
 // not, and the activity list, for ttl. Concurrent misses share a single
 // load. When a load fails (the stores are down) the last good copy keeps
-// being served.
+// being served. At most maxMisses ids not found are remembered.
 type Catalog struct {
 	flashsale.Catalog
 	ttl time.Duration
 	now func() time.Time
 
-	mu      sync.RWMutex // mu guards entries and list
+	mu      sync.RWMutex // mu guards entries, misses and list
 	entries map[int64]entry
+	misses  map[int64]entry // the ids not found, apart: bounded by maxMisses
 	list    listEntry
 	loads   singleflight.Group
 }
@@ -42,7 +48,7 @@ type listEntry struct {
 
 // NewCatalog returns a caching wrapper of c.
 func NewCatalog(c flashsale.Catalog, ttl time.Duration, now func() time.Time) *Catalog {
-	return &Catalog{Catalog: c, ttl: ttl, now: now, entries: map[int64]entry{}}
+	return &Catalog{Catalog: c, ttl: ttl, now: now, entries: map[int64]entry{}, misses: map[int64]entry{}}
 }
 
 // Activity returns the activity from the cache, loading it when stale.
@@ -50,15 +56,26 @@ func NewCatalog(c flashsale.Catalog, ttl time.Duration, now func() time.Time) *C
 func (c *Catalog) Activity(ctx context.Context, id int64) (flashsale.Activity, error) {
 	c.mu.RLock()
 	e, ok := c.entries[id]
+	m, missed := c.misses[id]
 	c.mu.RUnlock()
+	if missed && c.now().Before(m.expires) {
+		return m.a, m.err
+	}
 	if ok && c.now().Before(e.expires) {
 		return e.a, e.err
 	}
 	v, err, _ := c.loads.Do(strconv.FormatInt(id, 10), func() (any, error) {
 		a, err := c.Catalog.Activity(context.WithoutCancel(ctx), id)
-		if err == nil || contract.ErrorCode(err) == contract.ENotFound {
+		switch {
+		case err == nil:
 			c.mu.Lock()
-			c.entries[id] = entry{a: a, err: err, expires: c.now().Add(c.ttl)}
+			c.entries[id] = entry{a: a, expires: c.now().Add(c.ttl)}
+			delete(c.misses, id)
+			c.mu.Unlock()
+		case contract.ErrorCode(err) == contract.ENotFound:
+			c.mu.Lock()
+			delete(c.entries, id)
+			c.addMiss(id, entry{a: a, err: err, expires: c.now().Add(c.ttl)})
 			c.mu.Unlock()
 		}
 		return a, err
@@ -68,6 +85,25 @@ func (c *Catalog) Activity(ctx context.Context, id int64) (flashsale.Activity, e
 	}
 	a, _ := v.(flashsale.Activity)
 	return a, err
+}
+
+// addMiss remembers id as not found, keeping at most maxMisses: when full,
+// it drops the misses expired, or all of them when that frees less than a
+// quarter (so that a flood of unknown ids costs O(1) per id, amortized).
+// c.mu is held.
+func (c *Catalog) addMiss(id int64, e entry) {
+	if _, ok := c.misses[id]; !ok && len(c.misses) >= maxMisses {
+		now := c.now()
+		for k, m := range c.misses {
+			if !now.Before(m.expires) {
+				delete(c.misses, k)
+			}
+		}
+		if len(c.misses) > maxMisses*3/4 {
+			clear(c.misses)
+		}
+	}
+	c.misses[id] = e
 }
 
 // Activities returns the list from the cache, loading it when stale.
@@ -129,6 +165,7 @@ func (c *Catalog) Forget(ctx context.Context, id int64) {
 func (c *Catalog) drop(id int64) {
 	c.mu.Lock()
 	delete(c.entries, id)
+	delete(c.misses, id)
 	c.list = listEntry{}
 	c.mu.Unlock()
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/flashsale/flashsale/internal/contract"
 
 	"github.com/flashsale/flashsale/dtmconf"
+	"github.com/flashsale/flashsale/internal/serve"
 	"github.com/flashsale/flashsale/internal/tracing"
 	"github.com/flashsale/flashsale/orders/expiry"
 	"github.com/flashsale/flashsale/orders/httpapi"
@@ -96,6 +97,21 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) (*Service, error) {
 
 // Handler returns the service's HTTP handler.
 func (s *Service) Handler() http.Handler { return s.handler }
+
+// WriteTimeout is the order service listener's: above its slowest handler,
+// a payment (a charge and a refund, at most 5 s each, and the database),
+// and above the 20 s flashsale waits for it (ordersapi.Timeout), so that
+// flashsale, not the listener, is what gives up. dtm's calls (the order
+// branch, the cancellation's back-check) give up after 3 s.
+const WriteTimeout = 30 * time.Second
+
+// Listener returns the service's listener on addr, named "orders": its
+// Handler with the listener's bounds (bodies read within 10 s and bounded
+// to 1 MiB, serve's defaults).
+func (s *Service) Listener(addr string) serve.Listener {
+	return serve.Listener{Name: "orders", Addr: addr, Handler: s.Handler(),
+		ReadTimeout: 10 * time.Second, WriteTimeout: WriteTimeout, IdleTimeout: 120 * time.Second}
+}
 
 // Run hurries dtm's retries of what failed while the service or its
 // database was down, each time it is ready again (dtmconf.HurryWhenReady),

@@ -9,7 +9,10 @@
 // Redis behind a Redis barrier. A canceller that dies between the two is
 // settled by the back-check, this service's
 // contract.RouteCancelQuery, which commits the message, or performs
-// the local step itself when it never ran (sqldb.Store.CancelQuery).
+// the local step itself when it never ran and the order's time to pay is
+// over (sqldb.Store.CancelQuery). A back-check that finds the order still
+// payable fails the message and cancels nothing: the canceller starts a
+// cancellation only after the time to pay, so that message is not its.
 package expiry
 
 import (
@@ -140,7 +143,9 @@ func (c *Canceller) Cancel(ctx context.Context, o orders.Order) error {
 }
 
 // QueryPrepared is the back-check of cancellation message gid: nil commits
-// it, orders.ErrCancelRolledBack fails it; an Error EBadRequest names a gid
+// it (the local step ran, or it runs it now on an order whose time to pay
+// ended by c.now), orders.ErrCancelRolledBack fails it (the order was paid,
+// is still payable, or does not exist); an Error EBadRequest names a gid
 // that is no cancellation.
 func (c *Canceller) QueryPrepared(ctx context.Context, gid string) error {
 	act, user, err := contract.ParseCancelGID(gid)

@@ -153,13 +153,13 @@ func TestCancelWithFullDBStock(t *testing.T) {
 }
 
 // TestCancelQuery: the back-check rolls a cancellation forward while the
-// order is created, confirms one whose local step committed, and rolls back
-// (for good) one of an order paid first.
+// order is created and its time to pay over, confirms one whose local step
+// committed, and rolls back (for good) one of an order paid first.
 func TestCancelQuery(t *testing.T) {
 	stores(t, func(t *testing.T, s *Store, db *gorm.DB) {
 		ctx := context.Background()
 		seedStock(t, db, 13, 5)
-		now := time.Now()
+		now := time.Now().Add(time.Minute) // every order's 10 s to pay are over
 
 		// The canceller died after Prepare: the back-check does the step.
 		a := newOrder(t, s, 13, "ua", 10)
@@ -200,6 +200,76 @@ func TestCancelQuery(t *testing.T) {
 		}
 		// 5 units, 3 orders, 2 cancelled.
 		if n := stockOf(t, db, 13); n != 4 {
+			t.Fatalf("DB stock %d, want 4", n)
+		}
+	})
+}
+
+// TestCancelQueryUnexpired: a back-check of a cancellation that reaches an
+// order still payable (or no order at all) with no local step run cancels
+// nothing and answers rolled back: the order stays created and payable,
+// the DB stock unchanged, and the barrier open, so that the order's real
+// cancellation still succeeds once its time to pay is over.
+func TestCancelQueryUnexpired(t *testing.T) {
+	stores(t, func(t *testing.T, s *Store, db *gorm.DB) {
+		ctx := context.Background()
+		seedStock(t, db, 16, 5)
+		barriers := func(user string) int {
+			return count(t, db, "SELECT COUNT(*) FROM barrier WHERE gid = ?", contract.CancelGID(16, user))
+		}
+
+		// Live order: left created, then paid.
+		a := newOrder(t, s, 16, "ua", 10)
+		for i, at := range []time.Time{time.Now(), a.ExpiresAt.Add(-time.Millisecond)} {
+			if err := s.CancelQuery(ctx, contract.CancelGID(16, "ua"), 16, "ua", at); !errors.Is(err, orders.ErrCancelRolledBack) {
+				t.Fatalf("back-check #%d of a live order: %v, want ErrCancelRolledBack", i+1, err)
+			}
+		}
+		if o, _ := s.Order(ctx, a.ID); o.Status != orders.StatusCreated || o.CancelledAt != nil {
+			t.Fatalf("live order after the back-check: %+v, want created", o)
+		}
+		if n := stockOf(t, db, 16); n != 4 {
+			t.Fatalf("DB stock %d after the back-check of a live order, want 4", n)
+		}
+		if n := barriers("ua"); n != 0 {
+			t.Fatalf("the back-check of a live order left %d barrier rows, want 0", n)
+		}
+		if ok, err := s.StartCharge(ctx, a.ID, time.Now()); !ok || err != nil {
+			t.Fatalf("StartCharge after the back-check = %v, %v; want true", ok, err)
+		}
+		if ok, err := s.MarkPaid(ctx, a.ID, time.Now()); !ok || err != nil {
+			t.Fatalf("MarkPaid after the back-check = %v, %v; want true", ok, err)
+		}
+
+		// Live order, unpaid: the back-check before its time to pay is over
+		// does not keep its cancellation from succeeding after.
+		b := newOrder(t, s, 16, "ub", 10)
+		if err := s.CancelQuery(ctx, contract.CancelGID(16, "ub"), 16, "ub", time.Now()); !errors.Is(err, orders.ErrCancelRolledBack) {
+			t.Fatalf("back-check of a live order: %v, want ErrCancelRolledBack", err)
+		}
+		for i := 0; i < 2; i++ {
+			if err := s.CancelQuery(ctx, contract.CancelGID(16, "ub"), 16, "ub", *b.ExpiresAt); err != nil {
+				t.Fatalf("back-check #%d once the time to pay is over: %v, want nil (rolled forward)", i+1, err)
+			}
+		}
+		if o, _ := s.Order(ctx, b.ID); o.Status != orders.StatusCancelled {
+			t.Fatalf("expired order after the back-check: %s, want cancelled", o.Status)
+		}
+
+		// No order yet: rolled back, and the order made later is still
+		// cancelled at its expiry.
+		if err := s.CancelQuery(ctx, contract.CancelGID(16, "uc"), 16, "uc", time.Now()); !errors.Is(err, orders.ErrCancelRolledBack) {
+			t.Fatalf("back-check with no order: %v, want ErrCancelRolledBack", err)
+		}
+		if n := barriers("uc"); n != 0 {
+			t.Fatalf("the back-check with no order left %d barrier rows, want 0", n)
+		}
+		c := newOrder(t, s, 16, "uc", 10)
+		if err := s.CancelQuery(ctx, contract.CancelGID(16, "uc"), 16, "uc", c.ExpiresAt.Add(time.Second)); err != nil {
+			t.Fatalf("back-check of the later order once expired: %v, want nil", err)
+		}
+		// 5 units, 3 orders: a paid, b and c cancelled.
+		if n := stockOf(t, db, 16); n != 4 {
 			t.Fatalf("DB stock %d, want 4", n)
 		}
 	})
@@ -247,7 +317,8 @@ func TestPayRacesCancel(t *testing.T) {
 					if k%2 == 0 {
 						err = s.Cancel(ctx, cancelStep(t, 14, user), 14, user, time.Now())
 					} else {
-						err = s.CancelQuery(ctx, contract.CancelGID(14, user), 14, user, time.Now())
+						// The back-check rolls forward only past the time to pay.
+						err = s.CancelQuery(ctx, contract.CancelGID(14, user), 14, user, time.Now().Add(time.Minute))
 					}
 					// Losers see the barrier, a paid order, or (MySQL) a
 					// deadlock on the barrier's unique key: dtm retries.

@@ -7,13 +7,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	_ "github.com/flashsale/flashsale/internal/dtmlog" // before dtm's logger reads LOG_LEVEL
 	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
 	"time"
+
+	_ "github.com/flashsale/flashsale/internal/dtmlog" // before dtm's logger reads LOG_LEVEL
 
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/serve"
@@ -111,5 +112,5 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	defer func() { cancel(); <-done }()
 	return serve.Run(ctx, 10*time.Second, func(bound map[string]string) {
 		log.Info("listening", "addr", bound["orders"])
-	}, serve.Listener{Name: "orders", Addr: cfg.Addr, Handler: svc.Handler()})
+	}, svc.Listener(cfg.Addr))
 }
