@@ -92,6 +92,11 @@ func TestKilledBeforeLua(t *testing.T) {
 // 12 s of the restart (dtm alone retries after 18 s).
 func TestOrdersKilledMidSale(t *testing.T) {
 	s := newStack(t)
+	// flashsale hurries dtm's retries once when it turns ready, up to a
+	// second after it starts (dtmconf.HurryWhenReady polls every second):
+	// let that pass first, so that the hurry the test looks for is the
+	// restarted order service's, not flashsale's landing after the kill.
+	time.Sleep(1500 * time.Millisecond)
 	act := s.newActivity(100)
 	var got outcomes
 	var wg sync.WaitGroup
