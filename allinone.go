@@ -232,13 +232,14 @@ func startDTM(cfg Config, data, redisAddr string) (string, error) {
 	if cfg.DTMServer != "" {
 		return cfg.DTMServer, nil
 	}
-	for _, port := range []int{cfg.DTMPort, cfg.DTMGRPCPort} {
-		ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
-		if err != nil {
-			return "", fmt.Errorf("dtm port %d: %w", port, err)
-		}
-		ln.Close()
+	// The HTTP port binds loopback (dtmserver.Start fails when it is
+	// taken); dtm's gRPC port binds every interface, and dtm exits when it
+	// cannot: check it first.
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.DTMGRPCPort))
+	if err != nil {
+		return "", fmt.Errorf("dtm grpc port %d: %w", cfg.DTMGRPCPort, err)
 	}
+	ln.Close()
 	host, port, err := net.SplitHostPort(redisAddr)
 	if err != nil {
 		return "", err

@@ -67,6 +67,14 @@ type Store struct {
 
 // Server is the configuration of one dtm server.
 type Server struct {
+	// HTTPHost is the address dtm's HTTP API binds: 127.0.0.1 by default,
+	// so that only this machine reaches it; a private address the services
+	// reach from other hosts, or "0.0.0.0" inside a private container
+	// network (DTM_HTTP_HOST). Its gRPC port binds every interface
+	// whatever this says: dtm binds it itself and exits when it cannot
+	// (dtmserver.Start). The services never use it: keep it off the
+	// network (docker-compose does not publish it).
+	HTTPHost string
 	HTTPPort int
 	GRPCPort int
 	Store    Store
@@ -78,6 +86,7 @@ type Server struct {
 // ports with its transactions in the Redis at 127.0.0.1:6379.
 func DefaultServer() Server {
 	return Server{
+		HTTPHost: "127.0.0.1",
 		HTTPPort: 36789,
 		GRPCPort: 36790,
 		Store:    Store{Driver: "redis", Host: "127.0.0.1", Port: 6379, RedisPrefix: "{dtm}"},

@@ -260,6 +260,9 @@ func TestDockerCompose(t *testing.T) {
 		for _, name := range c.names() {
 			for _, p := range c.Services[name].Ports {
 				got = append(got, name+":"+p.target)
+				if p.ip != "127.0.0.1" {
+					t.Errorf("%s: port %s is published on %q, not on the host's loopback 127.0.0.1", name, p.target, p.ip)
+				}
 				if p.published != p.target {
 					t.Errorf("%s: container port %s is published on host port %q; the documented port is %s", name, p.target, p.published, p.target)
 				}
@@ -540,7 +543,7 @@ func (h *composeHealthck) UnmarshalYAML(n *yaml.Node) error {
 
 // composePort is one published port: "[ip:]published:target[/proto]", or
 // {target, published}.
-type composePort struct{ published, target string }
+type composePort struct{ ip, published, target string }
 
 func (p *composePort) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
@@ -550,16 +553,20 @@ func (p *composePort) UnmarshalYAML(n *yaml.Node) error {
 		if len(parts) >= 2 {
 			p.published = parts[len(parts)-2]
 		}
+		if len(parts) >= 3 {
+			p.ip = strings.Join(parts[:len(parts)-2], ":")
+		}
 		return nil
 	}
 	var m struct {
 		Target    int
 		Published string
+		HostIP    string `yaml:"host_ip"`
 	}
 	if err := n.Decode(&m); err != nil {
 		return err
 	}
-	p.target, p.published = strconv.Itoa(m.Target), m.Published
+	p.target, p.published, p.ip = strconv.Itoa(m.Target), m.Published, m.HostIP
 	return nil
 }
 

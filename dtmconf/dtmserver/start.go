@@ -4,9 +4,13 @@
 package dtmserver
 
 import (
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/dtm-labs/dtm/client/dtmcli/dtmimp"
@@ -40,9 +44,41 @@ func Start(s dtmconf.Server, dir string) (*gin.Engine, error) {
 	registry.WaitStoreUp()
 	PoolServerClients()
 	dtmsvr.Version = dtmconf.DTMVersion() // what /api/dtmsvr/version (and the dashboard) shows, as the released binary's -ldflags set it
+	if everyInterface(s.HTTPHost) {
+		app := dtmsvr.StartSvr()
+		go dtmsvr.CronExpiredTrans(-1)
+		return app, nil
+	}
+	// dtmsvr.StartSvr binds ":<port>", every interface, by itself. Holding
+	// host:port first makes that bind fail (Linux refuses a wildcard bind
+	// of a port a specific address listens on), which dtm only logs; the
+	// engine it returns, with all its routes, is then served here on the
+	// held listener. dtm's logger is quieted meanwhile: the failed bind is
+	// the expected path, not an error for the operator.
+	addr := net.JoinHostPort(s.HTTPHost, strconv.Itoa(s.HTTPPort))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("dtm http listener: %w", err)
+	}
+	logger.InitLog2("fatal", conf.Log.Outputs, conf.Log.RotationEnable, conf.Log.RotationConfigJSON)
 	app := dtmsvr.StartSvr()
+	time.Sleep(50 * time.Millisecond) // StartSvr's own bind runs in a goroutine
+	logger.InitLog2(conf.LogLevel, conf.Log.Outputs, conf.Log.RotationEnable, conf.Log.RotationConfigJSON)
+	srv := &http.Server{Handler: app, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Errorf("dtm http listener %s: %v", addr, err)
+		}
+	}()
 	go dtmsvr.CronExpiredTrans(-1)
 	return app, nil
+}
+
+// everyInterface reports whether host names every interface ("" too).
+func everyInterface(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "" || ip != nil && ip.IsUnspecified()
 }
 
 // PoolServerClients gives the dtm server's outgoing HTTP clients (one resty

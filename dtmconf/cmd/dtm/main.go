@@ -1,7 +1,7 @@
 // Command dtm runs a dtm server built from the github.com/dtm-labs/dtm module
 // with this project's settings (see package dtmconf).
 //
-//	dtm [-http-port 36789] [-grpc-port 36790] [-store redis|boltdb]
+//	dtm [-http-host 127.0.0.1] [-http-port 36789] [-grpc-port 36790] [-store redis|boltdb]
 //	    [-redis 127.0.0.1:6379] [-redis-prefix {dtm}] [-dir .] [-dashboard DIR]
 //	    [-write-config FILE]
 //
@@ -14,6 +14,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	_ "github.com/flashsale/flashsale/internal/dtmlog" // before dtm's logger reads LOG_LEVEL
 	"net"
 	"os"
 	"os/signal"
@@ -37,6 +38,7 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string) error {
 	s := dtmconf.DefaultServer()
 	fs := flag.NewFlagSet("dtm", flag.ContinueOnError)
+	fs.StringVar(&s.HTTPHost, "http-host", orEnv(getenv, "DTM_HTTP_HOST", s.HTTPHost), "address the HTTP API binds (DTM_HTTP_HOST): loopback by default; a private address, or 0.0.0.0 in a private container network")
 	fs.IntVar(&s.HTTPPort, "http-port", s.HTTPPort, "HTTP port")
 	fs.IntVar(&s.GRPCPort, "grpc-port", s.GRPCPort, "gRPC port")
 	fs.StringVar(&s.Store.Driver, "store", s.Store.Driver, "store driver: redis or boltdb")
@@ -69,12 +71,13 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err := os.Chdir(*dir); err != nil {
 		return err
 	}
-	// dtm only logs a port it cannot bind and goes on without HTTP: check
-	// both ports first so that a taken one fails the start.
-	for _, port := range []int{s.HTTPPort, s.GRPCPort} {
-		ln, err := net.Listen("tcp", fmt.Sprintf(":%d", port))
+	// dtm only logs an HTTP port it cannot bind and goes on without HTTP:
+	// check both addresses it will use first, so that a taken one fails
+	// the start.
+	for _, addr := range []string{net.JoinHostPort(s.HTTPHost, strconv.Itoa(s.HTTPPort)), fmt.Sprintf(":%d", s.GRPCPort)} {
+		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			return fmt.Errorf("port %d: %w", port, err)
+			return fmt.Errorf("%s: %w", addr, err)
 		}
 		ln.Close()
 	}
@@ -82,7 +85,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("dtm server listening on :%d (http) and :%d (grpc), store %s\n", s.HTTPPort, s.GRPCPort, s.Store.Driver)
+	fmt.Printf("dtm server listening on %s (http) and :%d (grpc, every interface), store %s\n", net.JoinHostPort(s.HTTPHost, strconv.Itoa(s.HTTPPort)), s.GRPCPort, s.Store.Driver)
 	if *dashboard == "" {
 		fmt.Println("dtm dashboard not built: scripts/build-dtm builds it (needs npm), then restart")
 	} else if err := dtmconf.ServeDashboard(app, *dashboard); err != nil {
