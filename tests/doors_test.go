@@ -6,13 +6,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/testproc"
 	"github.com/flashsale/flashsale/reconcile"
 )
 
@@ -268,4 +272,38 @@ func TestCancelQueryLeavesALiveOrder(t *testing.T) {
 		t.Errorf("alice pays after the cancel-query: %d %v", code, body)
 	}
 	s.settle(act, 15*time.Second)
+}
+
+// TestListeningSockets reads what each process of the services mode
+// listens on: only the documented listeners, and dtm's HTTP API on
+// loopback. dtm's gRPC port is the one socket on every interface: dtm
+// binds it itself (dtmconf.Server.HTTPHost says why and what to do).
+func TestListeningSockets(t *testing.T) {
+	s := newStack(t)
+	port := func(p int) string { return strconv.Itoa(p) }
+	want := map[string][]string{
+		"dtm":       {"127.0.0.1:" + port(s.dtmPort), "grpc"},
+		"orders":    {"127.0.0.1:" + port(s.ordersPort)},
+		"flashsale": {"127.0.0.1:" + port(s.shopper), "127.0.0.1:" + port(s.admin), "127.0.0.1:" + port(s.internal)},
+	}
+	for _, p := range []*testproc.Proc{s.dtm, s.orders, s.flashsale} {
+		got, err := testproc.Listening(p.Pid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := want[p.Name]
+		if len(got) != len(w) {
+			t.Errorf("%s listens on %v, want %v", p.Name, got, w)
+			continue
+		}
+		for _, addr := range got {
+			host, _, _ := net.SplitHostPort(addr)
+			if !slices.Contains(w, addr) && !(slices.Contains(w, "grpc") && (host == "::" || host == "0.0.0.0")) {
+				t.Errorf("%s listens on %s: not one of %v", p.Name, addr, w)
+			}
+			if p.Name == "dtm" && strings.HasSuffix(addr, ":"+port(s.dtmPort)) && host != "127.0.0.1" {
+				t.Errorf("dtm's HTTP API on %s, not on loopback", addr)
+			}
+		}
+	}
 }
