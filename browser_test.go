@@ -157,6 +157,14 @@ func TestBrowserSale(t *testing.T) {
 			screenshot(shots, "7-dashboard.png"),
 			docImage("dashboard.png"),
 		)
+		// A dashboard built at another version than the server's shows a
+		// red "admin version ... != dtm version" line (scripts/build-dtm).
+		var banner bool
+		step(t, ctx, "the dashboard shows no version-mismatch banner",
+			chromedp.Evaluate(`document.body.innerText.includes('admin version')`, &banner))
+		if banner {
+			t.Error("the dtm dashboard shows its version-mismatch banner: rebuild it with scripts/build-dtm --force")
+		}
 		step(t, ctx, "open its detail",
 			chromedp.Evaluate(row+`.querySelector('a').click()`, nil),
 			chromedp.WaitVisible(`.ant-modal .ant-descriptions`),
