@@ -61,8 +61,7 @@ func Start(s dtmconf.Server, dir string) (*gin.Engine, error) {
 		return nil, fmt.Errorf("dtm http listener: %w", err)
 	}
 	logger.InitLog2("fatal", conf.Log.Outputs, conf.Log.RotationEnable, conf.Log.RotationConfigJSON)
-	app := dtmsvr.StartSvr()
-	time.Sleep(50 * time.Millisecond) // StartSvr's own bind runs in a goroutine
+	app := dtmsvr.StartSvr() // it sleeps 100 ms after starting its bind's goroutine
 	logger.InitLog2(conf.LogLevel, conf.Log.Outputs, conf.Log.RotationEnable, conf.Log.RotationConfigJSON)
 	srv := &http.Server{Handler: app, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}

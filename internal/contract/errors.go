@@ -107,18 +107,13 @@ func WriteError(w http.ResponseWriter, err error) {
 }
 
 // ReadError turns an error answer (status and body) back into an Error:
-// the body's code when it has one the contract knows, otherwise the code
-// the status stands for (EInternal for any status without one).
+// the body's code when it is one the contract knows, EInternal otherwise
+// (a proxy's page, a crash: nothing the caller can act on).
 func ReadError(status int, body []byte) *Error {
 	var b ErrorBody
-	if json.Unmarshal(body, &b) == nil && b.Error != "" {
+	if json.Unmarshal(body, &b) == nil {
 		if _, known := statusOf[b.Error]; known {
 			return &Error{Code: b.Error, Message: b.Message}
-		}
-	}
-	for code, s := range statusOf {
-		if s == status && (code == EBadRequest || code == EUnauthorized || code == ENotFound || code == ETooLarge || code == EUnavailable || code == EInternal) {
-			return Errorf(code, "HTTP %d: %.200s", status, body)
 		}
 	}
 	return Errorf(EInternal, "HTTP %d: %.200s", status, body)
