@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -31,6 +32,20 @@ func Server(t testing.TB, key, def string) string {
 	}
 	c.Close()
 	return addr
+}
+
+// Program returns the path of the program name on PATH; otherwise it skips
+// t, or fails it when CI=true. why says what the test runs it for.
+func Program(t testing.TB, name, why string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true and no %s program (%s): %v", name, why, err)
+		}
+		t.Skipf("no %s program (%s): %v", name, why, err)
+	}
+	return path
 }
 
 // MySQLDSN creates a fresh database on the MySQL/MariaDB server at

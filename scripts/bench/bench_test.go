@@ -12,8 +12,9 @@ import (
 	"github.com/flashsale/flashsale/internal/testenv"
 )
 
-// TestQuickProfile runs the CI profile of the bench end to end against the
-// machine's Redis and MySQL: the whole stack as processes, every run small.
+// TestQuickProfile runs the CI profile of the bench end to end: a Redis
+// server of its own (redis-server on PATH), the machine's MySQL, the
+// services started by scripts/services-up, every run small.
 // It asserts no speed, only that the sale happened and that the promises
 // hold after it: every run ends reconciled, with the burst's units all
 // sold and all turned into orders.
@@ -21,7 +22,7 @@ func TestQuickProfile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the quick profile starts the whole stack; skipped in -short mode")
 	}
-	testenv.Server(t, "REDIS_ADDR", "127.0.0.1:6379")
+	testenv.Program(t, "redis-server", "the bench starts its own Redis")
 	testenv.Server(t, "MYSQL_ADDR", "127.0.0.1:3306")
 	jsonPath := filepath.Join(t.TempDir(), "bench.json")
 	var out strings.Builder

@@ -79,7 +79,7 @@ const evalActivity = 999_000_001
 // round trip each), then the same script by its SHA in pipelines of
 // cfg.Pipeline. Barrier keys expire after a minute.
 func (r *runner) evalCeilings(ctx context.Context) error {
-	opts := redisconn.Options{Addrs: r.cfg.RedisAddr, Password: r.cfg.RedisPassword, DB: r.st.redisDB}
+	opts := redisconn.Options{Addrs: r.st.redisAddr, DB: r.st.redisDB}
 	rdb := redisconn.Open(opts)
 	defer rdb.Close()
 	stock := rediscache.NewStock(rdb, time.Minute)

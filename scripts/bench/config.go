@@ -19,7 +19,8 @@ type Config struct {
 	// Profile is "full" or "quick".
 	Profile string
 
-	RedisAddr, RedisPassword            string
+	// MySQLAddr and its account reach the MySQL server the run creates
+	// its database on. (Redis is the run's own: stack.startRedis.)
 	MySQLAddr, MySQLUser, MySQLPassword string
 	// JWTSecret signs the shoppers' tokens; AdminToken is the admin API's
 	// bearer token (FLASHSALE_ADMIN_TOKEN). Random when not set.
@@ -128,8 +129,6 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 		}
 		return def
 	}
-	c.RedisAddr = env("REDIS_ADDR", "127.0.0.1:6379")
-	c.RedisPassword = getenv("REDIS_PASSWORD")
 	c.MySQLAddr = env("MYSQL_ADDR", "127.0.0.1:3306")
 	c.MySQLUser = env("MYSQL_USER", "root")
 	c.MySQLPassword = getenv("MYSQL_PASSWORD")

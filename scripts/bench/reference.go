@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/flashsale/flashsale/internal/testproc"
@@ -18,13 +17,9 @@ import (
 // database.
 const refStockKey = "{a}--stock-bench"
 
-// refDTMPrefix is the key prefix of the reference's dtm store.
-func refDTMPrefix(ours string) string {
-	if ours == "" {
-		return ""
-	}
-	return strings.Replace(ours, "{fsbench", "{fsbenchref", 1)
-}
+// refDTMPrefix is the key prefix of the reference's dtm store, beside
+// ours in the run's Redis.
+const refDTMPrefix = "{dtmref}"
 
 // refStack is the reference's two processes.
 type refStack struct {
@@ -39,7 +34,7 @@ func (r *runner) startReference(ctx context.Context) (*refStack, error) {
 	err := st.start("ref-dtm", func(ports []int) (*testproc.Proc, string) {
 		dtmURL = fmt.Sprintf("http://127.0.0.1:%d/api/dtmsvr", ports[0])
 		return st.benchsvc("ref-dtm", "dtm", "-http-port", itoa(ports[0]), "-grpc-port", itoa(ports[1]),
-			"-redis", r.cfg.RedisAddr, "-redis-prefix", refDTMPrefix(st.dtmPrefix), "-dir", st.dir), dtmURL + "/version"
+			"-redis", st.redisAddr, "-redis-prefix", refDTMPrefix, "-dir", st.dir), dtmURL + "/version"
 	}, 2)
 	if err != nil {
 		return nil, err
@@ -47,7 +42,7 @@ func (r *runner) startReference(ctx context.Context) (*refStack, error) {
 	rs := &refStack{hc: st.hc}
 	err = st.start("ref-app", func(ports []int) (*testproc.Proc, string) {
 		rs.appAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
-		return st.benchsvc("ref-app", "ref", "-addr", rs.appAddr, "-dtm", dtmURL, "-redis", r.cfg.RedisAddr,
+		return st.benchsvc("ref-app", "ref", "-addr", rs.appAddr, "-dtm", dtmURL, "-redis", st.redisAddr,
 			"-redis-db", itoa(st.redisDB), "-stock-key", refStockKey), "http://" + rs.appAddr + "/healthz"
 	}, 1)
 	if err != nil {

@@ -8,8 +8,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/flashsale/flashsale/internal/contract"
@@ -18,20 +21,22 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// stack is the services mode started for one bench run: a dtm server on
-// the machine's Redis under a key prefix of its own, the order service
-// and flashsale, each its own process on free ports, built once; a fresh
-// MySQL database and a Redis database of their own. close removes all of
-// it.
+// stack is the services mode started for one bench run exactly as users
+// start it: a Redis server of its own with docker-compose's settings
+// (composeRedisArgs: the append-only file on), a fresh MySQL database on
+// the machine's server, and dtm, the order service and flashsale started by
+// scripts/services-up (its build, its flags, its environment) into the run
+// directory, on free ports. close stops and removes all of it.
 type stack struct {
 	cfg Config
 	dir string // run directory: binaries, logs, dtm config, profiles
-	bin string
+	bin string // the bench's own binaries (benchsvc)
+	run string // services-up's FLASHSALE_RUN_DIR
 	log io.Writer
 
-	redisDB   int
-	rdb       *redis.Client // the run's Redis database
-	rdb0      *redis.Client // database 0: the claim, and dtm's keys
+	redisAddr string
+	redisDB   int           // always 0: the Redis server is the run's own
+	rdb       *redis.Client // the run's Redis
 	dtmPrefix string
 	dbName    string
 	dsn       string
@@ -42,25 +47,24 @@ type stack struct {
 
 	buildTime time.Duration
 
-	procs []*testproc.Proc
-	pids  procSet
-	hc    *http.Client
+	procs    []*testproc.Proc
+	services bool // services-up started the services: services-down stops them
+	pids     procSet
+	hc       *http.Client
 }
 
-// claimKey marks a Redis database as used by a bench run (in database 0).
-func claimKey(db int) string { return "flashsale-bench:db:" + strconv.Itoa(db) }
+// servicesDTMPrefix is the key prefix scripts/services-up gives dtm's store.
+const servicesDTMPrefix = "{dtm}"
 
 // startStack builds the binaries and starts the services. On error it
 // removes what it had set up.
 func startStack(ctx context.Context, cfg Config, log io.Writer) (s *stack, err error) {
-	for _, addr := range []string{cfg.RedisAddr, cfg.MySQLAddr} {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
-			return nil, fmt.Errorf("no server at %s (Redis at REDIS_ADDR, MySQL at MYSQL_ADDR): %w", addr, err)
-		}
-		c.Close()
+	c, err := net.DialTimeout("tcp", cfg.MySQLAddr, time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("no MySQL server at %s (MYSQL_ADDR): %w", cfg.MySQLAddr, err)
 	}
-	s = &stack{cfg: cfg, log: log, pids: procSet{},
+	c.Close()
+	s = &stack{cfg: cfg, log: log, pids: procSet{}, dtmPrefix: servicesDTMPrefix,
 		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}
 	defer func() {
 		if err != nil {
@@ -71,61 +75,149 @@ func startStack(ctx context.Context, cfg Config, log io.Writer) (s *stack, err e
 		return s, err
 	}
 	s.bin = filepath.Join(s.dir, "bin")
+	s.run = filepath.Join(s.dir, "run")
 	fmt.Fprintf(log, "bench: run directory %s\n", s.dir)
 	built := time.Now()
-	if err := testproc.Build(s.bin, "./dtmconf/cmd/dtm", "./flashsale/cmd/flashsale", "./orders/cmd/orders", "./scripts/bench/benchsvc"); err != nil {
+	if err := goBuild(s.bin, "./scripts/bench/benchsvc"); err != nil {
 		return s, err
 	}
-	s.buildTime = time.Since(built)
 	for _, name := range benchsvcNames {
 		if err := os.Link(filepath.Join(s.bin, "benchsvc"), filepath.Join(s.bin, name)); err != nil {
 			return s, err
 		}
 	}
-	if err := s.claimRedis(ctx); err != nil {
+	s.buildTime = time.Since(built)
+	if err := s.startRedis(); err != nil {
 		return s, err
 	}
 	if err := s.createDatabase(ctx); err != nil {
 		return s, err
 	}
-	s.dtmPrefix = fmt.Sprintf("{fsbench%d}", time.Now().UnixNano())
-	// Each process gets its ports just before it starts (and new ones if
-	// it must start again); flashsale's environment names the others'.
-	if err := s.start("dtm", func(ports []int) (*testproc.Proc, string) {
-		s.dtmPort = ports[0]
-		return s.newProc("dtm", []string{"-http-port", itoa(ports[0]), "-grpc-port", itoa(ports[1]),
-			"-redis", cfg.RedisAddr, "-redis-prefix", s.dtmPrefix, "-dir", s.dir, "-log-level", "warn"}, nil), s.dtmURL() + "/version"
-	}, 2); err != nil {
+	built = time.Now()
+	if err := s.servicesUp(); err != nil {
 		return s, err
 	}
-	if err := s.start("orders", func(ports []int) (*testproc.Proc, string) {
-		s.ordersPort = ports[0]
-		return s.newProc("orders", nil, []string{"ORDERS_ADDR=127.0.0.1:" + itoa(ports[0]), "MYSQL_DSN=" + s.dsn,
-			contract.KeyEnv + "=" + cfg.InternalKey}), s.ordersURL() + "/readyz"
-	}, 1); err != nil {
-		return s, err
-	}
-	if err := s.start("flashsale", func(ports []int) (*testproc.Proc, string) {
-		s.shopperPort, s.adminPort, s.internalPort = ports[0], ports[1], ports[2]
-		return s.newProc("flashsale", nil, []string{
-			"FLASHSALE_ADDR=127.0.0.1:" + itoa(s.shopperPort),
-			"FLASHSALE_ADMIN_ADDR=127.0.0.1:" + itoa(s.adminPort),
-			"FLASHSALE_INTERNAL_ADDR=127.0.0.1:" + itoa(s.internalPort),
-			"REDIS_ADDR=" + cfg.RedisAddr, "REDIS_DB=" + itoa(s.redisDB),
-			"MYSQL_DSN=" + s.dsn,
-			"DTM_SERVER=" + s.dtmURL(),
-			"ORDERS_URL=" + s.ordersURL(),
-			"FLASHSALE_JWT_SECRET=" + cfg.JWTSecret,
-			"FLASHSALE_ADMIN_TOKEN=" + cfg.AdminToken,
-			contract.KeyEnv + "=" + cfg.InternalKey,
-		}), s.shopperURL() + "/readyz"
-	}, 3); err != nil {
-		return s, err
-	}
-	_, port, _ := net.SplitHostPort(cfg.RedisAddr)
-	s.pids["redis"] = pidOfServer("redis-server", ":"+port)
+	s.buildTime += time.Since(built)
 	s.pids["mariadb"] = pidOfServer("mariadbd", "")
 	return s, nil
+}
+
+// startRedis starts the run's own Redis server with the arguments
+// docker-compose gives its redis service, on a free port, its files in the
+// run directory. A port taken between the probe and the bind makes it try
+// again, twice, with another.
+func (s *stack) startRedis() error {
+	args, err := composeRedisArgs()
+	if err != nil {
+		return err
+	}
+	data := filepath.Join(s.dir, "redis")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return err
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		s.redisAddr = "127.0.0.1:" + itoa(port)
+		p := &testproc.Proc{Name: "redis", Bin: "redis-server", Log: filepath.Join(s.dir, "redis.log"),
+			Args: append(slices.Clone(args), "--bind", "127.0.0.1", "--port", itoa(port), "--dir", data)}
+		s.procs = append(s.procs, p)
+		if err = startProc(p, ""); err == nil {
+			s.rdb = redis.NewClient(&redis.Options{Addr: s.redisAddr})
+			if err = waitFor(10*time.Second, func() error { return s.rdb.Ping(context.Background()).Err() }); err == nil {
+				s.pids["redis"] = pidOfServer("redis-server", s.redisAddr)
+				fmt.Fprintf(s.log, "bench: redis ready at %s (pid %d, %s)\n", s.redisAddr, s.pids["redis"], strings.Join(args, " "))
+				return nil
+			}
+			s.rdb.Close()
+			s.rdb = nil
+		}
+		p.Kill()
+		fmt.Fprintf(s.log, "bench: redis did not start (attempt %d): %v\n%s\n", attempt+1, err, p.Tail(2000))
+	}
+	return err
+}
+
+// waitFor calls f until it returns nil, for up to d.
+func waitFor(d time.Duration, f func() error) error {
+	deadline := time.Now().Add(d)
+	for {
+		err := f()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// servicesUp runs scripts/services-up with the run's ports, stores and
+// secrets, and notes the pids it wrote. Ports free when probed can be
+// taken before a service binds them (the machine is shared), so a failed
+// start is tried again, twice, with new ports.
+func (s *stack) servicesUp() error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		var ports [6]int
+		for i := range ports {
+			if ports[i], err = freePort(); err != nil {
+				return err
+			}
+		}
+		s.dtmPort, s.ordersPort, s.shopperPort, s.adminPort, s.internalPort = ports[0], ports[2], ports[3], ports[4], ports[5]
+		env := s.servicesEnv(ports[1])
+		cmd := exec.Command(filepath.Join(repoRoot(), "scripts", "services-up"))
+		cmd.Env = append(os.Environ(), env...)
+		out, runErr := cmd.CombinedOutput()
+		s.services = true
+		if runErr == nil {
+			for _, name := range []string{"dtm", "orders", "flashsale"} {
+				b, err := os.ReadFile(filepath.Join(s.run, "pids", name+".pid"))
+				if err != nil {
+					return err
+				}
+				s.pids[name], _ = strconv.Atoi(strings.TrimSpace(string(b)))
+				fmt.Fprintf(s.log, "bench: %s ready (pid %d, log %s)\n", name, s.pids[name], filepath.Join(s.run, "logs", name+".log"))
+			}
+			return nil
+		}
+		err = fmt.Errorf("scripts/services-up: %v\n%s", runErr, out)
+		fmt.Fprintf(s.log, "bench: services-up failed (attempt %d): %v\n", attempt+1, err)
+		s.servicesDown()
+	}
+	return err
+}
+
+// servicesEnv is the environment services-up runs with: every address
+// the run's own, the secrets the bench mints tokens with.
+func (s *stack) servicesEnv(grpcPort int) []string {
+	return []string{
+		"FLASHSALE_RUN_DIR=" + s.run,
+		"REDIS_ADDR=" + s.redisAddr, "REDIS_DB=0", "REDIS_PASSWORD=",
+		"MYSQL_DSN=" + s.dsn,
+		"FLASHSALE_ADDR=127.0.0.1:" + itoa(s.shopperPort),
+		"FLASHSALE_ADMIN_ADDR=127.0.0.1:" + itoa(s.adminPort),
+		"FLASHSALE_INTERNAL_ADDR=127.0.0.1:" + itoa(s.internalPort),
+		"ORDERS_ADDR=127.0.0.1:" + itoa(s.ordersPort),
+		"DTM_HTTP_PORT=" + itoa(s.dtmPort), "DTM_GRPC_PORT=" + itoa(grpcPort), "DTM_REDIS_ADDR=",
+		"DTM_IMPL=launcher", "READY_TIMEOUT=60",
+		"FLASHSALE_JWT_SECRET=" + s.cfg.JWTSecret,
+		"FLASHSALE_ADMIN_TOKEN=" + s.cfg.AdminToken,
+		contract.KeyEnv + "=" + s.cfg.InternalKey,
+	}
+}
+
+// servicesDown stops what services-up started.
+func (s *stack) servicesDown() {
+	cmd := exec.Command(filepath.Join(repoRoot(), "scripts", "services-down"))
+	cmd.Env = append(os.Environ(), "FLASHSALE_RUN_DIR="+s.run)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(s.log, "bench: services-down: %v\n%s", err, out)
+	}
+	for _, name := range []string{"dtm", "orders", "flashsale"} {
+		delete(s.pids, name)
+	}
 }
 
 // benchsvcNames are the names scripts/bench/benchsvc runs under: links
@@ -144,10 +236,9 @@ func (s *stack) newProc(name string, args, env []string) *testproc.Proc {
 }
 
 // start starts the process newProc returns for nports fresh free ports and
-// waits until its readiness URL answers, then notes its pid under name. A
-// port free when probed can be taken by another process before the service
-// binds it (the machine is shared), so a failed start is tried again, twice,
-// with new ports.
+// waits until its readiness URL answers, then notes its pid under name. A port free when probed can
+// be taken by another process before the service binds it (the machine is
+// shared), so a failed start is tried again, twice, with new ports.
 func (s *stack) start(name string, newProc func(ports []int) (*testproc.Proc, string), nports int) error {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
@@ -176,31 +267,6 @@ func (s *stack) stop(p *testproc.Proc) {
 	delete(s.pids, p.Name)
 }
 
-// claimRedis takes the first empty database among 10-15 that no other
-// bench run holds. The integration tests flush database 9 and the
-// services default to 0, so the bench stays clear of both.
-func (s *stack) claimRedis(ctx context.Context) error {
-	s.rdb0 = redis.NewClient(&redis.Options{Addr: s.cfg.RedisAddr, Password: s.cfg.RedisPassword})
-	for db := 15; db >= 10; db-- {
-		ok, err := s.rdb0.SetNX(ctx, claimKey(db), os.Getpid(), 6*time.Hour).Result()
-		if err != nil {
-			return fmt.Errorf("claim a Redis database: %w", err)
-		}
-		if !ok {
-			continue
-		}
-		c := redis.NewClient(&redis.Options{Addr: s.cfg.RedisAddr, Password: s.cfg.RedisPassword, DB: db})
-		if n, err := c.DBSize(ctx).Result(); err != nil || n != 0 {
-			c.Close()
-			s.rdb0.Del(ctx, claimKey(db))
-			continue
-		}
-		s.redisDB, s.rdb = db, c
-		return nil
-	}
-	return fmt.Errorf("no empty, unclaimed Redis database among 10-15 at %s", s.cfg.RedisAddr)
-}
-
 // createDatabase makes the run's own MySQL database; the services apply
 // the schema when they start.
 func (s *stack) createDatabase(ctx context.Context) error {
@@ -222,26 +288,19 @@ func (s *stack) createDatabase(ctx context.Context) error {
 	return err
 }
 
-// close stops every process and removes the run's database, Redis keys
-// and, unless cfg.Keep, its directory.
+// close stops every process and removes the run's database and, unless
+// cfg.Keep, its directory (the Redis server's files with it).
 func (s *stack) close() {
+	if s.services {
+		s.servicesDown()
+	}
 	for i := len(s.procs) - 1; i >= 0; i-- {
 		s.procs[i].Kill()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if s.rdb != nil {
-		s.rdb.FlushDB(ctx)
 		s.rdb.Close()
-		s.rdb0.Del(ctx, claimKey(s.redisDB))
-	}
-	if s.rdb0 != nil {
-		for _, prefix := range []string{s.dtmPrefix, refDTMPrefix(s.dtmPrefix)} {
-			if prefix != "" {
-				unlinkPrefix(ctx, s.rdb0, prefix)
-			}
-		}
-		s.rdb0.Close()
 	}
 	if s.db != nil {
 		s.db.Close()
@@ -255,35 +314,6 @@ func (s *stack) close() {
 	if s.dir != "" && !s.cfg.Keep {
 		os.RemoveAll(s.dir)
 	}
-}
-
-// unlinkPrefix deletes every key of database 0 that starts with prefix
-// (a dtm store's transactions outlive the run by a day otherwise).
-func unlinkPrefix(ctx context.Context, rdb *redis.Client, prefix string) {
-	it := rdb.Scan(ctx, 0, escapeGlob(prefix)+"*", 5000).Iterator()
-	var batch []string
-	for it.Next(ctx) {
-		if batch = append(batch, it.Val()); len(batch) == 1000 {
-			rdb.Unlink(ctx, batch...)
-			batch = batch[:0]
-		}
-	}
-	if len(batch) > 0 {
-		rdb.Unlink(ctx, batch...)
-	}
-}
-
-// escapeGlob escapes the glob characters of a Redis MATCH pattern.
-func escapeGlob(s string) string {
-	var b []byte
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '*', '?', '[', ']', '\\':
-			b = append(b, '\\')
-		}
-		b = append(b, s[i])
-	}
-	return string(b)
 }
 
 func (s *stack) dtmURL() string     { return fmt.Sprintf("http://127.0.0.1:%d/api/dtmsvr", s.dtmPort) }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -48,12 +47,7 @@ func needBinaries(t *testing.T) string {
 		t.Skip("the chaos suite runs for minutes; skipped with -short")
 	}
 	testenv.Server(t, "MYSQL_ADDR", "127.0.0.1:3306")
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and no redis-server program (the chaos run starts its own): %v", err)
-		}
-		t.Skipf("no redis-server program (the chaos run starts its own): %v", err)
-	}
+	testenv.Program(t, "redis-server", "the chaos run starts its own")
 	builds.once.Do(func() {
 		if builds.dir, builds.err = os.MkdirTemp("", "flashsale-chaos-bin-"); builds.err != nil {
 			return

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// composeFile is the docker-compose file the bench takes its Redis
+// settings from, relative to the repository root.
+const composeFile = "docker-compose.yml"
+
+// repoRoot is the repository's root directory, where the bench finds
+// docker-compose.yml and scripts/services-up whatever its working
+// directory (go test runs it in scripts/bench).
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
+}
+
+// composeRedisArgs returns the arguments docker-compose gives the Redis
+// server (its redis service's command, without the program's name), so
+// that the bench's Redis persists as the users' does.
+func composeRedisArgs() ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(), composeFile))
+	if err != nil {
+		return nil, fmt.Errorf("the Redis settings of the services mode: %w", err)
+	}
+	var c struct {
+		Services map[string]struct {
+			Command yaml.Node `yaml:"command"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("%s: %w", composeFile, err)
+	}
+	svc, ok := c.Services["redis"]
+	if !ok {
+		return nil, fmt.Errorf("%s has no redis service", composeFile)
+	}
+	var words []string
+	switch svc.Command.Kind {
+	case yaml.SequenceNode:
+		err = svc.Command.Decode(&words)
+	case yaml.ScalarNode:
+		words = strings.Fields(svc.Command.Value)
+	}
+	if err != nil || len(words) == 0 || words[0] != "redis-server" {
+		return nil, fmt.Errorf("%s: the redis service's command is not redis-server with arguments (%v)", composeFile, words)
+	}
+	return words[1:], nil
+}
+
+// goBuild builds pkgs into dir as a user would (no build tags).
+func goBuild(dir string, pkgs ...string) error {
+	start := time.Now()
+	cmd := exec.Command("go", append([]string{"build", "-o", dir + "/"}, pkgs...)...)
+	cmd.Dir = repoRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %v: %v\n%s", pkgs, err, out)
+	}
+	fmt.Printf("built %v in %s\n", pkgs, time.Since(start).Round(time.Millisecond))
+	return nil
+}
