@@ -1,6 +1,11 @@
 package flashsale
 
-import "github.com/flashsale/flashsale/internal/contract"
+import (
+	"fmt"
+	"time"
+
+	"github.com/flashsale/flashsale/internal/contract"
+)
 
 // Outcomes of a purchase's local step (Stock.Take and QueryPrepared).
 var (
@@ -16,3 +21,11 @@ var (
 	// was taken.
 	ErrStale = contract.Errorf(contract.EUnavailable, "the sale's stock is being restored, try again")
 )
+
+// OverLimit is a buy's answer when one of its rate windows is over its
+// limit: retry after Wait. Nothing was done.
+type OverLimit struct {
+	Wait time.Duration
+}
+
+func (o *OverLimit) Error() string { return fmt.Sprintf("rate limited for %s", o.Wait) }

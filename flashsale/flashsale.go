@@ -78,6 +78,11 @@ type Stock interface {
 	// or stale: set before a restart of the store that may have lost
 	// writes, so that it must be re-derived (package restock).
 	Remaining(ctx context.Context, activityID int64) (units int64, ok bool, err error)
+	// CheckBuy is the buy path's first Redis call: it counts the buy in
+	// every rate window and, unless one is over its limit, reads the stock
+	// counter as Remaining does (in one round trip where the keys share a
+	// server).
+	CheckBuy(ctx context.Context, activityID int64, windows []RateWindow) (BuyCheck, error)
 	// Take is the local step of a purchase message: in one atomic call it
 	// checks the barrier named barrier and takes one unit. It returns
 	// ErrDuplicate or ErrRolledBack when the barrier is already set, and
@@ -100,6 +105,26 @@ type Stock interface {
 	Restore(ctx context.Context, activityID int64, units int64, taken []string) error
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
+}
+
+// RateWindow is one rate limit of the buy path, counted in Redis so that
+// it holds across every instance: at most Limit buys in the current
+// one-second window under Key (which names the second).
+type RateWindow struct {
+	Key   string
+	Limit int
+}
+
+// BuyCheck is what Stock.CheckBuy learns.
+type BuyCheck struct {
+	// Wait is zero when every window allowed the buy, else how long until
+	// the window over its limit ends (the counter was not read).
+	Wait time.Duration
+	// Units is the stock counter, when Loaded.
+	Units int64
+	// Loaded is false when the counter is missing or stale (Remaining's
+	// ok).
+	Loaded bool
 }
 
 // Catalog stores products and activities (MySQL).

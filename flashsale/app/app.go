@@ -138,7 +138,7 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 			Secrets:   gate.NewSecrets(cfg.StartKey),
 			SoldOut:   gate.NewSoldOut(),
 			Blacklist: gate.NewBlacklist(rdb),
-			Limiter:   gate.NewRateLimiter(rdb, cfg.Limits),
+			Limiter:   gate.NewRateLimiter(cfg.Limits),
 			Admission: gate.NewAdmission(cfg.AdmissionFactor, cfg.AdmissionFloor),
 			ClientIP:  ips,
 			Breaker:   gate.NewBreaker(),

@@ -1,32 +1,12 @@
 package gate
 
 import (
-	"context"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/flashsale/flashsale/flashsale"
 )
-
-// windowScript counts a request in a fixed one-second window of every key
-// and answers 0 when all are under their limit, else the milliseconds left
-// in the window of the first key over it. The keys of one call may sit in
-// different cluster slots only on a single node; the limiter calls it once
-// per key on a cluster.
-// KEYS: window keys; ARGV: the limit of each key, in order.
-var windowScript = redis.NewScript(`
-for i, k in ipairs(KEYS) do
-  local n = redis.call('INCR', k)
-  if n == 1 then redis.call('PEXPIRE', k, 1000) end
-  if n > tonumber(ARGV[i]) then
-    local ttl = redis.call('PTTL', k)
-    if ttl < 1 then ttl = 1000 end
-    return ttl
-  end
-end
-return 0
-`)
 
 // Limits are requests per second; 0 turns a limit off.
 type Limits struct {
@@ -34,47 +14,33 @@ type Limits struct {
 	PerIP   int
 }
 
-// RateLimiter limits buys per user and per IP, counted in Redis so that the
+// RateLimiter limits buys per user and per IP. It names the windows; the
+// buy path counts them in Redis (flashsale.Stock.CheckBuy), so that the
 // limits hold across every instance.
 type RateLimiter struct {
-	rdb    redis.UniversalClient
 	limits Limits
 }
 
-// NewRateLimiter returns a RateLimiter on rdb.
-func NewRateLimiter(rdb redis.UniversalClient, l Limits) *RateLimiter {
-	return &RateLimiter{rdb: rdb, limits: l}
+// NewRateLimiter returns a RateLimiter with limits l.
+func NewRateLimiter(l Limits) *RateLimiter {
+	return &RateLimiter{limits: l}
 }
 
-// Allow counts a buy by user from ip. It returns 0 when allowed, else how
-// long to wait. The per-IP count is per AddrKey: an IPv6 address's /64.
-func (r *RateLimiter) Allow(ctx context.Context, user, ip string) (time.Duration, error) {
+// Windows returns the windows a buy by user from ip is counted in, in the
+// current second. The per-IP window is per AddrKey: an IPv6 address's /64.
+func (r *RateLimiter) Windows(user, ip string) []flashsale.RateWindow {
+	if r.limits.PerUser <= 0 && r.limits.PerIP <= 0 {
+		return nil
+	}
 	sec := strconv.FormatInt(time.Now().Unix(), 10)
-	var keys []string
-	var limits []any
+	w := make([]flashsale.RateWindow, 0, 2)
 	if r.limits.PerUser > 0 {
-		keys, limits = append(keys, "{fs:rl:u:"+user+"}:"+sec), append(limits, r.limits.PerUser)
+		w = append(w, flashsale.RateWindow{Key: "{fs:rl:u:" + user + "}:" + sec, Limit: r.limits.PerUser})
 	}
 	if r.limits.PerIP > 0 {
-		keys, limits = append(keys, "{fs:rl:ip:"+AddrKey(ip)+"}:"+sec), append(limits, r.limits.PerIP)
+		w = append(w, flashsale.RateWindow{Key: "{fs:rl:ip:" + AddrKey(ip) + "}:" + sec, Limit: r.limits.PerIP})
 	}
-	if len(keys) == 0 {
-		return 0, nil
-	}
-	if _, cluster := r.rdb.(*redis.ClusterClient); cluster {
-		for i := range keys {
-			if wait, err := r.run(ctx, keys[i:i+1], limits[i:i+1]); err != nil || wait > 0 {
-				return wait, err
-			}
-		}
-		return 0, nil
-	}
-	return r.run(ctx, keys, limits)
-}
-
-func (r *RateLimiter) run(ctx context.Context, keys []string, limits []any) (time.Duration, error) {
-	ms, err := windowScript.Run(ctx, r.rdb, keys, limits...).Int64()
-	return time.Duration(ms) * time.Millisecond, err
+	return w
 }
 
 // Admission bounds the buys of an activity in flight in this instance to a

@@ -22,8 +22,9 @@ type buyRequest struct {
 
 // handleBuy runs the gates, cheapest first, then the purchase message:
 // token, activity open by server time, the local sold-out flag, the start
-// secret, the blacklist (all in memory), the rate limits (Redis), the
-// activity's admission bound, and only then any dtm work.
+// secret, the blacklist, the activity's admission bound (all in memory),
+// then one Redis call for the rate limits and the stock, and only then any
+// dtm work.
 func handleBuy(tokens TokenVerifier, cat flashsale.Catalog, buyer Purchaser, g *gate.Set, m *metrics.Metrics, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
@@ -82,20 +83,17 @@ func handleBuy(tokens TokenVerifier, cat flashsale.Catalog, buyer Purchaser, g *
 		ctx := metrics.BuyPath(c)
 		var gid string
 		err = g.Breaker.Do(func() error {
-			wait, err := g.Limiter.Allow(ctx, user, ip)
-			if err != nil {
-				return unavailable(err)
-			}
-			if wait > 0 {
-				return &rateLimited{wait: wait}
-			}
 			leave, ok := g.Admission.Enter(id)
 			if !ok {
 				return &rateLimited{wait: time.Second, admission: true}
 			}
 			defer leave()
-			gid, err = buyer.Buy(ctx, a, user)
-			if errors.Is(err, flashsale.ErrStockShort) {
+			gid, err = buyer.Buy(ctx, a, user, g.Limiter.Windows(user, ip))
+			var over *flashsale.OverLimit
+			switch {
+			case errors.As(err, &over):
+				return &rateLimited{wait: over.Wait}
+			case errors.Is(err, flashsale.ErrStockShort):
 				g.SoldOut.Set(id, true)
 			}
 			return err

@@ -20,8 +20,9 @@ import (
 
 // Purchaser runs purchases (package purchase).
 type Purchaser interface {
-	// Buy runs user's purchase in a and returns its gid.
-	Buy(ctx context.Context, a flashsale.Activity, user string) (string, error)
+	// Buy counts user's buy in windows and runs the purchase in a; it
+	// returns its gid, or a *flashsale.OverLimit when a window is over.
+	Buy(ctx context.Context, a flashsale.Activity, user string, windows []flashsale.RateWindow) (string, error)
 	// QueryPrepared is the back-check of the purchase message gid.
 	QueryPrepared(ctx context.Context, gid string) error
 	// Pending reports whether user's purchase in activity took a unit.

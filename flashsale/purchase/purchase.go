@@ -63,24 +63,29 @@ func New(cfg Config, stock flashsale.Stock, log *slog.Logger) *Service {
 	return &Service{cfg: cfg, stock: stock, log: log}
 }
 
-// Buy runs user's purchase of one unit of a. It returns the message's gid
-// when the unit is taken and the order is on its way (created by the dtm
-// server's call to the order service), or an Error: ESoldOut,
+// Buy runs user's purchase of one unit of a, counted in the rate windows
+// first. It returns the message's gid when the unit is taken and the order
+// is created (by the dtm server's call to the order service, which Submit
+// waits for) or on its way (dtm retries it), or an error: a
+// *flashsale.OverLimit when a window is over its limit, else an Error: ESoldOut,
 // EAlreadyPurchased, EUnavailable.
-func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string) (string, error) {
+func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string, windows []flashsale.RateWindow) (string, error) {
 	// A shopper who hangs up must not cut the protocol short half-way.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*dtmconf.RequestTimeout*time.Second)
 	defer cancel()
 	gid := contract.PurchaseGID(a.ID, user)
-	// A cheap read turns most sold-out requests away before any dtm work;
-	// only the Lua step decides success.
-	left, ok, err := s.stock.Remaining(ctx, a.ID)
+	// One Redis call counts the buy in its rate windows and reads the
+	// stock: most sold-out requests are turned away here, before any dtm
+	// work; only the Lua step decides success.
+	chk, err := s.stock.CheckBuy(ctx, a.ID, windows)
 	switch {
 	case err != nil:
 		return "", unavailable(err)
-	case !ok:
+	case chk.Wait > 0:
+		return "", &flashsale.OverLimit{Wait: chk.Wait}
+	case !chk.Loaded:
 		return "", contract.Errorf(contract.EUnavailable, "the sale's stock is not loaded")
-	case left <= 0:
+	case chk.Units <= 0:
 		return "", flashsale.ErrStockShort
 	}
 
@@ -91,7 +96,8 @@ func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string) (s
 			PayTimeoutSeconds: a.PayTimeoutSeconds,
 		},
 		QueryBase: s.cfg.InternalURL, QueryRoute: contract.RoutePurchaseQuery,
-		Headers: BranchHeaders(ctx, time.Now()),
+		Headers:       BranchHeaders(ctx, time.Now()),
+		WaitForBranch: true,
 	})
 	var ran bool
 	var local error
@@ -118,9 +124,11 @@ func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string) (s
 	case !ran:
 		return "", s.prepareFailed(ctx, a, gid, err)
 	case local == nil:
-		// The unit is taken but Submit did not get through: the message
-		// stays prepared and the back-check commits it.
-		s.log.Warn("submit failed after the local step; the back-check will settle it", "gid", gid, "err", err)
+		// The unit is taken but Submit failed: either it did not get
+		// through (the message stays prepared and the back-check commits
+		// it) or the order's branch failed (the message is submitted and
+		// dtm retries the branch). Either way the order will exist.
+		s.log.Warn("submit failed after the local step; dtm settles the message", "gid", gid, "err", err)
 		return gid, nil
 	case errors.Is(local, flashsale.ErrStockShort), errors.Is(local, flashsale.ErrDuplicate), errors.Is(local, flashsale.ErrRolledBack), errors.Is(local, flashsale.ErrClosed):
 		return "", local
