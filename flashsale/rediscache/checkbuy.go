@@ -10,17 +10,18 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// windowsLua counts a request in a fixed one-second window under each of
-// the keys KEYS[first..] (ARGV[i] the limit of the i-th of them) and stops
-// at the first key over its limit, with wait set to the milliseconds left
-// in its window; wait stays 0 when every key is under its limit.
+// windowsLua defines count_windows(keys, limits, first): it counts a
+// request in a fixed one-second window under each of keys[first..]
+// (limits[i] the limit of the i-th of them) and stops at the first key
+// over its limit, returning the milliseconds left in its window, or 0 when
+// every key is under its limit.
 const windowsLua = `
-local function count_windows(first)
-  for i = first, #KEYS do
-    local n = redis.call('INCR', KEYS[i])
-    if n == 1 then redis.call('PEXPIRE', KEYS[i], 1000) end
-    if n > tonumber(ARGV[i - first + 1]) then
-      local ttl = redis.call('PTTL', KEYS[i])
+local function count_windows(keys, limits, first)
+  for i = first, #keys do
+    local n = redis.call('INCR', keys[i])
+    if n == 1 then redis.call('PEXPIRE', keys[i], 1000) end
+    if n > tonumber(limits[i - first + 1]) then
+      local ttl = redis.call('PTTL', keys[i])
       if ttl < 1 then ttl = 1000 end
       return ttl
     end
@@ -32,15 +33,15 @@ end
 // windowsScript counts a request in rate windows alone.
 // KEYS: window keys; ARGV: the limit of each, in order. Returns the wait
 // in milliseconds (0: allowed).
-var windowsScript = redis.NewScript(windowsLua + `return count_windows(1)`)
+var windowsScript = redis.NewScript(windowsLua + `return count_windows(KEYS, ARGV, 1)`)
 
 // checkBuyScript counts a buy in its rate windows and, when every window
 // allows it, reads the stock counter as remainingScript does: the buy
 // path's one Redis round trip before any dtm work.
 // KEYS[1] stock key, KEYS[2] epoch key, KEYS[3..] window keys; ARGV: the
 // limit of each window. Returns {wait ms, loaded (1 or 0), counter}.
-var checkBuyScript = redis.NewScript(runIDLua + windowsLua + `
-local wait = count_windows(3)
+var checkBuyScript = newHotScript("fs_check_buy", `
+local wait = count_windows(KEYS, ARGV, 3)
 if wait > 0 then
   return {wait, 0, 0}
 end
@@ -49,7 +50,7 @@ if not s or redis.call('GET', KEYS[2]) ~= runid() then
   return {0, 0, 0}
 end
 return {0, 1, tonumber(s)}
-`)
+`, windowsLua)
 
 // CountWindows counts a request in every window on rdb and returns how
 // long to wait when one is over its limit (0: allowed). On a cluster the
@@ -87,7 +88,7 @@ func (s *Stock) CheckBuy(ctx context.Context, activityID int64, windows []flashs
 		return flashsale.BuyCheck{Units: n, Loaded: ok}, err
 	}
 	keys, limits := windowArgs(windows, []string{contract.StockKey(activityID), contract.EpochKey(activityID)})
-	res, err := checkBuyScript.Run(ctx, s.rdb, keys, limits...).Int64Slice()
+	res, err := s.hot.run(ctx, checkBuyScript, keys, limits...).Int64Slice()
 	if err != nil {
 		return flashsale.BuyCheck{}, fmt.Errorf("check buy: %w", err)
 	}

@@ -34,7 +34,7 @@ import (
 // KEYS[4], given for purchases only, is the activity's closed marker, set
 // when an admin cancels the activity: from then on no purchase takes a
 // unit, on any instance, whatever its cached copy of the activity says.
-var takeScript = redis.NewScript(sabotage.TakeScript(runIDLua + `
+var takeScript = newHotScript("fs_take", sabotage.TakeScript(`
 local b = redis.call('GET', KEYS[1])
 if b == 'rollback' then
   return 'ROLLEDBACK'
@@ -78,8 +78,12 @@ return 'OK'
 // Stock implements flashsale.Stock on a Redis server or cluster.
 type Stock struct {
 	rdb        redis.UniversalClient
+	hot        *hotRunner // the buy path's scripts (library.go)
 	barrierTTL int
 }
+
+// hotScripts is the function library of the scripts every buy runs.
+var hotScripts = newHotLibrary([]string{windowsLua}, checkBuyScript, takeScript, remainingScript)
 
 // DefaultBarrierTTL keeps barriers as long as the dtm server keeps
 // transactions (its DataExpire, 7 days).
@@ -87,7 +91,7 @@ const DefaultBarrierTTL = 7 * 24 * time.Hour
 
 // NewStock returns a Stock on rdb whose barrier keys expire after ttl.
 func NewStock(rdb redis.UniversalClient, ttl time.Duration) *Stock {
-	return &Stock{rdb: rdb, barrierTTL: int(ttl / time.Second)}
+	return &Stock{rdb: rdb, hot: newHotRunner(hotScripts, rdb), barrierTTL: int(ttl / time.Second)}
 }
 
 var _ flashsale.Stock = (*Stock)(nil)
@@ -108,7 +112,7 @@ func (s *Stock) Preheat(ctx context.Context, activityID int64, units int) error 
 
 // remainingScript reads the stock counter, or nil when it is missing or
 // stale. KEYS[1] stock key, KEYS[2] epoch key.
-var remainingScript = redis.NewScript(runIDLua + `
+var remainingScript = newHotScript("fs_remaining", `
 local s = redis.call('GET', KEYS[1])
 if not s or redis.call('GET', KEYS[2]) ~= runid() then
   return false
@@ -120,7 +124,7 @@ return s
 // counter is missing or stale (set under another Redis process, so it must
 // be re-derived: epoch.go).
 func (s *Stock) Remaining(ctx context.Context, activityID int64) (int64, bool, error) {
-	n, err := remainingScript.Run(ctx, s.rdb, []string{contract.StockKey(activityID), contract.EpochKey(activityID)}).Int64()
+	n, err := s.hot.run(ctx, remainingScript, []string{contract.StockKey(activityID), contract.EpochKey(activityID)}).Int64()
 	if errors.Is(err, redis.Nil) {
 		return 0, false, nil
 	}
@@ -148,7 +152,7 @@ func (s *Stock) take(ctx context.Context, activityID int64, barrier string, n in
 	if closedKey != "" {
 		keys = append(keys, closedKey)
 	}
-	res, err := takeScript.Run(ctx, s.rdb, keys, -n, s.barrierTTL).Text()
+	res, err := s.hot.run(ctx, takeScript, keys, -n, s.barrierTTL).Text()
 	if err != nil {
 		return fmt.Errorf("take script: %w", err)
 	}

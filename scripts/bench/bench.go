@@ -41,7 +41,7 @@ func bench(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 		secrets: httpSecrets{base: st.shopperURL(), hc: st.hc, conns: 64}}
 	steps := []step{
 		{"ceiling: bare gin handler", r.bareCeiling},
-		{"ceiling: EVALSHA of the take script", r.evalCeilings},
+		{"ceiling: the take script", r.evalCeilings},
 		{"ceiling: MariaDB barrier+order transactions", r.sqlCeiling},
 		{"ours: sold-out path", r.oursSoldOut},
 		{"ours: success path", r.oursSuccess},

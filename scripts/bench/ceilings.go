@@ -53,8 +53,9 @@ func (r *runner) bareCeiling(ctx context.Context) error {
 	return nil
 }
 
-// evalHook notes the last EVALSHA a client sends: the take script's, with
-// its keys and arguments, as rediscache.Stock.Take sends it.
+// evalHook notes the last script call (FCALL, or EVALSHA where the server
+// has no functions) a client sends: the take script's, with its keys and
+// arguments, as rediscache.Stock.Take sends it.
 type evalHook struct{ args atomic.Value }
 
 func (h *evalHook) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -63,7 +64,7 @@ func (h *evalHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 }
 func (h *evalHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if cmd.Name() == "evalsha" {
+		if n := cmd.Name(); n == "fcall" || n == "evalsha" {
 			h.args.Store(slices.Clone(cmd.Args()))
 		}
 		return next(ctx, cmd)
@@ -75,9 +76,9 @@ func (h *evalHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 const evalActivity = 999_000_001
 
 // evalCeilings runs the project's take script on go-redis v9 with the
-// project's client options: Stock.Take itself, unpipelined (EVALSHA, one
-// round trip each), then the same script by its SHA in pipelines of
-// cfg.Pipeline. Barrier keys expire after a minute.
+// project's client options: Stock.Take itself, unpipelined (one round trip
+// each: FCALL of the buy path's function library), then the same call in
+// pipelines of cfg.Pipeline. Barrier keys expire after a minute.
 func (r *runner) evalCeilings(ctx context.Context) error {
 	opts := redisconn.Options{Addrs: r.st.redisAddr, DB: r.st.redisDB}
 	rdb := redisconn.Open(opts)
@@ -97,10 +98,10 @@ func (r *runner) evalCeilings(ctx context.Context) error {
 	call, _ := hook.args.Load().([]any)
 	barrierAt := slices.Index(call, any(contract.BarrierKey(evalActivity, "calibrate")))
 	if err != nil || barrierAt < 0 {
-		return fmt.Errorf("calibrating the take script: %v (EVALSHA %v)", err, call)
+		return fmt.Errorf("calibrating the take script: %v (call %v)", err, call)
 	}
 
-	res, err := r.runOps(ctx, fmt.Sprintf("EVALSHA take, %d conns", r.cfg.EvalConns), r.cfg.EvalConns, r.cfg.EvalDuration,
+	res, err := r.runOps(ctx, fmt.Sprintf("take script, %d conns", r.cfg.EvalConns), r.cfg.EvalConns, r.cfg.EvalDuration,
 		func(ctx context.Context, g, i int) (int, error) {
 			return 1, stock.Take(ctx, evalActivity, "u"+strconv.Itoa(g)+"-"+strconv.Itoa(i))
 		})
@@ -110,7 +111,7 @@ func (r *runner) evalCeilings(ctx context.Context) error {
 	r.rep.Ceilings.EvalSha = res
 
 	p := r.cfg.Pipeline
-	res, err = r.runOps(ctx, fmt.Sprintf("EVALSHA take, %d conns, P%d", r.cfg.EvalConns, p), r.cfg.EvalConns, r.cfg.EvalDuration,
+	res, err = r.runOps(ctx, fmt.Sprintf("take script, %d conns, P%d", r.cfg.EvalConns, p), r.cfg.EvalConns, r.cfg.EvalDuration,
 		func(ctx context.Context, g, i int) (int, error) {
 			pipe := rdb.Pipeline()
 			cmds := make([]*redis.Cmd, p)

@@ -1,12 +1,13 @@
 // Command bench is the flash sale's load generator and benchmark. It
-// starts its own services-mode stack (dtm on the machine's Redis under a
-// key prefix of its own, the order service and flashsale, each its own
-// process on free ports, built once, with a fresh MySQL database and a
-// Redis database of their own) and measures, in one run on one machine:
+// starts its own services-mode stack as users run it (a Redis server of
+// its own with docker-compose's settings, a fresh MySQL database on the
+// machine's server, and dtm, the order service and flashsale started by
+// scripts/services-up on free ports) and measures, in one run on one
+// machine:
 //
 //   - the ceilings: a bare gin handler behind the same generator, the
-//     project's Redis take script by EVALSHA (one per round trip and
-//     pipelined), MariaDB barrier+order transactions per second;
+//     project's Redis take script (one per round trip and pipelined),
+//     MariaDB barrier+order transactions per second;
 //   - the project's sold-out path, success path and burst (a sale replayed:
 //     M buys from U users at C connections against N units opening at a set
 //     instant), through the shopper API with real tokens and start secrets;
