@@ -79,10 +79,12 @@ func (r *runner) measure(ctx context.Context, l Load, profile bool, comms ...str
 		perf = startPerf(r.st.dir, l.Name)
 	}
 	before := dbSnapshot(ctx, r.st.server)
+	redisBefore := redisSnapshot(ctx, r.st.rdb)
 	res, err := runLoad(ctx, l)
 	r.profile(ctx, perf, comms...)
-	res.dbBefore = before
+	res.dbBefore, res.redisBefore = before, redisBefore
 	res.DB = dbSince(ctx, r.st.server, before)
+	res.Redis = redisSince(ctx, r.st.rdb, redisBefore)
 	return res, err
 }
 

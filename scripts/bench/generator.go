@@ -62,6 +62,9 @@ type Result struct {
 	// (to the last order created, for runs that create orders).
 	DB       *DBStats         `json:"db,omitempty"`
 	dbBefore map[string]int64 // the server's counters at the start
+	// Redis is what the run's Redis server ran over the same span.
+	Redis       RedisStats `json:"redis,omitempty"`
+	redisBefore RedisStats // its counters at the start
 	// LoadAvg is the machine's one-minute load average as the run began.
 	LoadAvg float64   `json:"loadavg_1m_at_start"`
 	Start   time.Time `json:"start"`

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -306,6 +307,17 @@ func (r *Report) WriteText(w io.Writer) {
 	for _, res := range dbRuns {
 		if res.Name != "" {
 			fmt.Fprintf(w, "  %-36s %s\n", res.Name, res.DB)
+		}
+	}
+
+	fmt.Fprintln(w, "\nRedis per purchase (the run's server, INFO commandstats; to the last order created):")
+	redisRuns := dbRuns[1:]
+	for _, s := range r.Reference.Success {
+		redisRuns = append(redisRuns, s.Result)
+	}
+	for _, res := range redisRuns {
+		if res.Name != "" {
+			fmt.Fprintf(w, "  %-36s %s\n", res.Name, res.Redis.PerRequest(res.Count(http.StatusAccepted)+res.Count(http.StatusOK)))
 		}
 	}
 

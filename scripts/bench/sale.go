@@ -78,6 +78,7 @@ func (r *runner) oursSuccess(ctx context.Context) error {
 		}
 		run.SettledSeconds = max(0, at.Sub(end).Seconds())
 		run.DB = dbSince(ctx, r.st.server, res.dbBefore)
+		run.Redis = redisSince(ctx, r.st.rdb, res.redisBefore)
 		r.rep.Ours.Success = append(r.rep.Ours.Success, run)
 	}
 	r.check(ctx, "ours success", a.ID)
@@ -125,6 +126,7 @@ func (r *runner) oursBurst(ctx context.Context) error {
 		return fmt.Errorf("burst orders: %w", err)
 	}
 	run.DB = dbSince(ctx, r.st.server, res.dbBefore)
+	run.Redis = redisSince(ctx, r.st.rdb, res.redisBefore)
 	if pid := r.st.pids["flashsale"]; pid > 0 {
 		rss, peak, err := procMemory(pid)
 		if err == nil {
