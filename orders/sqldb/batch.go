@@ -16,7 +16,6 @@ import (
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/sqlbarrier"
 	"github.com/flashsale/flashsale/orders"
-	"gorm.io/gorm"
 )
 
 // Order creations are committed in groups: the branches that arrive while
@@ -109,20 +108,22 @@ func (g *grouper) work() {
 }
 
 // commit runs one group: as one transaction if it can, else branch by
-// branch.
+// branch. A group of one goes the same way: its transaction is the
+// cheapest, and a redelivered branch (its barrier row already there) falls
+// back to createOne, which answers it.
 func (g *grouper) commit(group []*creation) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if len(group) > 1 {
-		if err := g.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return createGroup(tx, group) }); err == nil {
+	if err := g.s.createGroup(ctx, group); err == nil {
+		if len(group) > 1 {
 			g.grouped.Add(int64(len(group)))
-			for _, c := range group {
-				c.done <- nil
-			}
-			return
 		}
+		for _, c := range group {
+			c.done <- nil
+		}
+		return
 	}
-	if len(group) == 1 { // the usual case below a burst: no goroutine needed
+	if len(group) == 1 { // no goroutine needed
 		group[0].done <- g.s.createOne(ctx, group[0].bb, group[0].req)
 		return
 	}
@@ -141,37 +142,49 @@ func (g *grouper) commit(group []*creation) {
 // already there: its branches then run alone.
 var errGroupSplit = errors.New("a branch of the group ran before")
 
-// createGroup is the group's transaction: every barrier row (the same row
-// dtmcli's BranchBarrier.Call inserts for a message branch), every order,
-// and one stock decrement per activity, taken in activity order so that
-// two groups never wait on each other's rows crosswise.
-func createGroup(tx *gorm.DB, group []*creation) error {
+// createGroup is the group's transaction, on database/sql (a group is
+// five statements whatever its size; built through gorm, its reflection
+// over every row cost more than the statements): every barrier row (the
+// same row dtmcli's BranchBarrier.Call inserts for a message branch),
+// every order, and one stock decrement per activity, taken in activity
+// order so that two groups never wait on each other's rows crosswise.
+func (s *Store) createGroup(ctx context.Context, group []*creation) (err error) {
+	tx, err := s.sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
 	insert := "INSERT IGNORE INTO "
-	if sqlbarrier.Dialect(tx) == sqlbarrier.SQLite {
+	if s.dialect == sqlbarrier.SQLite {
 		insert = "INSERT OR IGNORE INTO "
 	}
-	q := insert + barriersql.BarrierTable + " (trans_type, gid, branch_id, op, barrier_id, reason) VALUES (?, ?, ?, ?, ?, ?)" +
-		strings.Repeat(", (?, ?, ?, ?, ?, ?)", len(group)-1)
-	args := make([]any, 0, 6*len(group))
+	q := insert + barriersql.BarrierTable + " (trans_type, gid, branch_id, op, barrier_id, reason) VALUES " + placeholders(len(group), 6)
+	args := make([]any, 0, 9*len(group))
 	for _, c := range group {
 		bid := fmt.Sprintf("%02d", c.bb.BarrierID+1) // the first barrier of the branch, as Call numbers it
 		args = append(args, c.bb.TransType, c.bb.Gid, c.bb.BranchID, c.bb.Op, bid, c.bb.Op)
 	}
-	res := tx.Exec(q, args...)
-	if res.Error != nil {
-		return fmt.Errorf("insert barriers: %w", res.Error)
+	res, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("insert barriers: %w", err)
 	}
-	if res.RowsAffected != int64(len(group)) {
+	if n, err := res.RowsAffected(); err != nil || n != int64(len(group)) {
 		return errGroupSplit
 	}
 	now := time.Now().UTC()
-	rows := make([]orderRow, len(group))
+	args = args[:0]
 	units := map[int64]int{}
-	for i, c := range group {
-		rows[i] = orderRowFor(c.bb.Gid, c.req, now)
+	for _, c := range group {
+		o := orderRowFor(c.bb.Gid, c.req, now)
+		args = append(args, o.GID, o.ActivityID, o.UserID, o.ProductID, o.Price, o.Status, o.CreatedAt, o.UpdatedAt, o.ExpiresAt)
 		units[c.req.ActivityID]++
 	}
-	if err := tx.Create(&rows).Error; err != nil {
+	q = "INSERT INTO orders (gid, activity_id, user_id, product_id, price, status, created_at, updated_at, expires_at) VALUES " + placeholders(len(group), 9)
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("insert orders: %w", err)
 	}
 	acts := make([]int64, 0, len(units))
@@ -180,15 +193,21 @@ func createGroup(tx *gorm.DB, group []*creation) error {
 	}
 	slices.Sort(acts)
 	for _, a := range acts {
-		res := tx.Exec("UPDATE activity_stock SET stock = stock - ? WHERE activity_id = ? AND stock >= ?", units[a], a, units[a])
-		if res.Error != nil {
-			return fmt.Errorf("decrement DB stock: %w", res.Error)
+		res, err := tx.ExecContext(ctx, "UPDATE activity_stock SET stock = stock - ? WHERE activity_id = ? AND stock >= ?", units[a], a, units[a])
+		if err != nil {
+			return fmt.Errorf("decrement DB stock: %w", err)
 		}
-		if res.RowsAffected != 1 {
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return fmt.Errorf("activity %d: %w", a, orders.ErrNoDBStock)
 		}
 	}
-	return nil
+	return tx.Commit()
+}
+
+// placeholders returns rows groups of n "?" each: "(?, ?), (?, ?)".
+func placeholders(rows, n int) string {
+	one := "(" + strings.Repeat("?, ", n-1) + "?)"
+	return strings.Repeat(one+", ", rows-1) + one
 }
 
 // groupable reports whether bb is a message branch's first barrier, the

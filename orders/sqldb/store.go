@@ -6,6 +6,7 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -43,14 +44,20 @@ func (orderRow) TableName() string { return "orders" }
 
 // Store implements orders.Store.
 type Store struct {
-	db     *gorm.DB
-	groups *grouper
+	db      *gorm.DB
+	sqlDB   *sql.DB // db's pool, for the group commit (batch.go)
+	dialect string
+	groups  *grouper
 }
 
 // New returns a Store on db, MySQL or SQLite, whose schema sqlconn applied
 // (package sqlbarrier tells the two apart).
 func New(db *gorm.DB) *Store {
-	s := &Store{db: db}
+	sqlDB, err := db.DB()
+	if err != nil {
+		panic("sqldb: a gorm handle without a database/sql pool: " + err.Error())
+	}
+	s := &Store{db: db, sqlDB: sqlDB, dialect: sqlbarrier.Dialect(db)}
 	s.groups = &grouper{s: s}
 	return s
 }
