@@ -95,13 +95,15 @@ func (r *runner) reference(ctx context.Context) error {
 		}
 		l := r.load(fmt.Sprintf("reference success @%d", c), rs.appAddr, reqs, c)
 		l.Total, l.Winner = int64(r.cfg.SuccessBuys), http.StatusOK
+		branches := watchCount(ctx, rs.branches)
 		res, err := r.measure(ctx, l, false)
 		if err != nil {
+			branches.reached(ctx, 0, 0)
 			return err
 		}
 		run := SuccessRun{Result: res}
 		end := res.Start.Add(time.Duration(res.Seconds * float64(time.Second)))
-		at, err := waitCount(ctx, rs.branches, before+res.Count(http.StatusOK), r.cfg.SettleTimeout)
+		at, err := branches.reached(ctx, before+res.Count(http.StatusOK), r.cfg.SettleTimeout)
 		if err != nil {
 			return fmt.Errorf("%s: branches: %w", l.Name, err)
 		}
@@ -121,22 +123,25 @@ func (r *runner) reference(ctx context.Context) error {
 	l := r.load("reference burst", rs.appAddr, reqs, b.Conns)
 	l.Total, l.Winner = int64(b.Buys), http.StatusOK
 	w := watchStock(ctx, stock)
+	branches := watchCount(ctx, func(ctx context.Context) (int64, error) {
+		n, err := rs.branches(ctx)
+		return n - before, err
+	})
 	res, err := r.measure(ctx, l, true, "ref-app", "ref-dtm")
 	if err != nil {
 		w.stop()
+		branches.reached(ctx, 0, 0)
 		return err
 	}
 	run := BurstRun{Result: res, Units: b.Units, Users: b.Users}
 	left, err := stock(ctx)
 	if err != nil {
 		w.stop()
+		branches.reached(ctx, 0, 0)
 		return err
 	}
 	run.Sold = int64(b.Units) - left
-	settled, err := waitCount(ctx, func(ctx context.Context) (int64, error) {
-		n, err := rs.branches(ctx)
-		return n - before, err
-	}, run.Sold, r.cfg.SettleTimeout)
+	settled, err := branches.reached(ctx, run.Sold, r.cfg.SettleTimeout)
 	run.setTimes(w.stop(), settled)
 	if err != nil {
 		return fmt.Errorf("reference burst branches: %w", err)

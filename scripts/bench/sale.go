@@ -66,13 +66,15 @@ func (r *runner) oursSuccess(ctx context.Context) error {
 		}
 		l := r.load(fmt.Sprintf("ours success @%d", c), r.st.shopperAddr(), reqs, c)
 		l.Total, l.Winner = int64(len(reqs)), http.StatusAccepted
+		orders := watchCount(ctx, r.orders(a.ID))
 		res, err := r.measure(ctx, l, i == len(r.cfg.Conns)-1, "flashsale", "dtm", "orders")
 		if err != nil {
+			orders.reached(ctx, 0, 0)
 			return err
 		}
 		run := SuccessRun{Result: res}
 		end := res.Start.Add(time.Duration(res.Seconds * float64(time.Second)))
-		at, err := waitCount(ctx, r.orders(a.ID), before+res.Count(http.StatusAccepted), r.cfg.SettleTimeout)
+		at, err := orders.reached(ctx, before+res.Count(http.StatusAccepted), r.cfg.SettleTimeout)
 		if err != nil {
 			return fmt.Errorf("%s: orders: %w", l.Name, err)
 		}
@@ -108,19 +110,22 @@ func (r *runner) oursBurst(ctx context.Context) error {
 		return r.st.rdb.Get(ctx, contract.StockKey(a.ID)).Int64()
 	}
 	w := watchStock(ctx, stock)
+	orders := watchCount(ctx, r.orders(a.ID))
 	res, err := r.measure(ctx, l, true, "flashsale", "dtm", "orders")
 	if err != nil {
 		w.stop()
+		orders.reached(ctx, 0, 0)
 		return err
 	}
 	run := BurstRun{Result: res, Units: b.Units, Users: b.Users}
 	left, err := stock(ctx)
 	if err != nil {
 		w.stop()
+		orders.reached(ctx, 0, 0)
 		return err
 	}
 	run.Sold = int64(b.Units) - left
-	settled, err := waitCount(ctx, r.orders(a.ID), run.Sold, r.cfg.SettleTimeout)
+	settled, err := orders.reached(ctx, run.Sold, r.cfg.SettleTimeout)
 	run.setTimes(w.stop(), settled)
 	if err != nil {
 		return fmt.Errorf("burst orders: %w", err)

@@ -53,20 +53,72 @@ func (w *stockWatch) stop() time.Time {
 	return w.soldOut
 }
 
-// waitCount polls count every 20 ms until it reaches want and returns the
-// instant it was first seen there: when a run's orders (or branches) were
-// all created.
-func waitCount(ctx context.Context, count func(context.Context) (int64, error), want int64, timeout time.Duration) (time.Time, error) {
+// countWatch polls a count (orders, branches) every 20 ms from before a
+// run starts and notes each new value with the instant it was first read,
+// so that when the count reached a figure is known however long the work
+// after the run (a perf report) takes.
+type countWatch struct {
+	count func(context.Context) (int64, error)
+
+	mu      sync.Mutex // mu guards seen and lastErr
+	seen    []countSeen
+	lastErr error
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+type countSeen struct {
+	n  int64
+	at time.Time
+}
+
+// watchCount starts polling count until reached returns.
+func watchCount(ctx context.Context, count func(context.Context) (int64, error)) *countWatch {
+	ctx, cancel := context.WithCancel(ctx)
+	w := &countWatch{count: count, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			n, err := count(ctx)
+			w.mu.Lock()
+			if err != nil {
+				w.lastErr = err
+			} else if len(w.seen) == 0 || n > w.seen[len(w.seen)-1].n {
+				w.seen = append(w.seen, countSeen{n: n, at: time.Now()})
+			}
+			w.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return w
+}
+
+// reached waits, up to timeout, until the count is at least want, stops
+// the polling and returns the instant it was first read there.
+func (w *countWatch) reached(ctx context.Context, want int64, timeout time.Duration) (time.Time, error) {
+	defer func() {
+		w.cancel()
+		<-w.done
+	}()
 	deadline := time.Now().Add(timeout)
-	var last int64
 	for {
-		n, err := count(ctx)
-		if err == nil && n >= want {
-			return time.Now(), nil
+		w.mu.Lock()
+		var last int64
+		for _, s := range w.seen {
+			if s.n >= want {
+				w.mu.Unlock()
+				return s.at, nil
+			}
+			last = s.n
 		}
-		if err == nil {
-			last = n
-		}
+		err := w.lastErr
+		w.mu.Unlock()
 		if time.Now().After(deadline) {
 			return time.Time{}, fmt.Errorf("%d of %d after %s (last error: %v)", last, want, timeout, err)
 		}
@@ -76,6 +128,12 @@ func waitCount(ctx context.Context, count func(context.Context) (int64, error), 
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// waitCount polls count every 20 ms until it reaches want and returns the
+// instant it was first seen there.
+func waitCount(ctx context.Context, count func(context.Context) (int64, error), want int64, timeout time.Duration) (time.Time, error) {
+	return watchCount(ctx, count).reached(ctx, want, timeout)
 }
 
 // Invariants is the reconciliation of one activity after its run settled.
