@@ -310,7 +310,7 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 	}
 
-	fmt.Fprintln(w, "\nRedis per purchase (the run's server, INFO commandstats; to the last order created):")
+	fmt.Fprintln(w, "\nRedis commands per purchase (the run's server, INFO commandstats, calls inside scripts included; to the last order created):")
 	redisRuns := dbRuns[1:]
 	for _, s := range r.Reference.Success {
 		redisRuns = append(redisRuns, s.Result)
