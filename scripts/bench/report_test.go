@@ -20,7 +20,11 @@ func sampleReport() *Report {
 	r.Ours.SoldOut = []Result{res("ours sold-out @64", 64, 70000, 4), res("ours sold-out @256", 256, 60000, 25)}
 	win := &Latency{P99: 60}
 	refWin := &Latency{P99: 70}
-	r.Ours.Success = []SuccessRun{{Result: res("ours success @64", 64, 2000, 60)}, {Result: res("ours success @256", 256, 1500, 300)}}
+	r.Ours.Success = []SuccessRun{{Result: res("ours success @64", 64, 2100, 60)}, {Result: res("ours success @256", 256, 1500, 300)}}
+	cpu := func(machine float64) []ProcCPU {
+		return []ProcCPU{{Name: "generator", MicrosPerRequest: 50}, {Name: "machine", MicrosPerRequest: machine}}
+	}
+	r.Ours.Success[0].CPU, r.Ours.Success[1].CPU = cpu(950), cpu(1500)
 	r.Ours.Success[0].Winners, r.Ours.Success[1].Winners = win, &Latency{P99: 400}
 	r.Reference.Success = []SuccessRun{{Result: res("reference success @64", 64, 1700, 70)}, {Result: res("reference success @256", 256, 1700, 230)}}
 	r.Reference.Success[0].Winners, r.Reference.Success[1].Winners = refWin, &Latency{P99: 231}
@@ -36,18 +40,19 @@ func sampleReport() *Report {
 func TestTargets(t *testing.T) {
 	r := sampleReport()
 	want := map[string]bool{
-		"sold-out path >= 0.8x bare handler @64":                        true,  // 0.875x
-		"sold-out path >= 0.8x bare handler @256":                       false, // 0.667x
+		"sold-out path >= 0.9x bare handler @64":                        false, // 0.875x
+		"sold-out path >= 0.9x bare handler @256":                       false, // 0.667x
 		"sold-out path p99 @256 <= 20.0 ms":                             false,
-		"burst >= 5x reference throughput":                              true, // 7.5x
-		"burst >= 10x reference throughput":                             false,
+		"burst >= 10x reference throughput":                             false, // 7.5x
 		"burst p99 <= 50.0 ms":                                          true,
 		"every order within 2 s of sold-out":                            false, // 3 s
 		"flashsale RSS <= 150 MB":                                       true,
-		"success path >= 1.0x reference @64":                            true,
-		"success path >= 1.0x reference @256":                           false,
+		"success path >= 1.2x reference @64":                            true, // 1.24x
+		"success path >= 1.2x reference @256":                           false,
 		"success path winners' p99 @64 vs the reference's <= 70.0 ms":   true,
 		"success path winners' p99 @256 vs the reference's <= 231.0 ms": false,
+		"stack CPU per purchase @64 <= 1000 us":                         true,  // 900
+		"stack CPU per purchase @256 <= 1000 us":                        false, // 1450
 		"invariants hold after every run (reconcile)":                   true,
 	}
 	got := map[string]Target{}
@@ -87,7 +92,7 @@ func TestTableRatios(t *testing.T) {
 	for path, want := range map[string]float64{
 		"bare gin handler @64":   1,
 		"ours sold-out @256":     60000.0 / 90000,
-		"ours success @64":       2000.0 / 1700,
+		"ours success @64":       2100.0 / 1700,
 		"ours burst":             7.5,
 		"reference burst":        1,
 		"reference success @256": 1,

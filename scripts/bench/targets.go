@@ -103,7 +103,7 @@ func (r *Report) evaluate() []Target {
 				cpu.Gap = fmt.Sprintf("%.0f us over (%.2fx the limit)", got-purchaseMicros, got/purchaseMicros)
 			}
 		} else {
-			cpu.Got = "no CPU figures"
+			cpu.Got, cpu.Gap = "no CPU figures", "the run recorded no CPU"
 		}
 		add(cpu)
 	}
