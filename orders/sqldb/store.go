@@ -51,7 +51,9 @@ type Store struct {
 }
 
 // New returns a Store on db, MySQL or SQLite, whose schema sqlconn applied
-// (package sqlbarrier tells the two apart).
+// (package sqlbarrier tells the two apart). db is a handle on a pool, as
+// sqlconn opens it; New panics on a handle without one (inside a
+// transaction).
 func New(db *gorm.DB) *Store {
 	sqlDB, err := db.DB()
 	if err != nil {
