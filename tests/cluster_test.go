@@ -21,11 +21,30 @@ import (
 // redisCluster starts a Redis Cluster of n masters on free ports, each a
 // redis-server process of the test's own, and returns their addresses.
 func redisCluster(t *testing.T, n int) []string {
+	var addrs []string
+	for _, node := range startCluster(t, n, 0) {
+		addrs = append(addrs, node.addr)
+	}
+	return addrs
+}
+
+// clusterNode is one redis-server of a test's cluster.
+type clusterNode struct {
+	addr string
+	proc *testproc.Proc
+}
+
+// startCluster starts a Redis Cluster of masters, each with replicas of
+// its own, every node a redis-server process of the test's own on free
+// ports, persisting to an append-only file as a production node does; a
+// node not heard from for a second is failed over.
+func startCluster(t *testing.T, masters, replicas int) []clusterNode {
 	t.Helper()
 	bins := needBinaries(t, "redis-server", "redis-cli")
 	bin, cli := bins[0], bins[1]
+	var nodes []clusterNode
 	var addrs []string
-	for i := 0; i < n; i++ {
+	for i := 0; i < masters*(1+replicas); i++ {
 		// The cluster bus port is chosen too: its default, port+10000,
 		// falls in the kernel's ephemeral range, where any outgoing
 		// connection may hold it (a node then exits at start).
@@ -33,32 +52,55 @@ func redisCluster(t *testing.T, n int) []string {
 		dir := t.TempDir()
 		p := &testproc.Proc{Name: fmt.Sprintf("redis-node%d", i), Bin: bin, Dir: dir, Log: filepath.Join(dir, "redis.log"),
 			Args: []string{"--port", itoa(port), "--cluster-port", itoa(bus), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-				"--cluster-config-file", filepath.Join(dir, "nodes.conf"), "--save", "", "--appendonly", "no", "--dir", dir}}
+				"--cluster-config-file", filepath.Join(dir, "nodes.conf"), "--cluster-node-timeout", "1000",
+				"--save", "", "--appendonly", "yes", "--repl-diskless-sync-delay", "0", "--dir", dir}}
 		p.Start(t, "")
 		t.Cleanup(p.Kill)
 		addr := "127.0.0.1:" + itoa(port)
 		if !listening(addr, 10*time.Second) {
 			t.Fatalf("cluster node %s not listening after 10s:\n%s", addr, p.Tail(2000))
 		}
+		nodes = append(nodes, clusterNode{addr: addr, proc: p})
 		addrs = append(addrs, addr)
 	}
-	out, err := exec.Command(cli, append(append([]string{"--cluster", "create"}, addrs...), "--cluster-replicas", "0", "--cluster-yes")...).CombinedOutput()
+	out, err := exec.Command(cli, append(append([]string{"--cluster", "create"}, addrs...), "--cluster-replicas", itoa(replicas), "--cluster-yes")...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
 	}
 	for _, a := range addrs {
+		waitClusterOK(t, a, 20*time.Second)
+	}
+	// A replica can take over only once it has synced with its master.
+	for _, a := range addrs {
 		c := redis.NewClient(&redis.Options{Addr: a})
 		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			if info, _ := c.ClusterInfo(context.Background()).Result(); strings.Contains(info, "cluster_state:ok") {
+			info, _ := c.Info(context.Background(), "replication").Result()
+			if strings.Contains(info, "role:master") || strings.Contains(info, "master_link_status:up") {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("cluster node %s never ok", a)
+				c.Close()
+				t.Fatalf("replica %s not synced with its master after 20s:\n%s", a, info)
 			}
 		}
 		c.Close()
 	}
-	return addrs
+	return nodes
+}
+
+// waitClusterOK waits until the node at addr reports the cluster ok.
+func waitClusterOK(t *testing.T, addr string, d time.Duration) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	for deadline := time.Now().Add(d); ; time.Sleep(100 * time.Millisecond) {
+		if info, _ := c.ClusterInfo(context.Background()).Result(); strings.Contains(info, "cluster_state:ok") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster node %s not ok after %s", addr, d)
+		}
+	}
 }
 
 // TestScaleOut is the scale-out mode (docs/architecture.md) on loopback: the stock on a Redis

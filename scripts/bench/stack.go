@@ -230,11 +230,6 @@ func (s *stack) benchsvc(name string, args ...string) *testproc.Proc {
 	return &testproc.Proc{Name: name, Bin: filepath.Join(s.bin, name), Args: args, Log: filepath.Join(s.dir, name+".log")}
 }
 
-func (s *stack) newProc(name string, args, env []string) *testproc.Proc {
-	return &testproc.Proc{Name: name, Bin: filepath.Join(s.bin, name), Args: args, Env: env,
-		Log: filepath.Join(s.dir, name+".log")}
-}
-
 // start starts the process newProc returns for nports fresh free ports and
 // waits until its readiness URL answers, then notes its pid under name. A port free when probed can
 // be taken by another process before the service binds it (the machine is
@@ -317,7 +312,6 @@ func (s *stack) close() {
 }
 
 func (s *stack) dtmURL() string     { return fmt.Sprintf("http://127.0.0.1:%d/api/dtmsvr", s.dtmPort) }
-func (s *stack) ordersURL() string  { return fmt.Sprintf("http://127.0.0.1:%d", s.ordersPort) }
 func (s *stack) shopperURL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.shopperPort) }
 func (s *stack) adminURL() string   { return fmt.Sprintf("http://127.0.0.1:%d", s.adminPort) }
 func (s *stack) shopperAddr() string {
