@@ -25,14 +25,6 @@ type MsgSpec struct {
 	// Headers, if any, go with every call the dtm server makes for the
 	// message, beside the signatures.
 	Headers map[string]string
-	// WaitForBranch makes Submit return only once the dtm server has
-	// called the branch (dtm's WaitResult): the branch runs in the submit
-	// request instead of in a goroutine of the dtm server, so the branches
-	// in flight are bounded by the callers waiting on them and a message
-	// is settled when its Submit returns. A branch that fails makes Submit
-	// fail too, although the message is submitted: dtm's retries (or the
-	// back-check, if the submit itself was lost) settle it.
-	WaitForBranch bool
 }
 
 // NewMsg returns the message spec describes on the dtm server at server
@@ -54,7 +46,6 @@ func NewMsg(server string, key contract.Key, spec MsgSpec) (msg *dtmcli.Msg, que
 	msg.TimeoutToFail = MsgTimeoutToFail
 	msg.RetryInterval = MsgRetryInterval
 	msg.RequestTimeout = RequestTimeout
-	msg.WaitResult = spec.WaitForBranch
 	msg.BranchHeaders = maps.Clone(spec.Headers)
 	if msg.BranchHeaders == nil {
 		msg.BranchHeaders = map[string]string{}

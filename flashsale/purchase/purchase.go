@@ -65,8 +65,8 @@ func New(cfg Config, stock flashsale.Stock, log *slog.Logger) *Service {
 
 // Buy runs user's purchase of one unit of a, counted in the rate windows
 // first. It returns the message's gid when the unit is taken and the order
-// is created (by the dtm server's call to the order service, which Submit
-// waits for) or on its way (dtm retries it), or an error: a
+// is on its way (created by the dtm server's call to the order service),
+// or an error: a
 // *flashsale.OverLimit when a window is over its limit, else an Error: ESoldOut,
 // EAlreadyPurchased, EUnavailable.
 func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string, windows []flashsale.RateWindow) (string, error) {
@@ -96,8 +96,7 @@ func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string, wi
 			PayTimeoutSeconds: a.PayTimeoutSeconds,
 		},
 		QueryBase: s.cfg.InternalURL, QueryRoute: contract.RoutePurchaseQuery,
-		Headers:       BranchHeaders(ctx, time.Now()),
-		WaitForBranch: true,
+		Headers: BranchHeaders(ctx, time.Now()),
 	})
 	var ran bool
 	var local error
@@ -124,11 +123,9 @@ func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string, wi
 	case !ran:
 		return "", s.prepareFailed(ctx, a, gid, err)
 	case local == nil:
-		// The unit is taken but Submit failed: either it did not get
-		// through (the message stays prepared and the back-check commits
-		// it) or the order's branch failed (the message is submitted and
-		// dtm retries the branch). Either way the order will exist.
-		s.log.Warn("submit failed after the local step; dtm settles the message", "gid", gid, "err", err)
+		// The unit is taken but Submit did not get through: the message
+		// stays prepared and the back-check commits it.
+		s.log.Warn("submit failed after the local step; the back-check will settle it", "gid", gid, "err", err)
 		return gid, nil
 	case errors.Is(local, flashsale.ErrStockShort), errors.Is(local, flashsale.ErrDuplicate), errors.Is(local, flashsale.ErrRolledBack), errors.Is(local, flashsale.ErrClosed):
 		return "", local
