@@ -1,8 +1,8 @@
 package gate
 
 import (
-	"github.com/flashsale/flashsale/flashsale/rediscache"
 	"context"
+	"github.com/flashsale/flashsale/flashsale/rediscache"
 	"testing"
 	"time"
 
