@@ -2,11 +2,11 @@ package gate
 
 import (
 	"context"
-	"github.com/flashsale/flashsale/flashsale/rediscache"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/flashsale/flashsale/flashsale/rediscache"
 	"github.com/redis/go-redis/v9"
 )
 
