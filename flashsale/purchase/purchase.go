@@ -66,9 +66,8 @@ func New(cfg Config, stock flashsale.Stock, log *slog.Logger) *Service {
 // Buy runs user's purchase of one unit of a, counted in the rate windows
 // first. It returns the message's gid when the unit is taken and the order
 // is on its way (created by the dtm server's call to the order service),
-// or an error: a
-// *flashsale.OverLimit when a window is over its limit, else an Error: ESoldOut,
-// EAlreadyPurchased, EUnavailable.
+// or an error: a *flashsale.OverLimit when a window is over its limit,
+// else an Error: ESoldOut, EAlreadyPurchased, EUnavailable.
 func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string, windows []flashsale.RateWindow) (string, error) {
 	// A shopper who hangs up must not cut the protocol short half-way.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*dtmconf.RequestTimeout*time.Second)

@@ -119,6 +119,15 @@ func TestHotScriptsReloaded(t *testing.T) {
 	if n, ok, err := s.Remaining(ctx, 1); err != nil || !ok || n != 1 {
 		t.Fatalf("Remaining = %d, %v, %v; want 1", n, ok, err)
 	}
+	// The rate windows and the stock read, one function call: a second buy
+	// in a window of one waits and reads nothing.
+	w := []flashsale.RateWindow{{Key: "{fs:rl:u:y}:1", Limit: 1}}
+	if chk, err := s.CheckBuy(ctx, 1, w); err != nil || !chk.Loaded || chk.Units != 1 || chk.Wait != 0 {
+		t.Fatalf("CheckBuy = %+v, %v; want 1 unit", chk, err)
+	}
+	if chk, err := s.CheckBuy(ctx, 1, w); err != nil || chk.Wait <= 0 || chk.Loaded {
+		t.Fatalf("a second buy in a window of 1: %+v, %v; want a wait and no read", chk, err)
+	}
 }
 
 // TestHotScriptsWithoutFunctions: on a server without Redis functions
