@@ -40,7 +40,8 @@ func Statements(dialect string) ([]string, error) {
 	return out, nil
 }
 
-// Migrate applies the schema of dialect to db.
+// Migrate applies the schema of dialect to db, then adds the columns
+// that tables made by an earlier version lack.
 func Migrate(ctx context.Context, db *sql.DB, dialect string) error {
 	stmts, err := Statements(dialect)
 	if err != nil {
@@ -51,5 +52,20 @@ func Migrate(ctx context.Context, db *sql.DB, dialect string) error {
 			return fmt.Errorf("migrate: %w\n%s", err, s)
 		}
 	}
+	for _, c := range addedColumns {
+		if _, err := db.ExecContext(ctx, "SELECT "+c.column+" FROM "+c.table+" WHERE 1 = 0"); err == nil {
+			continue
+		}
+		alter := "ALTER TABLE " + c.table + " ADD COLUMN " + c.column + " " + c.def
+		if _, err := db.ExecContext(ctx, alter); err != nil {
+			return fmt.Errorf("migrate: %w\n%s", err, alter)
+		}
+	}
 	return nil
+}
+
+// addedColumns are the columns added to a table after its first release,
+// in the three dialects' common syntax.
+var addedColumns = []struct{ table, column, def string }{
+	{"activities", "shards", "INT NOT NULL DEFAULT 1"},
 }

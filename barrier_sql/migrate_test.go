@@ -160,3 +160,29 @@ func TestMigrateSQLite(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrateAddsShards: a database whose activities table predates the
+// shards column gains it, and its activities read as one shard each.
+func TestMigrateAddsShards(t *testing.T) {
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	old := `CREATE TABLE activities (id INTEGER PRIMARY KEY, name TEXT NOT NULL, product_id INTEGER NOT NULL,
+	  price INTEGER NOT NULL, total INTEGER NOT NULL, start_at DATETIME NOT NULL, end_at DATETIME NOT NULL,
+	  pay_timeout_seconds INTEGER NOT NULL DEFAULT 900, created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP)`
+	if _, err := db.Exec(old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("INSERT INTO activities (name, product_id, price, total, start_at, end_at) VALUES ('a', 1, 1, 5, '2026-01-01', '2026-01-02')"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Migrate(context.Background(), db, "sqlite"); err != nil {
+		t.Fatal(err)
+	}
+	var shards int
+	if err := db.QueryRow("SELECT shards FROM activities").Scan(&shards); err != nil || shards != 1 {
+		t.Fatalf("shards of the old activity: %d, %v; want 1", shards, err)
+	}
+}

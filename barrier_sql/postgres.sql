@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS activities (
   start_at            TIMESTAMPTZ  NOT NULL,
   end_at              TIMESTAMPTZ  NOT NULL,
   pay_timeout_seconds INT          NOT NULL DEFAULT 900,
+  shards              INT          NOT NULL DEFAULT 1,
   created_at          TIMESTAMPTZ  NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS idx_activities_product ON activities (product_id);

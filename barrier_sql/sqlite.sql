@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS activities (
   start_at            DATETIME NOT NULL,
   end_at              DATETIME NOT NULL,
   pay_timeout_seconds INTEGER  NOT NULL DEFAULT 900,
+  shards              INTEGER  NOT NULL DEFAULT 1,
   created_at          DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
 CREATE INDEX IF NOT EXISTS idx_activities_product ON activities (product_id);

@@ -1,6 +1,7 @@
 package flashsale
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -20,6 +21,10 @@ var (
 	// restart that may have lost writes) and is being re-derived; no unit
 	// was taken.
 	ErrStale = contract.Errorf(contract.EUnavailable, "the sale's stock is being restored, try again")
+	// ErrRederiving: another re-derivation of the activity's stock holds
+	// it, or froze it again since this one began (package restock); this
+	// one set nothing more and the next pass tries again.
+	ErrRederiving = errors.New("another re-derivation of the stock is under way")
 )
 
 // OverLimit is a buy's answer when one of its rate windows is over its

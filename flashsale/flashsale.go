@@ -32,6 +32,14 @@ type Activity struct {
 	StartAt           time.Time
 	EndAt             time.Time
 	PayTimeoutSeconds int
+	// Shards is the number of Redis slots its units are split over (1 to
+	// contract.MaxShards), fixed at creation.
+	Shards int
+}
+
+// Layout returns the activity's stock layout in Redis.
+func (a Activity) Layout() contract.Shards {
+	return contract.Shards{Activity: a.ID, N: max(a.Shards, 1)}
 }
 
 // Activity statuses, as the shopper API names them.
@@ -69,26 +77,32 @@ func (a Activity) CheckOpen(now time.Time) error {
 	return nil
 }
 
-// Stock is the Redis side of a sale: the stock counter of each activity and
-// the barrier keys of purchase messages, all of one activity in one hash slot.
+// Stock is the Redis side of a sale: the stock counters of each activity,
+// split over its shards (contract.Shards), and the barrier keys of its
+// messages, each in its message's home shard.
 type Stock interface {
-	// Preheat sets the activity's stock counter to units.
-	Preheat(ctx context.Context, activityID int64, units int) error
-	// Remaining returns the stock counter; ok is false when it is missing,
-	// or stale: set before a restart of the store that may have lost
-	// writes, so that it must be re-derived (package restock).
+	// Preheat splits units over the activity's shards.
+	Preheat(ctx context.Context, activityID int64, shards, units int) error
+	// Remaining returns the sum of the activity's counters; ok is false
+	// when one is missing, or stale: set before a restart of the store
+	// that may have lost writes, so that it must be re-derived (package
+	// restock).
 	Remaining(ctx context.Context, activityID int64) (units int64, ok bool, err error)
+	// Shares returns the counter of every shard of the activity.
+	Shares(ctx context.Context, activityID int64) ([]ShardStock, error)
 	// CheckBuy is the buy path's first Redis call: it counts the buy in
-	// every rate window and, unless one is over its limit, reads the stock
-	// counter as Remaining does (in one round trip where the keys share a
-	// server).
-	CheckBuy(ctx context.Context, activityID int64, windows []RateWindow) (BuyCheck, error)
-	// Take is the local step of a purchase message: in one atomic call it
-	// checks the barrier named barrier and takes one unit. It returns
-	// ErrDuplicate or ErrRolledBack when the barrier is already set, and
-	// ErrStockShort when no unit is left (or the counter is missing), and
-	// ErrStale, taking nothing, while the counter is stale, and ErrClosed
-	// once the activity is closed.
+	// every rate window and, unless one is over its limit, reads the
+	// counter of the home shard of the purchase gid as Remaining does (in
+	// one round trip where the keys share a server).
+	CheckBuy(ctx context.Context, activityID int64, gid string, windows []RateWindow) (BuyCheck, error)
+	// Take is the local step of a purchase message: it checks the barrier
+	// named barrier and takes one unit, from the message's home shard or,
+	// when that one is empty, from the next shard holding one (each step
+	// one atomic call). It returns ErrDuplicate or ErrRolledBack when the
+	// barrier is already set, and ErrStockShort when no shard has a unit
+	// left (or the counter is missing), and ErrStale, taking nothing,
+	// while a counter it reaches is stale, and ErrClosed once the activity
+	// is closed.
 	Take(ctx context.Context, activityID int64, barrier string) error
 	// Close marks the activity closed: no Take succeeds after it returns.
 	Close(ctx context.Context, activityID int64) error
@@ -98,13 +112,26 @@ type Stock interface {
 	// Barrier returns the state of a barrier: BarrierAbsent, BarrierTaken
 	// or BarrierRollback.
 	Barrier(ctx context.Context, activityID int64, barrier string) (string, error)
-	// Restore sets the stock counter to units and marks the barriers named
-	// taken, keeping any barrier that already has a value. It does nothing
-	// when the counter is no longer missing or stale (another
-	// re-derivation finished first and buys may have resumed).
-	Restore(ctx context.Context, activityID int64, units int64, taken []string) error
+	// Freeze starts a re-derivation: every shard of the activity stops
+	// taking units. It returns the token Restore takes, "" when nothing
+	// is missing or stale any more, or ErrRederiving while another
+	// re-derivation holds the activity.
+	Freeze(ctx context.Context, activityID int64) (token string, err error)
+	// Restore ends the re-derivation token started: it splits units over
+	// the shards and marks the barriers named taken, keeping any barrier
+	// that already has a value. It returns ErrRederiving when another
+	// re-derivation froze the activity since (its result wins).
+	Restore(ctx context.Context, activityID int64, token string, units int64, taken []string) error
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
+}
+
+// ShardStock is one shard's counter.
+type ShardStock struct {
+	Index int
+	Units int64
+	// Loaded is false when the counter is missing or stale.
+	Loaded bool
 }
 
 // RateWindow is one rate limit of the buy path, counted in Redis so that
@@ -120,8 +147,11 @@ type BuyCheck struct {
 	// Wait is zero when every window allowed the buy, else how long until
 	// the window over its limit ends (the counter was not read).
 	Wait time.Duration
-	// Units is the stock counter, when Loaded.
+	// Units is the home shard's counter, when Loaded.
 	Units int64
+	// Shards is the activity's number of shards: with more than one, an
+	// empty home shard does not mean that the sale is sold out.
+	Shards int
 	// Loaded is false when the counter is missing or stale (Remaining's
 	// ok).
 	Loaded bool

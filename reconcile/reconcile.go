@@ -80,14 +80,19 @@ type order struct {
 // Check reads the stores and checks I1-I5 for activityID.
 func Check(ctx context.Context, src Sources, activityID int64) (Report, error) {
 	r := Report{ActivityID: activityID, Messages: map[string]int{}, Cancels: map[string]int{}, Adjustments: map[string]int{}, Violations: []Violation{}}
-	if err := src.DB.QueryRowContext(ctx, "SELECT total, stock FROM activity_stock WHERE activity_id = ?", activityID).Scan(&r.Total, &r.DBStock); err != nil {
+	var shards int
+	row := src.DB.QueryRowContext(ctx, `SELECT s.total, s.stock, COALESCE(a.shards, 1) FROM activity_stock s
+		LEFT JOIN activities a ON a.id = s.activity_id WHERE s.activity_id = ?`, activityID)
+	if err := row.Scan(&r.Total, &r.DBStock, &shards); err != nil {
 		return r, fmt.Errorf("activity %d DB stock: %w", activityID, err)
 	}
-	stock, err := src.Redis.Get(ctx, contract.StockKey(activityID)).Int64()
-	if err != nil {
-		return r, fmt.Errorf("activity %d Redis stock: %w", activityID, err)
+	for i := range shards {
+		stock, err := src.Redis.Get(ctx, contract.StockKey(activityID, i)).Int64()
+		if err != nil {
+			return r, fmt.Errorf("activity %d Redis stock, shard %d: %w", activityID, i, err)
+		}
+		r.RedisStock += stock
 	}
-	r.RedisStock = stock
 	orders, err := readOrders(ctx, src.DB, activityID)
 	if err != nil {
 		return r, err
@@ -108,7 +113,7 @@ func Check(ctx context.Context, src Sources, activityID int64) (Report, error) {
 			msgs[gid] = st
 		}
 	}
-	taken, returned, adjusted, err := barriers(ctx, src.Redis, activityID)
+	taken, returned, adjusted, err := barriers(ctx, src.Redis, activityID, shards)
 	if err != nil {
 		return r, err
 	}
@@ -286,14 +291,26 @@ func MessageStatus(ctx context.Context, src Sources, gid string) (string, error)
 	return body.Transaction.Status, nil
 }
 
-// barriers returns the purchase gids whose local step took a unit (their
-// barrier "<gid>-00-msg-01" holds "op"), the cancellation gids whose
+// barriers returns, from every shard of the activity, the purchase gids
+// whose local step took a unit (their barrier "<gid>-00-msg-01" holds "op"
+// in some shard: a walk's links are not units), the cancellation gids whose
 // branch returned the unit (their barrier "<gid>-01-action-01" is set), and
 // the adjustment gids whose Redis side ran (a removal's local step, an
 // addition's branch).
-func barriers(ctx context.Context, rdb redis.UniversalClient, activityID int64) (taken, returned, adjusted map[string]bool, err error) {
-	prefix := contract.BarrierKey(activityID, "")
+func barriers(ctx context.Context, rdb redis.UniversalClient, activityID int64, shards int) (taken, returned, adjusted map[string]bool, err error) {
 	taken, returned, adjusted = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for i := range shards {
+		if err := shardBarriers(ctx, rdb, activityID, i, taken, returned, adjusted); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return taken, returned, adjusted, nil
+}
+
+// shardBarriers adds the barriers of one shard to taken, returned and
+// adjusted.
+func shardBarriers(ctx context.Context, rdb redis.UniversalClient, activityID int64, shard int, taken, returned, adjusted map[string]bool) error {
+	prefix := contract.BarrierKey(activityID, shard, "")
 	msgSuffix, returnSuffix := contract.MsgBarrier(""), contract.BranchBarrier("")
 	adjustments := contract.AdjustGIDPrefix(activityID)
 	scan := func(ctx context.Context, c *redis.Client) error {
@@ -325,6 +342,7 @@ func barriers(ctx context.Context, rdb redis.UniversalClient, activityID int64) 
 		}
 		return it.Err()
 	}
+	var err error
 	switch c := rdb.(type) {
 	case *redis.ClusterClient:
 		err = c.ForEachMaster(ctx, scan)
@@ -334,9 +352,9 @@ func barriers(ctx context.Context, rdb redis.UniversalClient, activityID int64) 
 		err = fmt.Errorf("unsupported Redis client %T", rdb)
 	}
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("barrier keys: %w", err)
+		return fmt.Errorf("barrier keys: %w", err)
 	}
-	return taken, returned, adjusted, nil
+	return nil
 }
 
 func httpClient(src Sources) *http.Client {

@@ -146,7 +146,7 @@ func TestScaleOut(t *testing.T) {
 	for len(acts) < 6 && (len(acts) < 3 || len(onNode) < 2) {
 		id := s.newActivityOn(a.admin, 30, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
 		acts = append(acts, id)
-		node, err := cc.MasterForKey(context.Background(), contract.StockKey(id))
+		node, err := cc.MasterForKey(context.Background(), contract.StockKey(id, 0))
 		if err != nil {
 			t.Fatal(err)
 		}

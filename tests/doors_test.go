@@ -51,7 +51,7 @@ func (s *stack) snapshot(act int64) sale {
 		}
 		fmt.Fprintf(&b, "%d:%s:%s ", id, user, status)
 	}
-	keys, err := env.rdb.Keys(ctx, contract.BarrierKey(act, "*")).Result()
+	keys, err := env.rdb.Keys(ctx, contract.BarrierKey(act, 0, "*")).Result()
 	if err != nil {
 		s.t.Fatal(err)
 	}

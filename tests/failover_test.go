@@ -48,7 +48,7 @@ func TestClusterFailover(t *testing.T) {
 
 	const units, shoppers = 150, 300
 	act := s.newActivityOn(insts[0].admin, units, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
-	master, err := rdb.(*redis.ClusterClient).MasterForKey(ctx, contract.StockKey(act))
+	master, err := rdb.(*redis.ClusterClient).MasterForKey(ctx, contract.StockKey(act, 0))
 	if err != nil {
 		t.Fatal(err)
 	}

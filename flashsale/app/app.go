@@ -109,15 +109,19 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 	}
 	m := metrics.New()
 	rdb.AddHook(m.RedisHook())
-	stock := rediscache.NewStock(rdb, rediscache.DefaultBarrierTTL)
 	catalog := mysqldb.NewCatalog(db)
+	cached := memcache.NewCatalog(rediscache.NewActivityCache(catalog, rdb, log), 2*time.Second, time.Now)
+	stock := rediscache.NewStock(rdb, rediscache.DefaultBarrierTTL, func(ctx context.Context, id int64) (int, error) {
+		a, err := cached.Activity(ctx, id)
+		return a.Layout().N, err
+	})
 	s := &Service{
 		cfg:     cfg,
 		catalog: catalog,
 		recon:   reconcile.Sources{Redis: rdb, DB: sqlDB, DTM: cfg.DTMServer, HTTP: &http.Client{Timeout: 30 * time.Second}},
 	}
 	s.deps = httpapi.Deps{
-		Catalog: memcache.NewCatalog(rediscache.NewActivityCache(catalog, rdb, log), 2*time.Second, time.Now),
+		Catalog: cached,
 		Orders:  catalog,
 		Stock:   stock,
 		Purchases: purchase.New(purchase.Config{
@@ -201,7 +205,7 @@ func (s *Service) CreateActivity(ctx context.Context, a flashsale.Activity) (fla
 	if err != nil {
 		return a, err
 	}
-	return a, s.deps.Stock.Preheat(ctx, a.ID, a.Total)
+	return a, s.deps.Stock.Preheat(ctx, a.ID, a.Layout().N, a.Total)
 }
 
 // Restock re-derives the Redis stock of every activity whose counter is

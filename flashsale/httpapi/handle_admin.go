@@ -78,6 +78,7 @@ type activityRequest struct {
 	StartAt           time.Time `json:"start_at"`
 	EndAt             time.Time `json:"end_at"`
 	PayTimeoutSeconds int       `json:"pay_timeout_seconds"`
+	Shards            int       `json:"shards"`
 }
 
 // MaxTotal bounds an activity's units, at creation and after additions.
@@ -88,6 +89,9 @@ const defaultPayTimeout = 900
 func (r *activityRequest) validate() error {
 	if r.PayTimeoutSeconds == 0 {
 		r.PayTimeoutSeconds = defaultPayTimeout
+	}
+	if r.Shards == 0 {
+		r.Shards = 1
 	}
 	switch {
 	case !textOK(r.Name, 1, 128):
@@ -104,6 +108,10 @@ func (r *activityRequest) validate() error {
 		return contract.Errorf(contract.EBadRequest, "end_at must be after start_at")
 	case r.PayTimeoutSeconds < 10 || r.PayTimeoutSeconds > 86400:
 		return contract.Errorf(contract.EBadRequest, "pay_timeout_seconds must be 10-86400")
+	case r.Shards < 1 || r.Shards > contract.MaxShards:
+		return contract.Errorf(contract.EBadRequest, "shards must be 1-%d", contract.MaxShards)
+	case r.Shards > r.Total:
+		return contract.Errorf(contract.EBadRequest, "shards must be at most total")
 	}
 	return nil
 }
@@ -123,13 +131,13 @@ func handleCreateActivity(cat flashsale.Catalog, stock flashsale.Stock, now func
 		}
 		a, err := cat.CreateActivity(c, flashsale.Activity{
 			Name: req.Name, Product: flashsale.Product{ID: req.ProductID}, Price: req.Price, Total: req.Total,
-			StartAt: req.StartAt, EndAt: req.EndAt, PayTimeoutSeconds: req.PayTimeoutSeconds,
+			StartAt: req.StartAt, EndAt: req.EndAt, PayTimeoutSeconds: req.PayTimeoutSeconds, Shards: req.Shards,
 		})
 		if err != nil {
 			writeError(c, log, err)
 			return
 		}
-		if err := stock.Preheat(c, a.ID, a.Total); err != nil {
+		if err := stock.Preheat(c, a.ID, a.Layout().N, a.Total); err != nil {
 			writeError(c, log, contract.Errorf(contract.EUnavailable, "activity %d created but its stock is not in Redis: %v", a.ID, err))
 			return
 		}
@@ -150,14 +158,28 @@ func handleStats(cat flashsale.Catalog, stock flashsale.Stock, orders flashsale.
 			writeError(c, log, err)
 			return
 		}
-		var redisStock any // null when the counter is missing
-		if n, ok, err := stock.Remaining(c, id); err != nil {
+		shares, err := stock.Shares(c, id)
+		if err != nil {
 			writeError(c, log, contract.Errorf(contract.EUnavailable, "redis: %v", err))
 			return
-		} else if ok {
-			redisStock = n
 		}
-		c.JSON(http.StatusOK, gin.H{"total": a.Total, "redis_stock": redisStock, "orders": counts, "db_stock": dbStock})
+		// A counter missing or stale reads null, and so does the sum.
+		var sum int64
+		loaded := true
+		shards := make([]gin.H, len(shares))
+		for i, sh := range shares {
+			var n any
+			if sh.Loaded {
+				n, sum = sh.Units, sum+sh.Units
+			}
+			loaded = loaded && sh.Loaded
+			shards[i] = gin.H{"index": sh.Index, "redis_stock": n}
+		}
+		var redisStock any
+		if loaded {
+			redisStock = sum
+		}
+		c.JSON(http.StatusOK, gin.H{"total": a.Total, "redis_stock": redisStock, "shards": shards, "orders": counts, "db_stock": dbStock})
 	}
 }
 

@@ -25,6 +25,7 @@ type activityRow struct {
 	StartAt           time.Time
 	EndAt             time.Time
 	PayTimeoutSeconds int
+	Shards            int
 	CreatedAt         time.Time
 	Product           productRow `gorm:"foreignKey:ProductID"`
 }

@@ -76,7 +76,7 @@ func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string, wi
 	// One Redis call counts the buy in its rate windows and reads the
 	// stock: most sold-out requests are turned away here, before any dtm
 	// work; only the Lua step decides success.
-	chk, err := s.stock.CheckBuy(ctx, a.ID, windows)
+	chk, err := s.stock.CheckBuy(ctx, a.ID, gid, windows)
 	switch {
 	case err != nil:
 		return "", unavailable(err)
@@ -84,7 +84,8 @@ func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string, wi
 		return "", &flashsale.OverLimit{Wait: chk.Wait}
 	case !chk.Loaded:
 		return "", contract.Errorf(contract.EUnavailable, "the sale's stock is not loaded")
-	case chk.Units <= 0:
+	case chk.Units <= 0 && chk.Shards <= 1:
+		// With several shards, the walk of the Lua step finds out.
 		return "", flashsale.ErrStockShort
 	}
 

@@ -15,7 +15,7 @@ func TestTakeUnitsAllOrNone(t *testing.T) {
 	o := newOurs(t, e)
 	o.setStock(t, 5)
 	b1, b2 := barrierName(newGID(t, "rm")), barrierName(newGID(t, "rm"))
-	e.sweep.add(contract.BarrierKey(o.act, b1), contract.BarrierKey(o.act, b2))
+	e.sweep.add(contract.BarrierKey(o.act, 0, b1), contract.BarrierKey(o.act, 0, b2))
 	if err := o.s.TakeUnits(e.ctx, o.act, b1, 6); !errors.Is(err, flashsale.ErrNotEnoughUnits) {
 		t.Fatalf("remove 6 of 5: %v, want ErrNotEnoughUnits", err)
 	}
@@ -39,7 +39,7 @@ func TestTakeUnitsAllOrNone(t *testing.T) {
 func TestCloseStopsPurchasesOnly(t *testing.T) {
 	e := newEnv(t)
 	o := newOurs(t, e)
-	e.sweep.add(contract.ClosedKey(o.act))
+	e.sweep.add(contract.ClosedKey(o.act, 0))
 	o.setStock(t, 5)
 	if got := o.take(t, "before"); got != classOK {
 		t.Fatalf("take before closing: %s", got)
@@ -48,7 +48,7 @@ func TestCloseStopsPurchasesOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := barrierName(newGID(t, "after"))
-	e.sweep.add(contract.BarrierKey(o.act, after))
+	e.sweep.add(contract.BarrierKey(o.act, 0, after))
 	if err := o.s.Take(e.ctx, o.act, after); !errors.Is(err, flashsale.ErrClosed) {
 		t.Fatalf("take after closing: %v, want ErrClosed", err)
 	}
@@ -56,7 +56,7 @@ func TestCloseStopsPurchasesOnly(t *testing.T) {
 		t.Fatalf("the earlier purchase again: %v, want ErrDuplicate", err)
 	}
 	rm, add := barrierName(newGID(t, "rm")), contract.BranchBarrier(newGID(t, "add"))
-	e.sweep.add(contract.BarrierKey(o.act, rm), contract.BarrierKey(o.act, add))
+	e.sweep.add(contract.BarrierKey(o.act, 0, rm), contract.BarrierKey(o.act, 0, add))
 	if err := o.s.TakeUnits(e.ctx, o.act, rm, 4); err != nil {
 		t.Fatalf("remove the 4 unsold units of a closed activity: %v", err)
 	}

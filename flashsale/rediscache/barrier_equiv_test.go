@@ -185,8 +185,8 @@ type ours struct {
 
 func newOurs(t *testing.T, e *env) *ours {
 	t.Helper()
-	o := &ours{e: e, s: rediscache.NewStock(e.rdb, testBarrierTTL), act: newActivityID()}
-	e.sweep.add(contract.StockKey(o.act), contract.EpochKey(o.act))
+	o := &ours{e: e, s: rediscache.NewStock(e.rdb, testBarrierTTL, rediscache.OneShard), act: newActivityID()}
+	e.sweep.add(contract.StockKey(o.act, 0), contract.EpochKey(o.act, 0))
 	return o
 }
 
@@ -197,7 +197,7 @@ func (o *ours) setStock(t *testing.T, units int) {
 	if units == noStock {
 		return
 	}
-	if err := o.s.Preheat(o.e.ctx, o.act, units); err != nil {
+	if err := o.s.Preheat(o.e.ctx, o.act, 1, units); err != nil {
 		t.Fatalf("%s: Preheat: %v", o.name(), err)
 	}
 }
@@ -205,7 +205,7 @@ func (o *ours) setStock(t *testing.T, units int) {
 func (o *ours) take(t *testing.T, gid string) string {
 	t.Helper()
 	b := barrierName(gid)
-	o.e.sweep.add(contract.BarrierKey(o.act, b))
+	o.e.sweep.add(contract.BarrierKey(o.act, 0, b))
 	err := o.s.Take(o.e.ctx, o.act, b)
 	o.errs = append(o.errs, err)
 	return takeClass(t, err)
@@ -230,7 +230,7 @@ func takeClass(t *testing.T, err error) string {
 func (o *ours) query(t *testing.T, gid string) string {
 	t.Helper()
 	b := barrierName(gid)
-	o.e.sweep.add(contract.BarrierKey(o.act, b))
+	o.e.sweep.add(contract.BarrierKey(o.act, 0, b))
 	err := o.s.QueryPrepared(o.e.ctx, o.act, b)
 	o.errs = append(o.errs, err)
 	switch {
@@ -657,7 +657,7 @@ func TestTakeConcurrent(t *testing.T) {
 		o.setStock(t, 10)
 		gid := newGID(t, "A")
 		b := barrierName(gid)
-		e.sweep.add(contract.BarrierKey(o.act, b))
+		e.sweep.add(contract.BarrierKey(o.act, 0, b))
 		barriers := make([]string, 50)
 		for i := range barriers {
 			barriers[i] = b
@@ -679,7 +679,7 @@ func TestTakeConcurrent(t *testing.T) {
 		for i := range gids {
 			gids[i] = newGID(t, strconv.Itoa(i))
 			barriers[i] = barrierName(gids[i])
-			e.sweep.add(contract.BarrierKey(o.act, barriers[i]))
+			e.sweep.add(contract.BarrierKey(o.act, 0, barriers[i]))
 		}
 		checkCounts(t, takeAll(t, o.s, o.act, barriers), map[error]int{nil: 30, flashsale.ErrStockShort: 70})
 		if got := o.stock(t); got != "0" {

@@ -75,19 +75,25 @@ func CountWindows(ctx context.Context, rdb redis.UniversalClient, windows []flas
 	return time.Duration(ms) * time.Millisecond, nil
 }
 
-// CheckBuy implements flashsale.Stock. On one server it is one script; on
-// a cluster, where the windows live in other slots than the activity,
-// the windows are counted first and the counter read after.
-func (s *Stock) CheckBuy(ctx context.Context, activityID int64, windows []flashsale.RateWindow) (flashsale.BuyCheck, error) {
+// CheckBuy implements flashsale.Stock: it reads the counter of gid's home
+// shard. On one server it is one script; on a cluster, where the windows
+// live in other slots than the activity, the windows are counted first and
+// the counter read after.
+func (s *Stock) CheckBuy(ctx context.Context, activityID int64, gid string, windows []flashsale.RateWindow) (flashsale.BuyCheck, error) {
+	l, err := s.layout(ctx, activityID)
+	if err != nil {
+		return flashsale.BuyCheck{}, err
+	}
+	home := l.Home(gid)
 	if _, cluster := s.rdb.(*redis.ClusterClient); cluster || len(windows) == 0 {
 		wait, err := CountWindows(ctx, s.rdb, windows)
 		if err != nil || wait > 0 {
 			return flashsale.BuyCheck{Wait: wait}, err
 		}
-		n, ok, err := s.Remaining(ctx, activityID)
-		return flashsale.BuyCheck{Units: n, Loaded: ok}, err
+		n, ok, err := s.shard(ctx, activityID, home)
+		return flashsale.BuyCheck{Units: n, Loaded: ok, Shards: l.N}, err
 	}
-	keys, limits := windowArgs(windows, []string{contract.StockKey(activityID), contract.EpochKey(activityID)})
+	keys, limits := windowArgs(windows, []string{contract.StockKey(activityID, home), contract.EpochKey(activityID, home)})
 	res, err := s.hot.run(ctx, checkBuyScript, keys, limits...).Int64Slice()
 	if err != nil {
 		return flashsale.BuyCheck{}, fmt.Errorf("check buy: %w", err)
@@ -98,7 +104,7 @@ func (s *Stock) CheckBuy(ctx context.Context, activityID int64, windows []flashs
 	if res[0] > 0 {
 		return flashsale.BuyCheck{Wait: time.Duration(res[0]) * time.Millisecond}, nil
 	}
-	return flashsale.BuyCheck{Units: res[2], Loaded: res[1] == 1}, nil
+	return flashsale.BuyCheck{Units: res[2], Loaded: res[1] == 1, Shards: l.N}, nil
 }
 
 // windowArgs returns the keys (after those given) and the limits of

@@ -63,9 +63,9 @@ func TestHotScriptsSeeARestart(t *testing.T) {
 	r := startOwnRedis(t)
 	rdb := redis.NewClient(&redis.Options{Addr: r.addr, MaxRetries: -1})
 	defer rdb.Close()
-	s := rediscache.NewStock(rdb, time.Hour)
+	s := rediscache.NewStock(rdb, time.Hour, rediscache.OneShard)
 	const act = 7
-	if err := s.Preheat(ctx, act, 10); err != nil {
+	if err := s.Preheat(ctx, act, 1, 10); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Take(ctx, act, "before"); err != nil {
@@ -79,19 +79,23 @@ func TestHotScriptsSeeARestart(t *testing.T) {
 	if err := s.Take(ctx, act, "after"); !errors.Is(err, flashsale.ErrStale) {
 		t.Fatalf("take after the restart: %v, want ErrStale", err)
 	}
-	if chk, err := s.CheckBuy(ctx, act, nil); err != nil || chk.Loaded {
+	if chk, err := s.CheckBuy(ctx, act, "g", nil); err != nil || chk.Loaded {
 		t.Fatalf("CheckBuy after the restart: %+v, %v: want not loaded", chk, err)
 	}
-	if chk, err := s.CheckBuy(ctx, act, []flashsale.RateWindow{{Key: "{fs:rl:u:x}:1", Limit: 5}}); err != nil || chk.Loaded || chk.Wait != 0 {
+	if chk, err := s.CheckBuy(ctx, act, "g", []flashsale.RateWindow{{Key: "{fs:rl:u:x}:1", Limit: 5}}); err != nil || chk.Loaded || chk.Wait != 0 {
 		t.Fatalf("CheckBuy with a window after the restart: %+v, %v: want allowed, not loaded", chk, err)
 	}
-	if err := s.Restore(ctx, act, 9, []string{"before"}); err != nil {
+	token, err := s.Freeze(ctx, act)
+	if err != nil || token == "" {
+		t.Fatalf("Freeze after the restart: %q, %v", token, err)
+	}
+	if err := s.Restore(ctx, act, token, 9, []string{"before"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Take(ctx, act, "after"); err != nil {
 		t.Fatalf("take once re-derived: %v", err)
 	}
-	if chk, err := s.CheckBuy(ctx, act, nil); err != nil || !chk.Loaded || chk.Units != 8 {
+	if chk, err := s.CheckBuy(ctx, act, "g", nil); err != nil || !chk.Loaded || chk.Units != 8 {
 		t.Fatalf("CheckBuy once re-derived: %+v, %v: want 8 units", chk, err)
 	}
 }
@@ -103,8 +107,8 @@ func TestHotScriptsReloaded(t *testing.T) {
 	r := startOwnRedis(t)
 	rdb := redis.NewClient(&redis.Options{Addr: r.addr})
 	defer rdb.Close()
-	s := rediscache.NewStock(rdb, time.Hour)
-	if err := s.Preheat(ctx, 1, 3); err != nil {
+	s := rediscache.NewStock(rdb, time.Hour, rediscache.OneShard)
+	if err := s.Preheat(ctx, 1, 1, 3); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Take(ctx, 1, "a"); err != nil {
@@ -122,10 +126,10 @@ func TestHotScriptsReloaded(t *testing.T) {
 	// The rate windows and the stock read, one function call: a second buy
 	// in a window of one waits and reads nothing.
 	w := []flashsale.RateWindow{{Key: "{fs:rl:u:y}:1", Limit: 1}}
-	if chk, err := s.CheckBuy(ctx, 1, w); err != nil || !chk.Loaded || chk.Units != 1 || chk.Wait != 0 {
+	if chk, err := s.CheckBuy(ctx, 1, "g", w); err != nil || !chk.Loaded || chk.Units != 1 || chk.Wait != 0 {
 		t.Fatalf("CheckBuy = %+v, %v; want 1 unit", chk, err)
 	}
-	if chk, err := s.CheckBuy(ctx, 1, w); err != nil || chk.Wait <= 0 || chk.Loaded {
+	if chk, err := s.CheckBuy(ctx, 1, "g", w); err != nil || chk.Wait <= 0 || chk.Loaded {
 		t.Fatalf("a second buy in a window of 1: %+v, %v; want a wait and no read", chk, err)
 	}
 }
@@ -138,15 +142,15 @@ func TestHotScriptsWithoutFunctions(t *testing.T) {
 	m := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	defer rdb.Close()
-	s := rediscache.NewStock(rdb, time.Hour)
-	if err := s.Preheat(ctx, 1, 2); err != nil {
+	s := rediscache.NewStock(rdb, time.Hour, rediscache.OneShard)
+	if err := s.Preheat(ctx, 1, 1, 2); err != nil {
 		t.Fatal(err)
 	}
 	w := []flashsale.RateWindow{{Key: "{fs:rl:u:x}:1", Limit: 1}}
-	if chk, err := s.CheckBuy(ctx, 1, w); err != nil || !chk.Loaded || chk.Units != 2 || chk.Wait != 0 {
+	if chk, err := s.CheckBuy(ctx, 1, "g", w); err != nil || !chk.Loaded || chk.Units != 2 || chk.Wait != 0 {
 		t.Fatalf("CheckBuy = %+v, %v; want 2 units", chk, err)
 	}
-	if chk, err := s.CheckBuy(ctx, 1, w); err != nil || chk.Wait <= 0 {
+	if chk, err := s.CheckBuy(ctx, 1, "g", w); err != nil || chk.Wait <= 0 {
 		t.Fatalf("a second buy in a window of 1: %+v, %v; want a wait", chk, err)
 	}
 	if err := s.Take(ctx, 1, "a"); err != nil {

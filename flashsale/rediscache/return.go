@@ -47,18 +47,25 @@ return 'OK'
 `)
 
 // ReturnUnit runs the branch of a cancellation message: it puts one unit
-// back in the activity's stock unless the barrier named barrier is already
-// set. It reports whether this call returned the unit, and returns an
+// back in the stock of the cancellation's home shard unless the barrier
+// named barrier is already set. It reports whether this call returned the unit, and returns an
 // Error EUnavailable when the stock counter is missing.
 func (s *Stock) ReturnUnit(ctx context.Context, activityID int64, barrier string) (bool, error) {
 	return s.AddUnits(ctx, activityID, barrier, 1)
 }
 
-// AddUnits puts n units in the activity's stock unless the barrier named
-// barrier is already set: the branch of a cancellation (one unit) or of an
-// admin's addition of units. It reports whether this call added them.
+// AddUnits puts n units in the stock of the message's home shard unless
+// the barrier named barrier is already set: the branch of a cancellation
+// (one unit) or of an admin's addition of units. Any shard will do: a
+// purchase walks on to the shards holding units. It reports whether this
+// call added them.
 func (s *Stock) AddUnits(ctx context.Context, activityID int64, barrier string, n int) (bool, error) {
-	keys := []string{contract.BarrierKey(activityID, barrier), contract.StockKey(activityID), contract.EpochKey(activityID)}
+	l, err := s.layout(ctx, activityID)
+	if err != nil {
+		return false, err
+	}
+	home := l.Home(contract.BarrierGID(barrier))
+	keys := []string{contract.BarrierKey(activityID, home, barrier), contract.StockKey(activityID, home), contract.EpochKey(activityID, home)}
 	res, err := returnScript.Run(ctx, s.rdb, keys, s.barrierTTL, n).Text()
 	if err != nil {
 		return false, fmt.Errorf("return script: %w", err)

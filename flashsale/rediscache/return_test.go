@@ -37,7 +37,7 @@ func TestReturnMatchesDTM(t *testing.T) {
 			o.setStock(t, tc.stock)
 			gid := newGID(t, "R")
 			ourBarrier := contract.BranchBarrier(gid)
-			e.sweep.add(contract.BarrierKey(o.act, ourBarrier))
+			e.sweep.add(contract.BarrierKey(o.act, 0, ourBarrier))
 			for i, want := range tc.wantOurs {
 				got, err := o.s.ReturnUnit(e.ctx, o.act, ourBarrier)
 				if tc.stock == noStock {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale"
@@ -12,32 +13,43 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// takeScript is the local step of a purchase message, dtm's Redis barrier
-// (RedisCheckAdjustAmount) for a msg's DoAndSubmit, on one activity's keys.
+// takeScript is the local step of a purchase message in one shard, dtm's
+// Redis barrier (RedisCheckAdjustAmount) for a msg's DoAndSubmit.
 //
 // KEYS[1] barrier key, KEYS[2] stock key; ARGV[1] amount to add (-1 takes a
 // unit; an admin's removal of units takes more), ARGV[2] the barrier's TTL
-// in seconds.
+// in seconds, ARGV[3] the shard to go on to when this one is short ('' for
+// none: the last shard of the walk, or a sale of one shard).
 //
 // The barrier is checked before the stock, unlike dtmcli's script: a
 // concurrent duplicate of a purchase that took the last unit must see
 // DUPLICATE, not FAILURE, or DoAndSubmit would abort the gid both attempts
 // share and the first attempt's unit would never become an order.
 // A barrier closed by the back-check answers ROLLEDBACK (dtmcli says
-// DUPLICATE; the outcome, an aborted message, is the same).
+// DUPLICATE; the outcome, an aborted message, is the same). A barrier that
+// links on to another shard ("next:<k>", left by an earlier attempt of the
+// same message that found this shard empty) answers NEXT:<k>: the walk
+// goes on there (shards.go).
 //
 // KEYS[3] is the epoch key: a counter set under another Redis process
 // answers STALE and takes nothing until it is re-derived (epoch.go). The
 // check comes after the missing-counter check, which keeps dtmcli's
-// FAILURE for a counter that does not exist.
+// FAILURE for a counter that does not exist in a walk's last shard; in any
+// other shard a missing counter is STALE, never a reason to move on.
 //
-// KEYS[4], given for purchases only, is the activity's closed marker, set
+// A shard short of the amount, with ARGV[3] given, links its barrier to
+// that shard and answers NEXT:<k>, atomically with finding it short.
+//
+// KEYS[4], given for purchases only, is the shard's closed marker, set
 // when an admin cancels the activity: from then on no purchase takes a
 // unit, on any instance, whatever its cached copy of the activity says.
 var takeScript = newHotScript("fs_take", sabotage.TakeScript(`
 local b = redis.call('GET', KEYS[1])
 if b == 'rollback' then
   return 'ROLLEDBACK'
+end
+if b and string.sub(b, 1, 5) == 'next:' then
+  return 'NEXT:' .. string.sub(b, 6)
 end
 if b then
   return 'DUPLICATE'
@@ -47,12 +59,19 @@ if KEYS[4] and redis.call('EXISTS', KEYS[4]) == 1 then
 end
 local s = redis.call('GET', KEYS[2])
 if not s then
+  if ARGV[3] ~= '' then
+    return 'STALE'
+  end
   return 'FAILURE'
 end
 if redis.call('GET', KEYS[3]) ~= runid() then
   return 'STALE'
 end
 if tonumber(s) + tonumber(ARGV[1]) < 0 then
+  if ARGV[3] ~= '' then
+    redis.call('SET', KEYS[1], 'next:' .. ARGV[3], 'EX', ARGV[2])
+    return 'NEXT:' .. ARGV[3]
+  end
   return 'FAILURE'
 end
 redis.call('SET', KEYS[1], 'op', 'EX', ARGV[2])
@@ -60,8 +79,9 @@ redis.call('INCRBY', KEYS[2], ARGV[1])
 return 'OK'
 `)) // sabotage: in test builds only, may drop the barrier check
 
-// queryScript is the back-check (dtm's RedisQueryPrepared): a barrier still
-// absent is closed with 'rollback' so that a late local step cannot commit.
+// queryScript is the back-check (dtm's RedisQueryPrepared) in one shard: a
+// barrier still absent is closed with 'rollback' so that a late local step
+// cannot commit; a link answers NEXT:<k>, where the back-check goes on.
 // KEYS[1] barrier key; ARGV[1] the barrier's TTL in seconds.
 var queryScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
@@ -72,6 +92,9 @@ end
 if v == 'rollback' then
   return 'FAILURE'
 end
+if string.sub(v, 1, 5) == 'next:' then
+  return 'NEXT:' .. string.sub(v, 6)
+end
 return 'OK'
 `)
 
@@ -80,7 +103,18 @@ type Stock struct {
 	rdb        redis.UniversalClient
 	hot        *hotRunner // the buy path's scripts (library.go)
 	barrierTTL int
+	shardsOf   ShardCounter
+	layouts    sync.Map // activity id -> its number of shards, once known
 }
+
+// ShardCounter returns the number of stock shards of an activity (the
+// catalog's Activity.Shards). It is asked once per activity and process:
+// an activity's shards never change.
+type ShardCounter func(ctx context.Context, activityID int64) (int, error)
+
+// OneShard is the ShardCounter of a store whose activities all have one
+// shard (tools and tests).
+func OneShard(context.Context, int64) (int, error) { return 1, nil }
 
 // hotScripts is the function library of the scripts every buy runs.
 var hotScripts = newHotLibrary([]string{windowsLua}, checkBuyScript, takeScript, remainingScript)
@@ -89,14 +123,31 @@ var hotScripts = newHotLibrary([]string{windowsLua}, checkBuyScript, takeScript,
 // transactions (its DataExpire, 7 days).
 const DefaultBarrierTTL = 7 * 24 * time.Hour
 
-// NewStock returns a Stock on rdb whose barrier keys expire after ttl.
-func NewStock(rdb redis.UniversalClient, ttl time.Duration) *Stock {
-	return &Stock{rdb: rdb, hot: newHotRunner(hotScripts, rdb), barrierTTL: int(ttl / time.Second)}
+// NewStock returns a Stock on rdb whose barrier keys expire after ttl and
+// which learns each activity's shards from shards.
+func NewStock(rdb redis.UniversalClient, ttl time.Duration, shards ShardCounter) *Stock {
+	return &Stock{rdb: rdb, hot: newHotRunner(hotScripts, rdb), barrierTTL: int(ttl / time.Second), shardsOf: shards}
 }
 
 var _ flashsale.Stock = (*Stock)(nil)
 
-// preheatScript sets the stock counter and its epoch.
+// layout returns the activity's shards.
+func (s *Stock) layout(ctx context.Context, activityID int64) (contract.Shards, error) {
+	if n, ok := s.layouts.Load(activityID); ok {
+		return contract.Shards{Activity: activityID, N: n.(int)}, nil
+	}
+	n, err := s.shardsOf(ctx, activityID)
+	if err != nil {
+		return contract.Shards{}, fmt.Errorf("activity %d's shards: %w", activityID, err)
+	}
+	if n < 1 || n > contract.MaxShards {
+		return contract.Shards{}, fmt.Errorf("activity %d has %d shards", activityID, n)
+	}
+	s.layouts.Store(activityID, n)
+	return contract.Shards{Activity: activityID, N: n}, nil
+}
+
+// preheatScript sets one shard's stock counter and its epoch.
 // KEYS[1] stock key, KEYS[2] epoch key; ARGV[1] units.
 var preheatScript = redis.NewScript(runIDLua + `
 redis.call('SET', KEYS[1], ARGV[1])
@@ -104,14 +155,25 @@ redis.call('SET', KEYS[2], runid())
 return 'OK'
 `)
 
-// Preheat sets the activity's stock counter to units, fresh under the
-// running Redis process.
-func (s *Stock) Preheat(ctx context.Context, activityID int64, units int) error {
-	return preheatScript.Run(ctx, s.rdb, []string{contract.StockKey(activityID), contract.EpochKey(activityID)}, units).Err()
+// Preheat splits units evenly over the activity's shards, each counter
+// fresh under the running Redis process.
+func (s *Stock) Preheat(ctx context.Context, activityID int64, shards, units int) error {
+	if shards < 1 || shards > contract.MaxShards {
+		return fmt.Errorf("activity %d: %d shards", activityID, shards)
+	}
+	s.layouts.Store(activityID, shards)
+	l := contract.Shards{Activity: activityID, N: shards}
+	for i := range shards {
+		keys := []string{contract.StockKey(activityID, i), contract.EpochKey(activityID, i)}
+		if err := preheatScript.Run(ctx, s.rdb, keys, l.Share(int64(units), i)).Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// remainingScript reads the stock counter, or nil when it is missing or
-// stale. KEYS[1] stock key, KEYS[2] epoch key.
+// remainingScript reads one shard's stock counter, or nil when it is
+// missing or stale. KEYS[1] stock key, KEYS[2] epoch key.
 var remainingScript = newHotScript("fs_remaining", `
 local s = redis.call('GET', KEYS[1])
 if not s or redis.call('GET', KEYS[2]) ~= runid() then
@@ -120,118 +182,86 @@ end
 return s
 `)
 
-// Remaining returns the activity's stock counter; ok is false when the
-// counter is missing or stale (set under another Redis process, so it must
-// be re-derived: epoch.go).
-func (s *Stock) Remaining(ctx context.Context, activityID int64) (int64, bool, error) {
-	n, err := s.hot.run(ctx, remainingScript, []string{contract.StockKey(activityID), contract.EpochKey(activityID)}).Int64()
+// shard reads one shard's counter; ok is false when it is missing or
+// stale.
+func (s *Stock) shard(ctx context.Context, activityID int64, i int) (int64, bool, error) {
+	n, err := s.hot.run(ctx, remainingScript, []string{contract.StockKey(activityID, i), contract.EpochKey(activityID, i)}).Int64()
 	if errors.Is(err, redis.Nil) {
 		return 0, false, nil
 	}
 	return n, err == nil, err
 }
 
-// Take runs the local step of a purchase message: one unit, unless the
-// activity is closed (ErrClosed).
+// Shares reads the counter of every shard of the activity.
+func (s *Stock) Shares(ctx context.Context, activityID int64) ([]flashsale.ShardStock, error) {
+	l, err := s.layout(ctx, activityID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]flashsale.ShardStock, l.N)
+	for i := range out {
+		n, ok, err := s.shard(ctx, activityID, i)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = flashsale.ShardStock{Index: i, Units: n, Loaded: ok}
+	}
+	return out, nil
+}
+
+// Remaining returns the sum of the activity's shards; ok is false when a
+// counter is missing or stale (set under another Redis process, so it must
+// be re-derived: epoch.go).
+func (s *Stock) Remaining(ctx context.Context, activityID int64) (int64, bool, error) {
+	if n, ok := s.layouts.Load(activityID); ok && n.(int) == 1 {
+		return s.shard(ctx, activityID, 0) // the sold-out poll's common case, one call
+	}
+	shares, err := s.Shares(ctx, activityID)
+	if err != nil {
+		return 0, false, err
+	}
+	var sum int64
+	for _, sh := range shares {
+		if !sh.Loaded {
+			return 0, false, nil
+		}
+		sum += sh.Units
+	}
+	return sum, true, nil
+}
+
+// Take runs the local step of a purchase message: one unit, from the
+// message's home shard or, when it is empty, the next shard holding one,
+// unless the activity is closed (ErrClosed).
 func (s *Stock) Take(ctx context.Context, activityID int64, barrier string) error {
-	return s.take(ctx, activityID, barrier, 1, contract.ClosedKey(activityID))
+	return s.walk(ctx, activityID, barrier, 1, true)
 }
 
 // TakeUnits runs the local step of an admin's removal of n unsold units:
-// all n or none (ErrNotEnoughUnits), closed activity or not.
+// all n from one shard, or none (ErrNotEnoughUnits), closed activity or
+// not.
 func (s *Stock) TakeUnits(ctx context.Context, activityID int64, barrier string, n int) error {
-	err := s.take(ctx, activityID, barrier, n, "")
+	err := s.walk(ctx, activityID, barrier, n, false)
 	if errors.Is(err, flashsale.ErrStockShort) {
 		return flashsale.ErrNotEnoughUnits
 	}
 	return err
 }
 
-func (s *Stock) take(ctx context.Context, activityID int64, barrier string, n int, closedKey string) error {
-	keys := []string{contract.BarrierKey(activityID, barrier), contract.StockKey(activityID), contract.EpochKey(activityID)}
-	if closedKey != "" {
-		keys = append(keys, closedKey)
-	}
-	res, err := s.hot.run(ctx, takeScript, keys, -n, s.barrierTTL).Text()
-	if err != nil {
-		return fmt.Errorf("take script: %w", err)
-	}
-	switch res {
-	case "OK":
-		return nil
-	case "FAILURE":
-		return flashsale.ErrStockShort
-	case "DUPLICATE":
-		return flashsale.ErrDuplicate
-	case "ROLLEDBACK":
-		return flashsale.ErrRolledBack
-	case "STALE":
-		return flashsale.ErrStale
-	case "CLOSED":
-		return flashsale.ErrClosed
-	}
-	return fmt.Errorf("take script answered %q", res)
-}
-
-// Close marks the activity closed: no purchase takes a unit after it
-// returns (Take answers ErrClosed). Units already taken stay taken.
+// Close marks the activity closed in every shard: no purchase takes a unit
+// after it returns (Take answers ErrClosed). Units already taken stay
+// taken.
 func (s *Stock) Close(ctx context.Context, activityID int64) error {
-	return s.rdb.Set(ctx, contract.ClosedKey(activityID), "1", 0).Err()
-}
-
-// QueryPrepared runs the back-check of a purchase message.
-func (s *Stock) QueryPrepared(ctx context.Context, activityID int64, barrier string) error {
-	res, err := queryScript.Run(ctx, s.rdb, []string{contract.BarrierKey(activityID, barrier)}, s.barrierTTL).Text()
+	l, err := s.layout(ctx, activityID)
 	if err != nil {
-		return fmt.Errorf("query script: %w", err)
+		return err
 	}
-	switch res {
-	case "OK":
-		return nil
-	case "FAILURE":
-		return flashsale.ErrRolledBack
+	for i := range l.N {
+		if err := s.rdb.Set(ctx, contract.ClosedKey(activityID, i), "1", 0).Err(); err != nil {
+			return err
+		}
 	}
-	return fmt.Errorf("query script answered %q", res)
-}
-
-// Barrier returns the state of a barrier.
-func (s *Stock) Barrier(ctx context.Context, activityID int64, barrier string) (string, error) {
-	v, err := s.rdb.Get(ctx, contract.BarrierKey(activityID, barrier)).Result()
-	if errors.Is(err, redis.Nil) {
-		return contract.BarrierAbsent, nil
-	}
-	return v, err
-}
-
-// restoreScript sets the stock counter and its epoch and marks barriers
-// taken, keeping any barrier that has a value, in one atomic call; it does
-// nothing when the counter is already fresh (another re-derivation won).
-// KEYS[1] stock key, KEYS[2] epoch key, KEYS[3..] barrier keys; ARGV[1]
-// units, ARGV[2] TTL.
-var restoreScript = redis.NewScript(runIDLua + `
-local run = runid()
-if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('GET', KEYS[2]) == run then
-  return 'FRESH'
-end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('SET', KEYS[2], run)
-for i = 3, #KEYS do
-  redis.call('SET', KEYS[i], 'op', 'EX', ARGV[2], 'NX')
-end
-return 'OK'
-`)
-
-// Restore sets the stock counter and marks the taken barriers, atomically
-// (all keys are in the activity's slot), unless the counter is already
-// fresh: a re-derivation is exact only while the counter is stale or
-// missing, when Take takes nothing (epoch.go).
-func (s *Stock) Restore(ctx context.Context, activityID int64, units int64, taken []string) error {
-	keys := make([]string, 0, len(taken)+2)
-	keys = append(keys, contract.StockKey(activityID), contract.EpochKey(activityID))
-	for _, b := range taken {
-		keys = append(keys, contract.BarrierKey(activityID, b))
-	}
-	return restoreScript.Run(ctx, s.rdb, keys, units, s.barrierTTL).Err()
+	return nil
 }
 
 // Ping checks that Redis answers.

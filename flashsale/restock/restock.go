@@ -6,18 +6,21 @@
 // rediscache/epoch.go). The stock is never reloaded from the activity's
 // total: after a crash that oversells.
 //
-// A re-derivation is exact while buys are in flight because it runs only
-// while the counter is missing or stale, when the Lua step takes nothing:
+// A re-derivation is exact while buys are in flight because it first
+// freezes every shard of the activity (Stock.Freeze), after which the Lua
+// step takes nothing:
 // every unit taken before then belongs to a message the dtm server already
 // has (Prepare comes before the Lua step), so reading the messages, then
 // the orders, then the barriers of prepared messages sees each taken unit
 // once, and no unit is taken during the reads. Restore applies only while
-// the counter is still missing or stale, so a slower re-derivation in
-// another instance never overwrites one after which buys resumed.
+// the shards are still frozen by this re-derivation, so a slower
+// re-derivation in another instance never overwrites one after which buys
+// resumed (rediscache/rederive.go).
 package restock
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -47,18 +50,25 @@ type Messages func(ctx context.Context, activityIDs ...int64) (map[string]string
 // the two reads is then seen in both and counted once. The total is read
 // with the adjustments it includes (flashsale.Ledger), so an adjustment
 // that applies at any time during the reads is counted once too.
+//
+// It returns flashsale.ErrRederiving when another re-derivation holds the
+// activity, and 0 with no error when nothing was missing or stale.
 func Activity(ctx context.Context, a flashsale.Activity, stock flashsale.Stock, orders flashsale.OrderReader, msgs Messages) (int64, error) {
+	token, err := stock.Freeze(ctx, a.ID)
+	if err != nil || token == "" {
+		return 0, err
+	}
 	statuses, err := msgs(ctx, a.ID)
 	if err != nil {
 		return 0, fmt.Errorf("restock activity %d: %w", a.ID, err)
 	}
-	return activity(ctx, a, stock, orders, statuses)
+	return activity(ctx, a, token, stock, orders, statuses)
 }
 
 // activity re-derives a's stock from statuses, a listing of the dtm server
-// read after a's counter was found missing or stale, which may hold the
+// read after a's shards were frozen with token, which may hold the
 // messages of other activities too.
-func activity(ctx context.Context, a flashsale.Activity, stock flashsale.Stock, orders flashsale.OrderReader, statuses map[string]string) (int64, error) {
+func activity(ctx context.Context, a flashsale.Activity, token string, stock flashsale.Stock, orders flashsale.OrderReader, statuses map[string]string) (int64, error) {
 	fail := func(err error) (int64, error) { return 0, fmt.Errorf("restock activity %d: %w", a.ID, err) }
 	if !time.Now().Before(a.EndAt) {
 		// An activity over (or cancelled) stays closed, whatever the
@@ -137,32 +147,42 @@ func activity(ctx context.Context, a flashsale.Activity, stock flashsale.Stock, 
 			names = append(names, contract.MsgBarrier(g))
 		}
 	}
-	if err := stock.Restore(ctx, a.ID, units, names); err != nil {
+	if err := stock.Restore(ctx, a.ID, token, units, names); err != nil {
 		return fail(err)
 	}
 	return units, nil
 }
 
 // Missing re-derives the stock of every activity whose counter is missing
-// or stale and returns how many it re-derived. It finds them all first, then
-// reads the dtm server's listing once for all of them: after a Redis
+// or stale and returns how many it re-derived. It freezes them all first,
+// then reads the dtm server's listing once for all of them: after a Redis
 // restart every counter is stale at once, and the listing is the costly
-// read. Read after the counters were found stale, it is recent enough for
-// each (Activity).
+// read. Read after the shards were frozen, it is recent enough for each
+// (Activity). An activity another instance is re-deriving is left to it.
 func Missing(ctx context.Context, cat flashsale.Catalog, stock flashsale.Stock, orders flashsale.OrderReader, msgs Messages) (int, error) {
 	list, err := cat.Activities(ctx)
 	if err != nil {
 		return 0, err
 	}
 	var stale []flashsale.Activity
+	var tokens []string
 	var ids []int64
 	for _, a := range list {
 		if _, ok, err := stock.Remaining(ctx, a.ID); err != nil {
 			return 0, err
-		} else if !ok {
-			stale = append(stale, a)
-			ids = append(ids, a.ID)
+		} else if ok {
+			continue
 		}
+		token, err := stock.Freeze(ctx, a.ID)
+		if errors.Is(err, flashsale.ErrRederiving) || err == nil && token == "" {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		stale = append(stale, a)
+		tokens = append(tokens, token)
+		ids = append(ids, a.ID)
 	}
 	if len(stale) == 0 {
 		return 0, nil
@@ -171,10 +191,14 @@ func Missing(ctx context.Context, cat flashsale.Catalog, stock flashsale.Stock, 
 	if err != nil {
 		return 0, fmt.Errorf("restock: %w", err)
 	}
+	done := 0
 	for i, a := range stale {
-		if _, err := activity(ctx, a, stock, orders, statuses); err != nil {
-			return i, err
+		if _, err := activity(ctx, a, tokens[i], stock, orders, statuses); errors.Is(err, flashsale.ErrRederiving) {
+			continue
+		} else if err != nil {
+			return done, err
 		}
+		done++
 	}
-	return len(stale), nil
+	return done, nil
 }

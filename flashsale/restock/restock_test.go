@@ -39,7 +39,7 @@ func newSale(t *testing.T, total int) *sale {
 	s := &sale{
 		a:     flashsale.Activity{ID: 1 + rand.Int64N(1<<50), Total: total, EndAt: time.Now().Add(time.Hour)},
 		rdb:   rdb,
-		stock: rediscache.NewStock(rdb, time.Hour),
+		stock: rediscache.NewStock(rdb, time.Hour, rediscache.OneShard),
 		msgs:  map[string]string{},
 	}
 	t.Cleanup(func() {
@@ -50,7 +50,7 @@ func newSale(t *testing.T, total int) *sale {
 		}
 		rdb.Close()
 	})
-	if err := s.stock.Preheat(context.Background(), s.a.ID, total); err != nil {
+	if err := s.stock.Preheat(context.Background(), s.a.ID, 1, total); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -116,7 +116,7 @@ func (s *sale) buy(ctx context.Context, user string) error {
 // Redis process.
 func (s *sale) stale(t *testing.T) {
 	t.Helper()
-	if err := s.rdb.Set(context.Background(), contract.EpochKey(s.a.ID), "a-previous-run", 0).Err(); err != nil {
+	if err := s.rdb.Set(context.Background(), contract.EpochKey(s.a.ID, 0), "a-previous-run", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -130,7 +130,7 @@ func (s *sale) takenBarriers(t *testing.T) int {
 	t.Helper()
 	ctx := context.Background()
 	n := 0
-	it := s.rdb.Scan(ctx, 0, contract.BarrierKey(s.a.ID, "")+"*", 1000).Iterator()
+	it := s.rdb.Scan(ctx, 0, contract.BarrierKey(s.a.ID, 0, "")+"*", 1000).Iterator()
 	for it.Next(ctx) {
 		if v, _ := s.rdb.Get(ctx, it.Val()).Result(); v == contract.BarrierTaken {
 			n++
@@ -154,8 +154,8 @@ func TestStaleCounterRederived(t *testing.T) {
 	s.orders = []string{contract.PurchaseGID(s.a.ID, "u1"), contract.PurchaseGID(s.a.ID, "u2")}
 	s.msgs[s.orders[0]], s.msgs[s.orders[1]] = "succeed", "succeed"
 	// The AOF lost u3's Lua step; its message was submitted and kept.
-	s.rdb.Del(ctx, contract.BarrierKey(s.a.ID, contract.MsgBarrier(contract.PurchaseGID(s.a.ID, "u3"))))
-	s.rdb.IncrBy(ctx, contract.StockKey(s.a.ID), 1)
+	s.rdb.Del(ctx, contract.BarrierKey(s.a.ID, 0, contract.MsgBarrier(contract.PurchaseGID(s.a.ID, "u3"))))
+	s.rdb.IncrBy(ctx, contract.StockKey(s.a.ID, 0), 1)
 	s.stale(t)
 
 	if _, ok, err := s.stock.Remaining(ctx, s.a.ID); err != nil || ok {

@@ -2,6 +2,7 @@ package contract
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/dtm-labs/client/dtmcli"
 )
@@ -37,4 +38,18 @@ func BranchBarrier(gid string) string { return gid + "-" + FirstBranch + "-actio
 func NextBarrier(bb *dtmcli.BranchBarrier) string {
 	bb.BarrierID++
 	return fmt.Sprintf("%s-%s-%s-%02d", bb.Gid, bb.BranchID, bb.Op, bb.BarrierID)
+}
+
+// BarrierGID returns the gid of a barrier name "<gid>-<branch>-<op>-<id>":
+// gids contain '-', the three fields after them do not.
+func BarrierGID(barrier string) string {
+	end := len(barrier)
+	for range 3 {
+		i := strings.LastIndexByte(barrier[:end], '-')
+		if i < 0 {
+			return barrier
+		}
+		end = i
+	}
+	return barrier[:end]
 }

@@ -28,3 +28,14 @@ func TestParsePurchaseGID(t *testing.T) {
 		}
 	}
 }
+
+func TestBarrierGID(t *testing.T) {
+	for _, gid := range []string{PurchaseGID(3, "u_1"), CancelGID(3, "u"), Adjustment{ActivityID: 3, Delta: -5, RequestID: "r"}.GID()} {
+		if g := BarrierGID(MsgBarrier(gid)); g != gid {
+			t.Errorf("BarrierGID(MsgBarrier(%q)) = %q", gid, g)
+		}
+		if g := BarrierGID(BranchBarrier(gid)); g != gid {
+			t.Errorf("BarrierGID(BranchBarrier(%q)) = %q", gid, g)
+		}
+	}
+}

@@ -83,8 +83,8 @@ func (r *runner) evalCeilings(ctx context.Context) error {
 	opts := redisconn.Options{Addrs: r.st.redisAddr, DB: r.st.redisDB}
 	rdb := redisconn.Open(opts)
 	defer rdb.Close()
-	stock := rediscache.NewStock(rdb, time.Minute)
-	if err := stock.Preheat(ctx, evalActivity, 1<<40); err != nil {
+	stock := rediscache.NewStock(rdb, time.Minute, rediscache.OneShard)
+	if err := stock.Preheat(ctx, evalActivity, 1, 1<<40); err != nil {
 		return err
 	}
 	// Learn the script's SHA, keys and arguments from a Take on a client
@@ -93,10 +93,10 @@ func (r *runner) evalCeilings(ctx context.Context) error {
 	hooked := redisconn.Open(opts)
 	hook := &evalHook{}
 	hooked.AddHook(hook)
-	err := rediscache.NewStock(hooked, time.Minute).Take(ctx, evalActivity, "calibrate")
+	err := rediscache.NewStock(hooked, time.Minute, rediscache.OneShard).Take(ctx, evalActivity, "calibrate")
 	hooked.Close()
 	call, _ := hook.args.Load().([]any)
-	barrierAt := slices.Index(call, any(contract.BarrierKey(evalActivity, "calibrate")))
+	barrierAt := slices.Index(call, any(contract.BarrierKey(evalActivity, 0, "calibrate")))
 	if err != nil || barrierAt < 0 {
 		return fmt.Errorf("calibrating the take script: %v (call %v)", err, call)
 	}
@@ -117,7 +117,7 @@ func (r *runner) evalCeilings(ctx context.Context) error {
 			cmds := make([]*redis.Cmd, p)
 			for k := range cmds {
 				args := slices.Clone(call)
-				args[barrierAt] = contract.BarrierKey(evalActivity, "p"+strconv.Itoa(g)+"-"+strconv.Itoa(i)+"-"+strconv.Itoa(k))
+				args[barrierAt] = contract.BarrierKey(evalActivity, 0, "p"+strconv.Itoa(g)+"-"+strconv.Itoa(i)+"-"+strconv.Itoa(k))
 				cmds[k] = pipe.Do(ctx, args...)
 			}
 			if _, err := pipe.Exec(ctx); err != nil {

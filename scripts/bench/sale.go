@@ -107,7 +107,7 @@ func (r *runner) oursBurst(ctx context.Context) error {
 	l.Total, l.Winner = int64(b.Buys), http.StatusAccepted
 
 	stock := func(ctx context.Context) (int64, error) {
-		return r.st.rdb.Get(ctx, contract.StockKey(a.ID)).Int64()
+		return r.st.rdb.Get(ctx, contract.StockKey(a.ID, 0)).Int64()
 	}
 	w := watchStock(ctx, stock)
 	orders := watchCount(ctx, r.orders(a.ID))

@@ -289,7 +289,7 @@ func (in *injector) saleWithStock(ctx context.Context, d time.Duration) int64 {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		if act := in.sale(); act != 0 {
-			if n, err := in.st.rdb.Get(ctx, contract.StockKey(act)).Int(); err == nil && n > 2 {
+			if n, err := in.st.rdb.Get(ctx, contract.StockKey(act, 0)).Int(); err == nil && n > 2 {
 				return act
 			}
 		}

@@ -79,7 +79,7 @@ func newWorld(t *testing.T, total int) *world {
 	}
 	w := &world{t: t, act: 1 + rand.Int64N(1<<40), db: db, dtm: &fakeDTM{msgs: map[string]string{}}}
 	w.rdb = redis.NewClient(&redis.Options{Addr: redisAddr})
-	w.stock = rediscache.NewStock(w.rdb, time.Hour)
+	w.stock = rediscache.NewStock(w.rdb, time.Hour, rediscache.OneShard)
 	srv := httptest.NewServer(w.dtm)
 	t.Cleanup(func() {
 		srv.Close()
@@ -92,7 +92,7 @@ func newWorld(t *testing.T, total int) *world {
 	})
 	w.env = map[string]string{"REDIS_ADDR": redisAddr, "MYSQL_DSN": dsn, "DTM_SERVER": srv.URL + "/api/dtmsvr"}
 	w.exec("INSERT INTO activity_stock (activity_id, total, stock) VALUES (?, ?, ?)", w.act, total, total)
-	if err := w.stock.Preheat(context.Background(), w.act, total); err != nil {
+	if err := w.stock.Preheat(context.Background(), w.act, 1, total); err != nil {
 		t.Fatal(err)
 	}
 	return w
