@@ -38,19 +38,24 @@ func HurryWhenReady(ctx context.Context, server, readyURL string, log *slog.Logg
 	}
 }
 
-// HurryRetries asks the dtm server's API at server to retry now every
-// transaction due more than HurryAfter from now (resetCronTime): the calls
-// that failed and are backed off. It logs what it did to log and returns
-// how many transactions it moved.
-func HurryRetries(ctx context.Context, server string, log *slog.Logger) int {
-	n, err := hurry(ctx, server)
-	switch {
-	case err != nil && ctx.Err() == nil:
-		log.Warn("could not hurry dtm's backed-off retries; they run on their own schedule", "err", err)
-	case n > 0:
-		log.Info("hurried dtm's backed-off retries", "transactions", n)
+// HurryRetries asks the API of every dtm group in servers (a
+// comma-separated list, Groups) to retry now every transaction due more
+// than HurryAfter from now (resetCronTime): the calls that failed and are
+// backed off. It logs what it did to log and returns how many
+// transactions it moved.
+func HurryRetries(ctx context.Context, servers string, log *slog.Logger) int {
+	total := 0
+	for _, server := range ParseGroups(servers) {
+		n, err := hurry(ctx, server)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("could not hurry dtm's backed-off retries; they run on their own schedule", "dtm", server, "err", err)
+		case n > 0:
+			log.Info("hurried dtm's backed-off retries", "dtm", server, "transactions", n)
+		}
+		total += n
 	}
-	return n
+	return total
 }
 
 func hurry(ctx context.Context, server string) (int, error) {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/httpjson"
 	"github.com/redis/go-redis/v9"
@@ -24,7 +25,9 @@ import (
 type Sources struct {
 	Redis redis.UniversalClient
 	DB    *sql.DB
-	// DTM is the dtm server's API base, http://host:36789/api/dtmsvr.
+	// DTM is the dtm server's API base, http://host:36789/api/dtmsvr, or
+	// the comma-separated bases of several dtm groups (dtmconf.Groups):
+	// every group is read.
 	DTM  string
 	HTTP *http.Client
 }
@@ -241,11 +244,21 @@ func Messages(ctx context.Context, src Sources, activityIDs ...int64) (map[strin
 	return listMessages(ctx, src, prefixes...)
 }
 
-// listMessages lists the dtm server's transactions whose gid starts with
-// one of prefixes, as gid -> status.
+// listMessages lists the transactions of every dtm group whose gid starts
+// with one of prefixes, as gid -> status.
 func listMessages(ctx context.Context, src Sources, prefixes ...string) (map[string]string, error) {
 	out := map[string]string{}
-	hc := httpClient(src)
+	for _, server := range dtmconf.ParseGroups(src.DTM) {
+		if err := listGroup(ctx, httpClient(src), server, prefixes, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// listGroup adds one dtm group's transactions whose gid starts with one of
+// prefixes to out.
+func listGroup(ctx context.Context, hc *http.Client, server string, prefixes []string, out map[string]string) error {
 	position := ""
 	for page := 0; page < 100000; page++ {
 		q := url.Values{"limit": {"1000000"}, "position": {position}}
@@ -256,8 +269,8 @@ func listMessages(ctx context.Context, src Sources, prefixes ...string) (map[str
 			} `json:"transactions"`
 			NextPosition string `json:"next_position"`
 		}
-		if err := httpjson.Get(ctx, hc, src.DTM+"/all?"+q.Encode(), &body); err != nil {
-			return nil, fmt.Errorf("dtm transactions: %w", err)
+		if err := httpjson.Get(ctx, hc, server+"/all?"+q.Encode(), &body); err != nil {
+			return fmt.Errorf("dtm transactions at %s: %w", server, err)
 		}
 		for _, t := range body.Transactions {
 			for _, prefix := range prefixes {
@@ -267,22 +280,40 @@ func listMessages(ctx context.Context, src Sources, prefixes ...string) (map[str
 			}
 		}
 		if body.NextPosition == "" || len(body.Transactions) == 0 {
-			return out, nil
+			return nil
 		}
 		position = body.NextPosition
 	}
-	return nil, fmt.Errorf("dtm transactions: too many pages")
+	return fmt.Errorf("dtm transactions at %s: too many pages", server)
 }
 
 // MessageStatus returns the dtm status of one transaction, gid: "prepared",
 // "submitted", "succeed", "failed", "aborting", or "" when dtm has none.
+// It asks gid's group first, then the others (a gid written before a
+// group was added).
 func MessageStatus(ctx context.Context, src Sources, gid string) (string, error) {
+	groups := dtmconf.ParseGroups(src.DTM)
+	home := groups.For(gid)
+	st, err := groupStatus(ctx, src, home, gid)
+	for _, g := range groups {
+		if err != nil || st != "" {
+			break
+		}
+		if g != home {
+			st, err = groupStatus(ctx, src, g, gid)
+		}
+	}
+	return st, err
+}
+
+// groupStatus returns the status of gid in one dtm group.
+func groupStatus(ctx context.Context, src Sources, server, gid string) (string, error) {
 	var body struct {
 		Transaction *struct {
 			Status string `json:"status"`
 		} `json:"transaction"`
 	}
-	if err := httpjson.Get(ctx, httpClient(src), src.DTM+"/query?"+url.Values{"gid": {gid}}.Encode(), &body); err != nil {
+	if err := httpjson.Get(ctx, httpClient(src), server+"/query?"+url.Values{"gid": {gid}}.Encode(), &body); err != nil {
 		return "", fmt.Errorf("dtm transaction %s: %w", gid, err)
 	}
 	if body.Transaction == nil {

@@ -52,7 +52,9 @@ type Stock interface {
 
 // Config addresses the parties of an adjustment message.
 type Config struct {
-	// DTMServer is the dtm server's API base, http://host:36789/api/dtmsvr.
+	// DTMServer is the dtm server's API base, http://host:36789/api/dtmsvr,
+	// or the comma-separated bases of several dtm groups
+	// (dtmconf.Groups).
 	DTMServer string
 	// InternalURL is this service's internal listener as the dtm server
 	// reaches it: the back-check and the branch live there.
@@ -93,7 +95,7 @@ func (s *Service) Adjust(ctx context.Context, adj contract.Adjustment) (gid, sta
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 4*dtmconf.RequestTimeout*time.Second)
 	defer cancel()
 	gid = adj.GID()
-	msg, queryURL := dtmconf.NewMsg(s.cfg.DTMServer, s.cfg.Key, dtmconf.MsgSpec{
+	msg, queryURL := dtmconf.NewMsg(dtmconf.ParseGroups(s.cfg.DTMServer).For(gid), s.cfg.Key, dtmconf.MsgSpec{
 		GID: gid, BranchBase: s.cfg.InternalURL, BranchRoute: contract.RouteAdjustBranch,
 		Body:      contract.AdjustRequest{ActivityID: adj.ActivityID, Delta: adj.Delta},
 		QueryBase: s.cfg.InternalURL, QueryRoute: contract.RouteAdjustQuery,

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/flashsale/flashsale/dtmconf"
@@ -149,7 +148,7 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 		},
 		Metrics:   m,
 		Reconcile: s.Reconcile,
-		DTMAdmin:  strings.TrimSuffix(cfg.DTMServer, "/api/dtmsvr"),
+		DTM:       dtmconf.ParseGroups(cfg.DTMServer),
 		Now:       time.Now,
 		Log:       log,
 	}

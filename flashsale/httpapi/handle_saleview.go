@@ -5,8 +5,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
+	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/metrics"
 	"github.com/flashsale/flashsale/internal/contract"
@@ -21,7 +23,7 @@ import (
 // handleLive answers this instance's tally of the activity's buys: answers
 // by outcome, rejections by gate, and buys per second over the last minute.
 // Each flashsale instance answers for itself.
-func handleLive(cat flashsale.Catalog, sales *metrics.Sales, dtmAdmin string, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
+func handleLive(cat flashsale.Catalog, sales *metrics.Sales, dtm dtmconf.Groups, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		a, err := pathActivity(c, cat)
 		if err != nil {
@@ -29,14 +31,18 @@ func handleLive(cat flashsale.Catalog, sales *metrics.Sales, dtmAdmin string, no
 			return
 		}
 		id := a.ID
-		c.JSON(http.StatusOK, gin.H{"server_time": now().UTC(), "instance": sales.Snapshot(id), "dtm_dashboard": dtmAdmin + "/"})
+		dashboards := make([]string, max(len(dtm), 1))
+		for i, g := range dtm {
+			dashboards[i] = strings.TrimSuffix(g, "/api/dtmsvr") + "/"
+		}
+		c.JSON(http.StatusOK, gin.H{"server_time": now().UTC(), "instance": sales.Snapshot(id), "dtm_dashboard": dashboards[0], "dtm_dashboards": dashboards})
 	}
 }
 
 // handlePurchase looks up one purchase, by ?gid= or by ?activity= and
 // ?user=: its order, its message's status on the dtm server, and the
 // address of its page in the dtm dashboard.
-func handlePurchase(cat flashsale.Catalog, orders flashsale.OrderReader, dtmAdmin string, log *slog.Logger) gin.HandlerFunc {
+func handlePurchase(cat flashsale.Catalog, orders flashsale.OrderReader, dtm dtmconf.Groups, log *slog.Logger) gin.HandlerFunc {
 	hc := &http.Client{Timeout: 3 * time.Second}
 	return func(c *gin.Context) {
 		gid := c.Query("gid")
@@ -53,7 +59,7 @@ func handlePurchase(cat flashsale.Catalog, orders flashsale.OrderReader, dtmAdmi
 			return
 		}
 		out := gin.H{"gid": gid, "activity_id": act, "user_id": user, "order": nil,
-			"dtm_url": dtmAdmin + "/admin/global-transactions/detail/" + url.PathEscape(gid)}
+			"dtm_url": dtm.Admin(gid) + "/admin/global-transactions/detail/" + url.PathEscape(gid)}
 		switch o, err := orders.OrderOf(c, act, user); {
 		case err == nil:
 			out["order"] = o
@@ -61,16 +67,16 @@ func handlePurchase(cat flashsale.Catalog, orders flashsale.OrderReader, dtmAdmi
 			writeError(c, log, err)
 			return
 		}
-		out["dtm_status"] = dtmStatus(c, hc, dtmAdmin, gid)
+		out["dtm_status"] = dtmStatus(c, hc, dtm, gid)
 		c.JSON(http.StatusOK, out)
 	}
 }
 
-// dtmStatus asks the dtm server for the status of the message gid: its
+// dtmStatus asks the message's dtm group for the status of the message gid: its
 // status ("prepared", "submitted", "succeed", "failed", "aborting"), "none"
 // when dtm has no such message, or "unknown (<reason>)".
-func dtmStatus(ctx context.Context, hc *http.Client, dtmAdmin, gid string) string {
-	st, err := reconcile.MessageStatus(ctx, reconcile.Sources{DTM: dtmAdmin + "/api/dtmsvr", HTTP: hc}, gid)
+func dtmStatus(ctx context.Context, hc *http.Client, dtm dtmconf.Groups, gid string) string {
+	st, err := reconcile.MessageStatus(ctx, reconcile.Sources{DTM: dtm.String(), HTTP: hc}, gid)
 	switch {
 	case err != nil:
 		return "unknown (" + err.Error() + ")"

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/gate"
 	"github.com/flashsale/flashsale/flashsale/metrics"
@@ -42,7 +43,7 @@ type Deps struct {
 	AdminToken string
 	Gates      *gate.Set
 	Metrics    *metrics.Metrics
-	DTMAdmin   string // the dtm server's base URL (http://host:36789): its dashboard and API, for the sale view
+	DTM        dtmconf.Groups // the dtm groups' API bases: their dashboards and APIs, for the sale view
 	// Reconcile checks the promises of an activity (package reconcile).
 	Reconcile func(ctx context.Context, activityID int64) (reconcile.Report, error)
 	Now       func() time.Time

@@ -23,7 +23,9 @@ import (
 
 // Config addresses the parties of a purchase message.
 type Config struct {
-	// DTMServer is the dtm server's API base, http://host:36789/api/dtmsvr.
+	// DTMServer is the dtm server's API base, http://host:36789/api/dtmsvr,
+	// or the comma-separated bases of several dtm groups
+	// (dtmconf.Groups).
 	DTMServer string
 	// OrdersURL is the order service's base URL, as the dtm server reaches it.
 	OrdersURL string
@@ -49,6 +51,7 @@ type Observer interface {
 // Service buys units.
 type Service struct {
 	cfg   Config
+	dtm   dtmconf.Groups
 	stock flashsale.Stock
 	log   *slog.Logger
 }
@@ -60,7 +63,7 @@ func New(cfg Config, stock flashsale.Stock, log *slog.Logger) *Service {
 	for _, sec := range []int{0, dtmconf.RequestTimeout} {
 		dtmimp.GetRestyClient2(time.Duration(sec) * time.Second).SetTransport(tr)
 	}
-	return &Service{cfg: cfg, stock: stock, log: log}
+	return &Service{cfg: cfg, dtm: dtmconf.ParseGroups(cfg.DTMServer), stock: stock, log: log}
 }
 
 // Buy runs user's purchase of one unit of a, counted in the rate windows
@@ -89,7 +92,7 @@ func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string, wi
 		return "", flashsale.ErrStockShort
 	}
 
-	msg, queryURL := dtmconf.NewMsg(s.cfg.DTMServer, s.cfg.Key, dtmconf.MsgSpec{
+	msg, queryURL := dtmconf.NewMsg(s.dtm.For(gid), s.cfg.Key, dtmconf.MsgSpec{
 		GID: gid, BranchBase: s.cfg.OrdersURL, BranchRoute: contract.RouteCreateOrder,
 		Body: contract.OrderRequest{
 			ActivityID: a.ID, UserID: user, ProductID: a.Product.ID, Price: a.Price,

@@ -41,7 +41,9 @@ type Store interface {
 
 // Config addresses the parties of a cancellation message.
 type Config struct {
-	// DTMServer is the dtm server's API base, http://host:36789/api/dtmsvr.
+	// DTMServer is the dtm server's API base, http://host:36789/api/dtmsvr,
+	// or the comma-separated bases of several dtm groups
+	// (dtmconf.Groups).
 	DTMServer string
 	// FlashsaleInternalURL is flashsale's internal listener as the dtm
 	// server reaches it: the branch (contract.RouteStockReturn) lives there.
@@ -121,7 +123,7 @@ func (c *Canceller) Cancel(ctx context.Context, o orders.Order) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 4*dtmconf.RequestTimeout*time.Second)
 	defer cancel()
 	gid := contract.CancelGID(o.ActivityID, o.UserID)
-	msg, queryURL := dtmconf.NewMsg(c.cfg.DTMServer, c.cfg.Key, dtmconf.MsgSpec{
+	msg, queryURL := dtmconf.NewMsg(dtmconf.ParseGroups(c.cfg.DTMServer).For(gid), c.cfg.Key, dtmconf.MsgSpec{
 		GID: gid, BranchBase: c.cfg.FlashsaleInternalURL, BranchRoute: contract.RouteStockReturn,
 		Body:      contract.ReturnRequest{ActivityID: o.ActivityID, UserID: o.UserID},
 		QueryBase: c.cfg.URL, QueryRoute: contract.RouteCancelQuery,

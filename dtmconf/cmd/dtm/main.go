@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/flashsale/flashsale/dtmconf"
@@ -42,7 +43,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	fs.IntVar(&s.HTTPPort, "http-port", s.HTTPPort, "HTTP port")
 	fs.IntVar(&s.GRPCPort, "grpc-port", s.GRPCPort, "gRPC port")
 	fs.StringVar(&s.Store.Driver, "store", s.Store.Driver, "store driver: redis or boltdb")
-	redisAddr := fs.String("redis", orEnv(getenv, "REDIS_ADDR", "127.0.0.1:6379"), "Redis address of the redis store")
+	redisAddr := fs.String("redis", orEnv(getenv, "REDIS_ADDR", "127.0.0.1:6379"), "Redis address of the redis store (several, comma-separated: a cluster)")
 	fs.StringVar(&s.Store.RedisPrefix, "redis-prefix", s.Store.RedisPrefix, "key prefix of the redis store")
 	fs.StringVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info, warn or error")
 	dir := fs.String("dir", ".", "directory for the config file (and dtm.bolt)")
@@ -51,19 +52,15 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	host, port, err := net.SplitHostPort(*redisAddr)
-	if err != nil {
-		return fmt.Errorf("-redis %q: %w", *redisAddr, err)
-	}
-	s.Store.Host = host
-	if s.Store.Port, err = strconv.Atoi(port); err != nil {
-		return fmt.Errorf("-redis %q: %w", *redisAddr, err)
+	if err := setRedis(&s.Store, *redisAddr); err != nil {
+		return err
 	}
 	s.Store.Password = getenv("REDIS_PASSWORD")
 	if *writeConfig != "" {
 		return os.WriteFile(*writeConfig, s.YAML(), 0o600)
 	}
 	if *dashboard != "" {
+		var err error
 		if *dashboard, err = filepath.Abs(*dashboard); err != nil {
 			return err
 		}
@@ -94,6 +91,30 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		fmt.Printf("dtm dashboard at http://127.0.0.1:%d/ (from %s)\n", s.HTTPPort, *dashboard)
 	}
 	<-ctx.Done()
+	return nil
+}
+
+// setRedis points the store at addr: one host:port, or the comma-separated
+// addresses of a Redis Cluster's nodes (dtm then opens a cluster client,
+// and the store's prefix, a hash tag, keeps its keys in one slot).
+func setRedis(st *dtmconf.Store, addr string) error {
+	if strings.Contains(addr, ",") {
+		for _, a := range strings.Split(addr, ",") {
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				return fmt.Errorf("-redis %q: %w", addr, err)
+			}
+		}
+		st.Host = addr
+		return nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-redis %q: %w", addr, err)
+	}
+	st.Host = host
+	if st.Port, err = strconv.Atoi(port); err != nil {
+		return fmt.Errorf("-redis %q: %w", addr, err)
+	}
 	return nil
 }
 

@@ -1,0 +1,30 @@
+package dtmconf
+
+import (
+	"strconv"
+	"testing"
+)
+
+func TestGroupsSpreadGIDsStably(t *testing.T) {
+	g := ParseGroups(" http://a:1/api/dtmsvr, http://b:2/api/dtmsvr/ ,")
+	if len(g) != 2 || g[1] != "http://b:2/api/dtmsvr" {
+		t.Fatalf("parsed %q", g)
+	}
+	n := map[string]int{}
+	for i := range 2000 {
+		gid := "flash-sale-1-u" + strconv.Itoa(i)
+		if g.For(gid) != g.For(gid) {
+			t.Fatal("unstable")
+		}
+		n[g.For(gid)]++
+	}
+	if n[g[0]] < 850 || n[g[1]] < 850 {
+		t.Errorf("2000 gids over two groups: %v", n)
+	}
+	if ParseGroups("http://a/api/dtmsvr").For("x") != "http://a/api/dtmsvr" || ParseGroups("").For("x") != "" {
+		t.Error("one group or none")
+	}
+	if g.Admin("x") != "http://a:1" && g.Admin("x") != "http://b:2" {
+		t.Errorf("Admin: %q", g.Admin("x"))
+	}
+}
