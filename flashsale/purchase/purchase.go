@@ -159,7 +159,7 @@ func (s *Service) prepareFailed(ctx context.Context, a flashsale.Activity, gid s
 	if st == contract.BarrierTaken {
 		return flashsale.ErrDuplicate
 	}
-	return contract.Errorf(contract.ESoldOut, "your attempt in this sale did not get a unit; each shopper has one attempt")
+	return contract.Errorf(contract.EAttemptUsed, "your attempt in this sale was cut short without a unit; each shopper has one attempt")
 }
 
 // QueryPrepared is the back-check of the purchase message gid.

@@ -18,7 +18,7 @@ import (
 //
 // KEYS[1] barrier key, KEYS[2] stock key; ARGV[1] amount to add (-1 takes a
 // unit; an admin's removal of units takes more), ARGV[2] the barrier's TTL
-// in seconds, ARGV[3] the shard to go on to when this one is short ('' for
+// in seconds, ARGV[3] the shard to go on to when this one is short (” for
 // none: the last shard of the walk, or a sale of one shard).
 //
 // The barrier is checked before the stock, unlike dtmcli's script: a

@@ -19,9 +19,13 @@ const (
 	ERateLimited      = "rate_limited"
 	ESoldOut          = "sold_out"
 	EAlreadyPurchased = "already_purchased"
-	ETooLarge         = "too_large"
-	EUnavailable      = "unavailable"
-	ENotPayable       = "not_payable"
+	// EAttemptUsed: the shopper's one attempt in the sale ended without a
+	// unit, cut short (a 503 after dtm had its message), not for want of
+	// stock.
+	EAttemptUsed = "attempt_used"
+	ETooLarge    = "too_large"
+	EUnavailable = "unavailable"
+	ENotPayable  = "not_payable"
 	// EInsufficientStock: an admin's removal of units that are not unsold.
 	EInsufficientStock = "insufficient_stock"
 	EInternal          = "internal"
@@ -39,6 +43,7 @@ var statusOf = map[string]int{
 	ERateLimited:       http.StatusTooManyRequests,
 	ESoldOut:           http.StatusConflict,
 	EAlreadyPurchased:  http.StatusConflict,
+	EAttemptUsed:       http.StatusConflict,
 	ETooLarge:          http.StatusRequestEntityTooLarge,
 	EUnavailable:       http.StatusServiceUnavailable,
 	ENotPayable:        http.StatusConflict,

@@ -29,6 +29,7 @@
     rate_limited: 'Too many attempts right now.',
     sold_out: 'Sold out: every unit has been taken. Better luck next time!',
     already_purchased: 'You already bought in this sale: one per customer.',
+    attempt_used: 'Your one attempt in this sale was interrupted without a unit.',
     bad_request: 'The shop did not understand the request. Please reload the page.',
     too_large: 'The request was too large. Please reload the page.',
     unavailable: 'The sale is very busy or briefly unavailable. Please try again in a moment.',
@@ -306,7 +307,7 @@
     message('error', human(r));
     if (r.code === 'rate_limited') state.blockedUntil = now() + 1000 * Math.max(1, r.retryAfter || 1);
     if (r.code === 'unauthorized') { setToken(null); setTimeout(route, 1500); }
-    if (r.code === 'already_purchased' || r.code === 'sold_out' || r.code === 'ended' || r.code === 'not_started') {
+    if (r.code === 'already_purchased' || r.code === 'attempt_used' || r.code === 'sold_out' || r.code === 'ended' || r.code === 'not_started') {
       const o = await api('GET', '/api/v1/activities/' + state.act.id + '/order');
       if (o.ok) { setOrder(o.data); if (o.data.status === 'pending') pollOrder(); }
       refetchActivity();
