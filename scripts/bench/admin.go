@@ -63,9 +63,14 @@ func callJSON(ctx context.Context, hc *http.Client, method, url, token string, i
 	return resp.StatusCode, nil
 }
 
-// newActivity creates a product and an activity of total units open from
-// start for an hour, through the admin API (bearer FLASHSALE_ADMIN_TOKEN).
-func (s *stack) newActivity(ctx context.Context, name string, total int, start time.Time) (activity, error) {
+// newActivity creates a product and an activity of total units over
+// shards (none given: one) open from start for an hour, through the admin
+// API (bearer FLASHSALE_ADMIN_TOKEN).
+func (s *stack) newActivity(ctx context.Context, name string, total int, start time.Time, shards ...int) (activity, error) {
+	k := 1
+	if len(shards) > 0 {
+		k = shards[0]
+	}
 	var p struct {
 		ID int64 `json:"id"`
 	}
@@ -80,7 +85,7 @@ func (s *stack) newActivity(ctx context.Context, name string, total int, start t
 	if _, err := callJSON(ctx, s.hc, "POST", s.adminURL()+"/admin/v1/activities", s.cfg.AdminToken, map[string]any{
 		"name": name, "product_id": p.ID, "price": 100, "total": total,
 		"start_at": start.UTC().Format(time.RFC3339Nano), "end_at": start.Add(time.Hour).UTC().Format(time.RFC3339Nano),
-		"pay_timeout_seconds": 900,
+		"pay_timeout_seconds": 900, "shards": k,
 	}, &a); err != nil {
 		return activity{}, fmt.Errorf("create activity: %w", err)
 	}

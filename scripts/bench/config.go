@@ -53,6 +53,9 @@ type Config struct {
 	SoldOutUsers int
 	// SuccessBuys is the number of buys of each success run, one per user.
 	SuccessBuys int
+	// Shards, above 1, runs the success path again on an activity of that
+	// many stock shards, beside the one-shard runs.
+	Shards int
 	Burst       BurstSize
 	// Lead is how long after its creation the burst's activity opens.
 	Lead time.Duration
@@ -145,6 +148,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	conns := fs.String("steady-conns", joinInts(c.Conns), "connection counts of the steady runs, comma-separated")
 	fs.DurationVar(&c.Steady, "steady", c.Steady, "length of each bare-handler and sold-out run")
 	fs.IntVar(&c.SuccessBuys, "success-buys", c.SuccessBuys, "buys of each success-path run")
+	fs.IntVar(&c.Shards, "shards", c.Shards, "also run the success path on an activity of this many stock shards (2-64), beside one shard")
 	fs.IntVar(&c.SrcIPs, "src-ips", c.SrcIPs, "loopback source addresses to spread connections over (0: one)")
 	fs.BoolVar(&c.Perf, "perf", c.Perf, "record perf CPU profiles of the judged runs")
 	fs.DurationVar(&c.QuietWait, "quiet-wait", c.QuietWait, "before each run, wait up to this long for other processes to use under -quiet-cores")

@@ -60,6 +60,9 @@ type Ceilings struct {
 type Side struct {
 	SoldOut []Result     `json:"sold_out"`
 	Success []SuccessRun `json:"success"`
+	// Sharded is the success path again on an activity of several stock
+	// shards (-shards), ours only.
+	Sharded []SuccessRun `json:"sharded,omitempty"`
 	Burst   *BurstRun    `json:"burst,omitempty"`
 }
 
@@ -69,6 +72,9 @@ type SuccessRun struct {
 	// SettledSeconds is how long after the last answer the last order (or
 	// reference branch) was created.
 	SettledSeconds float64 `json:"settled_after_last_answer_s"`
+	// Shards is the activity's number of stock shards (0 in reports
+	// older than shards: one).
+	Shards int `json:"shards,omitempty"`
 }
 
 // BurstRun is the sale replayed.
@@ -201,6 +207,10 @@ func (r *Report) table() []Row {
 	for _, s := range r.Ours.Success {
 		ref, _ := byConns(r.Reference.Success, s.Conns, ofSuccess)
 		add(s.Result, ref, "reference success")
+	}
+	for _, s := range r.Ours.Sharded {
+		one, _ := byConns(r.Ours.Success, s.Conns, ofSuccess)
+		add(s.Result, one, "one shard")
 	}
 	if b := r.Ours.Burst; b != nil {
 		var ref Result
@@ -373,7 +383,7 @@ func (r *Report) writeCPU(w io.Writer) {
 	runs = append(runs, r.Ceilings.EvalSha, r.Ceilings.EvalShaPipelined, r.Ceilings.SQL)
 	for _, s := range []Side{r.Ours, r.Reference} {
 		runs = append(runs, s.SoldOut...)
-		for _, x := range s.Success {
+		for _, x := range append(s.Success, s.Sharded...) {
 			runs = append(runs, x.Result)
 		}
 		if s.Burst != nil {

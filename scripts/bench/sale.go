@@ -49,42 +49,65 @@ func (r *runner) oursSoldOut(ctx context.Context) error {
 }
 
 // oursSuccess measures buys that all get a unit (stock plentiful, one buy
-// per user), then waits for their orders.
+// per user), then waits for their orders: on an activity of one shard,
+// then, with -shards, on one of that many shards.
 func (r *runner) oursSuccess(ctx context.Context) error {
-	a, err := r.st.newActivity(ctx, "success path", 10_000_000, time.Now().Add(-time.Second))
+	runs, err := r.successRuns(ctx, 1)
 	if err != nil {
 		return err
 	}
-	for i, c := range r.cfg.Conns {
-		reqs, err := r.requests(ctx, a, fmt.Sprintf("s%d_", c), r.cfg.SuccessBuys)
-		if err != nil {
+	r.rep.Ours.Success = runs
+	if r.cfg.Shards > 1 {
+		if r.rep.Ours.Sharded, err = r.successRuns(ctx, r.cfg.Shards); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// successRuns runs the success path at every connection count on an
+// activity of shards shards.
+func (r *runner) successRuns(ctx context.Context, shards int) ([]SuccessRun, error) {
+	a, err := r.st.newActivity(ctx, "success path", 10_000_000, time.Now().Add(-time.Second), shards)
+	if err != nil {
+		return nil, err
+	}
+	var runs []SuccessRun
+	name := "ours success"
+	if shards > 1 {
+		name = fmt.Sprintf("ours success K=%d", shards)
+	}
+	for i, c := range r.cfg.Conns {
+		reqs, err := r.requests(ctx, a, fmt.Sprintf("s%dk%d_", c, shards), r.cfg.SuccessBuys)
+		if err != nil {
+			return nil, err
 		}
 		before, err := r.orders(a.ID)(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		l := r.load(fmt.Sprintf("ours success @%d", c), r.st.shopperAddr(), reqs, c)
+		l := r.load(fmt.Sprintf("%s @%d", name, c), r.st.shopperAddr(), reqs, c)
 		l.Total, l.Winner = int64(len(reqs)), http.StatusAccepted
 		orders := watchCount(ctx, r.orders(a.ID))
-		res, err := r.measure(ctx, l, i == len(r.cfg.Conns)-1, "flashsale", "dtm", "orders")
+		res, err := r.measure(ctx, l, i == len(r.cfg.Conns)-1 && shards == 1, "flashsale", "dtm", "orders")
 		if err != nil {
 			orders.reached(ctx, 0, 0)
-			return err
+			return nil, err
 		}
 		run := SuccessRun{Result: res}
 		end := res.Start.Add(time.Duration(res.Seconds * float64(time.Second)))
 		at, err := orders.reached(ctx, before+res.Count(http.StatusAccepted), r.cfg.SettleTimeout)
 		if err != nil {
-			return fmt.Errorf("%s: orders: %w", l.Name, err)
+			return nil, fmt.Errorf("%s: orders: %w", l.Name, err)
 		}
 		run.SettledSeconds = max(0, at.Sub(end).Seconds())
 		run.DB = dbSince(ctx, r.st.server, res.dbBefore)
 		run.Redis = redisSince(ctx, r.st.rdb, res.redisBefore)
-		r.rep.Ours.Success = append(r.rep.Ours.Success, run)
+		run.Shards = shards
+		runs = append(runs, run)
 	}
-	r.check(ctx, "ours success", a.ID)
-	return nil
+	r.check(ctx, name, a.ID)
+	return runs, nil
 }
 
 // oursBurst replays the sale: an activity opening at a set instant, the
