@@ -308,7 +308,7 @@ func (r *Report) WriteText(w io.Writer) {
 
 	fmt.Fprintln(w, "\nMariaDB during the runs that write orders (the whole server; to the last order created):")
 	dbRuns := []Result{r.Ceilings.SQL}
-	for _, s := range r.Ours.Success {
+	for _, s := range append(r.Ours.Success, r.Ours.Sharded...) {
 		dbRuns = append(dbRuns, s.Result)
 	}
 	if r.Ours.Burst != nil {

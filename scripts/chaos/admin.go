@@ -54,7 +54,7 @@ func (s *shop) createSale(ctx context.Context, inst int, name string, units, pay
 	code, a, _ := s.call(ctx, http.MethodPost, base+"/admin/v1/activities", adminToken, map[string]any{
 		"name": name, "product_id": p["id"], "price": 100, "total": units,
 		"start_at": now.Add(-time.Minute).Format(time.RFC3339Nano), "end_at": now.Add(time.Hour).Format(time.RFC3339Nano),
-		"pay_timeout_seconds": payTimeout,
+		"pay_timeout_seconds": payTimeout, "shards": s.st.shards,
 	})
 	if code != http.StatusCreated {
 		return 0, fmt.Errorf("create activity on instance %d: %d %v", inst+1, code, a)

@@ -160,3 +160,23 @@ func TestChaosCatchesBrokenBuilds(t *testing.T) {
 		})
 	}
 }
+
+// TestChaosCluster is the cluster profile's short run in CI: the stock on
+// a Redis Cluster of 3 masters with a replica each, sales of 4 shards over
+// them, every fault kind of the profile (a shard's master SIGKILLed and
+// failed over to its replica, a graceful failover, and the processes' and
+// links' faults), then settlement and no violation.
+func TestChaosCluster(t *testing.T) {
+	bin := needBinaries(t)
+	out, err := chaos(t, "-cluster", "-seed", "3", "-storm", "30s", "-gap-min", "2s", "-gap-max", "4s", "-bin", bin)
+	t.Log("\n" + out)
+	if err != nil {
+		logTails(t, out)
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"kill-redis-master", "failover-redis"} {
+		if !strings.Contains(out, kind) {
+			t.Errorf("the run injected no %s", kind)
+		}
+	}
+}

@@ -28,7 +28,18 @@ var faultKinds = []string{
 	"latency-flashsale-dtm", "reset-flashsale-dtm", "blackhole-flashsale-dtm",
 	"latency-dtm-orders", "reset-dtm-orders", "blackhole-dtm-orders",
 	"latency-dtm-flashsale", "reset-dtm-flashsale", "blackhole-dtm-flashsale",
+	// The cluster profile's (-cluster), on the master of one of the
+	// sale's shards; kill-redis is the single server's.
+	"kill-redis-master", // SIGKILL it: its replica takes over; restart it (it returns as a replica)
+	"failover-redis",    // CLUSTER FAILOVER on its replica: a promotion without loss
 }
+
+// clusterOnly are the kinds that need the cluster profile, and
+// singleOnly those that need its single Redis server.
+var (
+	clusterOnly = map[string]bool{"kill-redis-master": true, "failover-redis": true}
+	singleOnly  = map[string]bool{"kill-redis": true}
+)
 
 // errBusy: the fault's target already has a fault.
 var errBusy = errors.New("target busy")
@@ -137,6 +148,9 @@ func (in *injector) plan(kind string) fault {
 	case f.kind == "kill-redis":
 		f.target = "redis"
 		f.down = 500*time.Millisecond + f.down
+	case clusterOnly[f.kind]:
+		f.target = "redis"
+		f.down = 3*time.Second + f.down // past the node timeout and the election
 	default:
 		kind, link, _ := strings.Cut(f.kind, "-")
 		switch link {
@@ -212,6 +226,8 @@ func (in *injector) do(ctx context.Context, f fault) bool {
 		restart(p)
 	case "kill-flashsale-after-lua", "kill-flashsale-before-lua":
 		return in.killParked(ctx, f, say, restart)
+	case "kill-redis-master", "failover-redis":
+		return in.clusterFault(ctx, f, say, restart)
 	case "stop-flashsale":
 		p := st.fsProc[f.inst]
 		if err := p.stop(); err != nil {

@@ -74,7 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("redis-server is needed (the run starts its own): %w", err)
 	}
 	fmt.Fprintf(stdout, "chaos: seed %d (rerun: go run ./scripts/chaos -seed %d%s), profile %s, storm %s, sales of %d units for %d shoppers every %s, faults every %s-%s\n",
-		o.seed, o.seed, map[bool]string{true: " -soak " + o.storm.String(), false: ""}[o.profile == "soak"],
+		o.seed, o.seed, map[bool]string{true: " -soak " + o.storm.String(), false: ""}[strings.HasPrefix(o.profile, "soak")]+map[bool]string{true: " -cluster"}[o.cluster],
 		o.profile, o.storm, o.units, o.buyers, o.round, o.gapMin, o.gapMax)
 	ownDir := o.workdir == ""
 	if ownDir {

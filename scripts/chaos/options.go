@@ -31,6 +31,8 @@ type options struct {
 	keep           bool
 	workdir        string
 	redisServer    string
+	// cluster runs the cluster profile (cluster.go).
+	cluster bool
 	mysqlAddr      string
 	mysqlUser      string
 	mysqlPassword  string
@@ -62,6 +64,7 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the work dir (logs, Redis files) and the database")
 	fs.StringVar(&o.workdir, "workdir", "", "the work dir, kept (default: a new temporary one, removed unless the run fails or -keep)")
 	fs.StringVar(&o.redisServer, "redis-server", "redis-server", "the redis-server program")
+	fs.BoolVar(&o.cluster, "cluster", false, "the cluster profile: the stock and dtm's store on a Redis Cluster of 3 masters with a replica each, sales of 4 shards, and the faults kill-redis-master and failover-redis instead of kill-redis")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -87,9 +90,16 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 	if o.seed == 0 {
 		o.seed = 1 + rand.Int64N(1<<31)
 	}
+	if o.cluster {
+		o.profile += " cluster"
+	}
 	switch *faults {
 	case "all":
-		o.faults = faultKinds
+		for _, k := range faultKinds {
+			if o.cluster && !singleOnly[k] || !o.cluster && !clusterOnly[k] {
+				o.faults = append(o.faults, k)
+			}
+		}
 	case "none", "":
 	default:
 		known := map[string]bool{}
@@ -99,6 +109,9 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 		for _, k := range strings.Split(*faults, ",") {
 			if !known[k] {
 				return o, fmt.Errorf("-faults: unknown kind %q", k)
+			}
+			if o.cluster && singleOnly[k] || !o.cluster && clusterOnly[k] {
+				return o, fmt.Errorf("-faults: %s does not apply to this profile (-cluster=%v)", k, o.cluster)
 			}
 			o.faults = append(o.faults, k)
 		}

@@ -10,7 +10,7 @@ func TestParseOptions(t *testing.T) {
 	env := func(string) string { return "" }
 	t.Run("CIProfile", func(t *testing.T) {
 		o, err := parseOptions([]string{"-seed", "3"}, env)
-		if err != nil || o.profile != "ci" || o.seed != 3 || o.storm != 40*time.Second || len(o.faults) != len(faultKinds) || o.unpaid != 2 {
+		if err != nil || o.profile != "ci" || o.seed != 3 || o.storm != 40*time.Second || len(o.faults) != len(faultKinds)-len(clusterOnly) || o.unpaid != 2 {
 			t.Fatalf("%+v, %v", o, err)
 		}
 	})
@@ -28,6 +28,15 @@ func TestParseOptions(t *testing.T) {
 		if o, err = parseOptions([]string{"-faults", "none"}, env); err != nil || len(o.faults) != 0 {
 			t.Fatalf("none: %+v, %v", o, err)
 		}
+		o, err = parseOptions([]string{"-cluster"}, env)
+		if err != nil || o.profile != "ci cluster" || len(o.faults) != len(faultKinds)-len(singleOnly) {
+			t.Fatalf("-cluster: %+v, %v", o, err)
+		}
+		for _, k := range o.faults {
+			if singleOnly[k] {
+				t.Fatalf("-cluster runs %s", k)
+			}
+		}
 	})
 	for _, args := range [][]string{
 		{"-faults", "kill-everything"},
@@ -35,6 +44,8 @@ func TestParseOptions(t *testing.T) {
 		{"-gap-min", "3s", "-gap-max", "1s"},
 		{"-units", "0"},
 		{"-unpaid", "-1"},
+		{"-faults", "kill-redis-master"},
+		{"-cluster", "-faults", "kill-redis"},
 	} {
 		if _, err := parseOptions(args, env); err == nil {
 			t.Errorf("parseOptions(%q) accepted", args)

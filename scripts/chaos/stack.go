@@ -55,22 +55,31 @@ type stack struct {
 
 	redisProc, dtmProc, ordersProc *proc
 	fsProc                         [2]*proc
+	// redisNodes are the cluster profile's nodes (redisProc is nil then),
+	// at nodeAddr.
+	redisNodes []*proc
+	nodeAddr   []string
+	// shards is the number of stock shards of the run's sales.
+	shards int
 
 	net  *network
 	db   *database
-	rdb  *redis.Client
+	rdb  redis.UniversalClient
 	http *http.Client
 }
 
 // newStack starts everything; close stops it.
 func newStack(ctx context.Context, o options, bins binaries, progress io.Writer) (s *stack, err error) {
-	s = &stack{dir: o.workdir, http: &http.Client{Timeout: 10 * time.Second}}
+	s = &stack{dir: o.workdir, http: &http.Client{Timeout: 10 * time.Second}, shards: 1}
+	if o.cluster {
+		s.shards = clusterShards
+	}
 	defer func() {
 		if err != nil {
 			s.close(o.keep)
 		}
 	}()
-	ports, err := freePorts(11)
+	ports, err := freePorts(11 + 4*clusterMasters)
 	if err != nil {
 		return s, err
 	}
@@ -88,12 +97,18 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 		return s, err
 	}
 	redis.SetLogger(quietRedis{})
-	s.rdb = redis.NewClient(&redis.Options{Addr: s.redisAddr(), DialTimeout: time.Second, ReadTimeout: 2 * time.Second, MaxRetries: -1})
-	s.redisProc = &proc{
-		name: "redis-server", bin: o.redisServer, log: filepath.Join(s.dir, "redis.log"),
-		args: []string{"--port", itoa(s.redisPort), "--bind", "127.0.0.1", "--appendonly", "yes",
-			"--appendfsync", "everysec", "--dir", redisDir, "--save", "", "--daemonize", "no"},
-		ready: func(ctx context.Context) error { return s.rdb.Ping(ctx).Err() },
+	if o.cluster {
+		if err := s.startCluster(ctx, o, ports[11:]); err != nil {
+			return s, err
+		}
+	} else {
+		s.rdb = redis.NewClient(&redis.Options{Addr: s.redisAddr(), DialTimeout: time.Second, ReadTimeout: 2 * time.Second, MaxRetries: -1})
+		s.redisProc = &proc{
+			name: "redis-server", bin: o.redisServer, log: filepath.Join(s.dir, "redis.log"),
+			args: []string{"--port", itoa(s.redisPort), "--bind", "127.0.0.1", "--appendonly", "yes",
+				"--appendfsync", "everysec", "--dir", redisDir, "--save", "", "--daemonize", "no"},
+			ready: func(ctx context.Context) error { return s.rdb.Ping(ctx).Err() },
+		}
 	}
 	s.dtmProc = &proc{
 		name: "dtm", bin: bins.dtm, log: filepath.Join(s.dir, "dtm.log"),
@@ -124,6 +139,9 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 		ready: s.httpReady("http://" + s.addr(s.orders) + "/readyz"),
 	}
 	for _, p := range []*proc{s.redisProc, s.dtmProc, s.ordersProc} {
+		if p == nil {
+			continue // the cluster's nodes, started already
+		}
 		if err := p.startReady(ctx, 30*time.Second); err != nil {
 			return s, err
 		}
@@ -165,7 +183,14 @@ type quietRedis struct{}
 func (quietRedis) Printf(context.Context, string, ...any) {}
 
 func (s *stack) addr(port int) string { return "127.0.0.1:" + itoa(port) }
-func (s *stack) redisAddr() string    { return s.addr(s.redisPort) }
+// redisAddr is the Redis server's address, or the cluster nodes'
+// addresses, comma-separated.
+func (s *stack) redisAddr() string {
+	if len(s.nodeAddr) > 0 {
+		return strings.Join(s.nodeAddr, ",")
+	}
+	return s.addr(s.redisPort)
+}
 
 // dtmURL is the dtm server's API base, reached directly (not through a
 // faulty link): what an operator and the reconciliation use.
@@ -176,6 +201,9 @@ func (s *stack) adminURL(i int) string   { return "http://" + s.addr(s.fs[i].adm
 
 // procs lists every process of the stack.
 func (s *stack) procs() []*proc {
+	if s.redisProc == nil {
+		return append([]*proc{s.fsProc[0], s.fsProc[1], s.ordersProc, s.dtmProc}, s.redisNodes...)
+	}
 	return []*proc{s.fsProc[0], s.fsProc[1], s.ordersProc, s.dtmProc, s.redisProc}
 }
 
