@@ -56,7 +56,7 @@ type Config struct {
 	// Shards, above 1, runs the success path again on an activity of that
 	// many stock shards, beside the one-shard runs.
 	Shards int
-	Burst       BurstSize
+	Burst  BurstSize
 	// Lead is how long after its creation the burst's activity opens.
 	Lead time.Duration
 

@@ -32,10 +32,10 @@ type options struct {
 	workdir        string
 	redisServer    string
 	// cluster runs the cluster profile (cluster.go).
-	cluster bool
-	mysqlAddr      string
-	mysqlUser      string
-	mysqlPassword  string
+	cluster       bool
+	mysqlAddr     string
+	mysqlUser     string
+	mysqlPassword string
 }
 
 func parseOptions(args []string, getenv func(string) string) (options, error) {

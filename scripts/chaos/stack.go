@@ -183,6 +183,7 @@ type quietRedis struct{}
 func (quietRedis) Printf(context.Context, string, ...any) {}
 
 func (s *stack) addr(port int) string { return "127.0.0.1:" + itoa(port) }
+
 // redisAddr is the Redis server's address, or the cluster nodes'
 // addresses, comma-separated.
 func (s *stack) redisAddr() string {
