@@ -72,7 +72,8 @@ func (l layout) balancer() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `# Written by scripts/cluster-up: the balancer in front of the scale-out layout.
 global
-  maxconn 20000
+  # Two descriptors per connection must fit the process's limit.
+  maxconn 8000
 
 defaults
   mode http

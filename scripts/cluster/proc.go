@@ -31,7 +31,7 @@ type process struct {
 }
 
 // running returns the pid of name when its pid file names a live process
-// started from this run directory.
+// working in this run directory.
 func running(dir, name string) (int, bool) {
 	b, err := os.ReadFile(filepath.Join(dir, "pids", name+".pid"))
 	if err != nil {
@@ -41,8 +41,10 @@ func running(dir, name string) (int, bool) {
 	if err != nil || syscall.Kill(pid, 0) != nil {
 		return 0, false
 	}
-	cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || !strings.Contains(string(cmd), dir) {
+	// Redis rewrites its command line; every process of the layout works
+	// in the run directory or below it.
+	cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+	if err != nil || cwd != dir && !strings.HasPrefix(cwd, dir+"/") {
 		return 0, false // a recycled pid
 	}
 	return pid, true
