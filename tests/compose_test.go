@@ -51,8 +51,10 @@ var composeOptionalEnv = map[string]string{
 // a branch until it answers, so the service need not wait for the other one.
 // orders cannot wait for flashsale: flashsale waits for orders, and compose
 // refuses a cycle.
+// Keys are "<binary>:<variable>".
 var composeCallbackEnv = map[string]string{
 	"orders:FLASHSALE_INTERNAL_URL": "the branch of a cancellation message (the unit back to Redis)",
+	"orders:ORDERS_URL":             "the order service's own address, as the dtm server calls it (through the balancer in the cluster layout)",
 }
 
 // composeListenEnv are the variables that name a service's own listen address.
@@ -60,7 +62,8 @@ var composeListenEnv = []string{"FLASHSALE_ADDR", "FLASHSALE_ADMIN_ADDR", "FLASH
 
 // composePublished are the documented ports (docs/api.md: shopper, admin; the dtm
 // HTTP API), as "service:container port"; nothing else is published.
-var composePublished = []string{"dtm:36789", "flashsale:8080", "flashsale:8081"}
+// The cluster layout publishes its balancer's shopper and admin ports.
+var composePublished = []string{"balancer:9080", "balancer:9081", "dtm:36789", "flashsale:8080", "flashsale:8081"}
 
 // envKeyRE finds the keys a main reads: getenv("X"), os.Getenv("X"),
 // env(&c.Field, "X"), orEnv(getenv, "X", def).
@@ -131,28 +134,34 @@ func TestDockerCompose(t *testing.T) {
 			if len(ms) == 0 {
 				t.Fatalf("%s: found no environment variables; does envKeyRE still match how it reads them?", app.main)
 			}
-			s, ok := c.Services[app.service]
-			if !ok {
+			if _, ok := c.Services[app.service]; !ok {
 				t.Errorf("no service %q to run %s", app.service, app.main)
 				continue
 			}
-			for _, m := range ms {
-				key := m[1]
-				read[key] = true
-				if _, ok := s.Environment[key]; ok {
+			// Every service running the binary: the cluster layout's too.
+			for _, name := range c.names() {
+				s := c.Services[name]
+				if s.binary() != app.service {
 					continue
 				}
-				if flag := app.flags[key]; flag != "" && s.flag(flag) != "" {
-					continue
+				for _, m := range ms {
+					key := m[1]
+					read[key] = true
+					if _, ok := s.Environment[key]; ok {
+						continue
+					}
+					if flag := app.flags[key]; flag != "" && s.flag(flag) != "" {
+						continue
+					}
+					if _, ok := composeOptionalEnv[key]; ok {
+						continue
+					}
+					also := ""
+					if flag := app.flags[key]; flag != "" {
+						also = " nor passes " + flag
+					}
+					t.Errorf("%s: %s reads %s but the service does not set it%s (set it, or list it in composeOptionalEnv with the reason its default is right)", name, app.main, key, also)
 				}
-				if _, ok := composeOptionalEnv[key]; ok {
-					continue
-				}
-				also := ""
-				if flag := app.flags[key]; flag != "" {
-					also = " nor passes " + flag
-				}
-				t.Errorf("%s: %s reads %s but the service does not set it%s (set it, or list it in composeOptionalEnv with the reason its default is right)", app.service, app.main, key, also)
 			}
 		}
 		for key := range composeOptionalEnv {
@@ -227,11 +236,11 @@ func TestDockerCompose(t *testing.T) {
 			if _, ok := c.Services[r.host]; !ok || r.host == r.from {
 				continue
 			}
-			if key, _, _ := strings.Cut(r.what, "="); composeCallbackEnv[r.from+":"+key] != "" {
+			if key, _, _ := strings.Cut(r.what, "="); composeCallbackEnv[c.Services[r.from].binary()+":"+key] != "" {
 				continue
 			}
-			if _, ok := c.Services[r.from].DependsOn[r.host]; !ok {
-				t.Errorf("%s: %s refers to %s, but %s does not depend on it", r.from, r.what, r.host, r.from)
+			if !c.waitsFor(r.from, r.host) {
+				t.Errorf("%s: %s refers to %s, but %s does not depend on it (directly or through another service)", r.from, r.what, r.host, r.from)
 			}
 		}
 	})
@@ -240,7 +249,7 @@ func TestDockerCompose(t *testing.T) {
 		for _, name := range c.names() {
 			s := c.Services[name]
 			hc := s.Healthcheck.Test
-			if len(hc) == 0 {
+			if len(hc) == 0 && !c.job(name) {
 				t.Errorf("%s: no healthcheck", name)
 				continue
 			}
@@ -278,6 +287,43 @@ func TestDockerCompose(t *testing.T) {
 // compose is the part of a compose file these checks read.
 type composeFile struct {
 	Services map[string]composeService `yaml:"services"`
+	Configs  map[string]struct {
+		Content string `yaml:"content"`
+	} `yaml:"configs"`
+}
+
+// waitsFor reports whether service from waits for dep, directly or
+// through the services it waits for.
+func (c composeFile) waitsFor(from, dep string) bool {
+	seen := map[string]bool{}
+	var walk func(string) bool
+	walk = func(s string) bool {
+		if seen[s] {
+			return false
+		}
+		seen[s] = true
+		for d := range c.Services[s].DependsOn {
+			if d == dep || walk(d) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(from)
+}
+
+// job reports whether the service is a one-shot job: not restarted, and
+// waited for until it completes.
+func (c composeFile) job(name string) bool {
+	if c.Services[name].Restart != "no" {
+		return false
+	}
+	for _, s := range c.Services {
+		if s.DependsOn[name] == "service_completed_successfully" {
+			return true
+		}
+	}
+	return false
 }
 
 type composeService struct {
@@ -288,6 +334,25 @@ type composeService struct {
 	Ports       []composePort   `yaml:"ports"`
 	DependsOn   composeDepends  `yaml:"depends_on"`
 	Healthcheck composeHealthck `yaml:"healthcheck"`
+	Restart     string          `yaml:"restart"`
+	Profiles    []string        `yaml:"profiles"`
+	Configs     []struct {
+		Source, Target string
+	} `yaml:"configs"`
+	Networks map[string]struct {
+		IPv4Address string `yaml:"ipv4_address"`
+	} `yaml:"networks"`
+	// configText is the text of the configs the service mounts (filled
+	// in by loadCompose).
+	configText string
+}
+
+// binary is the program the service runs, for the services built here.
+func (s composeService) binary() string {
+	if s.Build == nil || len(s.Command) == 0 {
+		return ""
+	}
+	return s.Command[0]
 }
 
 func loadCompose(t *testing.T, file string) composeFile {
@@ -299,6 +364,16 @@ func loadCompose(t *testing.T, file string) composeFile {
 	var c composeFile
 	if err := yaml.Unmarshal(b, &c); err != nil {
 		t.Fatalf("%s: %v", file, err)
+	}
+	for name, s := range c.Services {
+		for _, cf := range s.Configs {
+			cfg, ok := c.Configs[cf.Source]
+			if !ok {
+				t.Fatalf("%s: mounts config %q, which the file does not define", name, cf.Source)
+			}
+			s.configText += cfg.Content
+		}
+		c.Services[name] = s
 	}
 	return c
 }
@@ -326,6 +401,14 @@ func (s composeService) listens() map[string]bool {
 		ports["6379"] = true
 	case strings.HasPrefix(s.Image, "mariadb:"), strings.HasPrefix(s.Image, "mysql:"):
 		ports["3306"] = true
+	}
+	// A balancer listens where its configuration binds.
+	for _, line := range strings.Split(s.configText, "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "bind" {
+			if i := strings.LastIndexByte(f[1], ':'); i >= 0 {
+				ports[f[1][i+1:]] = true
+			}
+		}
 	}
 	for _, f := range []string{"-http-port", "-grpc-port"} {
 		if v := s.flag(f); v != "" {
@@ -363,7 +446,9 @@ func (c composeFile) references() []composeRef {
 	for _, name := range c.names() {
 		s := c.Services[name]
 		if v := s.flag("-redis"); v != "" {
-			add(name, "-redis "+v, v, "", "", nil)
+			for _, a := range strings.Split(v, ",") {
+				add(name, "-redis "+v, a, "", "", nil)
+			}
 		}
 		for key, raw := range s.Environment {
 			v := composeInterpolate(raw)
@@ -385,15 +470,21 @@ func (c composeFile) references() []composeRef {
 				add(name, what, addr, "", "", err)
 			case "DTM_SERVER", "ORDERS_URL", "FLASHSALE_INTERNAL_URL":
 				want := map[string]string{"DTM_SERVER": "/api/dtmsvr"}[key]
-				u, err := url.Parse(v)
-				if err == nil && (u.Scheme != "http" || u.Port() == "") {
-					err = fmt.Errorf("want http://<service>:<port>")
+				list := []string{v}
+				if key == "DTM_SERVER" { // the dtm groups
+					list = strings.Split(v, ",")
 				}
-				if err != nil {
-					add(name, what, "", "", "", err)
-					continue
+				for _, v := range list {
+					u, err := url.Parse(v)
+					if err == nil && (u.Scheme != "http" || u.Port() == "") {
+						err = fmt.Errorf("want http://<service>:<port>")
+					}
+					if err != nil {
+						add(name, what, "", "", "", err)
+						continue
+					}
+					add(name, what, u.Host, strings.TrimSuffix(u.Path, "/"), want, nil)
 				}
-				add(name, what, u.Host, strings.TrimSuffix(u.Path, "/"), want, nil)
 			}
 		}
 	}
