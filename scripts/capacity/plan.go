@@ -112,9 +112,13 @@ func (p Plan) Write(w io.Writer) {
 	fmt.Fprintf(w, "| MySQL primaries | %d | %.0f purchases/s x %.0f us of MariaDB |\n", p.MySQLPrimaries, buys, c.MariaDB)
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Where the next ceiling lies (one unit of each, at the plan's filling):")
-	fmt.Fprintf(w, "- one activity's stock slot: %.0f purchases/s; a sale asking more needs its stock split over shards on several masters (%d here)%s.\n",
-		p.StockSlotPurchases, p.StockMasters, map[bool]string{true: ", which this version cannot do yet: one activity is one slot", false: ""}[p.StockMasters > 1])
-	fmt.Fprintf(w, "- one dtm group's store: %.0f purchases/s; each group more is a server process and a store slot of its own%s.\n",
-		p.DTMStorePurchases, map[bool]string{true: ", which this version cannot do yet: every purchase's gid is in one store", false: ""}[p.DTMGroups > 1])
+	shardHint := ""
+	if p.StockMasters > 1 {
+		shardHint = fmt.Sprintf(": create the activity with \"shards\": %d or more", p.StockMasters)
+	}
+	fmt.Fprintf(w, "- one activity's stock slot: %.0f purchases/s; a sale asking more needs its stock split over shards on several masters (%d here%s).\n",
+		p.StockSlotPurchases, p.StockMasters, shardHint)
+	fmt.Fprintf(w, "- one dtm group's store: %.0f purchases/s; each group more is a server process and a store slot of its own (%d here: DTM_SERVER lists them).\n",
+		p.DTMStorePurchases, p.DTMGroups)
 	fmt.Fprintf(w, "- one flashsale core: %.0f sold-out answers/s.\n", p.RejectsPerCore)
 }
