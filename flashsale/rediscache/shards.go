@@ -45,6 +45,7 @@ func (s *Stock) walk(ctx context.Context, activityID int64, barrier string, n in
 		return err
 	}
 	home := l.Home(contract.BarrierGID(barrier))
+	sharded := map[bool]string{true: "1", false: "0"}[l.N > 1]
 	var seen uint64
 	for at := home; ; {
 		seen |= 1 << at
@@ -59,7 +60,7 @@ func (s *Stock) walk(ctx context.Context, activityID int64, barrier string, n in
 		if purchase {
 			keys = append(keys, contract.ClosedKey(activityID, at))
 		}
-		res, err := s.hot.run(ctx, takeScript, keys, -n, s.barrierTTL, next).Text()
+		res, err := s.hot.run(ctx, takeScript, keys, -n, s.barrierTTL, next, sharded).Text()
 		if err != nil {
 			return fmt.Errorf("take script: %w", err)
 		}

@@ -233,3 +233,22 @@ func TestShardsClose(t *testing.T) {
 		}
 	}
 }
+
+// TestShardsMissingCounterIsNotSoldOut: a shard whose counter is gone (a
+// Redis that came back empty) answers ErrStale (503), never sold out,
+// wherever the walk meets it: here the last shard of a walk from an empty
+// home.
+func TestShardsMissingCounterIsNotSoldOut(t *testing.T) {
+	e := newEnv(t)
+	gids := gidsOf(runID+"mc", 8)
+	s, act := shardedStock(t, e, 2, 2, gids)
+	l := contract.Shards{Activity: act, N: 2}
+	for _, g := range gids {
+		home := l.Home(g)
+		e.rdb.Set(e.ctx, contract.StockKey(act, home), 0, 0)
+		e.rdb.Del(e.ctx, contract.StockKey(act, 1-home))
+		if err := s.Take(e.ctx, act, contract.MsgBarrier(g)); !errors.Is(err, flashsale.ErrStale) {
+			t.Fatalf("%s (home %d, empty; the other shard's counter gone): %v; want ErrStale", g, home, err)
+		}
+	}
+}

@@ -19,7 +19,8 @@ import (
 // KEYS[1] barrier key, KEYS[2] stock key; ARGV[1] amount to add (-1 takes a
 // unit; an admin's removal of units takes more), ARGV[2] the barrier's TTL
 // in seconds, ARGV[3] the shard to go on to when this one is short (” for
-// none: the last shard of the walk, or a sale of one shard).
+// none: the last shard of the walk, or a sale of one shard), ARGV[4] '1'
+// when the activity has several shards.
 //
 // The barrier is checked before the stock, unlike dtmcli's script: a
 // concurrent duplicate of a purchase that took the last unit must see
@@ -34,8 +35,9 @@ import (
 // KEYS[3] is the epoch key: a counter set under another Redis process
 // answers STALE and takes nothing until it is re-derived (epoch.go). The
 // check comes after the missing-counter check, which keeps dtmcli's
-// FAILURE for a counter that does not exist in a walk's last shard; in any
-// other shard a missing counter is STALE, never a reason to move on.
+// FAILURE for a counter that does not exist in a sale of one shard; in a
+// sale of several a missing counter is STALE, never a reason to move on
+// nor to answer sold out.
 //
 // A shard short of the amount, with ARGV[3] given, links its barrier to
 // that shard and answers NEXT:<k>, atomically with finding it short.
@@ -59,7 +61,7 @@ if KEYS[4] and redis.call('EXISTS', KEYS[4]) == 1 then
 end
 local s = redis.call('GET', KEYS[2])
 if not s then
-  if ARGV[3] ~= '' then
+  if ARGV[4] == '1' then
     return 'STALE'
   end
   return 'FAILURE'
