@@ -88,7 +88,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.redisAddr, "redis", c.redisAddr, "Redis address (several, comma-separated: a cluster)")
 	fs.IntVar(&c.redisDB, "redis-db", c.redisDB, "Redis database")
 	fs.StringVar(&c.mysqlDSN, "mysql", c.mysqlDSN, "MySQL DSN")
-	fs.StringVar(&c.dtm, "dtm", c.dtm, "the dtm server's API base")
+	fs.StringVar(&c.dtm, "dtm", c.dtm, "the dtm server's API base, or the comma-separated bases of every dtm group")
 	fs.BoolVar(&c.json, "json", false, "print the reports as JSON, one a line")
 	fs.DurationVar(&c.timeout, "timeout", c.timeout, "bound on the whole check")
 	if err := fs.Parse(args); err != nil {
