@@ -85,6 +85,10 @@
     $('error').hidden = true;
     const s = stats.data, l = live.data;
     $('redis-stock').textContent = s.redis_stock === null ? 'missing' : s.redis_stock;
+    // A sale of several shards: each shard's counter (null: stale).
+    const shards = s.shards || [];
+    $('shards-row').hidden = shards.length < 2;
+    $('shards').textContent = shards.map((x) => x.redis_stock === null ? '?' : x.redis_stock).join(' / ');
     $('db-stock').textContent = s.db_stock;
     $('total').textContent = s.total;
     const left = s.redis_stock === null ? s.total : s.redis_stock;
@@ -103,6 +107,9 @@
     if (l.dtm_dashboard && l.dtm_dashboard !== state.dtm) {
       state.dtm = l.dtm_dashboard;
       $('dtm-home').href = state.dtm;
+      // Several dtm groups: a link to each one's dashboard.
+      const more = (l.dtm_dashboards || []).slice(1);
+      $('dtm-more').innerHTML = more.map((u, i) => ' <a target="_blank" rel="noopener" href="' + esc(u) + '">group ' + (i + 2) + '</a>').join('');
     }
     if (withRecon || Date.now() - state.reconAt > 5000) reconcile();
   }
