@@ -21,6 +21,10 @@ func TestBadRequests(t *testing.T) {
 	good := token("alice")
 	buy := func(act int64) string { return s.buyURL(act) }
 	big := "{\"name\":\"" + strings.Repeat("a", 2<<20) + "\"}"
+	var activities int
+	if err := env.db.QueryRow("SELECT COUNT(*) FROM activities").Scan(&activities); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, method, url, token string
 		body                     any
@@ -72,6 +76,18 @@ func TestBadRequests(t *testing.T) {
 		{"ActivityEndBeforeStart", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
 			"name": "x", "product_id": 1, "price": 1, "total": 1,
 			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
+		{"ActivityTooManyShards", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
+			"name": "x", "product_id": 1, "price": 1, "total": 100, "shards": 65,
+			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
+		{"ActivityNegativeShards", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
+			"name": "x", "product_id": 1, "price": 1, "total": 100, "shards": -1,
+			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
+		{"ActivityMoreShardsThanUnits", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
+			"name": "x", "product_id": 1, "price": 1, "total": 2, "shards": 3,
+			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
+		{"ActivityShardsNotANumber", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
+			"name": "x", "product_id": 1, "price": 1, "total": 2, "shards": "four",
+			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
 		{"StatsUnknownActivity", "GET", s.adminURL() + "/admin/v1/activities/999999/stats", adminToken, nil, 404, "not_found"},
 		// Every listener bounds bodies to 1 MiB (internal/serve), before any handler.
 		{"TooLargeAdmin", "POST", s.adminURL() + "/admin/v1/products", adminToken, big, 413, "too_large"},
@@ -89,8 +105,12 @@ func TestBadRequests(t *testing.T) {
 			}
 		})
 	}
-	// Nothing changed: every activity still has its 10 units, no order and
-	// no purchase message.
+	// Nothing changed: no activity was created, every activity still has
+	// its 10 units, no order and no purchase message.
+	var after int
+	if err := env.db.QueryRow("SELECT COUNT(*) FROM activities").Scan(&after); err != nil || after != activities {
+		t.Fatalf("%d activities after the bad requests, %d before (%v)", after, activities, err)
+	}
 	for _, act := range []int64{open, upcoming, ended} {
 		r := s.settle(act, 5*time.Second)
 		if r.RedisStock != 10 || r.LiveOrders != 0 || len(r.Messages) != 0 {
