@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/rediscluster"
 	"github.com/flashsale/flashsale/internal/redisconn"
 	"github.com/flashsale/flashsale/internal/testproc"
 	"github.com/flashsale/flashsale/reconcile"
@@ -63,44 +63,14 @@ func startCluster(t *testing.T, masters, replicas int) []clusterNode {
 		nodes = append(nodes, clusterNode{addr: addr, proc: p})
 		addrs = append(addrs, addr)
 	}
-	out, err := exec.Command(cli, append(append([]string{"--cluster", "create"}, addrs...), "--cluster-replicas", itoa(replicas), "--cluster-yes")...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	ctx := context.Background()
+	if _, err := rediscluster.Create(ctx, cli, addrs, replicas); err != nil {
+		t.Fatal(err)
 	}
-	for _, a := range addrs {
-		waitClusterOK(t, a, 20*time.Second)
-	}
-	// A replica can take over only once it has synced with its master.
-	for _, a := range addrs {
-		c := redis.NewClient(&redis.Options{Addr: a})
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			info, _ := c.Info(context.Background(), "replication").Result()
-			if strings.Contains(info, "role:master") || strings.Contains(info, "master_link_status:up") {
-				break
-			}
-			if time.Now().After(deadline) {
-				c.Close()
-				t.Fatalf("replica %s not synced with its master after 20s:\n%s", a, info)
-			}
-		}
-		c.Close()
+	if err := rediscluster.WaitReady(ctx, addrs, 30*time.Second); err != nil {
+		t.Fatal(err)
 	}
 	return nodes
-}
-
-// waitClusterOK waits until the node at addr reports the cluster ok.
-func waitClusterOK(t *testing.T, addr string, d time.Duration) {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	defer c.Close()
-	for deadline := time.Now().Add(d); ; time.Sleep(100 * time.Millisecond) {
-		if info, _ := c.ClusterInfo(context.Background()).Result(); strings.Contains(info, "cluster_state:ok") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cluster node %s not ok after %s", addr, d)
-		}
-	}
 }
 
 // TestScaleOut is the scale-out mode (docs/architecture.md) on loopback: the stock on a Redis

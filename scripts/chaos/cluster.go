@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/rediscluster"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -58,27 +58,11 @@ func (s *stack) startCluster(ctx context.Context, o options, ports []int) error 
 	if !strings.Contains(o.redisServer, "/") {
 		cli = "redis-cli"
 	}
-	args := append(append([]string{"--cluster", "create"}, addrs...), "--cluster-replicas", "1", "--cluster-yes")
-	if out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput(); err != nil {
-		return fmt.Errorf("redis-cli --cluster create: %v\n%s", err, out)
+	if _, err := rediscluster.Create(ctx, cli, addrs, 1); err != nil {
+		return err
 	}
-	// Every node agrees, and every replica has synced (it cannot take
-	// over before).
-	for _, a := range addrs {
-		c := redis.NewClient(&redis.Options{Addr: a})
-		ok := false
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			info, _ := c.ClusterInfo(ctx).Result()
-			repl, _ := c.Info(ctx, "replication").Result()
-			if strings.Contains(info, "cluster_state:ok") && (strings.Contains(repl, "role:master") || strings.Contains(repl, "master_link_status:up")) {
-				ok = true
-				break
-			}
-		}
-		c.Close()
-		if !ok {
-			return fmt.Errorf("cluster node %s not ready after 30 s", a)
-		}
+	if err := rediscluster.WaitReady(ctx, addrs, 30*time.Second); err != nil {
+		return err
 	}
 	s.rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, DialTimeout: time.Second, ReadTimeout: 2 * time.Second,
 		MaxRetries: -1, ClusterStateReloadInterval: time.Second})

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/contract"
-	"github.com/redis/go-redis/v9"
+	"github.com/flashsale/flashsale/internal/rediscluster"
 )
 
 // up starts whatever of the layout is not running, in order: the Redis
@@ -137,37 +137,15 @@ func build(ctx context.Context, bin string) error {
 // makeCluster joins the nodes into a cluster unless they are one already,
 // then waits until every node agrees and every replica has synced.
 func makeCluster(ctx context.Context, l layout, cli string) error {
-	c := redis.NewClient(&redis.Options{Addr: addr(l.redisPort(0))})
-	defer c.Close()
-	info, err := c.ClusterInfo(ctx).Result()
+	addrs := strings.Split(l.redisAddrs(), ",")
+	created, err := rediscluster.Create(ctx, cli, addrs, l.replicas)
 	if err != nil {
-		return fmt.Errorf("redis node %s: %w", addr(l.redisPort(0)), err)
+		return err
 	}
-	if !strings.Contains(info, fmt.Sprintf("cluster_known_nodes:%d\r", l.nodes())) {
-		args := append([]string{"--cluster", "create"}, strings.Split(l.redisAddrs(), ",")...)
-		args = append(args, "--cluster-replicas", itoa(l.replicas), "--cluster-yes")
-		if out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput(); err != nil {
-			return fmt.Errorf("redis-cli --cluster create: %v\n%s", err, out)
-		}
+	if created {
 		fmt.Printf("cluster-up: Redis Cluster of %d masters, %d replicas each\n", l.masters, l.replicas)
 	}
-	for i := range l.nodes() {
-		n := redis.NewClient(&redis.Options{Addr: addr(l.redisPort(i))})
-		ok := false
-		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; time.Sleep(100 * time.Millisecond) {
-			info, _ := n.ClusterInfo(ctx).Result()
-			repl, _ := n.Info(ctx, "replication").Result()
-			if strings.Contains(info, "cluster_state:ok") && (strings.Contains(repl, "role:master") || strings.Contains(repl, "master_link_status:up")) {
-				ok = true
-				break
-			}
-		}
-		n.Close()
-		if !ok {
-			return fmt.Errorf("redis node %s: not ok and synced after 60 s", addr(l.redisPort(i)))
-		}
-	}
-	return nil
+	return rediscluster.WaitReady(ctx, addrs, 60*time.Second)
 }
 
 // internalKey returns FLASHSALE_INTERNAL_KEY, or the key kept in the run
