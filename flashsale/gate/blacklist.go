@@ -3,6 +3,9 @@ package gate
 import (
 	"context"
 	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,16 +21,19 @@ const (
 )
 
 // Blacklist holds the blocked users and IPs in memory for the buy path and
-// keeps them in Redis for every instance. Redis holds the IPs as added; the
-// copy in memory holds their AddrKey, so an IPv6 entry blocks its /64. Each instance reloads its copy
+// keeps them in Redis for every instance. An IP entry is an address or a
+// range in CIDR notation ("10.1.0.0/16", "2001:db8::/32"). Redis holds the
+// entries as added; the copy in memory holds each address's AddrKey, so an
+// IPv6 entry blocks its /64, and the ranges apart. Each instance reloads its copy
 // when the version in Redis changes, checked every interval (so a change is
 // effective everywhere within that interval).
 type Blacklist struct {
 	rdb redis.UniversalClient
 
-	mu      sync.RWMutex // mu guards users, ips and version
+	mu      sync.RWMutex // mu guards users, ips, ranges and version
 	users   map[string]bool
 	ips     map[string]bool
+	ranges  []netip.Prefix
 	version int64
 }
 
@@ -37,12 +43,53 @@ func NewBlacklist(rdb redis.UniversalClient) *Blacklist {
 }
 
 // Blocked reports whether the user or the IP is blacklisted. IPs are
-// compared by AddrKey: an entry for an IPv6 address blocks its whole /64.
+// compared by AddrKey (an entry for an IPv6 address blocks its whole /64),
+// then against the ranges.
 func (b *Blacklist) Blocked(user, ip string) bool {
 	key := AddrKey(ip)
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return b.users[user] || b.ips[key]
+	if b.users[user] || b.ips[key] {
+		return true
+	}
+	if len(b.ranges) == 0 {
+		return false
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap().WithZone("")
+	for _, p := range b.ranges {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseEntry reads an IP entry of the blacklist, an address or a CIDR
+// range, and returns it in the one form Redis keeps: an address as
+// net.IP writes it, a range masked to its prefix ("10.1.0.0/16").
+func ParseEntry(s string) (string, bool) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return "", false
+		}
+		if p.Addr().Is4In6() {
+			if p.Bits() < 96 {
+				return "", false
+			}
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p.Masked().String(), true
+	}
+	ip := net.ParseIP(s)
+	if ip == nil {
+		return "", false
+	}
+	return ip.String(), true
 }
 
 // Entries is the blacklist's content.
@@ -111,14 +158,19 @@ func (b *Blacklist) Refresh(ctx context.Context) error {
 		return err
 	}
 	users, ips := map[string]bool{}, map[string]bool{}
+	var ranges []netip.Prefix
 	for _, u := range e.Users {
 		users[u] = true
 	}
 	for _, ip := range e.IPs {
+		if p, err := netip.ParsePrefix(ip); err == nil {
+			ranges = append(ranges, p)
+			continue
+		}
 		ips[AddrKey(ip)] = true // as listed (added), in force for its /64
 	}
 	b.mu.Lock()
-	b.users, b.ips, b.version = users, ips, v
+	b.users, b.ips, b.ranges, b.version = users, ips, ranges, v
 	b.mu.Unlock()
 	return nil
 }

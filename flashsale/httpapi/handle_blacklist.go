@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"log/slog"
-	"net"
 	"net/http"
 
 	"github.com/flashsale/flashsale/flashsale/gate"
@@ -41,12 +40,12 @@ func handleBlacklistChange(bl *gate.Blacklist, add bool, log *slog.Logger) gin.H
 			}
 		}
 		for i, ip := range e.IPs {
-			p := net.ParseIP(ip)
-			if p == nil {
-				writeError(c, log, contract.Errorf(contract.EBadRequest, "%q is not an IP address", ip))
+			entry, ok := gate.ParseEntry(ip)
+			if !ok {
+				writeError(c, log, contract.Errorf(contract.EBadRequest, "%q is not an IP address nor a CIDR range", ip))
 				return
 			}
-			e.IPs[i] = p.String()
+			e.IPs[i] = entry
 		}
 		change := bl.Remove
 		if add {
