@@ -113,7 +113,22 @@ func TestBlacklist(t *testing.T) {
 	if code, e := s.buy(act, "good"); code != http.StatusAccepted {
 		t.Fatalf("a user not blacklisted: %d %s", code, e)
 	}
-	for _, bad := range []map[string]any{{"users": []string{"a-b"}}, {"ips": []string{"999.1.1.1"}}, {}} {
+	// A range: every address in it, here the test's own loopback.
+	if code, body := s.call("POST", s.adminURL()+"/admin/v1/blacklist", adminToken, map[string]any{"ips": []string{"127.0.0.9/8"}}); code != http.StatusOK {
+		t.Fatalf("blacklist a range: %d %v", code, body)
+	}
+	time.Sleep(time.Second)
+	if code, e := s.buyAt(b.shopper, act, "inrange"); code != http.StatusForbidden || e != "blocked" {
+		t.Fatalf("a user from a blacklisted range: %d %s", code, e)
+	}
+	if code, body := s.call("DELETE", s.adminURL()+"/admin/v1/blacklist", adminToken, map[string]any{"ips": []string{"127.0.0.0/8"}}); code != http.StatusOK {
+		t.Fatalf("unblacklist the range: %d %v", code, body)
+	}
+	time.Sleep(time.Second)
+	if code, e := s.buyAt(b.shopper, act, "inrange"); code != http.StatusAccepted {
+		t.Fatalf("a user from a range taken off: %d %s", code, e)
+	}
+	for _, bad := range []map[string]any{{"users": []string{"a-b"}}, {"ips": []string{"999.1.1.1"}}, {"ips": []string{"10.0.0.0/33"}}, {}} {
 		if code, body := s.call("POST", s.adminURL()+"/admin/v1/blacklist", adminToken, bad); code != http.StatusBadRequest {
 			t.Fatalf("blacklist %v: %d %v", bad, code, body)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/adjust"
 	"github.com/flashsale/flashsale/flashsale/auth"
+	"github.com/flashsale/flashsale/flashsale/changes"
 	"github.com/flashsale/flashsale/flashsale/gate"
 	"github.com/flashsale/flashsale/flashsale/httpapi"
 	"github.com/flashsale/flashsale/flashsale/memcache"
@@ -57,6 +58,9 @@ type Config struct {
 	// AdmissionFactor bounds an activity's buys in flight per instance to
 	// this multiple of its remaining units (at least AdmissionFloor).
 	AdmissionFactor, AdmissionFloor int64
+	// PollOnly turns off hearing changes by Redis pub/sub (package
+	// changes): the polls alone carry them (FLASHSALE_PUBSUB=off).
+	PollOnly bool
 }
 
 // LoadGates fills the gates' settings from the environment, with defaults:
@@ -64,8 +68,16 @@ type Config struct {
 // FLASHSALE_TRUSTED_PROXIES (none), FLASHSALE_RATE_PER_USER (5 buys/s),
 // FLASHSALE_RATE_PER_IP (100 buys/s; 0 turns a limit off),
 // FLASHSALE_ADMISSION_FACTOR (4: buys in flight per instance <= 4 x the
-// remaining units, at least 64; 0 turns the bound off).
+// remaining units, at least 64; 0 turns the bound off), FLASHSALE_PUBSUB
+// (on: changes heard at once; off: by the polls alone).
 func (c *Config) LoadGates(getenv func(string) string) error {
+	switch v := getenv("FLASHSALE_PUBSUB"); v {
+	case "", "on":
+	case "off":
+		c.PollOnly = true
+	default:
+		return fmt.Errorf("FLASHSALE_PUBSUB=%q: want on or off", v)
+	}
 	c.StartKey = getenv("FLASHSALE_START_KEY")
 	if c.StartKey == "" {
 		m := hmac.New(sha256.New, []byte(c.JWTSecret))
@@ -93,6 +105,8 @@ type Service struct {
 	cfg     Config
 	deps    httpapi.Deps
 	catalog *mysqldb.Catalog
+	cached  *memcache.Catalog
+	rdb     redis.UniversalClient
 	recon   reconcile.Sources
 }
 
@@ -117,6 +131,8 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 	s := &Service{
 		cfg:     cfg,
 		catalog: catalog,
+		cached:  cached,
+		rdb:     rdb,
 		recon:   reconcile.Sources{Redis: rdb, DB: sqlDB, DTM: cfg.DTMServer, HTTP: &http.Client{Timeout: 30 * time.Second}},
 	}
 	s.deps = httpapi.Deps{
@@ -169,8 +185,25 @@ func (s *Service) Background(ctx context.Context) error {
 	go g.SoldOut.Poll(ctx, s.deps.Stock, 50*time.Millisecond, g.Admission.SetRemaining, s.deps.Log)
 	go g.Blacklist.Poll(ctx, 500*time.Millisecond, s.deps.Log)
 	go s.WatchStock(ctx, time.Second)
+	if !s.cfg.PollOnly {
+		go changes.Listen(ctx, s.rdb, func(msg string) { s.heard(ctx, msg) })
+	}
 	go dtmconf.HurryWhenReady(ctx, s.cfg.DTMServer, s.cfg.InternalURL+"/readyz", s.deps.Log)
 	return nil
+}
+
+// heard applies a change another instance (or this one) published: the
+// activity's copy in memory is dropped, the blacklist reloaded.
+func (s *Service) heard(ctx context.Context, msg string) {
+	if id, ok := changes.ParseActivity(msg); ok {
+		s.cached.Evict(id)
+		return
+	}
+	if msg == changes.Blacklist {
+		if err := s.deps.Gates.Blacklist.Refresh(ctx); err != nil {
+			s.deps.Log.Warn("blacklist refresh on a change", "err", err)
+		}
+	}
 }
 
 // Listeners returns the shopper, admin and internal listeners on addrs.

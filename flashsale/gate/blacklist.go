@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flashsale/flashsale/flashsale/changes"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -128,6 +129,8 @@ func (b *Blacklist) change(ctx context.Context, op string, e Entries) error {
 	if err := changeScript.Run(ctx, b.rdb, []string{blUsers, blIPs, blVersion}, args...).Err(); err != nil {
 		return err
 	}
+	// Every instance hears it at once; the poll carries it if not.
+	changes.Publish(ctx, b.rdb, changes.Blacklist)
 	return b.Refresh(ctx)
 }
 

@@ -162,6 +162,10 @@ func (c *Catalog) Forget(ctx context.Context, id int64) {
 	c.drop(id)
 }
 
+// Evict drops this instance's copies of activity id (and the list), and
+// nothing below: another instance changed it and dropped the shared ones.
+func (c *Catalog) Evict(id int64) { c.drop(id) }
+
 func (c *Catalog) drop(id int64) {
 	c.mu.Lock()
 	delete(c.entries, id)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/flashsale/changes"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/redis/go-redis/v9"
 )
@@ -64,14 +65,23 @@ func (c *ActivityCache) Activities(ctx context.Context) ([]flashsale.Activity, e
 	return list, err
 }
 
-// CreateActivity creates the activity and preheats its cache entry.
+// CreateActivity creates the activity and preheats its cache entry, and
+// tells every instance (one may remember the id as not found).
 func (c *ActivityCache) CreateActivity(ctx context.Context, a flashsale.Activity) (flashsale.Activity, error) {
 	a, err := c.Catalog.CreateActivity(ctx, a)
 	if err == nil {
 		c.put(ctx, contract.InfoKey(a.ID), a, c.ttl)
 		c.rdb.Del(ctx, listKey)
+		c.publish(ctx, a.ID)
 	}
 	return a, err
+}
+
+// publish tells every instance that activity id changed (package changes).
+func (c *ActivityCache) publish(ctx context.Context, id int64) {
+	if err := changes.Publish(ctx, c.rdb, changes.Activity(id)); err != nil {
+		c.log.Warn("publish a change; the instances poll it", "activity", id, "err", err)
+	}
 }
 
 func (c *ActivityCache) put(ctx context.Context, key string, v any, ttl time.Duration) {
@@ -95,11 +105,12 @@ func (c *ActivityCache) CancelActivity(ctx context.Context, id int64, now time.T
 }
 
 // Forget drops the cached copies of activity id and the list (two keys in
-// two slots: two calls).
+// two slots: two calls), then tells every instance to drop theirs.
 func (c *ActivityCache) Forget(ctx context.Context, id int64) {
 	for _, key := range []string{contract.InfoKey(id), listKey} {
 		if err := c.rdb.Del(ctx, key).Err(); err != nil {
 			c.log.Warn("activity cache drop", "key", key, "err", err)
 		}
 	}
+	c.publish(ctx, id)
 }
