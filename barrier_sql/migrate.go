@@ -68,4 +68,5 @@ func Migrate(ctx context.Context, db *sql.DB, dialect string) error {
 // in the three dialects' common syntax.
 var addedColumns = []struct{ table, column, def string }{
 	{"activities", "shards", "INT NOT NULL DEFAULT 1"},
+	{"activities", "challenge_difficulty", "INT NOT NULL DEFAULT 0"},
 }

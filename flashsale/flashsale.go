@@ -35,6 +35,9 @@ type Activity struct {
 	// Shards is the number of Redis slots its units are split over (1 to
 	// contract.MaxShards), fixed at creation.
 	Shards int
+	// ChallengeDifficulty, when above 0, is the proof of work (in bits,
+	// package gate) a shopper solves before the start secret is handed out.
+	ChallengeDifficulty int
 }
 
 // Layout returns the activity's stock layout in Redis.

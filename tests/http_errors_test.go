@@ -84,6 +84,14 @@ func TestBadRequests(t *testing.T) {
 		{"ActivityShardsNotANumber", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
 			"name": "x", "product_id": 1, "price": 1, "total": 2, "shards": "four",
 			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
+		{"ActivityChallengeTooHard", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
+			"name": "x", "product_id": 1, "price": 1, "total": 2, "challenge_difficulty": 25,
+			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
+		{"ActivityChallengeNegative", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
+			"name": "x", "product_id": 1, "price": 1, "total": 2, "challenge_difficulty": -1,
+			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
+		{"ChallengeNoToken", "GET", fmt.Sprintf("%s/api/v1/activities/%d/challenge", s.shopperURL(), open), "", nil, 401, "unauthorized"},
+		{"ChallengeUnknownActivity", "GET", s.shopperURL() + "/api/v1/activities/999999/challenge", good, nil, 404, "not_found"},
 		{"StatsUnknownActivity", "GET", s.adminURL() + "/admin/v1/activities/999999/stats", adminToken, nil, 404, "not_found"},
 		// Every listener bounds bodies to 1 MiB (internal/serve), before any handler.
 		{"TooLargeAdmin", "POST", s.adminURL() + "/admin/v1/products", adminToken, big, 413, "too_large"},

@@ -86,6 +86,29 @@ func (a *Admission) Enter(activityID int64) (func(), bool) {
 	}, true
 }
 
+// Pressure tells how close the activity's buys in flight on this instance
+// are to their bound: 0 under half, 1 under the bound, 2 at it (and 0
+// without a bound). The challenge difficulty rises with it.
+func (a *Admission) Pressure(activityID int64) int {
+	if a.factor <= 0 {
+		return 0
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	left, ok := a.left[activityID]
+	if !ok {
+		return 0
+	}
+	bound := max(a.floor, a.factor*left)
+	switch n := a.inflight[activityID]; {
+	case n >= bound:
+		return 2
+	case 2*n >= bound:
+		return 1
+	}
+	return 0
+}
+
 // SetRemaining records the activity's remaining units (from the sold-out
 // poller).
 func (a *Admission) SetRemaining(activityID, units int64) {

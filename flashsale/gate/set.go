@@ -2,11 +2,13 @@ package gate
 
 // Set is every gate of the buy path, for the handler.
 type Set struct {
-	Secrets   *Secrets
-	SoldOut   *SoldOut
-	Blacklist *Blacklist
-	Limiter   *RateLimiter
-	Admission *Admission
-	ClientIP  *ClientIP
-	Breaker   *Breaker
+	Secrets *Secrets
+	// Challenges are the proofs of work asked before the secret.
+	Challenges *Challenges
+	SoldOut    *SoldOut
+	Blacklist  *Blacklist
+	Limiter    *RateLimiter
+	Admission  *Admission
+	ClientIP   *ClientIP
+	Breaker    *Breaker
 }

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/flashsale/gate"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/reconcile"
 	"github.com/gin-gonic/gin"
@@ -79,6 +80,9 @@ type activityRequest struct {
 	EndAt             time.Time `json:"end_at"`
 	PayTimeoutSeconds int       `json:"pay_timeout_seconds"`
 	Shards            int       `json:"shards"`
+	// ChallengeDifficulty is the proof of work before the secret, in bits
+	// (0: none).
+	ChallengeDifficulty int `json:"challenge_difficulty"`
 }
 
 // MaxTotal bounds an activity's units, at creation and after additions.
@@ -112,6 +116,8 @@ func (r *activityRequest) validate() error {
 		return contract.Errorf(contract.EBadRequest, "shards must be 1-%d", contract.MaxShards)
 	case r.Shards > r.Total:
 		return contract.Errorf(contract.EBadRequest, "shards must be at most total")
+	case r.ChallengeDifficulty < 0 || r.ChallengeDifficulty > gate.MaxDifficulty:
+		return contract.Errorf(contract.EBadRequest, "challenge_difficulty must be 0-%d bits", gate.MaxDifficulty)
 	}
 	return nil
 }
@@ -131,7 +137,7 @@ func handleCreateActivity(cat flashsale.Catalog, stock flashsale.Stock, now func
 		}
 		a, err := cat.CreateActivity(c, flashsale.Activity{
 			Name: req.Name, Product: flashsale.Product{ID: req.ProductID}, Price: req.Price, Total: req.Total,
-			StartAt: req.StartAt, EndAt: req.EndAt, PayTimeoutSeconds: req.PayTimeoutSeconds, Shards: req.Shards,
+			StartAt: req.StartAt, EndAt: req.EndAt, PayTimeoutSeconds: req.PayTimeoutSeconds, Shards: req.Shards, ChallengeDifficulty: req.ChallengeDifficulty,
 		})
 		if err != nil {
 			writeError(c, log, err)

@@ -130,7 +130,10 @@ func unavailable(err error) error {
 }
 
 // handleSecret gives a shopper the start secret of an open activity.
-func handleSecret(tokens TokenVerifier, cat flashsale.Catalog, secrets *gate.Secrets, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
+// handleSecret hands the shopper's start secret out once the sale is open;
+// for a sale with a challenge difficulty, only against a solved challenge
+// (?challenge=&solution=), each redeemed once.
+func handleSecret(tokens TokenVerifier, cat flashsale.Catalog, g *gate.Set, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		user, err := shopper(c, tokens)
 		if err != nil {
@@ -142,10 +145,51 @@ func handleSecret(tokens TokenVerifier, cat flashsale.Catalog, secrets *gate.Sec
 			writeError(c, log, err)
 			return
 		}
-		if err := a.CheckOpen(now()); err != nil {
+		t := now()
+		if err := a.CheckOpen(t); err != nil {
 			writeError(c, log, err)
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"secret": secrets.For(a, user)})
+		if a.ChallengeDifficulty > 0 {
+			if err := g.Challenges.Redeem(c, a, user, c.Query("challenge"), c.Query("solution"), t); err != nil {
+				if contract.ErrorCode(err) == contract.EInternal {
+					err = unavailable(err)
+				}
+				writeError(c, log, err)
+				return
+			}
+		}
+		c.JSON(http.StatusOK, gin.H{"secret": g.Secrets.For(a, user)})
+	}
+}
+
+// handleChallenge issues a proof-of-work challenge for the shopper and the
+// activity, any time before it ends. Its difficulty is the activity's,
+// raised by 2 bits for each step of the admission bound's pressure on
+// this instance (gate.Admission.Pressure): the harder the crowd pushes,
+// the more each try costs.
+func handleChallenge(tokens TokenVerifier, cat flashsale.Catalog, g *gate.Set, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		user, err := shopper(c, tokens)
+		if err != nil {
+			writeError(c, log, err)
+			return
+		}
+		a, err := pathActivity(c, cat)
+		if err != nil {
+			writeError(c, log, err)
+			return
+		}
+		t := now()
+		if !t.Before(a.EndAt) {
+			writeError(c, log, a.CheckOpen(t))
+			return
+		}
+		if a.ChallengeDifficulty == 0 {
+			writeError(c, log, contract.Errorf(contract.ENotFound, "this sale asks no challenge: get the secret directly"))
+			return
+		}
+		d := min(a.ChallengeDifficulty+2*g.Admission.Pressure(a.ID), gate.MaxDifficulty+4)
+		c.JSON(http.StatusOK, g.Challenges.Issue(a, user, d, t))
 	}
 }

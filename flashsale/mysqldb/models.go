@@ -26,8 +26,10 @@ type activityRow struct {
 	EndAt             time.Time
 	PayTimeoutSeconds int
 	Shards            int
-	CreatedAt         time.Time
-	Product           productRow `gorm:"foreignKey:ProductID"`
+	// ChallengeDifficulty is flashsale.Activity's.
+	ChallengeDifficulty int
+	CreatedAt           time.Time
+	Product             productRow `gorm:"foreignKey:ProductID"`
 }
 
 func (activityRow) TableName() string { return "activities" }

@@ -23,9 +23,12 @@ const (
 	// unit, cut short (a 503 after dtm had its message), not for want of
 	// stock.
 	EAttemptUsed = "attempt_used"
-	ETooLarge    = "too_large"
-	EUnavailable = "unavailable"
-	ENotPayable  = "not_payable"
+	// EChallengeRequired: the sale hands its start secret out against a
+	// solved proof-of-work challenge only, and none valid came.
+	EChallengeRequired = "challenge_required"
+	ETooLarge          = "too_large"
+	EUnavailable       = "unavailable"
+	ENotPayable        = "not_payable"
 	// EInsufficientStock: an admin's removal of units that are not unsold.
 	EInsufficientStock = "insufficient_stock"
 	EInternal          = "internal"
@@ -44,6 +47,7 @@ var statusOf = map[string]int{
 	ESoldOut:           http.StatusConflict,
 	EAlreadyPurchased:  http.StatusConflict,
 	EAttemptUsed:       http.StatusConflict,
+	EChallengeRequired: http.StatusForbidden,
 	ETooLarge:          http.StatusRequestEntityTooLarge,
 	EUnavailable:       http.StatusServiceUnavailable,
 	ENotPayable:        http.StatusConflict,

@@ -95,6 +95,10 @@ func NextShard(v string) (int, bool) {
 	return k, err == nil && k >= 0 && k < MaxShards
 }
 
+// ChallengeKey is the key set when the proof-of-work challenge of nonce is
+// redeemed (flashsale/gate): a challenge is good once, on any instance.
+func ChallengeKey(nonce string) string { return "{fs:pow}:" + nonce }
+
 // RederiveKey is the key of the lock one instance holds while it
 // re-derives an activity's stock (in shard 0's slot).
 func RederiveKey(activityID int64) string { return tag(activityID, 0) + ":rederive" }
