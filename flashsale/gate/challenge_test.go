@@ -45,13 +45,15 @@ func TestChallenges(t *testing.T) {
 	forged := strings.Replace(ch.Challenge, ".", "x.", 1)
 	other := c.Issue(a, "alice", 12, now)
 	for name, try := range map[string]func() error{
-		"missing":     func() error { return c.Redeem(ctx, a, "alice", ch.Challenge, "", now) },
-		"wrong":       func() error { return c.Redeem(ctx, a, "alice", ch.Challenge, wrong, now) },
-		"other user":  func() error { return c.Redeem(ctx, a, "mallory", ch.Challenge, good, now) },
-		"other sale":  func() error { return c.Redeem(ctx, flashsale.Activity{ID: 8}, "alice", ch.Challenge, good, now) },
-		"expired":     func() error { return c.Redeem(ctx, a, "alice", ch.Challenge, good, now.Add(ChallengeTTL+time.Second)) },
-		"forged":      func() error { return c.Redeem(ctx, a, "alice", forged, good, now) },
-		"another key": func() error { return NewChallenges("another key", rdb).Redeem(ctx, a, "alice", ch.Challenge, good, now) },
+		"missing":    func() error { return c.Redeem(ctx, a, "alice", ch.Challenge, "", now) },
+		"wrong":      func() error { return c.Redeem(ctx, a, "alice", ch.Challenge, wrong, now) },
+		"other user": func() error { return c.Redeem(ctx, a, "mallory", ch.Challenge, good, now) },
+		"other sale": func() error { return c.Redeem(ctx, flashsale.Activity{ID: 8}, "alice", ch.Challenge, good, now) },
+		"expired":    func() error { return c.Redeem(ctx, a, "alice", ch.Challenge, good, now.Add(ChallengeTTL+time.Second)) },
+		"forged":     func() error { return c.Redeem(ctx, a, "alice", forged, good, now) },
+		"another key": func() error {
+			return NewChallenges("another key", rdb).Redeem(ctx, a, "alice", ch.Challenge, good, now)
+		},
 		"other's fix": func() error { return c.Redeem(ctx, a, "alice", other.Challenge, good+"z", now) },
 	} {
 		if err := try(); contract.ErrorCode(err) != contract.EChallengeRequired {
