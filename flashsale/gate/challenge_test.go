@@ -38,10 +38,15 @@ func TestChallenges(t *testing.T) {
 		t.Fatalf("issued %+v", ch)
 	}
 	good := solve(ch.Challenge, 12)
-	wrong := "x"
-	for ZeroBits(ch.Challenge, wrong) >= 12 {
-		wrong += "x"
+	// notSolving returns a string that does not solve challenge.
+	notSolving := func(challenge string) string {
+		w := "x"
+		for ZeroBits(challenge, w) >= 12 {
+			w += "x"
+		}
+		return w
 	}
+	wrong := notSolving(ch.Challenge)
 	forged := strings.Replace(ch.Challenge, ".", "x.", 1)
 	other := c.Issue(a, "alice", 12, now)
 	for name, try := range map[string]func() error{
@@ -54,7 +59,7 @@ func TestChallenges(t *testing.T) {
 		"another key": func() error {
 			return NewChallenges("another key", rdb).Redeem(ctx, a, "alice", ch.Challenge, good, now)
 		},
-		"other's fix": func() error { return c.Redeem(ctx, a, "alice", other.Challenge, good+"z", now) },
+		"unsolved": func() error { return c.Redeem(ctx, a, "alice", other.Challenge, notSolving(other.Challenge), now) },
 	} {
 		if err := try(); contract.ErrorCode(err) != contract.EChallengeRequired {
 			t.Errorf("%s: %v; want challenge_required", name, err)
