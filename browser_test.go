@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/flashsale/flashsale/dtmconf"
 )
@@ -186,6 +187,51 @@ func TestBrowserSale(t *testing.T) {
 		)
 	})
 	t.Logf("screenshots in %s", shots)
+
+	t.Run("challenge", func(t *testing.T) {
+		// A sale asking a proof of work: the page solves it in a Web
+		// Worker, showing its progress, and buys.
+		const d = 14
+		powAct := s.newActivityAt(2, time.Now().Add(-time.Minute), d)
+		ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+		defer cancel()
+		step(t, ctx, "buy through the challenge",
+			chromedp.Navigate(s.shop+"/#token="+shopper("dora")),
+			chromedp.WaitVisible(fmt.Sprintf(`a[data-activity="%d"]`, powAct)),
+			chromedp.Click(fmt.Sprintf(`a[data-activity="%d"]`, powAct)),
+			chromedp.WaitEnabled(`#buy`),
+			chromedp.Click(`#buy`),
+			chromedp.WaitVisible(`#order-status[data-status="created"]`),
+		)
+		// The solver's speed in this Chromium, one worker, for the
+		// documentation: three challenges at each difficulty.
+		var runs map[string]struct{ Ms, Tries float64 }
+		step(t, ctx, "time the solver",
+			chromedp.Evaluate(`(async () => {
+				const out = {};
+				for (const d of [12, 16, 18]) {
+					out[d] = {Ms: 0, Tries: 0};
+					for (let i = 0; i < 3; i++) {
+						const w = new Worker('/ui/shop/pow.js');
+						const t0 = performance.now();
+						const tries = await new Promise((res) => { w.onmessage = (e) => { if (e.data.solution !== undefined) res(e.data.tries); }; w.postMessage({challenge: 'timing.' + d + '.' + Math.random(), difficulty: d}); });
+						w.terminate();
+						out[d].Ms += performance.now() - t0;
+						out[d].Tries += tries;
+					}
+				}
+				return out;
+			})()`, &runs, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
+		)
+		var ms, tries float64
+		for d, r := range runs {
+			t.Logf("difficulty %s: 3 solves in %.0f ms, %.0f hashes", d, r.Ms, r.Tries)
+			ms, tries = ms+r.Ms, tries+r.Tries
+		}
+		rate := tries / ms * 1000
+		t.Logf("the page's solver: %.0f hashes/s; expected solve at 12/16/18/20 bits: %.2f/%.1f/%.1f/%.1f s",
+			rate, 4096/rate, 65536/rate, 262144/rate, 1048576/rate)
+	})
 }
 
 // newBrowser starts headless Chromium whose clock (Date.now) runs 90 s
@@ -322,8 +368,9 @@ func screenshotDir(t *testing.T) string {
 }
 
 // newActivityAt creates an activity of total units opening at start, for
-// an hour.
-func (s *sale) newActivityAt(total int, start time.Time) int64 {
+// an hour, with a proof of work of difficulty bits before the secret (none
+// given: none).
+func (s *sale) newActivityAt(total int, start time.Time, difficulty ...int) int64 {
 	s.t.Helper()
 	code, p := s.call("POST", s.adm+"/admin/v1/products", testAdmin, map[string]any{
 		"name": "Browser phone", "description": "A phone for the browser test.", "price": 5000})
@@ -333,6 +380,7 @@ func (s *sale) newActivityAt(total int, start time.Time) int64 {
 	code, a := s.call("POST", s.adm+"/admin/v1/activities", testAdmin, map[string]any{
 		"name": "Browser sale", "product_id": p["id"], "price": 1999, "total": total,
 		"start_at": start.UTC().Format(time.RFC3339), "end_at": start.Add(time.Hour).UTC().Format(time.RFC3339),
+		"challenge_difficulty": append(difficulty, 0)[0],
 	})
 	if code != http.StatusCreated {
 		s.t.Fatalf("create activity: %d %v", code, a)

@@ -30,6 +30,7 @@
     sold_out: 'Sold out: every unit has been taken. Better luck next time!',
     already_purchased: 'You already bought in this sale: one per customer.',
     attempt_used: 'Your one attempt in this sale was interrupted without a unit.',
+    challenge_required: 'Your proof of work was not accepted. Please press Buy again.',
     bad_request: 'The shop did not understand the request. Please reload the page.',
     too_large: 'The request was too large. Please reload the page.',
     unavailable: 'The sale is very busy or briefly unavailable. Please try again in a moment.',
@@ -287,7 +288,17 @@
     tick();
     message('', 'Getting your ticket\u2026');
     try {
-      const s = await api('GET', '/api/v1/activities/' + a.id + '/secret');
+      let query = '';
+      if (a.challenge_difficulty > 0) {
+        // The sale asks a proof of work before the ticket: solved in a
+        // Web Worker (pow.js), its progress shown.
+        const c = await api('GET', '/api/v1/activities/' + a.id + '/challenge');
+        if (!c.ok) return failBuy(c);
+        const solution = await solveChallenge(c.data);
+        query = '?challenge=' + encodeURIComponent(c.data.challenge) + '&solution=' + encodeURIComponent(solution);
+        message('', 'Getting your ticket\u2026');
+      }
+      const s = await api('GET', '/api/v1/activities/' + a.id + '/secret' + query);
       if (!s.ok) return failBuy(s);
       message('', 'Placing your order\u2026');
       const b = await api('POST', '/api/v1/activities/' + a.id + '/buy', { secret: s.data.secret });
@@ -301,6 +312,29 @@
       state.busy = false;
       tick();
     }
+  }
+
+  // solveChallenge runs the proof of work in a worker and resolves with
+  // the solution, showing how far the expected work has gone.
+  function solveChallenge(c) {
+    return new Promise((resolve, reject) => {
+      const w = new Worker('/ui/shop/pow.js');
+      w.onmessage = (e) => {
+        if (e.data.solution !== undefined) {
+          w.terminate();
+          $('pow').hidden = true;
+          resolve(e.data.solution);
+          return;
+        }
+        const pct = Math.min(99, Math.round(100 * e.data.progress / e.data.expected));
+        $('pow').hidden = false;
+        $('pow').value = pct;
+        message('', 'Proving you are a person, not a bot\u2026 ' + pct + ' %');
+      };
+      w.onerror = (e) => { w.terminate(); reject(e); };
+      message('', 'Proving you are a person, not a bot\u2026');
+      w.postMessage({ challenge: c.challenge, difficulty: c.difficulty });
+    });
   }
 
   async function failBuy(r) {
