@@ -69,4 +69,5 @@ func Migrate(ctx context.Context, db *sql.DB, dialect string) error {
 var addedColumns = []struct{ table, column, def string }{
 	{"activities", "shards", "INT NOT NULL DEFAULT 1"},
 	{"activities", "challenge_difficulty", "INT NOT NULL DEFAULT 0"},
+	{"activities", "fair_start_ms", "INT NOT NULL DEFAULT 0"},
 }

@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS activities (
   pay_timeout_seconds INT          NOT NULL DEFAULT 900,
   shards              INT          NOT NULL DEFAULT 1,
   challenge_difficulty INT          NOT NULL DEFAULT 0,
+  fair_start_ms       INT          NOT NULL DEFAULT 0,
   created_at          DATETIME(3)  NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
   KEY idx_activities_product (product_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

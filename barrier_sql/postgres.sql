@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS activities (
   pay_timeout_seconds INT          NOT NULL DEFAULT 900,
   shards              INT          NOT NULL DEFAULT 1,
   challenge_difficulty INT          NOT NULL DEFAULT 0,
+  fair_start_ms       INT          NOT NULL DEFAULT 0,
   created_at          TIMESTAMPTZ  NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS idx_activities_product ON activities (product_id);

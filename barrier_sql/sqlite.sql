@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS activities (
   pay_timeout_seconds INTEGER  NOT NULL DEFAULT 900,
   shards              INTEGER  NOT NULL DEFAULT 1,
   challenge_difficulty INTEGER  NOT NULL DEFAULT 0,
+  fair_start_ms       INTEGER  NOT NULL DEFAULT 0,
   created_at          DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
 CREATE INDEX IF NOT EXISTS idx_activities_product ON activities (product_id);

@@ -38,6 +38,10 @@ type Activity struct {
 	// ChallengeDifficulty, when above 0, is the proof of work (in bits,
 	// package gate) a shopper solves before the start secret is handed out.
 	ChallengeDifficulty int
+	// FairStartMS, when above 0, holds the buys of the first FairStartMS
+	// milliseconds after the start and serves them in a random order
+	// (package gate).
+	FairStartMS int
 }
 
 // Layout returns the activity's stock layout in Redis.

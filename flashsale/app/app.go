@@ -156,6 +156,7 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 		Gates: &gate.Set{
 			Secrets:    gate.NewSecrets(cfg.StartKey),
 			Challenges: gate.NewChallenges(cfg.StartKey, rdb),
+			FairStart:  gate.NewFairStart(),
 			SoldOut:    gate.NewSoldOut(),
 			Blacklist:  gate.NewBlacklist(rdb),
 			Limiter:    gate.NewRateLimiter(cfg.Limits),

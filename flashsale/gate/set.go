@@ -5,10 +5,12 @@ type Set struct {
 	Secrets *Secrets
 	// Challenges are the proofs of work asked before the secret.
 	Challenges *Challenges
-	SoldOut    *SoldOut
-	Blacklist  *Blacklist
-	Limiter    *RateLimiter
-	Admission  *Admission
-	ClientIP   *ClientIP
-	Breaker    *Breaker
+	// FairStart holds the buys of a sale's first milliseconds.
+	FairStart *FairStart
+	SoldOut   *SoldOut
+	Blacklist *Blacklist
+	Limiter   *RateLimiter
+	Admission *Admission
+	ClientIP  *ClientIP
+	Breaker   *Breaker
 }

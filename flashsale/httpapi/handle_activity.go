@@ -23,15 +23,17 @@ type activityJSON struct {
 	PerUserLimit  int               `json:"per_user_limit"`
 	// ChallengeDifficulty is the proof of work before the secret (bits,
 	// before the load raises it; 0: none).
-	ChallengeDifficulty int       `json:"challenge_difficulty"`
-	Status              string    `json:"status"`
-	ServerTime          time.Time `json:"server_time"`
+	ChallengeDifficulty int `json:"challenge_difficulty"`
+	// FairStartMS is the fair-start window (0: none).
+	FairStartMS int       `json:"fair_start_ms"`
+	Status      string    `json:"status"`
+	ServerTime  time.Time `json:"server_time"`
 }
 
 func toActivityJSON(a flashsale.Activity, now time.Time, soldOut bool) activityJSON {
 	return activityJSON{
 		ID: a.ID, Name: a.Name, Product: a.Product, Price: a.Price, OriginalPrice: a.Product.Price,
-		Total: a.Total, StartAt: a.StartAt.UTC(), EndAt: a.EndAt.UTC(), PerUserLimit: 1, ChallengeDifficulty: a.ChallengeDifficulty,
+		Total: a.Total, StartAt: a.StartAt.UTC(), EndAt: a.EndAt.UTC(), PerUserLimit: 1, ChallengeDifficulty: a.ChallengeDifficulty, FairStartMS: a.FairStartMS,
 		Status: a.Status(now, soldOut), ServerTime: now.UTC(),
 	}
 }

@@ -83,6 +83,8 @@ type activityRequest struct {
 	// ChallengeDifficulty is the proof of work before the secret, in bits
 	// (0: none).
 	ChallengeDifficulty int `json:"challenge_difficulty"`
+	// FairStartMS is the fair-start window in milliseconds (0: none).
+	FairStartMS int `json:"fair_start_ms"`
 }
 
 // MaxTotal bounds an activity's units, at creation and after additions.
@@ -118,6 +120,8 @@ func (r *activityRequest) validate() error {
 		return contract.Errorf(contract.EBadRequest, "shards must be at most total")
 	case r.ChallengeDifficulty < 0 || r.ChallengeDifficulty > gate.MaxDifficulty:
 		return contract.Errorf(contract.EBadRequest, "challenge_difficulty must be 0-%d bits", gate.MaxDifficulty)
+	case r.FairStartMS < 0 || r.FairStartMS > int(gate.MaxFairStart/time.Millisecond):
+		return contract.Errorf(contract.EBadRequest, "fair_start_ms must be 0-%d", gate.MaxFairStart/time.Millisecond)
 	}
 	return nil
 }
@@ -137,7 +141,7 @@ func handleCreateActivity(cat flashsale.Catalog, stock flashsale.Stock, now func
 		}
 		a, err := cat.CreateActivity(c, flashsale.Activity{
 			Name: req.Name, Product: flashsale.Product{ID: req.ProductID}, Price: req.Price, Total: req.Total,
-			StartAt: req.StartAt, EndAt: req.EndAt, PayTimeoutSeconds: req.PayTimeoutSeconds, Shards: req.Shards, ChallengeDifficulty: req.ChallengeDifficulty,
+			StartAt: req.StartAt, EndAt: req.EndAt, PayTimeoutSeconds: req.PayTimeoutSeconds, Shards: req.Shards, ChallengeDifficulty: req.ChallengeDifficulty, FairStartMS: req.FairStartMS,
 		})
 		if err != nil {
 			writeError(c, log, err)

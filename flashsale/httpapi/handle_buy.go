@@ -80,6 +80,9 @@ func handleBuy(tokens TokenVerifier, cat flashsale.Catalog, buyer Purchaser, g *
 			fail("blocked", contract.Errorf(contract.EBlocked, "this account or address may not buy"))
 			return
 		}
+		// A fair start holds the first milliseconds' buys, then serves
+		// them in a random order.
+		g.FairStart.Hold(c.Request.Context(), a, t)
 		ctx := metrics.BuyPath(c)
 		var gid string
 		err = g.Breaker.Do(func() error {

@@ -40,7 +40,7 @@ func (c *Catalog) CreateActivity(ctx context.Context, a flashsale.Activity) (fla
 	row := activityRow{
 		Name: a.Name, ProductID: a.Product.ID, Price: a.Price, Total: a.Total,
 		StartAt: a.StartAt.UTC().Truncate(time.Millisecond), EndAt: a.EndAt.UTC().Truncate(time.Millisecond),
-		PayTimeoutSeconds: a.PayTimeoutSeconds, Shards: max(a.Shards, 1), ChallengeDifficulty: a.ChallengeDifficulty, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
+		PayTimeoutSeconds: a.PayTimeoutSeconds, Shards: max(a.Shards, 1), ChallengeDifficulty: a.ChallengeDifficulty, FairStartMS: a.FairStartMS, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
 	}
 	err := c.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var p productRow
@@ -174,6 +174,6 @@ func toProduct(r productRow) flashsale.Product {
 func toActivity(r activityRow) flashsale.Activity {
 	return flashsale.Activity{
 		ID: r.ID, Name: r.Name, Product: toProduct(r.Product), Price: r.Price, Total: r.Total,
-		StartAt: r.StartAt.UTC(), EndAt: r.EndAt.UTC(), PayTimeoutSeconds: r.PayTimeoutSeconds, Shards: r.Shards, ChallengeDifficulty: r.ChallengeDifficulty,
+		StartAt: r.StartAt.UTC(), EndAt: r.EndAt.UTC(), PayTimeoutSeconds: r.PayTimeoutSeconds, Shards: r.Shards, ChallengeDifficulty: r.ChallengeDifficulty, FairStartMS: r.FairStartMS,
 	}
 }

@@ -28,6 +28,7 @@ type activityRow struct {
 	Shards            int
 	// ChallengeDifficulty is flashsale.Activity's.
 	ChallengeDifficulty int
+	FairStartMS         int `gorm:"column:fair_start_ms"`
 	CreatedAt           time.Time
 	Product             productRow `gorm:"foreignKey:ProductID"`
 }
