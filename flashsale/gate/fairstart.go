@@ -31,7 +31,7 @@ type draw struct {
 }
 
 type ticket struct {
-	n  uint64
+	n    uint64
 	turn chan struct{}
 }
 
