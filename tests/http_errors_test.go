@@ -90,6 +90,13 @@ func TestBadRequests(t *testing.T) {
 		{"ActivityChallengeNegative", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
 			"name": "x", "product_id": 1, "price": 1, "total": 2, "challenge_difficulty": -1,
 			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
+		{"ActivityFairStartTooLong", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
+			"name": "x", "product_id": 1, "price": 1, "total": 2, "fair_start_ms": 5001,
+			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
+		{"ActivityFairStartNegative", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
+			"name": "x", "product_id": 1, "price": 1, "total": 2, "fair_start_ms": -1,
+			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
+		{"BlacklistBadRange", "POST", s.adminURL() + "/admin/v1/blacklist", adminToken, map[string]any{"ips": []string{"10.0.0.0/33"}}, 400, "bad_request"},
 		{"ChallengeNoToken", "GET", fmt.Sprintf("%s/api/v1/activities/%d/challenge", s.shopperURL(), open), "", nil, 401, "unauthorized"},
 		{"ChallengeUnknownActivity", "GET", s.shopperURL() + "/api/v1/activities/999999/challenge", good, nil, 404, "not_found"},
 		{"StatsUnknownActivity", "GET", s.adminURL() + "/admin/v1/activities/999999/stats", adminToken, nil, 404, "not_found"},
