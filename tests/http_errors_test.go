@@ -72,30 +72,14 @@ func TestBadRequests(t *testing.T) {
 		{"ActivityEndBeforeStart", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
 			"name": "x", "product_id": 1, "price": 1, "total": 1,
 			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
-		{"ActivityTooManyShards", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
-			"name": "x", "product_id": 1, "price": 1, "total": 100, "shards": 65,
-			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
-		{"ActivityNegativeShards", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
-			"name": "x", "product_id": 1, "price": 1, "total": 100, "shards": -1,
-			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
-		{"ActivityMoreShardsThanUnits", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
-			"name": "x", "product_id": 1, "price": 1, "total": 2, "shards": 3,
-			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
-		{"ActivityShardsNotANumber", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
-			"name": "x", "product_id": 1, "price": 1, "total": 2, "shards": "four",
-			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
-		{"ActivityChallengeTooHard", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
-			"name": "x", "product_id": 1, "price": 1, "total": 2, "challenge_difficulty": 25,
-			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
-		{"ActivityChallengeNegative", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
-			"name": "x", "product_id": 1, "price": 1, "total": 2, "challenge_difficulty": -1,
-			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
-		{"ActivityFairStartTooLong", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
-			"name": "x", "product_id": 1, "price": 1, "total": 2, "fair_start_ms": 5001,
-			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
-		{"ActivityFairStartNegative", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
-			"name": "x", "product_id": 1, "price": 1, "total": 2, "fair_start_ms": -1,
-			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
+		{"ActivityTooManyShards", "POST", s.adminURL() + "/admin/v1/activities", adminToken, badActivity(100, "shards", 65), 400, "bad_request"},
+		{"ActivityNegativeShards", "POST", s.adminURL() + "/admin/v1/activities", adminToken, badActivity(100, "shards", -1), 400, "bad_request"},
+		{"ActivityMoreShardsThanUnits", "POST", s.adminURL() + "/admin/v1/activities", adminToken, badActivity(2, "shards", 3), 400, "bad_request"},
+		{"ActivityShardsNotANumber", "POST", s.adminURL() + "/admin/v1/activities", adminToken, badActivity(2, "shards", "four"), 400, "bad_request"},
+		{"ActivityChallengeTooHard", "POST", s.adminURL() + "/admin/v1/activities", adminToken, badActivity(2, "challenge_difficulty", 25), 400, "bad_request"},
+		{"ActivityChallengeNegative", "POST", s.adminURL() + "/admin/v1/activities", adminToken, badActivity(2, "challenge_difficulty", -1), 400, "bad_request"},
+		{"ActivityFairStartTooLong", "POST", s.adminURL() + "/admin/v1/activities", adminToken, badActivity(2, "fair_start_ms", 5001), 400, "bad_request"},
+		{"ActivityFairStartNegative", "POST", s.adminURL() + "/admin/v1/activities", adminToken, badActivity(2, "fair_start_ms", -1), 400, "bad_request"},
 		{"BlacklistBadRange", "POST", s.adminURL() + "/admin/v1/blacklist", adminToken, map[string]any{"ips": []string{"10.0.0.0/33"}}, 400, "bad_request"},
 		{"ChallengeNoToken", "GET", fmt.Sprintf("%s/api/v1/activities/%d/challenge", s.shopperURL(), open), "", nil, 401, "unauthorized"},
 		{"ChallengeUnknownActivity", "GET", s.shopperURL() + "/api/v1/activities/999999/challenge", good, nil, 404, "not_found"},
@@ -176,4 +160,11 @@ func TestReplayedPurchase(t *testing.T) {
 	if r.LiveOrders != 1 || r.RedisStock != 9 || len(r.Messages) != 1 {
 		t.Fatalf("after the replay: %s", r)
 	}
+}
+
+// badActivity is the body of an activity of total units, open for an
+// hour, with one field set to value: the field under test.
+func badActivity(total int, field string, value any) map[string]any {
+	return map[string]any{"name": "x", "product_id": 1, "price": 1, "total": total, field: value,
+		"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}
 }

@@ -138,12 +138,7 @@ func unavailable(err error) error {
 // (?challenge=&solution=), each redeemed once.
 func handleSecret(tokens TokenVerifier, cat flashsale.Catalog, g *gate.Set, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		user, err := shopper(c, tokens)
-		if err != nil {
-			writeError(c, log, err)
-			return
-		}
-		a, err := pathActivity(c, cat)
+		user, a, err := shopperActivity(c, tokens, cat)
 		if err != nil {
 			writeError(c, log, err)
 			return
@@ -173,12 +168,7 @@ func handleSecret(tokens TokenVerifier, cat flashsale.Catalog, g *gate.Set, now 
 // the more each try costs.
 func handleChallenge(tokens TokenVerifier, cat flashsale.Catalog, g *gate.Set, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		user, err := shopper(c, tokens)
-		if err != nil {
-			writeError(c, log, err)
-			return
-		}
-		a, err := pathActivity(c, cat)
+		user, a, err := shopperActivity(c, tokens, cat)
 		if err != nil {
 			writeError(c, log, err)
 			return

@@ -13,12 +13,7 @@ import (
 // exists, "pending" while its purchase message is on the way, else "none".
 func handleOrder(tokens TokenVerifier, cat flashsale.Catalog, orders flashsale.OrderReader, buyer Purchaser, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		user, err := shopper(c, tokens)
-		if err != nil {
-			writeError(c, log, err)
-			return
-		}
-		a, err := pathActivity(c, cat)
+		user, a, err := shopperActivity(c, tokens, cat)
 		if err != nil {
 			writeError(c, log, err)
 			return

@@ -74,3 +74,14 @@ func shopper(c *gin.Context, tokens TokenVerifier) (string, error) {
 	}
 	return tokens.UserID(t)
 }
+
+// shopperActivity authenticates the shopper and finds the activity of the
+// path, in that order (a 401 before a 404).
+func shopperActivity(c *gin.Context, tokens TokenVerifier, cat flashsale.Catalog) (string, flashsale.Activity, error) {
+	user, err := shopper(c, tokens)
+	if err != nil {
+		return "", flashsale.Activity{}, err
+	}
+	a, err := pathActivity(c, cat)
+	return user, a, err
+}
