@@ -69,6 +69,8 @@ var readOnly = map[string]bool{
 	"SMEMBERS": true, "SISMEMBER": true, "SCARD": true, "SSCAN": true, "PING": true, "ECHO": true,
 	"INFO": true, "CLIENT": true, "HELLO": true, "AUTH": true, "COMMAND": true, "DBSIZE": true,
 	"TIME": true, "QUIT": true, "EVAL_RO": true, "EVALSHA_RO": true, "READONLY": true,
+	// Pub/sub changes no key: nothing to replay.
+	"SUBSCRIBE": true, "UNSUBSCRIBE": true, "PSUBSCRIBE": true, "PUNSUBSCRIBE": true, "PUBLISH": true,
 }
 
 // logf writes a line about the journal on stderr (tests capture it).

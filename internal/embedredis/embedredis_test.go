@@ -165,3 +165,35 @@ func TestJournalCompacted(t *testing.T) {
 	}
 	t.Logf("journal: %d bytes before the first restart, %d after", grown.Size(), compacted.Size())
 }
+
+// TestPubSubNotJournaled: a subscriber hears a publish through the
+// embedded Redis, and neither is written to the journal.
+func TestPubSubNotJournaled(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "redis.aof")
+	_, c := start(t, path)
+	c.Set(ctx, "k", "v", 0)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := c.Subscribe(ctx, "ch")
+	defer ps.Close()
+	if _, err := ps.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Publish(ctx, "ch", "hello").Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-ps.Channel():
+		if m.Payload != "hello" {
+			t.Fatalf("heard %q", m.Payload)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing heard")
+	}
+	if after, err := os.Stat(path); err != nil || after.Size() != fi.Size() {
+		t.Fatalf("the journal grew from %d to %d bytes with pub/sub (%v)", fi.Size(), after.Size(), err)
+	}
+}
