@@ -45,7 +45,10 @@ func (s *Stock) walk(ctx context.Context, activityID int64, barrier string, n in
 		return err
 	}
 	home := l.Home(contract.BarrierGID(barrier))
-	sharded := map[bool]string{true: "1", false: "0"}[l.N > 1]
+	sharded := "0"
+	if l.N > 1 {
+		sharded = "1"
+	}
 	var seen uint64
 	for at := home; ; {
 		seen |= 1 << at
