@@ -46,12 +46,14 @@ func Window(a flashsale.Activity) (time.Time, bool) {
 	return a.StartAt.Add(time.Duration(a.FairStartMS) * time.Millisecond), true
 }
 
-// Hold returns at once unless now falls in a's window; then it returns when
-// the window has ended and this buy's turn has come, or ctx ends.
-func (f *FairStart) Hold(ctx context.Context, a flashsale.Activity, now time.Time) {
+// Hold returns true at once unless now falls in a's window; then it
+// returns true when the window has ended and this buy's turn has come, or
+// false when ctx ends first: that buy must not go on, or a client hanging
+// up would jump the draw.
+func (f *FairStart) Hold(ctx context.Context, a flashsale.Activity, now time.Time) bool {
 	end, ok := Window(a)
 	if !ok || now.Before(a.StartAt) || !now.Before(end) {
-		return
+		return true
 	}
 	t := ticket{n: rand.Uint64(), turn: make(chan struct{})}
 	f.mu.Lock()
@@ -65,7 +67,9 @@ func (f *FairStart) Hold(ctx context.Context, a flashsale.Activity, now time.Tim
 	f.mu.Unlock()
 	select {
 	case <-t.turn:
+		return true
 	case <-ctx.Done():
+		return false
 	}
 }
 

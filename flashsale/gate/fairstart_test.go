@@ -25,7 +25,9 @@ func TestFairStartShuffles(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			f.Hold(context.Background(), a, time.Now())
+			if !f.Hold(context.Background(), a, time.Now()) {
+				t.Errorf("buy %d not let go", i)
+			}
 			if time.Now().Before(end) {
 				t.Errorf("buy %d let go before the window ended", i)
 			}
@@ -58,4 +60,20 @@ func TestFairStartShuffles(t *testing.T) {
 		t.Error("a buy after the window was held")
 	}
 	f.Hold(context.Background(), flashsale.Activity{ID: 2, StartAt: start}, time.Now())
+}
+
+// TestFairStartHangUp: a held buy whose request ends before the window does
+// is refused, not let go early.
+func TestFairStartHangUp(t *testing.T) {
+	f := NewFairStart()
+	a := flashsale.Activity{ID: 3, StartAt: time.Now(), FairStartMS: 500}
+	end, _ := Window(a)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if f.Hold(ctx, a, time.Now()) {
+		t.Fatal("a buy whose request ended went on")
+	}
+	if !time.Now().Before(end) {
+		t.Fatal("the hang-up was noticed only after the window")
+	}
 }

@@ -82,7 +82,10 @@ func handleBuy(tokens TokenVerifier, cat flashsale.Catalog, buyer Purchaser, g *
 		}
 		// A fair start holds the first milliseconds' buys, then serves
 		// them in a random order.
-		g.FairStart.Hold(c.Request.Context(), a, t)
+		if !g.FairStart.Hold(c.Request.Context(), a, t) {
+			fail("fair_start", contract.Errorf(contract.EUnavailable, "the request ended while held for the fair start"))
+			return
+		}
 		ctx := metrics.BuyPath(c)
 		var gid string
 		err = g.Breaker.Do(func() error {
