@@ -129,6 +129,14 @@ type Stock interface {
 	// that already has a value. It returns ErrRederiving when another
 	// re-derivation froze the activity since (its result wins).
 	Restore(ctx context.Context, activityID int64, token string, units int64, taken []string) error
+	// Taken returns the gids of the activity's messages whose local step
+	// holds units (barrier "op"): purchases and removals.
+	Taken(ctx context.Context, activityID int64) ([]string, error)
+	// Compensate puts back the n units the local step of a failed message
+	// took and closes its barrier ("rollback"), at most once; it reports
+	// whether this call put them back, and returns ErrStale, changing
+	// nothing, while the counter must be re-derived first.
+	Compensate(ctx context.Context, activityID int64, barrier string, n int) (bool, error)
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 }

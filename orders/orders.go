@@ -32,6 +32,10 @@ type Store interface {
 	// transaction, dtm's barrier row, the order and the DB stock
 	// decrement. A redelivered branch commits nothing and returns nil.
 	Create(ctx context.Context, bb *dtmcli.BranchBarrier, req contract.OrderRequest) error
+	// Fence closes the branch of purchase message gid for good, so that
+	// no order is ever created for it, and reports whether one was
+	// created before.
+	Fence(ctx context.Context, gid string) (ordered bool, err error)
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 }

@@ -6,10 +6,8 @@ package reconcile
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,7 +15,7 @@ import (
 
 	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/internal/contract"
-	"github.com/flashsale/flashsale/internal/httpjson"
+	"github.com/flashsale/flashsale/internal/redisconn"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -247,79 +245,14 @@ func Messages(ctx context.Context, src Sources, activityIDs ...int64) (map[strin
 // listMessages lists the transactions of every dtm group whose gid starts
 // with one of prefixes, as gid -> status.
 func listMessages(ctx context.Context, src Sources, prefixes ...string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, server := range dtmconf.ParseGroups(src.DTM) {
-		if err := listGroup(ctx, httpClient(src), server, prefixes, out); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// listGroup adds one dtm group's transactions whose gid starts with one of
-// prefixes to out.
-func listGroup(ctx context.Context, hc *http.Client, server string, prefixes []string, out map[string]string) error {
-	position := ""
-	for page := 0; page < 100000; page++ {
-		q := url.Values{"limit": {"1000000"}, "position": {position}}
-		var body struct {
-			Transactions []struct {
-				Gid    string `json:"gid"`
-				Status string `json:"status"`
-			} `json:"transactions"`
-			NextPosition string `json:"next_position"`
-		}
-		if err := httpjson.Get(ctx, hc, server+"/all?"+q.Encode(), &body); err != nil {
-			return fmt.Errorf("dtm transactions at %s: %w", server, err)
-		}
-		for _, t := range body.Transactions {
-			for _, prefix := range prefixes {
-				if strings.HasPrefix(t.Gid, prefix) {
-					out[t.Gid] = t.Status
-				}
-			}
-		}
-		if body.NextPosition == "" || len(body.Transactions) == 0 {
-			return nil
-		}
-		position = body.NextPosition
-	}
-	return fmt.Errorf("dtm transactions at %s: too many pages", server)
+	return dtmconf.ListMessages(ctx, httpClient(src), dtmconf.ParseGroups(src.DTM), prefixes...)
 }
 
 // MessageStatus returns the dtm status of one transaction, gid: "prepared",
-// "submitted", "succeed", "failed", "aborting", or "" when dtm has none.
-// It asks gid's group first, then the others (a gid written before a
-// group was added).
+// "submitted", "succeed", "failed", "aborting", or "" when dtm has none
+// (dtmconf.MessageStatus).
 func MessageStatus(ctx context.Context, src Sources, gid string) (string, error) {
-	groups := dtmconf.ParseGroups(src.DTM)
-	home := groups.For(gid)
-	st, err := groupStatus(ctx, src, home, gid)
-	for _, g := range groups {
-		if err != nil || st != "" {
-			break
-		}
-		if g != home {
-			st, err = groupStatus(ctx, src, g, gid)
-		}
-	}
-	return st, err
-}
-
-// groupStatus returns the status of gid in one dtm group.
-func groupStatus(ctx context.Context, src Sources, server, gid string) (string, error) {
-	var body struct {
-		Transaction *struct {
-			Status string `json:"status"`
-		} `json:"transaction"`
-	}
-	if err := httpjson.Get(ctx, httpClient(src), server+"/query?"+url.Values{"gid": {gid}}.Encode(), &body); err != nil {
-		return "", fmt.Errorf("dtm transaction %s: %w", gid, err)
-	}
-	if body.Transaction == nil {
-		return "", nil
-	}
-	return body.Transaction.Status, nil
+	return dtmconf.MessageStatus(ctx, httpClient(src), dtmconf.ParseGroups(src.DTM), gid)
 }
 
 // barriers returns, from every shard of the activity, the purchase gids
@@ -344,44 +277,23 @@ func shardBarriers(ctx context.Context, rdb redis.UniversalClient, activityID in
 	prefix := contract.BarrierKey(activityID, shard, "")
 	msgSuffix, returnSuffix := contract.MsgBarrier(""), contract.BranchBarrier("")
 	adjustments := contract.AdjustGIDPrefix(activityID)
-	scan := func(ctx context.Context, c *redis.Client) error {
-		it := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for it.Next(ctx) {
-			key := it.Val()
-			v, err := c.Get(ctx, key).Result()
-			if errors.Is(err, redis.Nil) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			name := strings.TrimPrefix(key, prefix)
-			if strings.HasPrefix(name, adjustments) {
-				// An admin's adjustment, not a shopper's unit.
-				if gid, ok := strings.CutSuffix(name, msgSuffix); ok && v == contract.BarrierTaken {
-					adjusted[gid] = true
-				} else if gid, ok := strings.CutSuffix(name, returnSuffix); ok {
-					adjusted[gid] = true
-				}
-				continue
-			}
+	err := redisconn.ScanValues(ctx, rdb, prefix, func(key, v string) {
+		name := strings.TrimPrefix(key, prefix)
+		if strings.HasPrefix(name, adjustments) {
+			// An admin's adjustment, not a shopper's unit.
 			if gid, ok := strings.CutSuffix(name, msgSuffix); ok && v == contract.BarrierTaken {
-				taken[gid] = true
+				adjusted[gid] = true
 			} else if gid, ok := strings.CutSuffix(name, returnSuffix); ok {
-				returned[gid] = true
+				adjusted[gid] = true
 			}
+			return
 		}
-		return it.Err()
-	}
-	var err error
-	switch c := rdb.(type) {
-	case *redis.ClusterClient:
-		err = c.ForEachMaster(ctx, scan)
-	case *redis.Client:
-		err = scan(ctx, c)
-	default:
-		err = fmt.Errorf("unsupported Redis client %T", rdb)
-	}
+		if gid, ok := strings.CutSuffix(name, msgSuffix); ok && v == contract.BarrierTaken {
+			taken[gid] = true
+		} else if gid, ok := strings.CutSuffix(name, returnSuffix); ok {
+			returned[gid] = true
+		}
+	})
 	if err != nil {
 		return fmt.Errorf("barrier keys: %w", err)
 	}

@@ -26,7 +26,9 @@ import (
 // its config file into dir. The dtm server keeps its configuration in package
 // globals, so Start may be called once per process. It returns the server's
 // gin engine (already listening) so that callers can add routes to it, such
-// as the dashboard's files.
+// as the dashboard's files. Beside dtm's API it serves the store's epoch
+// (dtmconf.StoreEpochRoute), which the services watch to notice a store
+// that lost writes.
 //
 // The boltdb store opens ./dtm.bolt in the working directory: callers of the
 // boltdb driver change into their data directory first.
@@ -46,6 +48,7 @@ func Start(s dtmconf.Server, dir string) (*gin.Engine, error) {
 	dtmsvr.Version = dtmconf.DTMVersion() // what /api/dtmsvr/version (and the dashboard) shows, as the released binary's -ldflags set it
 	if everyInterface(s.HTTPHost) {
 		app := dtmsvr.StartSvr()
+		serveStoreEpoch(app, s.Store)
 		go dtmsvr.CronExpiredTrans(-1)
 		return app, nil
 	}
@@ -63,6 +66,7 @@ func Start(s dtmconf.Server, dir string) (*gin.Engine, error) {
 	logger.InitLog2("fatal", conf.Log.Outputs, conf.Log.RotationEnable, conf.Log.RotationConfigJSON)
 	app := dtmsvr.StartSvr() // it sleeps 100 ms after starting its bind's goroutine
 	logger.InitLog2(conf.LogLevel, conf.Log.Outputs, conf.Log.RotationEnable, conf.Log.RotationConfigJSON)
+	serveStoreEpoch(app, s.Store)
 	srv := &http.Server{Handler: app, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() {

@@ -33,7 +33,6 @@ import (
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/faultpoint"
-	"github.com/flashsale/flashsale/reconcile"
 )
 
 // Ledger is the SQL side of adjustments (mysqldb.Catalog).
@@ -95,11 +94,7 @@ func (s *Service) Adjust(ctx context.Context, adj contract.Adjustment) (gid, sta
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 4*dtmconf.RequestTimeout*time.Second)
 	defer cancel()
 	gid = adj.GID()
-	msg, queryURL := dtmconf.NewMsg(dtmconf.ParseGroups(s.cfg.DTMServer).For(gid), s.cfg.Key, dtmconf.MsgSpec{
-		GID: gid, BranchBase: s.cfg.InternalURL, BranchRoute: contract.RouteAdjustBranch,
-		Body:      contract.AdjustRequest{ActivityID: adj.ActivityID, Delta: adj.Delta},
-		QueryBase: s.cfg.InternalURL, QueryRoute: contract.RouteAdjustQuery,
-	})
+	msg, queryURL := s.message(adj)
 	var ran bool
 	var local error
 	err = msg.DoAndSubmit(queryURL, func(bb *dtmcli.BranchBarrier) error {
@@ -158,6 +153,26 @@ func (s *Service) Adjust(ctx context.Context, adj contract.Adjustment) (gid, sta
 		}
 	}
 	return gid, st, nil
+}
+
+// message returns adj's message and its back-check's URL: all of it
+// follows from the gid, so the repair rebuilds the very message.
+func (s *Service) message(adj contract.Adjustment) (*dtmcli.Msg, string) {
+	gid := adj.GID()
+	return dtmconf.NewMsg(dtmconf.ParseGroups(s.cfg.DTMServer).For(gid), s.cfg.Key, dtmconf.MsgSpec{
+		GID: gid, BranchBase: s.cfg.InternalURL, BranchRoute: contract.RouteAdjustBranch,
+		Body:      contract.AdjustRequest{ActivityID: adj.ActivityID, Delta: adj.Delta},
+		QueryBase: s.cfg.InternalURL, QueryRoute: contract.RouteAdjustQuery,
+	})
+}
+
+// Resubmit submits adj's message again, rebuilt from its gid: the repair's
+// answer to a dtm store that lost it after its local step committed. The
+// branch applies once behind its barrier.
+func (s *Service) Resubmit(ctx context.Context, adj contract.Adjustment) error {
+	msg, _ := s.message(adj)
+	msg.Context = ctx
+	return msg.Submit()
 }
 
 // errStepRan: an adjustment's local step found its barrier set: it ran
@@ -231,7 +246,7 @@ func (s *Service) wait(ctx context.Context, gid string, d time.Duration) string 
 // "submitted", "succeed", "failed", "aborting", "none" when it has no such
 // message, or "unknown" when it cannot be asked.
 func (s *Service) Status(ctx context.Context, gid string) string {
-	st, err := reconcile.MessageStatus(ctx, reconcile.Sources{DTM: s.cfg.DTMServer, HTTP: s.hc}, gid)
+	st, err := dtmconf.MessageStatus(ctx, s.hc, dtmconf.ParseGroups(s.cfg.DTMServer), gid)
 	switch {
 	case err != nil:
 		return "unknown"

@@ -26,6 +26,7 @@ import (
 	"github.com/flashsale/flashsale/flashsale/ordersapi"
 	"github.com/flashsale/flashsale/flashsale/purchase"
 	"github.com/flashsale/flashsale/flashsale/rediscache"
+	"github.com/flashsale/flashsale/flashsale/repair"
 	"github.com/flashsale/flashsale/flashsale/restock"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/serve"
@@ -61,6 +62,12 @@ type Config struct {
 	// PollOnly turns off hearing changes by Redis pub/sub (package
 	// changes): the polls alone carry them (FLASHSALE_PUBSUB=off).
 	PollOnly bool
+	// RepairEvery is the repair's fallback period (FLASHSALE_REPAIR_EVERY,
+	// default 60 s): besides after every change of a dtm store's epoch,
+	// the repair of what the stores forgot runs this often (package
+	// repair). RepairWindow: activities over for longer are not checked
+	// (FLASHSALE_REPAIR_WINDOW, default 24 h).
+	RepairEvery, RepairWindow time.Duration
 }
 
 // LoadGates fills the gates' settings from the environment, with defaults:
@@ -83,6 +90,16 @@ func (c *Config) LoadGates(getenv func(string) string) error {
 		m := hmac.New(sha256.New, []byte(c.JWTSecret))
 		m.Write([]byte("flashsale start secrets"))
 		c.StartKey = hex.EncodeToString(m.Sum(nil))
+	}
+	c.RepairEvery, c.RepairWindow = time.Minute, 24*time.Hour
+	for key, p := range map[string]*time.Duration{"FLASHSALE_REPAIR_EVERY": &c.RepairEvery, "FLASHSALE_REPAIR_WINDOW": &c.RepairWindow} {
+		if v := getenv(key); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("%s=%q: want a positive duration such as 60s", key, v)
+			}
+			*p = d
+		}
 	}
 	c.TrustedProxies = getenv("FLASHSALE_TRUSTED_PROXIES")
 	c.Limits = gate.Limits{PerUser: 5, PerIP: 100}
@@ -108,6 +125,7 @@ type Service struct {
 	cached  *memcache.Catalog
 	rdb     redis.UniversalClient
 	recon   reconcile.Sources
+	repair  *repair.Repairer
 }
 
 // New wires the service on db (MySQL or SQLite, schema applied) and rdb.
@@ -128,7 +146,24 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 		a, err := cached.Activity(ctx, id)
 		return a.Layout().N, err
 	})
+	ordersClient := ordersapi.New(cfg.OrdersURL, cfg.InternalKey)
+	purchases := purchase.New(purchase.Config{
+		DTMServer:   cfg.DTMServer,
+		OrdersURL:   cfg.OrdersURL,
+		InternalURL: cfg.InternalURL,
+		Key:         cfg.InternalKey,
+		Observer:    m,
+		Orders:      ordersClient,
+	}, stock, log)
+	adjustments := adjust.New(adjust.Config{
+		DTMServer: cfg.DTMServer, InternalURL: cfg.InternalURL, Key: cfg.InternalKey, MaxTotal: httpapi.MaxTotal,
+	}, catalog, stock, log)
 	s := &Service{
+		repair: &repair.Repairer{
+			Catalog: catalog, Stock: stock, Orders: catalog, Purchases: purchases, Adjustments: adjustments,
+			DTM: dtmconf.ParseGroups(cfg.DTMServer), HTTP: &http.Client{Timeout: 30 * time.Second},
+			Window: cfg.RepairWindow, Repaired: m.Repaired, Log: log,
+		},
 		cfg:     cfg,
 		catalog: catalog,
 		cached:  cached,
@@ -136,21 +171,13 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 		recon:   reconcile.Sources{Redis: rdb, DB: sqlDB, DTM: cfg.DTMServer, HTTP: &http.Client{Timeout: 30 * time.Second}},
 	}
 	s.deps = httpapi.Deps{
-		Catalog: cached,
-		Orders:  catalog,
-		Stock:   stock,
-		Purchases: purchase.New(purchase.Config{
-			DTMServer:   cfg.DTMServer,
-			OrdersURL:   cfg.OrdersURL,
-			InternalURL: cfg.InternalURL,
-			Key:         cfg.InternalKey,
-			Observer:    m,
-		}, stock, log),
-		Payments: ordersapi.New(cfg.OrdersURL, cfg.InternalKey),
-		Returns:  stock,
-		Adjust: adjust.New(adjust.Config{
-			DTMServer: cfg.DTMServer, InternalURL: cfg.InternalURL, Key: cfg.InternalKey, MaxTotal: httpapi.MaxTotal,
-		}, catalog, stock, log),
+		Catalog:    cached,
+		Orders:     catalog,
+		Stock:      stock,
+		Purchases:  purchases,
+		Payments:   ordersClient,
+		Returns:    stock,
+		Adjust:     adjustments,
 		Tokens:     auth.NewVerifier(cfg.JWTSecret, time.Now),
 		AdminToken: cfg.AdminToken,
 		Gates: &gate.Set{
@@ -175,7 +202,8 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 
 // Background runs the service's pollers until ctx ends: the sold-out flags
 // and admission bounds every 50 ms, the blacklist every 500 ms, the Redis
-// run ids every second (WatchStock: stale stock re-derived); and it
+// run ids every second (WatchStock: stale stock re-derived), the dtm
+// stores' epochs every second (the repair, Repair); and it
 // hurries dtm's retries of what failed while the service or its stores
 // were down, each time they are ready again (dtmconf.HurryWhenReady). It loads
 // the blacklist once before returning, so buys never run without it.
@@ -191,7 +219,18 @@ func (s *Service) Background(ctx context.Context) error {
 		go changes.Listen(ctx, s.rdb, func(msg string) { s.heard(ctx, msg) })
 	}
 	go dtmconf.HurryWhenReady(ctx, s.cfg.DTMServer, s.cfg.InternalURL+"/readyz", s.deps.Log)
+	go dtmconf.WatchStores(ctx, s.cfg.DTMServer, time.Second, s.cfg.RepairEvery, s.deps.Log, s.Repair)
 	return nil
+}
+
+// Repair runs the repair of what the stores forgot once (package repair):
+// Background runs it at the start, after every change of a dtm store's
+// epoch and every RepairEvery.
+func (s *Service) Repair(ctx context.Context, why string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	_, err := s.repair.Run(ctx, why)
+	return err
 }
 
 // heard applies a change another instance (or this one) published: the

@@ -32,6 +32,9 @@ type Metrics struct {
 	DTMSeconds *prometheus.HistogramVec
 	// Sales tallies buys per activity for the admin's sale view.
 	Sales *Sales
+	// Repairs counts the repairs of what a store forgot, by kind
+	// (package repair).
+	Repairs *prometheus.CounterVec
 }
 
 // New returns the metrics, registered in a new registry.
@@ -61,9 +64,15 @@ func New() *Metrics {
 		Name: "flashsale_dtm_call_seconds", Help: "Latency of the purchase's calls to the dtm server, by call (prepare, submit, abort, query).", Buckets: latencyBuckets,
 	}, []string{"call"})
 	m.Sales = NewSales(time.Now)
-	m.reg.MustRegister(m.LuaSeconds, m.DTMSeconds)
+	m.Repairs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "flashsale_repairs_total", Help: "Repairs of transactions a store forgot, by kind (purchase_resubmitted, purchase_compensated, order_recreated, adjustment_resubmitted, unrepairable).",
+	}, []string{"kind"})
+	m.reg.MustRegister(m.LuaSeconds, m.DTMSeconds, m.Repairs)
 	return m
 }
+
+// Repaired counts one repair of kind.
+func (m *Metrics) Repaired(kind string) { m.Repairs.WithLabelValues(kind).Inc() }
 
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {

@@ -36,6 +36,8 @@ type Config struct {
 	Key contract.Key
 	// Observer, when set, receives the duration of each step of a purchase.
 	Observer Observer
+	// Orders fences and re-runs purchase branches for the repair.
+	Orders Fencer
 }
 
 // Observer receives the durations of a purchase's steps (package metrics).
@@ -92,15 +94,7 @@ func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string, wi
 		return "", flashsale.ErrStockShort
 	}
 
-	msg, queryURL := dtmconf.NewMsg(s.dtm.For(gid), s.cfg.Key, dtmconf.MsgSpec{
-		GID: gid, BranchBase: s.cfg.OrdersURL, BranchRoute: contract.RouteCreateOrder,
-		Body: contract.OrderRequest{
-			ActivityID: a.ID, UserID: user, ProductID: a.Product.ID, Price: a.Price,
-			PayTimeoutSeconds: a.PayTimeoutSeconds,
-		},
-		QueryBase: s.cfg.InternalURL, QueryRoute: contract.RoutePurchaseQuery,
-		Headers: BranchHeaders(ctx, time.Now()),
-	})
+	msg, queryURL := s.message(a, user, BranchHeaders(ctx, time.Now()))
 	var ran bool
 	var local error
 	t := newTimer(ctx, s.cfg.Observer)
@@ -125,6 +119,11 @@ func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string, wi
 		return gid, nil
 	case !ran:
 		return "", s.prepareFailed(ctx, a, gid, err)
+	case local == nil && strings.Contains(err.Error(), dtmcli.ResultFailure):
+		// dtm refused the Submit: the message is no longer prepared. The
+		// repair may have submitted it first (dtm's store lost the
+		// Prepare), or someone who reached dtm's API aborted it.
+		return s.submitRefused(ctx, a, gid, err)
 	case local == nil:
 		// The unit is taken but Submit did not get through: the message
 		// stays prepared and the back-check commits it.
@@ -160,6 +159,89 @@ func (s *Service) prepareFailed(ctx context.Context, a flashsale.Activity, gid s
 		return flashsale.ErrDuplicate
 	}
 	return contract.Errorf(contract.EAttemptUsed, "your attempt in this sale was cut short without a unit; each shopper has one attempt")
+}
+
+// message returns user's purchase message in a, and its back-check's URL.
+// Everything in it but headers follows from the gid and the activity, so
+// the repair rebuilds the very message (body and signatures) the buy sent.
+func (s *Service) message(a flashsale.Activity, user string, headers map[string]string) (*dtmcli.Msg, string) {
+	gid := contract.PurchaseGID(a.ID, user)
+	return dtmconf.NewMsg(s.dtm.For(gid), s.cfg.Key, dtmconf.MsgSpec{
+		GID: gid, BranchBase: s.cfg.OrdersURL, BranchRoute: contract.RouteCreateOrder,
+		Body:      orderRequest(a, user),
+		QueryBase: s.cfg.InternalURL, QueryRoute: contract.RoutePurchaseQuery,
+		Headers: headers,
+	})
+}
+
+// orderRequest is the body of user's purchase branch in a.
+func orderRequest(a flashsale.Activity, user string) contract.OrderRequest {
+	return contract.OrderRequest{
+		ActivityID: a.ID, UserID: user, ProductID: a.Product.ID, Price: a.Price,
+		PayTimeoutSeconds: a.PayTimeoutSeconds,
+	}
+}
+
+// submitRefused answers a buy whose Submit dtm refused after the local
+// step took the unit. A message dtm has submitted or finished stands (202);
+// a failed one will never create its order, so its unit is put back
+// (Compensate) and the shopper told that the attempt was cut short.
+func (s *Service) submitRefused(ctx context.Context, a flashsale.Activity, gid string, err error) (string, error) {
+	st, qerr := dtmconf.MessageStatus(ctx, nil, s.dtm, gid)
+	if qerr != nil || st != dtmcli.StatusFailed {
+		s.log.Warn("submit refused after the local step; the message stands", "gid", gid, "status", st, "err", err)
+		return gid, nil
+	}
+	_, user, _ := contract.ParsePurchaseGID(gid)
+	if returned, cerr := s.Compensate(ctx, a, user); cerr != nil {
+		s.log.Warn("submit refused: dtm failed the message after the unit was taken; the repair will return it", "gid", gid, "err", cerr)
+	} else if returned {
+		s.log.Warn("submit refused: dtm failed the message after the unit was taken; the unit is back", "gid", gid)
+	}
+	return "", contract.Errorf(contract.EAttemptUsed, "your attempt in this sale was cut short without a unit; each shopper has one attempt")
+}
+
+// Resubmit submits user's purchase message in a again, rebuilt from its
+// gid: the repair's answer to a dtm store that lost it after its local
+// step took the unit. dtm accepts the Submit of a gid it does not know,
+// and the branch creates the order once behind its barrier.
+func (s *Service) Resubmit(ctx context.Context, a flashsale.Activity, user string) error {
+	msg, _ := s.message(a, user, BranchHeaders(ctx, time.Now()))
+	msg.Context = ctx
+	return msg.Submit()
+}
+
+// Fencer closes a purchase's branch at the order service (ordersapi).
+type Fencer interface {
+	Fence(ctx context.Context, gid string) (ordered bool, err error)
+	CreateOrder(ctx context.Context, gid string, req contract.OrderRequest) error
+}
+
+// Compensate undoes the local step of user's purchase in a, whose message
+// dtm failed: it first fences the branch at the order service, so that no
+// order can be created for it any more, then, unless the order exists
+// already, puts the unit back and closes the barrier. It reports whether
+// the unit came back.
+func (s *Service) Compensate(ctx context.Context, a flashsale.Activity, user string) (bool, error) {
+	if s.cfg.Orders == nil {
+		return false, errors.New("no order service to fence the branch")
+	}
+	gid := contract.PurchaseGID(a.ID, user)
+	ordered, err := s.cfg.Orders.Fence(ctx, gid)
+	if err != nil || ordered {
+		return false, err
+	}
+	return s.stock.Compensate(ctx, a.ID, contract.MsgBarrier(gid), 1)
+}
+
+// Recreate makes the branch call of user's purchase in a, whose message
+// succeeded, again: the order service creates the order its database lost
+// (with its barrier row), and nothing when it has them.
+func (s *Service) Recreate(ctx context.Context, a flashsale.Activity, user string) error {
+	if s.cfg.Orders == nil {
+		return errors.New("no order service")
+	}
+	return s.cfg.Orders.CreateOrder(ctx, contract.PurchaseGID(a.ID, user), orderRequest(a, user))
 }
 
 // QueryPrepared is the back-check of the purchase message gid.

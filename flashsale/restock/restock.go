@@ -103,7 +103,10 @@ func activity(ctx context.Context, a flashsale.Activity, token string, stock fla
 		if ordered[gid] || isAdjust && (adj.Delta > 0 || ledger.Applied[gid]) {
 			continue
 		}
-		committed := st == "submitted" || st == "succeed" && isAdjust
+		// A purchase that succeeded without its order lost the order
+		// (a database failover): the repair creates it again, so its
+		// unit is not on sale either.
+		committed := st == "submitted" || st == "succeed"
 		if st == "prepared" {
 			// A prepared message commits at its back-check only if its
 			// barrier survived.
@@ -119,6 +122,34 @@ func activity(ctx context.Context, a flashsale.Activity, token string, stock fla
 			removing += -adj.Delta
 			names = append(names, contract.MsgBarrier(gid))
 		default:
+			onTheWay++
+			taken = append(taken, gid)
+		}
+	}
+	// A local step whose barrier holds units but whose message dtm does
+	// not know (its store forgot it) or failed is on its way too: the
+	// repair submits the first again, or puts the second's units back
+	// itself (rediscache's Compensate, which waits for this Restore). The
+	// shards are frozen, so no barrier changes under the scan.
+	held, err := stock.Taken(ctx, a.ID)
+	if err != nil {
+		return fail(err)
+	}
+	counted := map[string]bool{}
+	for _, g := range taken {
+		counted[g] = true
+	}
+	for _, n := range names {
+		counted[contract.BarrierGID(n)] = true
+	}
+	for _, gid := range held {
+		adj, aerr := contract.ParseAdjustGID(gid)
+		switch {
+		case ordered[gid] || counted[gid]:
+		case aerr == nil && !ledger.Applied[gid] && adj.Delta < 0:
+			removing += -adj.Delta
+			names = append(names, contract.MsgBarrier(gid))
+		case aerr != nil:
 			onTheWay++
 			taken = append(taken, gid)
 		}

@@ -36,6 +36,19 @@ type PayRequest struct {
 	UserID string `json:"user_id"`
 }
 
+// FenceRequest is the body of flashsale's call to the order service's
+// RouteFence.
+type FenceRequest struct {
+	GID string `json:"gid"`
+}
+
+// FenceAnswer is the order service's answer to RouteFence: Ordered is true
+// when the branch created the order before the fence (the purchase stands),
+// false when no order exists for the gid and none ever will.
+type FenceAnswer struct {
+	Ordered bool `json:"ordered"`
+}
+
 // ErrorBody is every error answer of every listener, public or internal:
 // {"error":"<code>","message":"<text>"}.
 type ErrorBody struct {

@@ -2,8 +2,8 @@ package contract
 
 import "strconv"
 
-// Routes of the internal listeners. The dtm server calls all but RoutePay,
-// which flashsale calls; every one of them checks the call's signature
+// Routes of the internal listeners. The dtm server calls all but RoutePay
+// and RouteFence, which flashsale calls; every one of them checks the call's signature
 // (Key.Guard) before anything else.
 const (
 	// RouteCreateOrder (order service, POST OrderRequest) is a purchase
@@ -27,6 +27,13 @@ const (
 	// RouteAdjustBranch (flashsale, POST AdjustRequest) is a stock
 	// adjustment's branch.
 	RouteAdjustBranch = "/internal/stock/adjust"
+	// RouteFence (order service, POST FenceRequest) closes a purchase
+	// message's branch for good, so that no order is ever created for its
+	// gid, and tells whether one was created before: flashsale calls it
+	// before returning the unit of a purchase whose message dtm failed
+	// after its local step took the unit (docs/architecture.md, "When a
+	// store forgets").
+	RouteFence = "/internal/orders/fence"
 )
 
 // PayPath is RoutePay for order id.

@@ -42,6 +42,10 @@ type Config struct {
 	// CancelInterval is how often expired orders are looked for; 0 turns
 	// the canceller off in this instance (another instance's runs).
 	CancelInterval time.Duration
+	// RepairEvery is the fallback period of the repair of cancellations
+	// dtm's store forgot (ORDERS_REPAIR_EVERY, default 60 s); it also runs
+	// at the start and after every change of a dtm store's epoch.
+	RepairEvery time.Duration
 	// InternalKey signs the calls this service makes to internal
 	// endpoints and checks those that reach its listener.
 	InternalKey contract.Key
@@ -53,6 +57,7 @@ func DefaultConfig() Config {
 		DTMServer: dtmconf.DefaultServer().URL("127.0.0.1"), URL: "http://127.0.0.1:8090",
 		FlashsaleInternalURL: "http://127.0.0.1:8082",
 		PaymentSimulation:    paysim.ModeOK, PaymentTimeout: 5 * time.Second, CancelInterval: time.Second,
+		RepairEvery: time.Minute,
 	}
 }
 
@@ -66,6 +71,7 @@ type Service struct {
 	handler   http.Handler
 	canceller *expiry.Canceller
 	payments  *payment.Service
+	metrics   *metrics.Metrics
 	log       *slog.Logger
 }
 
@@ -91,7 +97,8 @@ func New(cfg Config, db *gorm.DB, log *slog.Logger) (*Service, error) {
 	// Every call but the probes and /metrics is signed (contract.Key.Guard);
 	// GET /metrics (createOrder latency, orders created, settlement lag),
 	// and a span per request in the caller's trace (dtm forwards it).
-	s.handler = tracing.HTTP("orders", metrics.New().Wrap(cfg.InternalKey.Guard(s.handler)))
+	s.metrics = metrics.New()
+	s.handler = tracing.HTTP("orders", s.metrics.Wrap(cfg.InternalKey.Guard(s.handler)))
 	return s, nil
 }
 
@@ -113,16 +120,35 @@ func (s *Service) Listener(addr string) serve.Listener {
 		ReadTimeout: 10 * time.Second, WriteTimeout: WriteTimeout, IdleTimeout: 120 * time.Second}
 }
 
+// repair re-submits the cancellations dtm's store forgot
+// (expiry.Canceller.Repair).
+func (s *Service) repair(ctx context.Context, why string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	n, err := s.canceller.Repair(ctx, func() { s.metrics.Repairs.WithLabelValues("cancellation_resubmitted").Inc() })
+	if n > 0 {
+		s.log.Warn("repaired what the stores forgot", "why", why, "cancellations", n)
+	}
+	return err
+}
+
 // Run hurries dtm's retries of what failed while the service or its
 // database was down, each time it is ready again (dtmconf.HurryWhenReady),
-// and cancels expired orders and refunds the charges of cancelled ones
-// every CancelInterval (no canceller when it is 0), until ctx ends.
+// re-submits the cancellations dtm's store forgot (at the start, after
+// every change of a dtm store's epoch and every RepairEvery), and cancels
+// expired orders and refunds the charges of cancelled ones every
+// CancelInterval (no canceller when it is 0), until ctx ends.
 func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		dtmconf.HurryWhenReady(ctx, s.cfg.DTMServer, s.cfg.URL+"/readyz", s.log)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		dtmconf.WatchStores(ctx, s.cfg.DTMServer, time.Second, s.cfg.RepairEvery, s.log, s.repair)
 	}()
 	defer wg.Wait()
 	if s.cfg.CancelInterval <= 0 {

@@ -35,6 +35,8 @@ type Store interface {
 	Expired(ctx context.Context, now time.Time, limit int) ([]orders.Order, error)
 	// Cancel is a cancellation's local step (see sqldb.Store.Cancel).
 	Cancel(ctx context.Context, bb *dtmcli.BranchBarrier, activityID int64, userID string, now time.Time) error
+	// Cancelled lists the orders cancelled since since (the repair).
+	Cancelled(ctx context.Context, since time.Time, limit int) ([]orders.Order, error)
 	// CancelQuery is a cancellation's back-check (see sqldb.Store.CancelQuery).
 	CancelQuery(ctx context.Context, gid string, activityID int64, userID string, now time.Time) error
 }
@@ -123,11 +125,7 @@ func (c *Canceller) Cancel(ctx context.Context, o orders.Order) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 4*dtmconf.RequestTimeout*time.Second)
 	defer cancel()
 	gid := contract.CancelGID(o.ActivityID, o.UserID)
-	msg, queryURL := dtmconf.NewMsg(dtmconf.ParseGroups(c.cfg.DTMServer).For(gid), c.cfg.Key, dtmconf.MsgSpec{
-		GID: gid, BranchBase: c.cfg.FlashsaleInternalURL, BranchRoute: contract.RouteStockReturn,
-		Body:      contract.ReturnRequest{ActivityID: o.ActivityID, UserID: o.UserID},
-		QueryBase: c.cfg.URL, QueryRoute: contract.RouteCancelQuery,
-	})
+	msg, queryURL := c.message(o)
 	return msg.DoAndSubmit(queryURL, func(bb *dtmcli.BranchBarrier) error {
 		faultpoint.Hit("cancel-before-local", gid)
 		err := c.store.Cancel(ctx, bb, o.ActivityID, o.UserID, c.now())

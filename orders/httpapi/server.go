@@ -61,6 +61,34 @@ func routes(e *gin.Engine, d Deps) {
 	e.POST(contract.RouteCreateOrder, handleCreate(d.Store, d.Log))
 	e.POST(contract.RoutePay, handlePay(d.Payments, d.Log))
 	e.GET(contract.RouteCancelQuery, handleCancelQuery(d.Cancels, d.Log))
+	e.POST(contract.RouteFence, handleFence(d.Store, d.Log))
+}
+
+// handleFence closes a purchase message's branch for good (Store.Fence):
+// flashsale calls it before it returns the unit of a purchase whose
+// message dtm failed after the unit was taken.
+func handleFence(store orders.Store, log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var req contract.FenceRequest
+		if err := c.ShouldBindJSON(&req); err != nil {
+			c.JSON(contract.Fail(contract.EBadRequest, "bad body"))
+			return
+		}
+		if _, _, err := contract.ParsePurchaseGID(req.GID); err != nil {
+			c.JSON(contract.Fail(contract.EBadRequest, "gid is not a purchase"))
+			return
+		}
+		ctx, cancel := context.WithTimeout(c, 10*time.Second)
+		defer cancel()
+		ordered, err := store.Fence(ctx, req.GID)
+		if err != nil {
+			log.Error("fence a purchase branch", "gid", req.GID, "err", err)
+			c.JSON(contract.Fail(contract.EUnavailable, "the branch was not fenced"))
+			return
+		}
+		log.Warn("fenced a purchase branch", "gid", req.GID, "ordered", ordered)
+		c.JSON(http.StatusOK, contract.FenceAnswer{Ordered: ordered})
+	}
 }
 
 // handleCreate is the purchase message's branch. dtm reads the status code:

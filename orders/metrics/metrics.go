@@ -29,6 +29,9 @@ type Metrics struct {
 	// Flashsale-Prepared-At header that dtm forwards) to its order
 	// committed.
 	SettlementLag prometheus.Histogram
+	// Repairs counts the cancellations re-submitted because dtm's store
+	// forgot them (expiry.Canceller.Repair).
+	Repairs *prometheus.CounterVec
 }
 
 // New returns the metrics, registered in a new registry.
@@ -46,7 +49,10 @@ func New() *Metrics {
 			Name: "orders_settlement_lag_seconds", Help: "Time from a purchase's prepare to its order committed.", Buckets: buckets,
 		}),
 	}
-	m.reg.MustRegister(m.CreateSeconds, m.Created, m.SettlementLag,
+	m.Repairs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orders_repairs_total", Help: "Repairs of transactions a store forgot, by kind (cancellation_resubmitted).",
+	}, []string{"kind"})
+	m.reg.MustRegister(m.CreateSeconds, m.Created, m.SettlementLag, m.Repairs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -72,6 +72,11 @@ func (s *Store) Expired(ctx context.Context, now time.Time, limit int) ([]orders
 	return s.list(ctx, limit, "status = ? AND expires_at <= ?", orders.StatusCreated, now.UTC())
 }
 
+// Cancelled lists the orders cancelled since since, at most limit.
+func (s *Store) Cancelled(ctx context.Context, since time.Time, limit int) ([]orders.Order, error) {
+	return s.list(ctx, limit, "status = ? AND updated_at >= ?", orders.StatusCancelled, since.UTC())
+}
+
 func (s *Store) list(ctx context.Context, limit int, where string, args ...any) ([]orders.Order, error) {
 	var rows []orderRow
 	if err := s.db.WithContext(ctx).Where(where, args...).Order("expires_at, id").Limit(limit).Find(&rows).Error; err != nil {

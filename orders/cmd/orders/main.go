@@ -71,6 +71,13 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	fs := flag.NewFlagSet("orders", flag.ContinueOnError)
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address")
+	if v := getenv("ORDERS_REPAIR_EVERY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("ORDERS_REPAIR_EVERY=%q: want a positive duration such as 60s", v)
+		}
+		c.RepairEvery = d
+	}
 	fs.DurationVar(&c.CancelInterval, "cancel-interval", c.CancelInterval, "how often to cancel expired orders (0: not in this instance)")
 	fs.DurationVar(&c.PaymentTimeout, "payment-timeout", c.PaymentTimeout, "bound on each call to the payment provider")
 	if err := fs.Parse(args); err != nil {

@@ -1,0 +1,263 @@
+// Package repair drives to their end the transactions of flashsale's
+// messages that dtm's store forgot, or whose result another store lost
+// (docs/architecture.md, "When a store forgets"): purchases and stock
+// adjustments whose local step committed are re-submitted under the same
+// gid; a purchase dtm failed after its unit was taken gets the unit back
+// (its branch fenced first); a purchase that succeeded but whose order the
+// database lost gets its order again through the signed branch call.
+//
+// Everything it does is what dtm or the services would have done had
+// nothing been lost, behind the same barriers, so it is safe to run at any
+// time, from several instances at once, and any number of times.
+package repair
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dtm-labs/client/dtmcli"
+	"github.com/flashsale/flashsale/dtmconf"
+	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/contract"
+)
+
+// Kinds of repair, the label of the repairs counter.
+const (
+	// PurchaseResubmitted: a purchase whose unit was taken, or whose order
+	// exists, and that dtm did not know, submitted again.
+	PurchaseResubmitted = "purchase_resubmitted"
+	// PurchaseCompensated: a purchase dtm failed after its unit was taken:
+	// the branch fenced, the unit back.
+	PurchaseCompensated = "purchase_compensated"
+	// OrderRecreated: a purchase dtm knows as succeeded whose order the
+	// database lost, created again.
+	OrderRecreated = "order_recreated"
+	// AdjustmentResubmitted: a stock adjustment whose local step committed
+	// and that dtm did not know, submitted again.
+	AdjustmentResubmitted = "adjustment_resubmitted"
+	// Unrepairable: a message dtm failed whose effect stands (an order, an
+	// applied adjustment): reported, not changed.
+	Unrepairable = "unrepairable"
+)
+
+// Purchases rebuilds and settles purchase messages (purchase.Service).
+type Purchases interface {
+	Resubmit(ctx context.Context, a flashsale.Activity, user string) error
+	Compensate(ctx context.Context, a flashsale.Activity, user string) (bool, error)
+	Recreate(ctx context.Context, a flashsale.Activity, user string) error
+}
+
+// Adjustments rebuilds adjustment messages (adjust.Service).
+type Adjustments interface {
+	Resubmit(ctx context.Context, adj contract.Adjustment) error
+}
+
+// Repairer finds and repairs what the stores forgot, activity by activity.
+type Repairer struct {
+	Catalog     flashsale.Catalog
+	Stock       flashsale.Stock
+	Orders      flashsale.OrderReader
+	Purchases   Purchases
+	Adjustments Adjustments
+	// DTM lists the dtm groups; HTTP asks them (nil: a default client).
+	DTM  dtmconf.Groups
+	HTTP *http.Client
+	// Window: an activity that ended longer ago than this is not checked.
+	Window time.Duration
+	// Repaired, when set, counts each repair by kind.
+	Repaired func(kind string)
+	Log      *slog.Logger
+
+	mu      sync.Mutex
+	running map[string]bool // gids being repaired now (the sale view)
+}
+
+// Run checks every activity that is not over for longer than Window and
+// repairs what it finds. It returns the repairs made, by kind, and the
+// errors met (the other activities are still checked).
+func (r *Repairer) Run(ctx context.Context, why string) (map[string]int, error) {
+	list, err := r.Catalog.Activities(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var acts []flashsale.Activity
+	var prefixes []string
+	for _, a := range list {
+		if time.Since(a.EndAt) <= r.Window {
+			acts = append(acts, a)
+			prefixes = append(prefixes, contract.PurchaseGIDPrefix(a.ID), contract.AdjustGIDPrefix(a.ID))
+		}
+	}
+	if len(acts) == 0 {
+		return nil, nil
+	}
+	// One listing for all: it reads every transaction of every group.
+	st, err := dtmconf.ListMessages(ctx, r.HTTP, r.DTM, prefixes...)
+	if err != nil {
+		return nil, err
+	}
+	done := map[string]int{}
+	var errs []error
+	for _, a := range acts {
+		if err := r.activity(ctx, a, st, done); err != nil {
+			errs = append(errs, fmt.Errorf("activity %d: %w", a.ID, err))
+		}
+	}
+	if n := sum(done); n > 0 {
+		r.Log.Warn("repaired what the stores forgot", "why", why, "repairs", done)
+	}
+	return done, errors.Join(errs...)
+}
+
+// InProgress returns the gids being repaired now, sorted.
+func (r *Repairer) InProgress() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.running))
+	for g := range r.running {
+		out = append(out, g)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// activity repairs one activity from st, dtm's listing. The reads come in
+// this order: the listing, then the barriers and the orders, then a lookup of each gid the
+// listing lacks. A message whose local step ran after the listing is then
+// found by its lookup (Prepare comes before the local step), and one that
+// succeeded after it is still in flight in the listing, never "succeeded
+// without an order".
+func (r *Repairer) activity(ctx context.Context, a flashsale.Activity, st map[string]string, done map[string]int) error {
+	taken, err := r.Stock.Taken(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	gids, _, err := r.Orders.OrderGIDs(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	ledger, err := r.Orders.Ledger(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	held, ordered := set(taken), set(gids)
+	check := map[string]bool{}
+	for _, m := range []map[string]bool{held, ordered, ledger.Applied} {
+		for g := range m {
+			check[g] = true
+		}
+	}
+	var errs []error
+	for gid := range check {
+		status, ok := st[gid]
+		if !ok { // dtm's listing can skip transactions
+			if status, err = dtmconf.MessageStatus(ctx, r.HTTP, r.DTM, gid); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		kind, err := r.one(ctx, a, gid, status, held[gid], ordered[gid] || ledger.Applied[gid])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", gid, err))
+		}
+		if kind != "" {
+			done[kind]++
+			if r.Repaired != nil {
+				r.Repaired(kind)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// one repairs message gid of a, whose dtm status is status ("" when no
+// group has it); held says that its local step holds units in Redis, done
+// that its effect (an order, an applied adjustment) exists. It returns
+// the kind of repair made, if any.
+func (r *Repairer) one(ctx context.Context, a flashsale.Activity, gid, status string, held, done bool) (string, error) {
+	adj, aerr := contract.ParseAdjustGID(gid)
+	isAdjust := aerr == nil
+	_, user, perr := contract.ParsePurchaseGID(gid)
+	if !isAdjust && perr != nil {
+		return "", nil // not ours
+	}
+	var kind string
+	var act func() error
+	switch {
+	case status == "" && (held || done):
+		// dtm forgot a message whose local step committed.
+		if isAdjust {
+			kind, act = AdjustmentResubmitted, func() error { return r.Adjustments.Resubmit(ctx, adj) }
+		} else {
+			kind, act = PurchaseResubmitted, func() error { return r.Purchases.Resubmit(ctx, a, user) }
+		}
+	case status == dtmcli.StatusFailed && held && !done && !isAdjust:
+		kind, act = PurchaseCompensated, func() error {
+			back, err := r.Purchases.Compensate(ctx, a, user)
+			if err == nil && !back {
+				err = errNothing
+			}
+			return err
+		}
+	case status == dtmcli.StatusSucceed && !done && !isAdjust:
+		// The database lost the order of a message that succeeded.
+		kind, act = OrderRecreated, func() error { return r.Purchases.Recreate(ctx, a, user) }
+	case status == dtmcli.StatusFailed && (done || isAdjust && held):
+		r.Log.Error("a message dtm failed whose effect stands: left as it is", "gid", gid, "held", held, "done", done)
+		return Unrepairable, nil
+	default:
+		return "", nil
+	}
+	r.mark(gid, true)
+	defer r.mark(gid, false)
+	err := act()
+	switch {
+	case errors.Is(err, errNothing):
+		return "", nil // another instance did it first
+	case err != nil && strings.Contains(err.Error(), dtmcli.ResultFailure):
+		return "", nil // dtm has the message by now (another repair, the buyer's own Submit)
+	case err != nil:
+		return "", err
+	}
+	r.Log.Warn("repaired a message a store forgot", "gid", gid, "kind", kind, "dtm_status", status)
+	return kind, nil
+}
+
+// errNothing: the repair found nothing left to do.
+var errNothing = errors.New("nothing to repair")
+
+func (r *Repairer) mark(gid string, on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.running == nil {
+		r.running = map[string]bool{}
+	}
+	if on {
+		r.running[gid] = true
+	} else {
+		delete(r.running, gid)
+	}
+}
+
+func set(gids []string) map[string]bool {
+	m := make(map[string]bool, len(gids))
+	for _, g := range gids {
+		m[g] = true
+	}
+	return m
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
