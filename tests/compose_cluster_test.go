@@ -36,6 +36,10 @@ func TestDockerComposeCluster(t *testing.T) {
 			if s.flag("--appendonly") != "yes" {
 				t.Errorf("%s: a cluster node without its append-only file", name)
 			}
+			// dtm's stores are on the nodes (docs/durability.md).
+			if s.flag("--appendfsync") != "always" {
+				t.Errorf("%s: --appendfsync %q; want always: the dtm groups' stores are on the nodes", name, s.flag("--appendfsync"))
+			}
 		case s.binary() == "dtm":
 			groups = append(groups, name)
 		}

@@ -78,7 +78,7 @@ func TestDockerCompose(t *testing.T) {
 	df := parseComposeDockerfile(string(composeDockerfile))
 
 	t.Run("Services", func(t *testing.T) {
-		for _, name := range []string{"redis", "mysql", "dtm", "orders", "flashsale"} {
+		for _, name := range []string{"redis", "dtm-redis", "mysql", "dtm", "orders", "flashsale"} {
 			if _, ok := c.Services[name]; !ok {
 				t.Errorf("no service %q", name)
 			}
@@ -168,6 +168,57 @@ func TestDockerCompose(t *testing.T) {
 			if !read[key] {
 				t.Errorf("composeOptionalEnv lists %s, which no service reads any more", key)
 			}
+		}
+	})
+
+	t.Run("DTMStore", func(t *testing.T) {
+		// docs/durability.md: a dtm server's store loses no write it
+		// acknowledged when its process is killed: every Redis it names
+		// has its append-only file fsynced before each reply.
+		stock := map[string]bool{} // the hosts of flashsale's REDIS_ADDR
+		for _, name := range c.names() {
+			if s := c.Services[name]; s.binary() == "flashsale" {
+				for _, a := range strings.Split(composeInterpolate(s.Environment["REDIS_ADDR"]), ",") {
+					if host, _, err := net.SplitHostPort(strings.TrimSpace(a)); err == nil {
+						stock[host] = true
+					}
+				}
+			}
+		}
+		groups := 0
+		for _, name := range c.names() {
+			s := c.Services[name]
+			if s.binary() != "dtm" {
+				continue
+			}
+			groups++
+			if s.flag("-store") != "redis" || s.flag("-redis") == "" {
+				t.Errorf("%s: -store %q -redis %q; want a Redis store", name, s.flag("-store"), s.flag("-redis"))
+				continue
+			}
+			for _, a := range strings.Split(s.flag("-redis"), ",") {
+				host, _, err := net.SplitHostPort(a)
+				store, ok := c.Services[host]
+				if err != nil || !ok {
+					continue // Addresses reports it
+				}
+				if len(store.Command) == 0 || store.Command[0] != "redis-server" {
+					t.Errorf("%s: its store %s does not run redis-server with arguments (%q)", name, host, store.Command)
+					continue
+				}
+				if store.flag("--appendonly") != "yes" || store.flag("--appendfsync") != "always" {
+					t.Errorf("%s: its store %s runs with --appendonly %q --appendfsync %q; want yes and always (a SIGKILL of it must lose nothing acknowledged)",
+						name, host, store.flag("--appendonly"), store.flag("--appendfsync"))
+				}
+				// The single layout gives dtm a Redis of its own; the
+				// stock Redis keeps its cheaper settings.
+				if len(s.Profiles) == 0 && stock[host] {
+					t.Errorf("%s: its store %s is flashsale's stock Redis; want a Redis of its own", name, host)
+				}
+			}
+		}
+		if groups == 0 {
+			t.Error("no service runs dtm")
 		}
 	})
 

@@ -24,10 +24,10 @@ func repoRoot() string {
 	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
 }
 
-// composeRedisArgs returns the arguments docker-compose gives the Redis
-// server (its redis service's command, without the program's name), so
-// that the bench's Redis persists as the users' does.
-func composeRedisArgs() ([]string, error) {
+// composeRedisArgs returns the arguments docker-compose gives a Redis
+// server (the command of its service, redis or dtm-redis, without the
+// program's name), so that the bench's Redis persists as the users' does.
+func composeRedisArgs(service string) ([]string, error) {
 	b, err := os.ReadFile(filepath.Join(repoRoot(), composeFile))
 	if err != nil {
 		return nil, fmt.Errorf("the Redis settings of the services mode: %w", err)
@@ -40,9 +40,9 @@ func composeRedisArgs() ([]string, error) {
 	if err := yaml.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("%s: %w", composeFile, err)
 	}
-	svc, ok := c.Services["redis"]
+	svc, ok := c.Services[service]
 	if !ok {
-		return nil, fmt.Errorf("%s has no redis service", composeFile)
+		return nil, fmt.Errorf("%s has no %s service", composeFile, service)
 	}
 	var words []string
 	switch svc.Command.Kind {
@@ -52,7 +52,7 @@ func composeRedisArgs() ([]string, error) {
 		words = strings.Fields(svc.Command.Value)
 	}
 	if err != nil || len(words) == 0 || words[0] != "redis-server" {
-		return nil, fmt.Errorf("%s: the redis service's command is not redis-server with arguments (%v)", composeFile, words)
+		return nil, fmt.Errorf("%s: the %s service's command is not redis-server with arguments (%v)", composeFile, service, words)
 	}
 	return words[1:], nil
 }

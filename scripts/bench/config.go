@@ -33,6 +33,12 @@ type Config struct {
 	// directory); Keep keeps it (logs, binaries, profiles) after the run.
 	Dir  string
 	Keep bool
+	// DTMStore is the Redis of dtm's store: "always" (the default, what
+	// scripts/services-up starts: a Redis of its own with appendfsync
+	// always), "everysec" (a Redis of its own that fsyncs every second)
+	// or "shared" (the stock Redis, appendfsync everysec: the layout
+	// before docs/durability.md). The reference's dtm uses the same.
+	DTMStore string
 	// JSON is the file the machine-readable report is written to ("" for
 	// none).
 	JSON string
@@ -89,7 +95,7 @@ type BurstSize struct {
 func FullConfig() Config {
 	_, err := exec.LookPath("perf")
 	return Config{
-		Profile: "full", SrcIPs: 250, Perf: err == nil,
+		Profile: "full", SrcIPs: 250, Perf: err == nil, DTMStore: "always",
 		Conns: []int{64, 256}, Steady: 10 * time.Second, Warmup: 2 * time.Second,
 		SoldOutUsers: 10000, SuccessBuys: 20000,
 		Burst: BurstSize{Buys: 200000, Units: 10000, Users: 50000, Conns: 256}, Lead: 3 * time.Second,
@@ -104,7 +110,7 @@ func FullConfig() Config {
 // well under two minutes; only the invariants are asserted.
 func QuickConfig() Config {
 	return Config{
-		Profile: "quick", SrcIPs: 250,
+		Profile: "quick", SrcIPs: 250, DTMStore: "always",
 		Conns: []int{64}, Steady: time.Second, Warmup: 300 * time.Millisecond,
 		SoldOutUsers: 1000, SuccessBuys: 1000,
 		Burst: BurstSize{Buys: 5000, Units: 500, Users: 2000, Conns: 64}, Lead: 2 * time.Second,
@@ -156,11 +162,17 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.JSON, "json", "", "write the JSON report to this file")
 	fs.StringVar(&c.Dir, "dir", "", "parent directory of the run directory (default: the system's temp dir)")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the run directory (logs, binaries, profiles)")
+	fs.StringVar(&c.DTMStore, "dtm-store", "always", "dtm's store (ours and the reference's): always (a Redis of its own, appendfsync always: what services-up starts), everysec (a Redis of its own, appendfsync everysec) or shared (the stock Redis)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	switch c.DTMStore {
+	case "always", "everysec", "shared":
+	default:
+		return c, fmt.Errorf("-dtm-store %q: want always, everysec or shared", c.DTMStore)
 	}
 	var err error
 	if c.Conns, err = parseInts(*conns); err != nil {

@@ -18,7 +18,7 @@ import (
 const refStockKey = "{a}--stock-bench"
 
 // refDTMPrefix is the key prefix of the reference's dtm store, beside
-// ours in the run's Redis.
+// ours in dtm's store (Config.DTMStore), so that both pay the same fsync.
 const refDTMPrefix = "{dtmref}"
 
 // refStack is the reference's two processes.
@@ -34,7 +34,7 @@ func (r *runner) startReference(ctx context.Context) (*refStack, error) {
 	err := st.start("ref-dtm", func(ports []int) (*testproc.Proc, string) {
 		dtmURL = fmt.Sprintf("http://127.0.0.1:%d/api/dtmsvr", ports[0])
 		return st.benchsvc("ref-dtm", "dtm", "-http-port", itoa(ports[0]), "-grpc-port", itoa(ports[1]),
-			"-redis", st.redisAddr, "-redis-prefix", refDTMPrefix, "-dir", st.dir), dtmURL + "/version"
+			"-redis", st.dtmStore, "-redis-prefix", refDTMPrefix, "-dir", st.dir), dtmURL + "/version"
 	}, 2)
 	if err != nil {
 		return nil, err

@@ -367,7 +367,7 @@ func (r *Report) WriteText(w io.Writer) {
 }
 
 // cpuColumns orders the processes of the CPU table.
-var cpuColumns = []string{"generator", "flashsale", "dtm", "orders", "bare", "ref-app", "ref-dtm", "redis", "mariadb", "irq", "others", "machine"}
+var cpuColumns = []string{"generator", "flashsale", "dtm", "orders", "bare", "ref-app", "ref-dtm", "redis", "dtm-redis", "mariadb", "irq", "others", "machine"}
 
 // writeCPU prints, per run, each process's CPU per request.
 func (r *Report) writeCPU(w io.Writer) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -24,9 +25,11 @@ import (
 // stack is the services mode started for one bench run exactly as users
 // start it: a Redis server of its own with docker-compose's settings
 // (composeRedisArgs: the append-only file on), a fresh MySQL database on
-// the machine's server, and dtm, the order service and flashsale started by
-// scripts/services-up (its build, its flags, its environment) into the run
-// directory, on free ports. close stops and removes all of it.
+// the machine's server, and dtm, its store (by default a Redis of its own,
+// appendfsync always, which services-up starts; see Config.DTMStore), the
+// order service and flashsale started by scripts/services-up (its build,
+// its flags, its environment) into the run directory, on free ports.
+// close stops and removes all of it.
 type stack struct {
 	cfg Config
 	dir string // run directory: binaries, logs, dtm config, profiles
@@ -38,10 +41,14 @@ type stack struct {
 	redisDB   int           // always 0: the Redis server is the run's own
 	rdb       *redis.Client // the run's Redis
 	dtmPrefix string
-	dbName    string
-	dsn       string
-	db        *sql.DB // the run's MySQL database
-	server    *sql.DB // the MySQL server, to create and drop it
+	// dtmStore is the address of dtm's store (the reference's dtm uses it
+	// too); dtmRedisPort, when services-up starts that Redis, its port.
+	dtmStore     string
+	dtmRedisPort int
+	dbName       string
+	dsn          string
+	db           *sql.DB // the run's MySQL database
+	server       *sql.DB // the MySQL server, to create and drop it
 
 	dtmPort, ordersPort, shopperPort, adminPort, internalPort int
 
@@ -90,6 +97,9 @@ func startStack(ctx context.Context, cfg Config, log io.Writer) (s *stack, err e
 	if err := s.startRedis(); err != nil {
 		return s, err
 	}
+	if err := s.startDTMStore(); err != nil {
+		return s, err
+	}
 	if err := s.createDatabase(ctx); err != nil {
 		return s, err
 	}
@@ -103,41 +113,85 @@ func startStack(ctx context.Context, cfg Config, log io.Writer) (s *stack, err e
 }
 
 // startRedis starts the run's own Redis server with the arguments
-// docker-compose gives its redis service, on a free port, its files in the
-// run directory. A port taken between the probe and the bind makes it try
-// again, twice, with another.
+// docker-compose gives its redis service.
 func (s *stack) startRedis() error {
-	args, err := composeRedisArgs()
+	args, err := composeRedisArgs("redis")
 	if err != nil {
 		return err
 	}
-	data := filepath.Join(s.dir, "redis")
-	if err := os.MkdirAll(data, 0o755); err != nil {
-		return err
-	}
-	for attempt := 0; attempt < 3; attempt++ {
+	s.redisAddr, s.rdb, err = s.startRedisServer("redis", args)
+	return err
+}
+
+// startDTMStore settles where dtm's store is (cfg.DTMStore): the stock
+// Redis; a Redis server of its own with docker-compose's dtm-redis
+// arguments but appendfsync everysec, started here; or, by default,
+// the one services-up starts (appendfsync always), on a free port.
+func (s *stack) startDTMStore() error {
+	switch s.cfg.DTMStore {
+	case "shared":
+		s.dtmStore = s.redisAddr
+	case "everysec":
+		args, err := composeRedisArgs("dtm-redis")
+		if err != nil {
+			return err
+		}
+		for i, a := range args {
+			if a == "--appendfsync" && i+1 < len(args) {
+				args[i+1] = "everysec"
+			}
+		}
+		addr, rdb, err := s.startRedisServer("dtm-redis", args)
+		if err != nil {
+			return err
+		}
+		rdb.Close()
+		s.dtmStore = addr
+	default: // "always", or "" in a Config not from loadConfig
 		port, err := freePort()
 		if err != nil {
 			return err
 		}
-		s.redisAddr = "127.0.0.1:" + itoa(port)
-		p := &testproc.Proc{Name: "redis", Bin: "redis-server", Log: filepath.Join(s.dir, "redis.log"),
+		s.dtmRedisPort = port
+		s.dtmStore = "127.0.0.1:" + itoa(port)
+	}
+	fmt.Fprintf(s.log, "bench: dtm's store at %s (-dtm-store %s)\n", s.dtmStore, cmp.Or(s.cfg.DTMStore, "always"))
+	return nil
+}
+
+// startRedisServer starts a Redis server of the run's own, named name
+// (its pid noted under that name), with args, on a free port, its files in
+// the run directory, and returns its address and a client of it. A port
+// taken between the probe and the bind makes it try again, twice, with
+// another.
+func (s *stack) startRedisServer(name string, args []string) (string, *redis.Client, error) {
+	data := filepath.Join(s.dir, name)
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return "", nil, err
+	}
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		var port int
+		if port, err = freePort(); err != nil {
+			return "", nil, err
+		}
+		addr := "127.0.0.1:" + itoa(port)
+		p := &testproc.Proc{Name: name, Bin: "redis-server", Log: filepath.Join(s.dir, name+".log"),
 			Args: append(slices.Clone(args), "--bind", "127.0.0.1", "--port", itoa(port), "--dir", data)}
 		s.procs = append(s.procs, p)
 		if err = startProc(p, ""); err == nil {
-			s.rdb = redis.NewClient(&redis.Options{Addr: s.redisAddr})
-			if err = waitFor(10*time.Second, func() error { return s.rdb.Ping(context.Background()).Err() }); err == nil {
-				s.pids["redis"] = pidOfServer("redis-server", s.redisAddr)
-				fmt.Fprintf(s.log, "bench: redis ready at %s (pid %d, %s)\n", s.redisAddr, s.pids["redis"], strings.Join(args, " "))
-				return nil
+			rdb := redis.NewClient(&redis.Options{Addr: addr})
+			if err = waitFor(10*time.Second, func() error { return rdb.Ping(context.Background()).Err() }); err == nil {
+				s.pids[name] = pidOfServer("redis-server", addr)
+				fmt.Fprintf(s.log, "bench: %s ready at %s (pid %d, %s)\n", name, addr, s.pids[name], strings.Join(args, " "))
+				return addr, rdb, nil
 			}
-			s.rdb.Close()
-			s.rdb = nil
+			rdb.Close()
 		}
 		p.Kill()
-		fmt.Fprintf(s.log, "bench: redis did not start (attempt %d): %v\n%s\n", attempt+1, err, p.Tail(2000))
+		fmt.Fprintf(s.log, "bench: %s did not start (attempt %d): %v\n%s\n", name, attempt+1, err, p.Tail(2000))
 	}
-	return err
+	return "", nil, err
 }
 
 // waitFor calls f until it returns nil, for up to d.
@@ -172,7 +226,11 @@ func (s *stack) servicesUp() error {
 		out, runErr := cmd.CombinedOutput()
 		s.services = true
 		if runErr == nil {
-			for _, name := range []string{"dtm", "orders", "flashsale"} {
+			names := []string{"dtm", "orders", "flashsale"}
+			if s.dtmRedisPort != 0 {
+				names = append(names, "dtm-redis")
+			}
+			for _, name := range names {
 				b, err := os.ReadFile(filepath.Join(s.run, "pids", name+".pid"))
 				if err != nil {
 					return err
@@ -192,7 +250,13 @@ func (s *stack) servicesUp() error {
 // servicesEnv is the environment services-up runs with: every address
 // the run's own, the secrets the bench mints tokens with.
 func (s *stack) servicesEnv(grpcPort int) []string {
+	// DTM_REDIS_ADDR empty: services-up starts dtm's store itself.
+	dtmStore := "DTM_REDIS_ADDR=" + s.dtmStore
+	if s.dtmRedisPort != 0 {
+		dtmStore = "DTM_REDIS_ADDR="
+	}
 	return []string{
+		dtmStore, "DTM_REDIS_PORT=" + itoa(s.dtmRedisPort),
 		"FLASHSALE_RUN_DIR=" + s.run,
 		"REDIS_ADDR=" + s.redisAddr, "REDIS_DB=0", "REDIS_PASSWORD=",
 		"MYSQL_DSN=" + s.dsn,
@@ -200,7 +264,7 @@ func (s *stack) servicesEnv(grpcPort int) []string {
 		"FLASHSALE_ADMIN_ADDR=127.0.0.1:" + itoa(s.adminPort),
 		"FLASHSALE_INTERNAL_ADDR=127.0.0.1:" + itoa(s.internalPort),
 		"ORDERS_ADDR=127.0.0.1:" + itoa(s.ordersPort),
-		"DTM_HTTP_PORT=" + itoa(s.dtmPort), "DTM_GRPC_PORT=" + itoa(grpcPort), "DTM_REDIS_ADDR=",
+		"DTM_HTTP_PORT=" + itoa(s.dtmPort), "DTM_GRPC_PORT=" + itoa(grpcPort),
 		"DTM_IMPL=launcher", "READY_TIMEOUT=60",
 		"FLASHSALE_JWT_SECRET=" + s.cfg.JWTSecret,
 		"FLASHSALE_ADMIN_TOKEN=" + s.cfg.AdminToken,
@@ -217,6 +281,9 @@ func (s *stack) servicesDown() {
 	}
 	for _, name := range []string{"dtm", "orders", "flashsale"} {
 		delete(s.pids, name)
+	}
+	if s.dtmRedisPort != 0 {
+		delete(s.pids, "dtm-redis")
 	}
 }
 

@@ -15,7 +15,8 @@ import (
 
 // The cluster profile (-cluster) puts the stock and the dtm server's store
 // on a Redis Cluster of clusterMasters masters with a replica each, every
-// node a redis-server of the run's own with its append-only file, failed
+// node a redis-server of the run's own with its append-only file fsynced
+// before each reply (appendfsync always: dtm's store is on them), failed
 // over when silent for a second. Its sales have clusterShards shards, so
 // one sale spans several masters.
 const (
@@ -43,7 +44,7 @@ func (s *stack) startCluster(ctx context.Context, o options, ports []int) error 
 			name: fmt.Sprintf("redis%d", i+1), bin: o.redisServer, log: filepath.Join(dir, "redis.log"),
 			args: []string{"--port", itoa(ports[2*i]), "--cluster-port", itoa(ports[2*i+1]), "--bind", "127.0.0.1",
 				"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf"), "--cluster-node-timeout", "1000",
-				"--appendonly", "yes", "--appendfsync", "everysec", "--repl-diskless-sync-delay", "0",
+				"--appendonly", "yes", "--appendfsync", "always", "--repl-diskless-sync-delay", "0",
 				"--dir", dir, "--save", "", "--daemonize", "no"},
 			ready: func(ctx context.Context) error { return c.Ping(ctx).Err() },
 		}

@@ -13,7 +13,8 @@
 //	go run ./scripts/chaos -soak 30m       # the long run
 //
 // It starts its own redis-server on a free port (append-only, fsync every
-// second; also the dtm server's store), the dtm server, the order service
+// second), a second one for the dtm server's store (fsync before every
+// reply, as scripts/services-up gives it), the dtm server, the order service
 // and two flashsale instances, each its own process on loopback, with the
 // links flashsale->dtm, dtm->orders and dtm->flashsale (the back-check,
 // through a round-robin balancer) going through TCP proxies (toxiproxy as
@@ -21,12 +22,12 @@
 // 127.0.0.1:3306; MYSQL_USER, MYSQL_PASSWORD), in a database of the run's
 // own, dropped at the end.
 //
-// The faults (see faults.go): SIGKILL and restart of each process,
+// The faults (see faults.go): SIGKILL and restart of each service,
 // including flashsale parked between the Lua step and Submit; SIGSTOP of a
 // flashsale instance past the back-check timeout; latency above dtm's
-// request timeout, connection resets and a blackhole on each link;
-// redis-server SIGKILLed and restarted; KILL CONNECTION of the order
-// service's MySQL connections.
+// request timeout, connection resets and a blackhole on each link; the
+// stock's redis-server SIGKILLed and restarted (dtm's store is left
+// alone); KILL CONNECTION of the order service's MySQL connections.
 //
 // After the storm every fault is healed, dtm's resetCronTime hurries the
 // backed-off branches (as an operator would), and every message must be

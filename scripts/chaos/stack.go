@@ -42,19 +42,22 @@ type binaries struct {
 type fsPorts struct{ shopper, admin, internal int }
 
 // stack is the services mode on loopback, every process its own: the run's
-// own redis-server (stock, barriers and the dtm server's store), the dtm
-// server, the order service, two flashsale instances, and the proxies the
-// network faults go through. MySQL is the shared server, in a database of
-// the run's own.
+// own redis-server (stock and barriers, appendfsync everysec), a second
+// one for the dtm server's store (appendfsync always, as
+// scripts/services-up gives it: docs/durability.md), the dtm server, the
+// order service, two flashsale instances, and the proxies the network
+// faults go through. MySQL is the shared server, in a database of the
+// run's own.
 type stack struct {
-	dir       string
-	redisPort int
-	dtmHTTP   int
-	orders    int
-	fs        [2]fsPorts
+	dir          string
+	redisPort    int
+	dtmRedisPort int // dtm's store; 0 in the cluster profile (on the cluster)
+	dtmHTTP      int
+	orders       int
+	fs           [2]fsPorts
 
-	redisProc, dtmProc, ordersProc *proc
-	fsProc                         [2]*proc
+	redisProc, dtmRedisProc, dtmProc, ordersProc *proc
+	fsProc                                       [2]*proc
 	// redisNodes are the cluster profile's nodes (redisProc is nil then),
 	// at nodeAddr.
 	redisNodes []*proc
@@ -62,10 +65,11 @@ type stack struct {
 	// shards is the number of stock shards of the run's sales.
 	shards int
 
-	net  *network
-	db   *database
-	rdb  redis.UniversalClient
-	http *http.Client
+	net    *network
+	db     *database
+	rdb    redis.UniversalClient
+	dtmRDB *redis.Client // dtm's own store, for its readiness
+	http   *http.Client
 }
 
 // newStack starts everything; close stops it.
@@ -84,6 +88,9 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 		return s, err
 	}
 	s.redisPort, s.dtmHTTP, s.orders = ports[0], ports[1], ports[3]
+	if !o.cluster {
+		s.dtmRedisPort = ports[10]
+	}
 	for i := range s.fs {
 		s.fs[i] = fsPorts{shopper: ports[4+3*i], admin: ports[5+3*i], internal: ports[6+3*i]}
 	}
@@ -109,10 +116,24 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 				"--appendfsync", "everysec", "--dir", redisDir, "--save", "", "--daemonize", "no"},
 			ready: func(ctx context.Context) error { return s.rdb.Ping(ctx).Err() },
 		}
+		// dtm's store: a redis-server of its own that fsyncs every write
+		// before it answers. The faults do not touch it (kill-redis is
+		// the stock's).
+		dtmRedisDir := filepath.Join(s.dir, "dtm-redis")
+		if err := os.MkdirAll(dtmRedisDir, 0o755); err != nil {
+			return s, err
+		}
+		s.dtmRDB = redis.NewClient(&redis.Options{Addr: s.dtmStoreAddr(), DialTimeout: time.Second, ReadTimeout: 2 * time.Second, MaxRetries: -1})
+		s.dtmRedisProc = &proc{
+			name: "dtm-redis", bin: o.redisServer, log: filepath.Join(s.dir, "dtm-redis.log"),
+			args: []string{"--port", itoa(s.dtmRedisPort), "--bind", "127.0.0.1", "--appendonly", "yes",
+				"--appendfsync", "always", "--dir", dtmRedisDir, "--save", "", "--daemonize", "no"},
+			ready: func(ctx context.Context) error { return s.dtmRDB.Ping(ctx).Err() },
+		}
 	}
 	s.dtmProc = &proc{
 		name: "dtm", bin: bins.dtm, log: filepath.Join(s.dir, "dtm.log"),
-		args: []string{"-http-port", itoa(s.dtmHTTP), "-grpc-port", itoa(ports[2]), "-redis", s.redisAddr(),
+		args: []string{"-http-port", itoa(s.dtmHTTP), "-grpc-port", itoa(ports[2]), "-redis", s.dtmStoreAddr(),
 			"-redis-prefix", "{dtm}", "-dir", s.dir, "-log-level", "warn"},
 		ready: s.httpReady(s.dtmURL() + "/version"),
 	}
@@ -138,7 +159,7 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 		},
 		ready: s.httpReady("http://" + s.addr(s.orders) + "/readyz"),
 	}
-	for _, p := range []*proc{s.redisProc, s.dtmProc, s.ordersProc} {
+	for _, p := range []*proc{s.redisProc, s.dtmRedisProc, s.dtmProc, s.ordersProc} {
 		if p == nil {
 			continue // the cluster's nodes, started already
 		}
@@ -193,6 +214,15 @@ func (s *stack) redisAddr() string {
 	return s.addr(s.redisPort)
 }
 
+// dtmStoreAddr is the address of the dtm server's store: its own
+// redis-server, or in the cluster profile the cluster's nodes.
+func (s *stack) dtmStoreAddr() string {
+	if s.dtmRedisPort == 0 {
+		return s.redisAddr()
+	}
+	return s.addr(s.dtmRedisPort)
+}
+
 // dtmURL is the dtm server's API base, reached directly (not through a
 // faulty link): what an operator and the reconciliation use.
 func (s *stack) dtmURL() string { return "http://" + s.addr(s.dtmHTTP) + "/api/dtmsvr" }
@@ -205,7 +235,7 @@ func (s *stack) procs() []*proc {
 	if s.redisProc == nil {
 		return append([]*proc{s.fsProc[0], s.fsProc[1], s.ordersProc, s.dtmProc}, s.redisNodes...)
 	}
-	return []*proc{s.fsProc[0], s.fsProc[1], s.ordersProc, s.dtmProc, s.redisProc}
+	return []*proc{s.fsProc[0], s.fsProc[1], s.ordersProc, s.dtmProc, s.redisProc, s.dtmRedisProc}
 }
 
 func (s *stack) httpReady(url string) func(context.Context) error {
@@ -239,6 +269,9 @@ func (s *stack) close(keep bool) {
 	}
 	if s.rdb != nil {
 		s.rdb.Close()
+	}
+	if s.dtmRDB != nil {
+		s.dtmRDB.Close()
 	}
 	if s.db != nil && !keep {
 		s.db.drop()

@@ -6,9 +6,10 @@
 //	go run ./scripts/cluster down   # or scripts/cluster-down
 //
 // The layout: a Redis Cluster (3 masters with a replica each, append-only
-// files on), dtm groups (2; each its own store prefix on the cluster), order
-// services (2) and flashsale instances (2), and HAProxy in front of them: the
-// shopper port by weight, the admin port, and the two ports the dtm servers
+// files fsynced before each reply, since the dtm groups' stores are on it:
+// docs/durability.md), dtm groups (2; each its own store prefix on the
+// cluster), order services (2) and flashsale instances (2), and HAProxy in
+// front of them: the shopper port by weight, the admin port, and the two ports the dtm servers
 // call back (flashsale's internal listeners; the order services). Every
 // flashsale and order instance reaches the others through the balancer, so
 // any instance may die. MySQL is the machine's (MYSQL_DSN).

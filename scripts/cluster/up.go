@@ -61,7 +61,7 @@ func up(ctx context.Context, o options, getenv func(string) string) error {
 		if err := start(ctx, dir, process{name: fmt.Sprintf("redis%d", i), bin: progs["redis-server"], ports: []int{l.redisPort(i), l.busPort(i)},
 			args: []string{"--port", itoa(l.redisPort(i)), "--cluster-port", itoa(l.busPort(i)), "--bind", "127.0.0.1",
 				"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(node, "nodes.conf"), "--cluster-node-timeout", "2000",
-				"--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--dir", node}}); err != nil {
+				"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--dir", node}}); err != nil {
 			return err
 		}
 	}
