@@ -31,6 +31,7 @@ type stack struct {
 	t                        *testing.T
 	dir                      string
 	dtmPort, ordersPort      int
+	dtmGRPC                  int
 	shopper, admin, internal int
 	dtm, orders, flashsale   *testproc.Proc
 	http                     *http.Client
@@ -44,16 +45,37 @@ type stack struct {
 // and TestAdmission test those).
 func newStack(t *testing.T, flashsaleEnv ...string) *stack {
 	t.Helper()
+	return newStackWith(t, stackOptions{flashsaleEnv: flashsaleEnv})
+}
+
+// stackOptions change what newStackWith starts.
+type stackOptions struct {
+	// dtmRedis is the address of dtm's store ("": the shared test Redis,
+	// under a prefix of the stack's own).
+	dtmRedis     string
+	flashsaleEnv []string
+	ordersEnv    []string
+}
+
+// newStackWith starts a stack as o says and stops it when t ends.
+func newStackWith(t *testing.T, o stackOptions) *stack {
+	t.Helper()
+	flashsaleEnv := o.flashsaleEnv
 	needServers(t)
 	s := &stack{t: t, dir: t.TempDir(), http: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}}, payTimeout: 900}
 	s.dtmPort, s.ordersPort = testproc.FreePort(t), testproc.FreePort(t)
 	s.shopper, s.admin, s.internal = testproc.FreePort(t), testproc.FreePort(t), testproc.FreePort(t)
 	prefix := fmt.Sprintf("{dtmit%d}", time.Now().UnixNano())
-	s.dtm = s.newProc("dtm", []string{"-http-port", itoa(s.dtmPort), "-grpc-port", itoa(testproc.FreePort(t)),
-		"-redis", env.redisAddr, "-redis-prefix", prefix, "-dir", s.dir, "-log-level", getenv("IT_DTM_LOG_LEVEL", "warn")}, nil)
-	s.orders = s.newProc("orders", nil, []string{"ORDERS_ADDR=127.0.0.1:" + itoa(s.ordersPort), "MYSQL_DSN=" + env.mysqlDSN,
+	dtmRedis := env.redisAddr
+	if o.dtmRedis != "" {
+		dtmRedis = o.dtmRedis
+	}
+	s.dtmGRPC = testproc.FreePort(t)
+	s.dtm = s.newProc("dtm", []string{"-http-port", itoa(s.dtmPort), "-grpc-port", itoa(s.dtmGRPC),
+		"-redis", dtmRedis, "-redis-prefix", prefix, "-dir", s.dir, "-log-level", getenv("IT_DTM_LOG_LEVEL", "warn")}, nil)
+	s.orders = s.newProc("orders", nil, append([]string{"ORDERS_ADDR=127.0.0.1:" + itoa(s.ordersPort), "MYSQL_DSN=" + env.mysqlDSN,
 		"DTM_SERVER=" + s.dtmURL(), "ORDERS_URL=" + s.ordersURL(), "FLASHSALE_INTERNAL_URL=" + s.internalURL(),
-		contract.KeyEnv + "=" + internalKey})
+		contract.KeyEnv + "=" + internalKey}, o.ordersEnv...))
 	s.flashsale = s.newProc("flashsale", nil, append([]string{
 		"FLASHSALE_ADDR=127.0.0.1:" + itoa(s.shopper),
 		"FLASHSALE_ADMIN_ADDR=127.0.0.1:" + itoa(s.admin),

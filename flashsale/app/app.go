@@ -68,6 +68,9 @@ type Config struct {
 	// repair). RepairWindow: activities over for longer are not checked
 	// (FLASHSALE_REPAIR_WINDOW, default 24 h).
 	RepairEvery, RepairWindow time.Duration
+	// RepairOff turns the repair off in this instance (FLASHSALE_REPAIR=off;
+	// for the tests that show what it repairs).
+	RepairOff bool
 }
 
 // LoadGates fills the gates' settings from the environment, with defaults:
@@ -90,6 +93,13 @@ func (c *Config) LoadGates(getenv func(string) string) error {
 		m := hmac.New(sha256.New, []byte(c.JWTSecret))
 		m.Write([]byte("flashsale start secrets"))
 		c.StartKey = hex.EncodeToString(m.Sum(nil))
+	}
+	switch v := getenv("FLASHSALE_REPAIR"); v {
+	case "", "on":
+	case "off":
+		c.RepairOff = true
+	default:
+		return fmt.Errorf("FLASHSALE_REPAIR=%q: want on or off", v)
 	}
 	c.RepairEvery, c.RepairWindow = time.Minute, 24*time.Hour
 	for key, p := range map[string]*time.Duration{"FLASHSALE_REPAIR_EVERY": &c.RepairEvery, "FLASHSALE_REPAIR_WINDOW": &c.RepairWindow} {
@@ -219,7 +229,9 @@ func (s *Service) Background(ctx context.Context) error {
 		go changes.Listen(ctx, s.rdb, func(msg string) { s.heard(ctx, msg) })
 	}
 	go dtmconf.HurryWhenReady(ctx, s.cfg.DTMServer, s.cfg.InternalURL+"/readyz", s.deps.Log)
-	go dtmconf.WatchStores(ctx, s.cfg.DTMServer, time.Second, s.cfg.RepairEvery, s.deps.Log, s.Repair)
+	if !s.cfg.RepairOff {
+		go dtmconf.WatchStores(ctx, s.cfg.DTMServer, time.Second, s.cfg.RepairEvery, s.deps.Log, s.Repair)
+	}
 	return nil
 }
 

@@ -44,7 +44,8 @@ type Config struct {
 	CancelInterval time.Duration
 	// RepairEvery is the fallback period of the repair of cancellations
 	// dtm's store forgot (ORDERS_REPAIR_EVERY, default 60 s); it also runs
-	// at the start and after every change of a dtm store's epoch.
+	// at the start and after every change of a dtm store's epoch. 0 turns
+	// the repair off in this instance (ORDERS_REPAIR=off).
 	RepairEvery time.Duration
 	// InternalKey signs the calls this service makes to internal
 	// endpoints and checks those that reach its listener.
@@ -145,11 +146,13 @@ func (s *Service) Run(ctx context.Context) {
 		defer wg.Done()
 		dtmconf.HurryWhenReady(ctx, s.cfg.DTMServer, s.cfg.URL+"/readyz", s.log)
 	}()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		dtmconf.WatchStores(ctx, s.cfg.DTMServer, time.Second, s.cfg.RepairEvery, s.log, s.repair)
-	}()
+	if s.cfg.RepairEvery > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dtmconf.WatchStores(ctx, s.cfg.DTMServer, time.Second, s.cfg.RepairEvery, s.log, s.repair)
+		}()
+	}
 	defer wg.Wait()
 	if s.cfg.CancelInterval <= 0 {
 		return

@@ -78,6 +78,13 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 		}
 		c.RepairEvery = d
 	}
+	switch v := getenv("ORDERS_REPAIR"); v {
+	case "", "on":
+	case "off":
+		c.RepairEvery = 0
+	default:
+		return c, fmt.Errorf("ORDERS_REPAIR=%q: want on or off", v)
+	}
 	fs.DurationVar(&c.CancelInterval, "cancel-interval", c.CancelInterval, "how often to cancel expired orders (0: not in this instance)")
 	fs.DurationVar(&c.PaymentTimeout, "payment-timeout", c.PaymentTimeout, "bound on each call to the payment provider")
 	if err := fs.Parse(args); err != nil {

@@ -1,0 +1,176 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/testproc"
+	"github.com/redis/go-redis/v9"
+)
+
+// The tests of this file make dtm's store (or the orders database) lose
+// writes it acknowledged, deterministically: a snapshot taken at a chosen
+// point, the store SIGKILLed and restarted from it. Nothing in them calls
+// a repair: the services notice the loss and repair it themselves.
+//
+// IT_REPAIR=off starts the services with their repair switched off
+// (FLASHSALE_REPAIR=off, ORDERS_REPAIR=off), which makes every test here
+// fail: the check that they test the repair.
+
+// repairEnv returns the services' environment of IT_REPAIR.
+func repairEnv() (flashsale, orders []string) {
+	if os.Getenv("IT_REPAIR") == "off" {
+		return []string{"FLASHSALE_REPAIR=off"}, []string{"ORDERS_REPAIR=off"}
+	}
+	return nil, nil
+}
+
+// repairBound is how long after its store answers again a lost message
+// may take to end as its order: the epoch watch (1 s), the repair's
+// reads, dtm's branch call, and slack for a loaded machine.
+const repairBound = 10 * time.Second
+
+// dtmStore is dtm's store on a redis-server of the test's own, without
+// persistence but a snapshot the test takes (SAVE) and restarts from.
+type dtmStore struct {
+	t    *testing.T
+	proc *testproc.Proc
+	dir  string
+	port int
+}
+
+func newDTMStore(t *testing.T) *dtmStore {
+	t.Helper()
+	bin := needBinaries(t, "redis-server")[0]
+	d := &dtmStore{t: t, dir: t.TempDir(), port: testproc.FreePort(t)}
+	d.proc = &testproc.Proc{Name: "dtm-redis", Bin: bin, Log: filepath.Join(d.dir, "redis.log"),
+		Args: []string{"--port", itoa(d.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", d.dir}}
+	d.start()
+	t.Cleanup(d.proc.Kill)
+	return d
+}
+
+func (d *dtmStore) addr() string { return "127.0.0.1:" + itoa(d.port) }
+
+func (d *dtmStore) start() {
+	d.proc.Start(d.t, "")
+	waitTCP(d.t, d.addr())
+}
+
+func (d *dtmStore) client() *redis.Client { return redis.NewClient(&redis.Options{Addr: d.addr()}) }
+
+// snapshot saves the store's state now: forget returns to it.
+func (d *dtmStore) snapshot() {
+	d.t.Helper()
+	c := d.client()
+	defer c.Close()
+	if err := c.Save(context.Background()).Err(); err != nil {
+		d.t.Fatalf("SAVE: %v", err)
+	}
+	if err := os.Rename(filepath.Join(d.dir, "dump.rdb"), filepath.Join(d.dir, "snapshot.rdb")); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+// forget SIGKILLs the store and restarts it from the snapshot: every
+// write acknowledged since is lost, as after a failover to a replica that
+// lacked them or a restore from backup.
+func (d *dtmStore) forget() {
+	d.t.Helper()
+	d.proc.Kill()
+	b, err := os.ReadFile(filepath.Join(d.dir, "snapshot.rdb"))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(d.dir, "dump.rdb"), b, 0o644); err != nil {
+		d.t.Fatal(err)
+	}
+	d.start()
+}
+
+// newForgetfulStack starts a stack whose dtm keeps its store in a
+// dtmStore of its own.
+func newForgetfulStack(t *testing.T, flashsaleEnv ...string) (*stack, *dtmStore) {
+	t.Helper()
+	store := newDTMStore(t)
+	fenv, oenv := repairEnv()
+	s := newStackWith(t, stackOptions{dtmRedis: store.addr(), flashsaleEnv: append(fenv, flashsaleEnv...), ordersEnv: oenv})
+	return s, store
+}
+
+// loseStore kills dtm and its store, restarts the store from its snapshot
+// and dtm on it, and checks that dtm no longer knows gid.
+func (s *stack) loseStore(store *dtmStore, gid string) time.Time {
+	s.t.Helper()
+	s.dtm.Kill()
+	store.forget()
+	s.dtm.Start(s.t, s.dtmURL()+"/version")
+	if st := s.dtmStatus(gid); st != "" {
+		s.t.Fatalf("after the loss dtm still knows %s (%s)", gid, st)
+	}
+	return time.Now()
+}
+
+// waitOrders waits until act has n orders, at most bound after since.
+func (s *stack) waitOrders(act int64, n int, since time.Time, bound time.Duration) time.Duration {
+	s.t.Helper()
+	for {
+		got := orderCount(s.t, act)
+		if got == n {
+			return time.Since(since)
+		}
+		if got > n {
+			s.t.Fatalf("activity %d has %d orders, want %d", act, got, n)
+		}
+		if time.Since(since) > bound {
+			s.t.Fatalf("activity %d has %d orders %s after the store came back, want %d", act, got, bound, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestStoreForgetsPurchases: dtm's store loses the messages of 30
+// purchases, 10 whose orders were created before the loss and 20 whose
+// units were taken while the order service was down. Every one of them
+// ends as exactly one order within seconds of the store answering again,
+// the stores agree and reconcile is clean.
+func TestStoreForgetsPurchases(t *testing.T) {
+	s, store := newForgetfulStack(t)
+	act := s.newActivity(50)
+	store.snapshot()
+	buyAll := func(prefix string, n int) {
+		for i := range n {
+			if code, e := s.buy(act, fmt.Sprintf("%s%d", prefix, i)); code != http.StatusAccepted {
+				t.Fatalf("buy %s%d: %d %s", prefix, i, code, e)
+			}
+		}
+	}
+	buyAll("early", 10)
+	s.waitOrders(act, 10, time.Now(), 15*time.Second)
+	s.orders.Kill()
+	buyAll("late", 20)
+
+	back := s.loseStore(store, contract.PurchaseGID(act, "late0"))
+	s.orders.Start(t, s.ordersURL()+"/readyz")
+	took := s.waitOrders(act, 30, back, repairBound)
+	t.Logf("30 orders %s after dtm's store came back without their messages", took.Round(10*time.Millisecond))
+	r := s.settle(act, 20*time.Second)
+	if r.LiveOrders != 30 || r.RedisStock != 20 || r.DBStock != 20 || r.Messages["succeed"] != 30 {
+		t.Fatalf("after the repair: %s", r)
+	}
+	if n := s.metric(s.adminURL(), `flashsale_repairs_total{kind="purchase_resubmitted"}`); n != 30 {
+		t.Fatalf("repairs counted: %v, want 30", n)
+	}
+	for _, u := range []string{"early0", "late19"} {
+		code, body := s.call("GET", s.orderURL(act), token(u), nil)
+		if code != http.StatusOK || body["status"] != "created" {
+			t.Fatalf("%s's order: %d %v", u, code, body)
+		}
+	}
+}
