@@ -60,7 +60,8 @@ func teardown() {
 // database. It returns an exit code >= 0 when the run must end at once.
 func setup() (int, error) {
 	env.redisAddr = getenv("REDIS_ADDR", "127.0.0.1:6379")
-	env.redisDB = 9
+	// IT_REDIS_DB lets runs from several checkouts share one Redis.
+	env.redisDB, _ = strconv.Atoi(getenv("IT_REDIS_DB", "9"))
 	mysqlAddr := getenv("MYSQL_ADDR", "127.0.0.1:3306")
 	for _, addr := range []string{env.redisAddr, mysqlAddr} {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
