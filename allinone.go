@@ -38,7 +38,12 @@ type Config struct {
 	// RedisAddr, MySQLDSN and DTMServer name real servers; empty means the
 	// embedded stand-in.
 	RedisAddr, MySQLDSN, DTMServer string
-	JWTSecret, AdminToken          string
+	// DTMRedisAddr is the Redis of the in-process dtm server's store
+	// (DTM_REDIS_ADDR): give it one of its own with appendfsync always
+	// (docs/durability.md); empty: the stock's Redis (RedisAddr, or the
+	// embedded one).
+	DTMRedisAddr          string
+	JWTSecret, AdminToken string
 	// InternalKey is the text of the key that signs the internal calls
 	// between the services (contract.ParseKey). The three secrets come from
 	// the environment; those it leaves empty are generated at the first
@@ -70,6 +75,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 		"FLASHSALE_DATA": &c.DataDir, "FLASHSALE_ADDR": &c.Addr, "FLASHSALE_ADMIN_ADDR": &c.AdminAddr,
 		"FLASHSALE_INTERNAL_ADDR": &c.InternalAddr, "ORDERS_ADDR": &c.OrdersAddr,
 		"REDIS_ADDR": &c.RedisAddr, "MYSQL_DSN": &c.MySQLDSN, "DTM_SERVER": &c.DTMServer,
+		"DTM_REDIS_ADDR":       &c.DTMRedisAddr,
 		"FLASHSALE_JWT_SECRET": &c.JWTSecret, "FLASHSALE_ADMIN_TOKEN": &c.AdminToken, "FLASHSALE_INTERNAL_KEY": &c.InternalKey,
 		"PAYMENT_SIMULATE": &c.PaymentSimulation,
 	} {
@@ -220,8 +226,8 @@ func closeSQL(db *gorm.DB) {
 }
 
 // startDTM returns DTM_SERVER, or starts the dtm server in this process
-// with its transactions in the Redis at redisAddr (the embedded one in the
-// embedded mode), under the key prefix {dtm}.
+// with its transactions in the Redis at DTM_REDIS_ADDR, else at redisAddr
+// (the embedded one in the embedded mode), under the key prefix {dtm}.
 //
 // dtm's boltdb store is not used: in dtm v1.19.0 it finds a transaction's
 // branches by seeking to the gid and stops at the first key of another gid,
@@ -240,6 +246,9 @@ func startDTM(cfg Config, data, redisAddr string) (string, error) {
 		return "", fmt.Errorf("dtm grpc port %d: %w", cfg.DTMGRPCPort, err)
 	}
 	ln.Close()
+	if cfg.DTMRedisAddr != "" {
+		redisAddr = cfg.DTMRedisAddr
+	}
 	host, port, err := net.SplitHostPort(redisAddr)
 	if err != nil {
 		return "", err

@@ -203,6 +203,7 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 		},
 		Metrics:   m,
 		Reconcile: s.Reconcile,
+		Repairs:   s.repair,
 		DTM:       dtmconf.ParseGroups(cfg.DTMServer),
 		Now:       time.Now,
 		Log:       log,

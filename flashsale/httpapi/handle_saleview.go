@@ -12,7 +12,6 @@ import (
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/metrics"
 	"github.com/flashsale/flashsale/internal/contract"
-	"github.com/flashsale/flashsale/reconcile"
 	"github.com/gin-gonic/gin"
 )
 
@@ -20,10 +19,20 @@ import (
 // stats and reconcile endpoints of docs/api.md; GET /admin/v1/activities is the
 // shoppers' list (handleActivities).
 
+// Repairs tells the repairs of what a store forgot that this instance
+// makes (repair.Repairer).
+type Repairs interface {
+	// InProgress returns the gids being repaired now.
+	InProgress() []string
+	// Made returns the repairs made since the start, by kind.
+	Made() map[string]int
+}
+
 // handleLive answers this instance's tally of the activity's buys: answers
-// by outcome, rejections by gate, and buys per second over the last minute.
+// by outcome, rejections by gate, and buys per second over the last
+// minute; and its repairs (all activities').
 // Each flashsale instance answers for itself.
-func handleLive(cat flashsale.Catalog, sales *metrics.Sales, dtm dtmconf.Groups, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
+func handleLive(cat flashsale.Catalog, sales *metrics.Sales, repairs Repairs, dtm dtmconf.Groups, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		a, err := pathActivity(c, cat)
 		if err != nil {
@@ -35,7 +44,12 @@ func handleLive(cat flashsale.Catalog, sales *metrics.Sales, dtm dtmconf.Groups,
 		for i, g := range dtm {
 			dashboards[i] = strings.TrimSuffix(g, "/api/dtmsvr") + "/"
 		}
-		c.JSON(http.StatusOK, gin.H{"server_time": now().UTC(), "instance": sales.Snapshot(id), "dtm_dashboard": dashboards[0], "dtm_dashboards": dashboards})
+		rep := gin.H{"in_progress": []string{}, "made": map[string]int{}}
+		if repairs != nil {
+			rep["in_progress"], rep["made"] = repairs.InProgress(), repairs.Made()
+		}
+		c.JSON(http.StatusOK, gin.H{"server_time": now().UTC(), "instance": sales.Snapshot(id), "repairs": rep,
+			"dtm_dashboard": dashboards[0], "dtm_dashboards": dashboards})
 	}
 }
 
@@ -76,7 +90,7 @@ func handlePurchase(cat flashsale.Catalog, orders flashsale.OrderReader, dtm dtm
 // status ("prepared", "submitted", "succeed", "failed", "aborting"), "none"
 // when dtm has no such message, or "unknown (<reason>)".
 func dtmStatus(ctx context.Context, hc *http.Client, dtm dtmconf.Groups, gid string) string {
-	st, err := reconcile.MessageStatus(ctx, reconcile.Sources{DTM: dtm.String(), HTTP: hc}, gid)
+	st, err := dtmconf.MessageStatus(ctx, hc, dtm, gid)
 	switch {
 	case err != nil:
 		return "unknown (" + err.Error() + ")"

@@ -34,7 +34,7 @@ func adminRoutes(e *gin.Engine, d Deps) {
 	a.POST("/blacklist", handleBlacklistChange(d.Gates.Blacklist, true, d.Log))
 	a.DELETE("/blacklist", handleBlacklistChange(d.Gates.Blacklist, false, d.Log))
 	a.GET("/activities", handleActivities(d.Catalog, d.Stock, d.Now, d.Log))
-	a.GET("/activities/:id/live", handleLive(d.Catalog, d.Metrics.Sales, d.DTM, d.Now, d.Log))
+	a.GET("/activities/:id/live", handleLive(d.Catalog, d.Metrics.Sales, d.Repairs, d.DTM, d.Now, d.Log))
 	a.GET("/purchase", handlePurchase(d.Catalog, d.Orders, d.DTM, d.Log))
 	webui.Sale(e) // the sale view at /
 }

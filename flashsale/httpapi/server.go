@@ -44,6 +44,8 @@ type Deps struct {
 	Gates      *gate.Set
 	Metrics    *metrics.Metrics
 	DTM        dtmconf.Groups // the dtm groups' API bases: their dashboards and APIs, for the sale view
+	// Repairs, when set, tells the sale view this instance's repairs.
+	Repairs Repairs
 	// Reconcile checks the promises of an activity (package reconcile).
 	Reconcile func(ctx context.Context, activityID int64) (reconcile.Report, error)
 	Now       func() time.Time

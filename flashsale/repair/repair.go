@@ -77,6 +77,7 @@ type Repairer struct {
 
 	mu      sync.Mutex
 	running map[string]bool // gids being repaired now (the sale view)
+	made    map[string]int  // repairs made, by kind
 }
 
 // Run checks every activity that is not over for longer than Window and
@@ -128,6 +129,17 @@ func (r *Repairer) InProgress() []string {
 	return out
 }
 
+// Made returns the repairs made since the start, by kind.
+func (r *Repairer) Made() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]int, len(r.made))
+	for k, v := range r.made {
+		out[k] = v
+	}
+	return out
+}
+
 // activity repairs one activity from st, dtm's listing. The reads come in
 // this order: the listing, then the barriers and the orders, then a lookup of each gid the
 // listing lacks. A message whose local step ran after the listing is then
@@ -169,6 +181,12 @@ func (r *Repairer) activity(ctx context.Context, a flashsale.Activity, st map[st
 		}
 		if kind != "" {
 			done[kind]++
+			r.mu.Lock()
+			if r.made == nil {
+				r.made = map[string]int{}
+			}
+			r.made[kind]++
+			r.mu.Unlock()
 			if r.Repaired != nil {
 				r.Repaired(kind)
 			}

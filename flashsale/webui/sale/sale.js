@@ -104,6 +104,10 @@
     $('rate-accepted').textContent = acc[acc.length - 1];
     $('rate-peak').textContent = Math.max(...per);
     spark(per, acc);
+    // What a store forgot, driven to its end by this instance.
+    const rep = l.repairs || {in_progress: [], made: {}};
+    $('repairs-now').textContent = rep.in_progress.length ? rep.in_progress.length + ' in progress: ' + rep.in_progress.slice(0, 5).join(', ') : 'none in progress';
+    rows($('repairs'), rep.made);
     if (l.dtm_dashboard && l.dtm_dashboard !== state.dtm) {
       state.dtm = l.dtm_dashboard;
       $('dtm-home').href = state.dtm;
