@@ -127,6 +127,10 @@ func TestForgedInternalCalls(t *testing.T) {
 			wrongKey.MessageSignatures(createGID, contract.RouteCreateOrder, mustJSON(create), contract.RoutePurchaseQuery)},
 		{"createOrder, garbage", "POST", s.ordersURL() + contract.RouteCreateOrder + dtmQuery(createGID, "01", "action"), mustJSON(create), "c2lnbmVk"},
 		{"pay", "POST", s.ordersURL() + contract.PayPath(orderID), mustJSON(contract.PayRequest{UserID: "alice"}), ""},
+		// A fence would keep bob's order from ever being created.
+		{"fence", "POST", s.ordersURL() + contract.RouteFence, mustJSON(contract.FenceRequest{GID: contract.PurchaseGID(act, "bob")}), ""},
+		{"fence, other key", "POST", s.ordersURL() + contract.RouteFence, mustJSON(contract.FenceRequest{GID: contract.PurchaseGID(act, "bob")}),
+			wrongKey.Sign(contract.Call{Path: contract.RouteFence, Body: mustJSON(contract.FenceRequest{GID: contract.PurchaseGID(act, "bob")})})},
 		{"cancel-query", "GET", s.ordersURL() + contract.RouteCancelQuery + dtmQuery(cancelGID, "00", "msg"), nil, ""},
 		{"stock return", "POST", s.internalURL() + contract.RouteStockReturn + dtmQuery(cancelGID, "01", "action"), returnBody, ""},
 		{"purchase back-check", "GET", s.internalURL() + contract.RoutePurchaseQuery + dtmQuery(contract.PurchaseGID(act, "bob"), "00", "msg"), nil, ""},
