@@ -32,8 +32,10 @@ import (
 //     instances re-deriving at once the second never overwrites the first
 //     after buys resumed.
 //
-// A server whose INFO has no run id (the embedded Redis) has the run id
-// "none": its counters are stale only when missing.
+// A server whose INFO has no run id has the run id "none": its counters
+// are stale only when missing. The embedded mode's Redis answers a new
+// run id at every start (embedredis), since a power loss can cut the last
+// second of its journal.
 
 // runIDLua defines runid(), the running Redis process's run id, for the
 // scripts that need it.

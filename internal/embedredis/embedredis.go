@@ -43,6 +43,8 @@ package embedredis
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -86,6 +88,10 @@ type Server struct {
 	owner  atomic.Uint64 // the goroutine executing a write under mu, 0 if none
 	werr   error         // first journal write error; later writes are refused
 	closed bool          // set by Close: later writes are refused
+
+	// runID names this start of the server, as a Redis process's run id
+	// does: INFO server answers it (runInfo).
+	runID string
 
 	stop chan struct{}
 	done chan struct{}
@@ -139,7 +145,7 @@ func Start(path string) (*Server, error) {
 	} else {
 		logf("embedded redis: %v; the journal stays as it is", err)
 	}
-	s := &Server{m: m, srv: m.Server(), file: f, stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Server{m: m, srv: m.Server(), file: f, runID: newRunID(), stop: make(chan struct{}), done: make(chan struct{})}
 	m.Server().SetPreHook(s.hook)
 	go s.syncLoop()
 	return s, nil
@@ -187,6 +193,10 @@ func (s *Server) syncLoop() {
 // (miniredis runs them through Dispatch while the script runs): the hook
 // lets those run, unjournaled, as the script's record covers them.
 func (s *Server) hook(peer *server.Peer, cmd string, args ...string) bool {
+	if cmd == "INFO" && (len(args) == 0 || len(args) == 1 && strings.EqualFold(args[0], "server")) {
+		peer.WriteBulk(s.runInfo())
+		return true
+	}
 	if readOnly[cmd] {
 		return false
 	}
@@ -221,6 +231,23 @@ func (s *Server) hook(peer *server.Peer, cmd string, args ...string) bool {
 	s.srv.Dispatch(peer, append([]string{cmd}, args...))
 	s.owner.Store(0)
 	return true
+}
+
+// runInfo is the answer to INFO server: the run id of this start. A Redis
+// process that restarts has a new one, which is how the stock's counters
+// know that writes may have been lost since they were set (a power loss
+// can cut the journal's last second): after every start each counter is
+// stale, and re-derived from the orders, dtm and the barriers, as after a
+// restart of a Redis server.
+func (s *Server) runInfo() string {
+	return "# Server\r\nredis_version:7.0.0-embedded\r\nrun_id:" + s.runID + "\r\n"
+}
+
+// newRunID returns 40 random hex digits, as Redis's run ids are.
+func newRunID() string {
+	var b [20]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // goroutineID returns the running goroutine's id, read from the header of
