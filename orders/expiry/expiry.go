@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
@@ -126,7 +127,9 @@ func (c *Canceller) Cancel(ctx context.Context, o orders.Order) error {
 	defer cancel()
 	gid := contract.CancelGID(o.ActivityID, o.UserID)
 	msg, queryURL := c.message(o)
-	return msg.DoAndSubmit(queryURL, func(bb *dtmcli.BranchBarrier) error {
+	ran := false
+	err := msg.DoAndSubmit(queryURL, func(bb *dtmcli.BranchBarrier) error {
+		ran = true
 		faultpoint.Hit("cancel-before-local", gid)
 		err := c.store.Cancel(ctx, bb, o.ActivityID, o.UserID, c.now())
 		if errors.Is(err, orders.ErrNotCancellable) {
@@ -140,6 +143,29 @@ func (c *Canceller) Cancel(ctx context.Context, o orders.Order) error {
 		// commits the message or does the step itself.
 		return err
 	})
+	if err != nil && !ran && strings.Contains(err.Error(), dtmcli.ResultFailure) {
+		return c.rollForward(ctx, o, gid, err)
+	}
+	return err
+}
+
+// rollForward settles the cancellation of o whose Prepare dtm refused: the
+// gid is finished. When dtm says it succeeded, its branch returned the unit
+// to Redis, and the order still created means that the database lost the
+// local step (a failover to a replica that lacked it): the local step is
+// applied again, behind its barrier, and the order is cancelled as dtm
+// already says. Otherwise err stands.
+func (c *Canceller) rollForward(ctx context.Context, o orders.Order, gid string, err error) error {
+	st, qerr := dtmconf.MessageStatus(ctx, nil, dtmconf.ParseGroups(c.cfg.DTMServer), gid)
+	if qerr != nil || st != dtmcli.StatusSucceed {
+		return err
+	}
+	bb := &dtmcli.BranchBarrier{TransType: "msg", Gid: gid, BranchID: contract.LocalBranch, Op: "msg"}
+	if cerr := c.store.Cancel(ctx, bb, o.ActivityID, o.UserID, c.now()); cerr != nil && !errors.Is(cerr, dtmcli.ErrDuplicated) {
+		return cerr
+	}
+	c.log.Warn("repaired a message a store forgot", "gid", gid, "kind", "cancellation_reapplied", "order", o.ID)
+	return nil
 }
 
 // QueryPrepared is the back-check of cancellation message gid: nil commits
