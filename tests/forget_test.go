@@ -1,17 +1,13 @@
 package tests
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/flashsale/flashsale/internal/contract"
-	"github.com/flashsale/flashsale/internal/testproc"
-	"github.com/redis/go-redis/v9"
 )
 
 // The tests of this file make dtm's store (or the orders database) lose
@@ -36,72 +32,36 @@ func repairEnv() (flashsale, orders []string) {
 // reads, dtm's branch call, and slack for a loaded machine.
 const repairBound = 10 * time.Second
 
-// dtmStore is dtm's store on a redis-server of the test's own, without
-// persistence but a snapshot the test takes (SAVE) and restarts from.
+// dtmStore is the run's dtm store (env.dtmStore) as a test drives it.
 type dtmStore struct {
-	t    *testing.T
-	proc *testproc.Proc
-	dir  string
-	port int
+	t  *testing.T
+	st *sharedStore
 }
-
-func newDTMStore(t *testing.T) *dtmStore {
-	t.Helper()
-	bin := needBinaries(t, "redis-server")[0]
-	d := &dtmStore{t: t, dir: t.TempDir(), port: testproc.FreePort(t)}
-	d.proc = &testproc.Proc{Name: "dtm-redis", Bin: bin, Log: filepath.Join(d.dir, "redis.log"),
-		Args: []string{"--port", itoa(d.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", d.dir}}
-	d.start()
-	t.Cleanup(d.proc.Kill)
-	return d
-}
-
-func (d *dtmStore) addr() string { return "127.0.0.1:" + itoa(d.port) }
-
-func (d *dtmStore) start() {
-	d.proc.Start(d.t, "")
-	waitTCP(d.t, d.addr())
-}
-
-func (d *dtmStore) client() *redis.Client { return redis.NewClient(&redis.Options{Addr: d.addr()}) }
 
 // snapshot saves the store's state now: forget returns to it.
 func (d *dtmStore) snapshot() {
 	d.t.Helper()
-	c := d.client()
-	defer c.Close()
-	if err := c.Save(context.Background()).Err(); err != nil {
-		d.t.Fatalf("SAVE: %v", err)
-	}
-	if err := os.Rename(filepath.Join(d.dir, "dump.rdb"), filepath.Join(d.dir, "snapshot.rdb")); err != nil {
+	if err := d.st.snapshot(); err != nil {
 		d.t.Fatal(err)
 	}
 }
 
-// forget SIGKILLs the store and restarts it from the snapshot: every
-// write acknowledged since is lost, as after a failover to a replica that
-// lacked them or a restore from backup.
+// forget SIGKILLs the store and restarts it from the snapshot.
 func (d *dtmStore) forget() {
 	d.t.Helper()
-	d.proc.Kill()
-	b, err := os.ReadFile(filepath.Join(d.dir, "snapshot.rdb"))
-	if err != nil {
+	if err := d.st.forget(); err != nil {
 		d.t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(d.dir, "dump.rdb"), b, 0o644); err != nil {
-		d.t.Fatal(err)
-	}
-	d.start()
 }
 
-// newForgetfulStack starts a stack whose dtm keeps its store in a
-// dtmStore of its own.
+// newForgetfulStack starts a stack (its dtm on the run's store, as every
+// stack's) with the repair as IT_REPAIR says, and the store to make it
+// forget.
 func newForgetfulStack(t *testing.T, flashsaleEnv ...string) (*stack, *dtmStore) {
 	t.Helper()
-	store := newDTMStore(t)
 	fenv, oenv := repairEnv()
-	s := newStackWith(t, stackOptions{dtmRedis: store.addr(), flashsaleEnv: append(fenv, flashsaleEnv...), ordersEnv: oenv})
-	return s, store
+	s := newStackWith(t, stackOptions{flashsaleEnv: append(fenv, flashsaleEnv...), ordersEnv: oenv})
+	return s, &dtmStore{t: t, st: env.dtmStore}
 }
 
 // loseStore kills dtm and its store, restarts the store from its snapshot

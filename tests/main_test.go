@@ -29,6 +29,14 @@ var env struct {
 	dbName    string
 	rdb       *redis.Client
 	db        *sql.DB
+	// dtmStore is the store of every stack's dtm server: a redis-server
+	// of the run's own, one key prefix, so that each stack's dtm knows
+	// the messages of the stacks before it. The services' repair reads
+	// every activity of the run's database: with a store of its own, a
+	// stack's dtm would look as if it had forgotten every earlier
+	// test's purchases (docs/architecture.md, "When a store forgets").
+	dtmStore  *sharedStore
+	dtmPrefix string
 }
 
 func TestMain(m *testing.M) {
@@ -42,6 +50,9 @@ func TestMain(m *testing.M) {
 	}
 	code = m.Run()
 	teardown()
+	if env.dtmStore != nil {
+		env.dtmStore.kill()
+	}
 	os.Exit(code)
 }
 
@@ -111,6 +122,10 @@ func setup() (int, error) {
 	}
 	if env.db, err = sql.Open("mysql", env.mysqlDSN); err != nil {
 		return 0, err
+	}
+	env.dtmPrefix = fmt.Sprintf("{dtmit%d}", time.Now().UnixNano())
+	if env.dtmStore, err = startSharedStore(); err != nil {
+		return 0, fmt.Errorf("dtm's store: %w", err)
 	}
 	env.rdb = redis.NewClient(&redis.Options{Addr: env.redisAddr, DB: env.redisDB})
 	if err := env.rdb.FlushDB(context.Background()).Err(); err != nil {

@@ -50,8 +50,7 @@ func newStack(t *testing.T, flashsaleEnv ...string) *stack {
 
 // stackOptions change what newStackWith starts.
 type stackOptions struct {
-	// dtmRedis is the address of dtm's store ("": the shared test Redis,
-	// under a prefix of the stack's own).
+	// dtmRedis is the address of dtm's store ("": the run's, env.dtmStore).
 	dtmRedis     string
 	flashsaleEnv []string
 	ordersEnv    []string
@@ -65,8 +64,8 @@ func newStackWith(t *testing.T, o stackOptions) *stack {
 	s := &stack{t: t, dir: t.TempDir(), http: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}}, payTimeout: 900}
 	s.dtmPort, s.ordersPort = testproc.FreePort(t), testproc.FreePort(t)
 	s.shopper, s.admin, s.internal = testproc.FreePort(t), testproc.FreePort(t), testproc.FreePort(t)
-	prefix := fmt.Sprintf("{dtmit%d}", time.Now().UnixNano())
-	dtmRedis := env.redisAddr
+	prefix := env.dtmPrefix
+	dtmRedis := env.dtmStore.addr()
 	if o.dtmRedis != "" {
 		dtmRedis = o.dtmRedis
 	}
