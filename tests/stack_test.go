@@ -36,6 +36,9 @@ type stack struct {
 	dtm, orders, flashsale   *testproc.Proc
 	http                     *http.Client
 	payTimeout               int // pay_timeout_seconds of the activities it creates
+	// dtmPrefix is dtm's -redis-prefix, a hash tag: on a cluster, every
+	// key of dtm's store lives in its slot.
+	dtmPrefix string
 }
 
 // newStack starts a stack and stops it when t ends. flashsaleEnv is added to
@@ -64,14 +67,14 @@ func newStackWith(t *testing.T, o stackOptions) *stack {
 	s := &stack{t: t, dir: t.TempDir(), http: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}}, payTimeout: 900}
 	s.dtmPort, s.ordersPort = testproc.FreePort(t), testproc.FreePort(t)
 	s.shopper, s.admin, s.internal = testproc.FreePort(t), testproc.FreePort(t), testproc.FreePort(t)
-	prefix := env.dtmPrefix
+	s.dtmPrefix = env.dtmPrefix
 	dtmRedis := env.dtmStore.addr()
 	if o.dtmRedis != "" {
 		dtmRedis = o.dtmRedis
 	}
 	s.dtmGRPC = testproc.FreePort(t)
 	s.dtm = s.newProc("dtm", []string{"-http-port", itoa(s.dtmPort), "-grpc-port", itoa(s.dtmGRPC),
-		"-redis", dtmRedis, "-redis-prefix", prefix, "-dir", s.dir, "-log-level", getenv("IT_DTM_LOG_LEVEL", "warn")}, nil)
+		"-redis", dtmRedis, "-redis-prefix", s.dtmPrefix, "-dir", s.dir, "-log-level", getenv("IT_DTM_LOG_LEVEL", "warn")}, nil)
 	s.orders = s.newProc("orders", nil, append([]string{"ORDERS_ADDR=127.0.0.1:" + itoa(s.ordersPort), "MYSQL_DSN=" + env.mysqlDSN,
 		"DTM_SERVER=" + s.dtmURL(), "ORDERS_URL=" + s.ordersURL(), "FLASHSALE_INTERNAL_URL=" + s.internalURL(),
 		contract.KeyEnv + "=" + internalKey}, o.ordersEnv...))

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/dtmconf"
+	"github.com/flashsale/flashsale/internal/redisconn"
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
 )
@@ -43,10 +44,13 @@ func serveStoreEpoch(app *gin.Engine, s dtmconf.Store) {
 // storeClient opens a client of dtm's Redis store: one server, or the
 // nodes of a cluster (Host holds their comma-separated addresses).
 func storeClient(s dtmconf.Store) redis.UniversalClient {
-	if strings.Contains(s.Host, ",") {
-		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(s.Host, ","), Password: s.Password})
+	addrs := s.Host
+	if !strings.Contains(addrs, ",") {
+		addrs = net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
 	}
-	return redis.NewClient(&redis.Options{Addr: net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), Password: s.Password})
+	// redisconn reads a cluster's slots every second: after a failover the
+	// epoch names the new master within a second, not go-redis's 60 s.
+	return redisconn.Open(redisconn.Options{Addrs: addrs, Password: s.Password})
 }
 
 // redisEpoch is the run id of the Redis process that holds the store's
