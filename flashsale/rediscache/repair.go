@@ -45,7 +45,7 @@ func (s *Stock) Taken(ctx context.Context, activityID int64) ([]string, error) {
 //
 // KEYS[1] barrier, KEYS[2] stock, KEYS[3] epoch; ARGV[1] units, ARGV[2]
 // the barrier's TTL.
-var compensateScript = redis.NewScript(runIDLua + `
+var compensateScript = redis.NewScript(runIDLua + addUnitsLua + `
 local v = redis.call('GET', KEYS[1])
 if not v then
   return 'ABSENT'
@@ -56,15 +56,7 @@ end
 if v ~= 'op' then
   return 'DONE'
 end
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  return 'NOSTOCK'
-end
-if redis.call('GET', KEYS[3]) ~= runid() then
-  return 'STALE'
-end
-redis.call('SET', KEYS[1], 'rollback', 'EX', ARGV[2])
-redis.call('INCRBY', KEYS[2], ARGV[1])
-return 'OK'
+return addunits('rollback', ARGV[2], ARGV[1])
 `)
 
 // Compensate puts back the n units the local step of a failed message

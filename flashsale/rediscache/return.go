@@ -31,20 +31,31 @@ import (
 // after the Restore, onto a counter that did not count it (or finds the
 // barrier the Restore marked, when the re-derivation read the order as
 // cancelled).
-var returnScript = redis.NewScript(runIDLua + `
+var returnScript = redis.NewScript(runIDLua + addUnitsLua + `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 'DUPLICATE'
 end
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  return 'NOSTOCK'
-end
-if redis.call('GET', KEYS[3]) ~= runid() then
-  return 'STALE'
-end
-redis.call('SET', KEYS[1], 'op', 'EX', ARGV[1])
-redis.call('INCRBY', KEYS[2], ARGV[2])
-return 'OK'
+return addunits('op', ARGV[1], ARGV[2])
 `)
+
+// addUnitsLua defines addunits(state, ttl, n), the end of the scripts that
+// put units back in a shard (a return, an addition, a compensation): on
+// KEYS[1] barrier, KEYS[2] stock, KEYS[3] epoch, it refuses a missing
+// counter (NOSTOCK) or a stale one (STALE), else sets the barrier to state
+// and adds n units, and answers OK.
+const addUnitsLua = `
+local function addunits(state, ttl, n)
+  if redis.call('EXISTS', KEYS[2]) == 0 then
+    return 'NOSTOCK'
+  end
+  if redis.call('GET', KEYS[3]) ~= runid() then
+    return 'STALE'
+  end
+  redis.call('SET', KEYS[1], state, 'EX', ttl)
+  redis.call('INCRBY', KEYS[2], n)
+  return 'OK'
+end
+`
 
 // ReturnUnit runs the branch of a cancellation message: it puts one unit
 // back in the stock of the cancellation's home shard unless the barrier
