@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,8 +175,14 @@ func TestStoreForgetsAdjustments(t *testing.T) {
 	go s.adjust(act, 8, "lost_add")
 	s.flashsale.WaitLine(t, "FAULTPOINT after-adjust-local "+add, 10*time.Second)
 	s.flashsale.Kill()
-	go s.call("POST", fmt.Sprintf("%s/admin/v1/activities/%d/stock", other.admin, act), adminToken,
-		map[string]any{"delta": -15, "request_id": "lost_rm"})
+	go func() { // not s.call: a test's goroutine must not call t.Fatal
+		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/admin/v1/activities/%d/stock", other.admin, act),
+			strings.NewReader(`{"delta": -15, "request_id": "lost_rm"}`))
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		if resp, err := s.http.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
 	other.proc.WaitLine(t, "FAULTPOINT after-adjust-local "+rm, 10*time.Second)
 	other.proc.Kill()
 	for _, gid := range []string{add, rm} {

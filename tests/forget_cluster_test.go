@@ -3,7 +3,9 @@ package tests
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -244,10 +246,17 @@ func takeover(t *testing.T, nodes []clusterNode, dead, replica clusterNode, slot
 		c := redis.NewClient(&redis.Options{Addr: n.addr})
 		for {
 			owner := ""
-			if slots, err := c.ClusterSlots(ctx).Result(); err == nil {
-				for _, r := range slots {
-					if int64(r.Start) <= slot && slot <= int64(r.End) && len(r.Nodes) > 0 {
-						owner = r.Nodes[0].Addr
+			if shards, err := c.ClusterShards(ctx).Result(); err == nil {
+				for _, sh := range shards {
+					for _, r := range sh.Slots {
+						if r.Start > slot || slot > r.End {
+							continue
+						}
+						for _, n := range sh.Nodes {
+							if n.Role == "master" && n.Health == "online" {
+								owner = net.JoinHostPort(n.IP, strconv.FormatInt(n.Port, 10))
+							}
+						}
 					}
 				}
 			}
