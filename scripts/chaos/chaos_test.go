@@ -163,20 +163,22 @@ func TestChaosCatchesBrokenBuilds(t *testing.T) {
 
 // TestChaosCluster is the cluster profile's short run in CI: the stock on
 // a Redis Cluster of 3 masters with a replica each, sales of 4 shards over
-// them, and faults drawn from the cluster's (a shard's master SIGKILLed and
-// failed over to its replica, a graceful failover) and the processes'
-// (every kind once before any twice), then settlement and no violation.
+// them, and faults drawn from the cluster's (a master SIGKILLed and failed
+// over to its replica, a graceful failover, the master of dtm's store
+// SIGKILLed with its replica behind: dtm's store loses its last writes) and
+// the processes' (every kind once before any twice), then settlement and
+// no violation.
 // The long run is `go run ./scripts/chaos -cluster -soak 10m`, every kind.
 func TestChaosCluster(t *testing.T) {
 	bin := needBinaries(t)
 	out, err := chaos(t, "-cluster", "-seed", "3", "-storm", "30s", "-gap-min", "2s", "-gap-max", "4s", "-bin", bin,
-		"-faults", "kill-redis-master,failover-redis,kill-flashsale,kill-orders,kill-dtm,stop-flashsale")
+		"-faults", "kill-redis-master,failover-redis,lose-dtm-master,kill-flashsale,kill-orders,kill-dtm,stop-flashsale")
 	t.Log("\n" + out)
 	if err != nil {
 		logTails(t, out)
 		t.Fatal(err)
 	}
-	for _, kind := range []string{"kill-redis-master", "failover-redis"} {
+	for _, kind := range []string{"kill-redis-master", "failover-redis", "lose-dtm-master"} {
 		if !strings.Contains(out, kind) {
 			t.Errorf("the run injected no %s", kind)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,9 +26,9 @@ const (
 )
 
 // dtmStoreKey is a key in the slot of the dtm server's store (prefix
-// {dtm}): the faults leave its master alone, since dtm's store does not
-// survive the loss of acknowledged writes that asynchronous replication
-// allows (docs/architecture.md).
+// {dtm}). The faults may hit its master too: a failover there can lose
+// writes dtm's store acknowledged (replication is asynchronous), which
+// the services repair (lose-dtm-master makes sure some are lost).
 const dtmStoreKey = "{dtm}"
 
 // startCluster starts the nodes and makes them a cluster.
@@ -70,41 +71,51 @@ func (s *stack) startCluster(ctx context.Context, o options, ports []int) error 
 	return nil
 }
 
-// clusterVictim picks a master that holds one of the sale's shards and not
-// the dtm store, and one of its replicas: the node addresses and procs.
-func (s *stack) clusterVictim(ctx context.Context, act int64) (master, replica *proc, err error) {
+// clusterVictim picks a master, and one of its replicas in sync: for
+// lose-dtm-master the master of dtm's store, otherwise one of the masters
+// that hold a shard of sale act or dtm's store, the pick-th (modulo their
+// number; the next one when it has no replica in sync). dtm tells whether
+// it holds dtm's store.
+func (s *stack) clusterVictim(ctx context.Context, act int64, kind string, pick int) (master, replica *proc, dtm bool, err error) {
 	c, ok := s.rdb.(*redis.ClusterClient)
 	if !ok {
-		return nil, nil, fmt.Errorf("not a cluster")
+		return nil, nil, false, fmt.Errorf("not a cluster")
 	}
-	dtm, err := c.MasterForKey(ctx, dtmStoreKey)
+	store, err := c.MasterForKey(ctx, dtmStoreKey)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	for k := range clusterShards {
-		m, err := c.MasterForKey(ctx, contract.StockKey(act, k))
-		if err != nil {
-			return nil, nil, err
+	addrs := []string{store.Options().Addr}
+	if kind != "lose-dtm-master" {
+		for k := range clusterShards {
+			m, err := c.MasterForKey(ctx, contract.StockKey(act, k))
+			if err != nil {
+				return nil, nil, false, err
+			}
+			if !slices.Contains(addrs, m.Options().Addr) {
+				addrs = append(addrs, m.Options().Addr)
+			}
 		}
-		if m.Options().Addr == dtm.Options().Addr {
-			continue
-		}
-		master = s.node(m.Options().Addr)
+	}
+	// The pick-th, or the next one with a replica in sync.
+	for i := range addrs {
+		addr := addrs[(pick+i)%len(addrs)]
+		master, replica = s.node(addr), nil
 		// Its replica: the node whose INFO names it as master.
-		host, port, _ := strings.Cut(m.Options().Addr, ":")
-		for i, a := range s.nodeAddr {
+		host, port, _ := strings.Cut(addr, ":")
+		for j, a := range s.nodeAddr {
 			n := redis.NewClient(&redis.Options{Addr: a, DialTimeout: time.Second, MaxRetries: -1})
 			info, _ := n.Info(ctx, "replication").Result()
 			n.Close()
 			if strings.Contains(info, "master_host:"+host) && strings.Contains(info, "master_port:"+port+"\r") && strings.Contains(info, "master_link_status:up") {
-				replica = s.redisNodes[i]
+				replica = s.redisNodes[j]
 			}
 		}
 		if master != nil && replica != nil {
-			return master, replica, nil
+			return master, replica, addr == store.Options().Addr, nil
 		}
 	}
-	return nil, nil, fmt.Errorf("no master holds a shard of sale %d without the dtm store, with a synced replica", act)
+	return nil, nil, false, fmt.Errorf("no master of %s has a replica in sync", strings.Join(addrs, ", "))
 }
 
 func (s *stack) node(addr string) *proc {
@@ -127,25 +138,34 @@ func (s *stack) nodeAddrOf(p *proc) string {
 
 // clusterFault injects kill-redis-master (SIGKILL the master, restart it
 // after f.down: its replica has taken over, and it comes back as a
-// replica) or failover-redis (CLUSTER FAILOVER on the replica: a promotion
-// without loss). It reports whether it injected f.
+// replica), failover-redis (CLUSTER FAILOVER on the replica: a promotion
+// without loss) or lose-dtm-master (loseMaster). It reports whether it
+// injected f.
 func (in *injector) clusterFault(ctx context.Context, f fault, say func(string, ...any), restart func(*proc)) bool {
 	act := in.saleWithStock(ctx, 5*time.Second)
 	if act == 0 {
 		in.count(in.skipped, f.kind)
 		return false
 	}
-	master, replica, err := in.st.clusterVictim(ctx, act)
+	master, replica, dtm, err := in.st.clusterVictim(ctx, act, f.kind, f.pick)
 	if err != nil {
 		say("%s skipped: %v", f.kind, err)
 		in.count(in.skipped, f.kind)
 		return false
 	}
+	what := fmt.Sprintf("master of a shard of sale %d", act)
+	if dtm {
+		what = "master of dtm's store"
+		if f.kind != "failover-redis" {
+			// A failover there may lose what dtm's store acknowledged.
+			in.st.storeLosses.Add(1)
+		}
+	}
 	switch f.kind {
 	case "kill-redis-master":
 		master.kill()
 		in.count(in.injected, f.kind)
-		say("SIGKILL %s (%s, master of a shard of sale %d); restart in %s", master.name, in.st.nodeAddrOf(master), act, f.down.Round(time.Millisecond))
+		say("SIGKILL %s (%s, %s); restart in %s", master.name, in.st.nodeAddrOf(master), what, f.down.Round(time.Millisecond))
 		pause(ctx, f.down)
 		restart(master)
 	case "failover-redis":
@@ -157,8 +177,62 @@ func (in *injector) clusterFault(ctx context.Context, f fault, say func(string, 
 			return false
 		}
 		in.count(in.injected, f.kind)
-		say("CLUSTER FAILOVER on %s (replica of %s, master of a shard of sale %d)", replica.name, master.name, act)
+		say("CLUSTER FAILOVER on %s (replica of %s, %s)", replica.name, master.name, what)
 		pause(ctx, f.down)
+	case "lose-dtm-master":
+		return in.loseMaster(ctx, f, master, replica, say, restart)
 	}
+	return true
+}
+
+// loseMaster injects lose-dtm-master: the master of dtm's store dies with
+// writes it acknowledged that its replica never got, and the replica takes
+// over without them. The replica is SIGSTOPped and its replication link
+// cut on the master (CLIENT KILL TYPE replica: what the stopped replica
+// has not read yet of the link still reaches it, nothing after), the sale
+// goes on for f.lag, the master is SIGKILLed, the replica SIGCONTed and
+// promoted (CLUSTER FAILOVER TAKEOVER, unless the cluster elected it
+// first), and the old master restarted after f.down: it rejoins as the
+// new master's replica and drops the writes only it had.
+func (in *injector) loseMaster(ctx context.Context, f fault, master, replica *proc, say func(string, ...any), restart func(*proc)) bool {
+	st := in.st
+	if err := replica.stop(); err != nil {
+		in.count(in.skipped, f.kind)
+		return false
+	}
+	m := redis.NewClient(&redis.Options{Addr: st.nodeAddrOf(master), DialTimeout: time.Second, MaxRetries: -1})
+	n, err := m.ClientKillByFilter(ctx, "TYPE", "replica").Result()
+	m.Close()
+	if err != nil || n == 0 {
+		if err := replica.cont(); err != nil {
+			in.fail("SIGCONT %s: %v", replica.name, err)
+		}
+		say("%s skipped: CLIENT KILL TYPE replica on %s: %d, %v", f.kind, master.name, n, err)
+		in.count(in.skipped, f.kind)
+		return false
+	}
+	in.count(in.injected, f.kind)
+	say("SIGSTOP %s and cut its link to %s (master of dtm's store); the sale goes on for %s", replica.name, master.name, f.lag.Round(time.Millisecond))
+	pause(ctx, f.lag)
+	master.kill()
+	if err := replica.cont(); err != nil {
+		in.fail("SIGCONT %s: %v", replica.name, err)
+	}
+	r := redis.NewClient(&redis.Options{Addr: st.nodeAddrOf(replica), DialTimeout: time.Second, MaxRetries: -1})
+	defer r.Close()
+	var ferr error
+	for try := 0; try < 20; try++ {
+		ferr = r.Do(ctx, "CLUSTER", "FAILOVER", "TAKEOVER").Err()
+		if ferr == nil || strings.Contains(ferr.Error(), "to a replica") || !pause(ctx, 250*time.Millisecond) {
+			break // promoted, or already a master (elected)
+		}
+	}
+	if ferr != nil && !strings.Contains(ferr.Error(), "to a replica") {
+		in.fail("CLUSTER FAILOVER TAKEOVER on %s: %v", replica.name, ferr)
+	}
+	say("SIGKILL %s, SIGCONT %s and CLUSTER FAILOVER TAKEOVER on it: dtm's store without the writes of the last %s; restart %s in %s",
+		master.name, replica.name, f.lag.Round(time.Millisecond), master.name, f.down.Round(time.Millisecond))
+	pause(ctx, f.down)
+	restart(master)
 	return true
 }

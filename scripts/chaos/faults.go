@@ -24,6 +24,7 @@ var faultKinds = []string{
 	"kill-orders",               // SIGKILL the order service, restart it
 	"kill-dtm",                  // SIGKILL the dtm server, restart it
 	"kill-redis",                // SIGKILL redis-server, restart it on its append-only file
+	"lose-dtm-store",            // dtm's store loses its last writes: SAVE, writes, SIGKILL, restart from the snapshot
 	"kill-mysql-conns",          // KILL CONNECTION every MySQL connection of the order service
 	"latency-flashsale-dtm", "reset-flashsale-dtm", "blackhole-flashsale-dtm",
 	"latency-dtm-orders", "reset-dtm-orders", "blackhole-dtm-orders",
@@ -32,13 +33,14 @@ var faultKinds = []string{
 	// sale's shards; kill-redis is the single server's.
 	"kill-redis-master", // SIGKILL it: its replica takes over; restart it (it returns as a replica)
 	"failover-redis",    // CLUSTER FAILOVER on its replica: a promotion without loss
+	"lose-dtm-master",   // the master of dtm's store SIGKILLed, its lagging replica takes over without the last writes
 }
 
 // clusterOnly are the kinds that need the cluster profile, and
 // singleOnly those that need its single Redis server.
 var (
-	clusterOnly = map[string]bool{"kill-redis-master": true, "failover-redis": true}
-	singleOnly  = map[string]bool{"kill-redis": true}
+	clusterOnly = map[string]bool{"kill-redis-master": true, "failover-redis": true, "lose-dtm-master": true}
+	singleOnly  = map[string]bool{"kill-redis": true, "lose-dtm-store": true}
 )
 
 // errBusy: the fault's target already has a fault.
@@ -76,6 +78,13 @@ type fault struct {
 	toxic  string        // the toxic's JSON, for network faults
 	link   string
 	target string
+	// lag is how long the writes go on that the store then loses
+	// (lose-dtm-store, lose-dtm-master); alsoDTM: lose-dtm-store kills
+	// the dtm server too, before its store, and restarts it after; pick
+	// chooses among the candidate masters of a cluster fault.
+	lag     time.Duration
+	alsoDTM bool
+	pick    int
 }
 
 // run schedules faults until the storm ends, gap apart, then waits until
@@ -148,9 +157,17 @@ func (in *injector) plan(kind string) fault {
 	case f.kind == "kill-redis":
 		f.target = "redis"
 		f.down = 500*time.Millisecond + f.down
+	case f.kind == "lose-dtm-store":
+		// The dtm server and its store are one target: kill-dtm waits.
+		f.target = "dtm"
+		f.lag = 500*time.Millisecond + time.Duration(in.rng.Int64N(int64(3*time.Second)))
+		f.alsoDTM = in.rng.IntN(2) == 0
+		f.down = 200*time.Millisecond + f.down/2
 	case clusterOnly[f.kind]:
 		f.target = "redis"
 		f.down = 3*time.Second + f.down // past the node timeout and the election
+		f.pick = in.rng.IntN(1 << 20)
+		f.lag = 300*time.Millisecond + time.Duration(in.rng.Int64N(int64(1700*time.Millisecond)))
 	default:
 		kind, link, _ := strings.Cut(f.kind, "-")
 		switch link {
@@ -226,7 +243,9 @@ func (in *injector) do(ctx context.Context, f fault) bool {
 		restart(p)
 	case "kill-flashsale-after-lua", "kill-flashsale-before-lua":
 		return in.killParked(ctx, f, say, restart)
-	case "kill-redis-master", "failover-redis":
+	case "lose-dtm-store":
+		return in.loseDTMStore(ctx, f, say, restart)
+	case "kill-redis-master", "failover-redis", "lose-dtm-master":
 		return in.clusterFault(ctx, f, say, restart)
 	case "stop-flashsale":
 		p := st.fsProc[f.inst]

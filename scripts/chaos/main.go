@@ -26,8 +26,10 @@
 // including flashsale parked between the Lua step and Submit; SIGSTOP of a
 // flashsale instance past the back-check timeout; latency above dtm's
 // request timeout, connection resets and a blackhole on each link; the
-// stock's redis-server SIGKILLed and restarted (dtm's store is left
-// alone); KILL CONNECTION of the order service's MySQL connections.
+// stock's redis-server SIGKILLed and restarted; dtm's store restarted
+// from an older snapshot of itself (lose-dtm-store: the writes since are
+// lost, and the services must repair what it forgot); KILL CONNECTION of
+// the order service's MySQL connections.
 //
 // After the storm every fault is healed, dtm's resetCronTime hurries the
 // backed-off branches (as an operator would), and every message must be
@@ -112,6 +114,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		fmt.Fprintf(stdout, "chaos: the stack did not start (%v); again on other ports\n", firstLine(err.Error()))
 	}
 	defer st.close(o.keep)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		st.watchRepairs(watchCtx)
+	}()
+	defer func() { stopWatch(); <-watched }()
 	res, err := storm(ctx, o, st, stdout)
 	if err != nil {
 		return err
@@ -127,6 +136,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	// The repairs the services made, counted before the stack stops.
+	stopWatch()
+	<-watched
+	st.scrapeRepairs(ctx)
+	res.repairs = st.repairTotals()
 	reasons := res.failures()
 	printSummary(stdout, o, res, reasons)
 	if len(reasons) > 0 {

@@ -46,6 +46,8 @@ func TestParseOptions(t *testing.T) {
 		{"-unpaid", "-1"},
 		{"-faults", "kill-redis-master"},
 		{"-cluster", "-faults", "kill-redis"},
+		{"-faults", "lose-dtm-master"},
+		{"-cluster", "-faults", "lose-dtm-store"},
 	} {
 		if _, err := parseOptions(args, env); err == nil {
 			t.Errorf("parseOptions(%q) accepted", args)

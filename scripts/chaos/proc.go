@@ -157,6 +157,27 @@ func (p *proc) startReady(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
+// setArgs replaces the arguments of the process's next starts.
+func (p *proc) setArgs(args []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.args = args
+}
+
+// getArgs returns the arguments of the process's next start.
+func (p *proc) getArgs() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.args...)
+}
+
+// startCount counts the process's starts: 1 after the first.
+func (p *proc) startCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.starts
+}
+
 // alive reports whether the process runs (stopped counts as running).
 func (p *proc) alive() bool {
 	p.mu.Lock()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/httpjson"
+	"github.com/flashsale/flashsale/reconcile"
 )
 
 // resetCronTime asks the dtm server to retry at once every transaction
@@ -100,8 +101,9 @@ func (s *stack) unpaidLeft(ctx context.Context, unpaid map[int64]bool) ([]string
 }
 
 // settle waits until no message of the run's sales is left prepared or
-// submitted, and no order of the sales in unpaid (nobody pays them) is
-// left uncancelled, hurrying backed-off messages with resetCronTime every
+// submitted, no order of the sales in unpaid (nobody pays them) is left
+// uncancelled, and, once dtm's store lost writes, nothing awaits the
+// services' repair (awaitingRepair), hurrying backed-off messages with resetCronTime every
 // 10 s, for at most bound after healed (the last fault's healing). It
 // returns the time settlement took from healed, or what is stuck.
 func (s *stack) settle(ctx context.Context, acts, unpaid map[int64]bool, healed time.Time, bound time.Duration, progress io.Writer) (time.Duration, []string, error) {
@@ -123,10 +125,16 @@ func (s *stack) settle(ctx context.Context, acts, unpaid map[int64]bool, healed 
 		} else {
 			var u []string
 			if u, err = s.unpaidLeft(ctx, unpaid); err == nil {
-				if p = append(p, u...); len(p) == 0 {
+				p = append(p, u...)
+				if len(p) == 0 && s.storeLosses.Load() > 0 {
+					p, err = s.awaitingRepair(ctx, acts)
+				}
+				if err == nil && len(p) == 0 {
 					return time.Since(healed), nil, nil
 				}
-				stuck = p
+				if err == nil {
+					stuck = p
+				}
 			}
 		}
 		if time.Since(healed) > bound {
@@ -143,4 +151,40 @@ func (s *stack) settle(ctx context.Context, acts, unpaid map[int64]bool, healed 
 
 func (s *stack) getJSON(ctx context.Context, u string, into any) error {
 	return httpjson.Get(ctx, &http.Client{Timeout: 60 * time.Second}, u, into)
+}
+
+// awaitingRepair names what a loss of dtm's store left for the services'
+// repair to finish: every gid that reconciliation of the run's sales finds
+// in a broken promise while dtm has no message of that gid, or has it
+// failed (a purchase whose unit was taken: the repair returns the unit).
+// Such a message is not final until the repair drives it to its end: it
+// counts as stuck, within the same bound; what is left after the bound is
+// then reported by the check like any other violation.
+func (s *stack) awaitingRepair(ctx context.Context, acts map[int64]bool) ([]string, error) {
+	src := reconcile.Sources{Redis: s.rdb, DB: s.db.db, DTM: s.dtmURL()}
+	var out []string
+	for act := range acts {
+		r, err := reconcile.Check(ctx, src, act)
+		if err != nil {
+			return nil, err
+		}
+		seen := map[string]bool{}
+		for _, v := range r.Violations {
+			for _, gid := range v.GIDs {
+				if seen[gid] {
+					continue
+				}
+				seen[gid] = true
+				st, err := reconcile.MessageStatus(ctx, src, gid)
+				if err != nil {
+					return nil, err
+				}
+				if st == "" || st == "failed" {
+					out = append(out, fmt.Sprintf("%s (%s %s; dtm: %s, awaiting the repair)", gid, v.Invariant, v.Message, orDefault(st, "none")))
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/flashsale/flashsale/internal/contract"
@@ -65,6 +66,13 @@ type stack struct {
 	// shards is the number of stock shards of the run's sales.
 	shards int
 
+	// storeLosses counts the faults that made dtm's store lose writes it
+	// had acknowledged (or may have: a SIGKILL of its master): settlement
+	// then also waits for the services' repair (settle.go).
+	storeLosses atomic.Int32
+	// repairs are the services' repair counters, as scraped (repairs.go).
+	repairs repairCounts
+
 	net    *network
 	db     *database
 	rdb    redis.UniversalClient
@@ -117,8 +125,8 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 			ready: func(ctx context.Context) error { return s.rdb.Ping(ctx).Err() },
 		}
 		// dtm's store: a redis-server of its own that fsyncs every write
-		// before it answers. The faults do not touch it (kill-redis is
-		// the stock's).
+		// before it answers. kill-redis is the stock's; lose-dtm-store
+		// restarts this one from an older snapshot (dtmstore.go).
 		dtmRedisDir := filepath.Join(s.dir, "dtm-redis")
 		if err := os.MkdirAll(dtmRedisDir, 0o755); err != nil {
 			return s, err

@@ -27,6 +27,9 @@ type result struct {
 	stuck    []string
 	wall     time.Duration
 	verdict  verdict
+	// repairs counts the services' repairs of what dtm's store forgot, by
+	// "metric{kind}" (repairs.go).
+	repairs map[string]int
 }
 
 // storm runs the sales and the faults for o.storm, heals, and waits for

@@ -86,6 +86,14 @@ func printSummary(w io.Writer, o options, r *result, reasons []string) {
 			row(2, "stuck", g)
 		}
 	}
+	repairs := 0
+	for _, n := range r.repairs {
+		repairs += n
+	}
+	row(0, "repairs of what dtm's store forgot", repairs)
+	for _, k := range sortedKeys(r.repairs) {
+		row(2, k, r.repairs[k])
+	}
 	row(0, "violations", len(r.verdict.violations))
 	for _, v := range r.verdict.violations {
 		fmt.Fprintf(w, "  %s\n", v)
