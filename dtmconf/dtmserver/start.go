@@ -49,7 +49,7 @@ func Start(s dtmconf.Server, dir string) (*gin.Engine, error) {
 	if everyInterface(s.HTTPHost) {
 		app := dtmsvr.StartSvr()
 		serveStoreEpoch(app, s.Store)
-		go dtmsvr.CronExpiredTrans(-1)
+		startCron()
 		return app, nil
 	}
 	// dtmsvr.StartSvr binds ":<port>", every interface, by itself. Holding
@@ -74,8 +74,25 @@ func Start(s dtmconf.Server, dir string) (*gin.Engine, error) {
 			logger.Errorf("dtm http listener %s: %v", addr, err)
 		}
 	}()
-	go dtmsvr.CronExpiredTrans(-1)
+	startCron()
 	return app, nil
+}
+
+// CronWorkers is how many transactions the server's cron settles at once.
+// dtm's own main runs one: each transaction it takes waits for its branch
+// call and for several writes to the store, fsynced one by one on a
+// durable store, so after an outage or a store that went back to an older
+// state (hundreds of messages due at once) one worker drained about ten a
+// second under disk load. The store hands each due transaction to one
+// worker only (it locks it by moving its next cron time), as it does for
+// several dtm processes on one store.
+const CronWorkers = 8
+
+// startCron starts the cron workers.
+func startCron() {
+	for range CronWorkers {
+		go dtmsvr.CronExpiredTrans(-1)
+	}
 }
 
 // everyInterface reports whether host names every interface ("" too).
