@@ -30,10 +30,57 @@ func Create(ctx context.Context, cli string, addrs []string, replicas int) (bool
 		return false, nil
 	}
 	args := append(append([]string{"--cluster", "create"}, addrs...), "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
-	if out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput(); err != nil {
+	// redis-cli introduces the nodes once (CLUSTER MEET) and waits for
+	// them to join, for ever. A handshake that does not finish within the
+	// node timeout (a loaded machine) is dropped, and the join never
+	// comes: so while it waits, the first node meets every node it does
+	// not know yet again, and the wait is bounded.
+	cctx, cancel := context.WithTimeout(ctx, createTimeout)
+	defer cancel()
+	go meetAgain(cctx, c, addrs)
+	if out, err := exec.CommandContext(cctx, cli, args...).CombinedOutput(); err != nil {
 		return false, fmt.Errorf("redis-cli --cluster create: %v\n%s", err, out)
 	}
 	return true, nil
+}
+
+// createTimeout bounds the creation of a cluster.
+const createTimeout = 2 * time.Minute
+
+// meetAgain has first, the first node, meet every node of addrs it does
+// not know, every two seconds until ctx ends. A node it knows already is
+// not met again: CLUSTER MEET of a known node is harmless but not needed.
+func meetAgain(ctx context.Context, first *redis.Client, addrs []string) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		known, err := first.ClusterNodes(ctx).Result()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs[1:] {
+			if strings.Contains(known, " "+a+"@") {
+				continue
+			}
+			n := redis.NewClient(&redis.Options{Addr: a})
+			bus, err := n.ConfigGet(ctx, "cluster-port").Result()
+			n.Close()
+			host, port, _ := strings.Cut(a, ":")
+			if err != nil {
+				continue
+			}
+			meet := []any{"CLUSTER", "MEET", host, port}
+			if b := bus["cluster-port"]; b != "" && b != "0" { // 0: the default, port+10000
+				meet = append(meet, b)
+			}
+			first.Do(ctx, meet...)
+		}
+	}
 }
 
 // WaitReady waits up to d until every node reports the cluster ok and
