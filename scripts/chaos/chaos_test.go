@@ -163,7 +163,8 @@ func TestChaosCatchesBrokenBuilds(t *testing.T) {
 
 // TestChaosCluster is the cluster profile's short run in CI: the stock on
 // a Redis Cluster of 3 masters with a replica each, sales of 4 shards over
-// them, and faults drawn from the cluster's (a master SIGKILLed and failed
+// them, dtm's store on a fourth master of its own (with its replica), and
+// faults drawn from the cluster's (a master SIGKILLed and failed
 // over to its replica, a graceful failover, the master of dtm's store
 // SIGKILLed with its replica behind: dtm's store loses its last writes) and
 // the processes' (every kind once before any twice), then settlement and

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,14 +16,24 @@ import (
 )
 
 // The cluster profile (-cluster) puts the stock and the dtm server's store
-// on a Redis Cluster of clusterMasters masters with a replica each, every
-// node a redis-server of the run's own with its append-only file fsynced
-// before each reply (appendfsync always: dtm's store is on them), failed
-// over when silent for a second. Its sales have clusterShards shards, so
-// one sale spans several masters.
+// on a Redis Cluster: clusterMasters masters with a replica each for the
+// stock, and one more master with its replica that holds dtm's store's
+// slot and nothing else. Every node is a redis-server of the run's own
+// with its append-only file fsynced before each reply (appendfsync always:
+// dtm's store is on them), failed over when silent for a second. Its sales
+// have clusterShards shards, so one sale spans several masters.
+//
+// The rule: dtm's store never shares a master with the stock. A master
+// holding both would, in one failover to a replica that lacked its last
+// writes, lose a purchase's dtm message and its barrier and unit together:
+// nothing durable would remember the purchase, and the services' repair,
+// which starts from a barrier or an order, could not see it.
 const (
 	clusterMasters = 3
 	clusterShards  = 4
+	// clusterNodes are the stock's masters and replicas, then dtm's
+	// store's master and its replica.
+	clusterNodes = 2*clusterMasters + 2
 )
 
 // dtmStoreKey is a key in the slot of the dtm server's store (prefix
@@ -31,10 +42,16 @@ const (
 // the services repair (lose-dtm-master makes sure some are lost).
 const dtmStoreKey = "{dtm}"
 
-// startCluster starts the nodes and makes them a cluster.
-func (s *stack) startCluster(ctx context.Context, o options, ports []int) error {
-	var addrs []string
-	for i := range 2 * clusterMasters {
+// startCluster starts the nodes, makes the first 2*clusterMasters a
+// cluster, then gives dtm's store's slot a master of its own: the last two
+// nodes join as a master and its replica, and the slot moves to that
+// master (it is empty: dtm has not started yet). The ports are two per
+// node (client, cluster bus). sales is how many sales the run opens.
+func (s *stack) startCluster(ctx context.Context, o options, ports []int, sales int) error {
+	if len(ports) < 2*clusterNodes {
+		return fmt.Errorf("the cluster needs %d ports, got %d", 2*clusterNodes, len(ports))
+	}
+	for i := range clusterNodes {
 		dir := filepath.Join(s.dir, fmt.Sprintf("redis%d", i+1))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
@@ -49,31 +66,263 @@ func (s *stack) startCluster(ctx context.Context, o options, ports []int) error 
 				"--dir", dir, "--save", "", "--daemonize", "no"},
 			ready: func(ctx context.Context) error { return c.Ping(ctx).Err() },
 		}
+		s.redisNodes = append(s.redisNodes, p)
+		s.nodeAddr = append(s.nodeAddr, addr)
+	}
+	stock := 2 * clusterMasters
+	for _, p := range s.redisNodes[:stock] {
 		if err := p.startReady(ctx, 30*time.Second); err != nil {
 			return err
 		}
-		s.redisNodes = append(s.redisNodes, p)
-		s.nodeAddr = append(s.nodeAddr, addr)
-		addrs = append(addrs, addr)
 	}
 	cli := filepath.Join(filepath.Dir(o.redisServer), "redis-cli")
 	if !strings.Contains(o.redisServer, "/") {
 		cli = "redis-cli"
 	}
-	if _, err := rediscluster.Create(ctx, cli, addrs, 1); err != nil {
+	if _, err := rediscluster.Create(ctx, cli, s.nodeAddr[:stock], 1); err != nil {
 		return err
 	}
-	if err := rediscluster.WaitReady(ctx, addrs, 30*time.Second); err != nil {
+	if err := rediscluster.WaitReady(ctx, s.nodeAddr[:stock], 30*time.Second); err != nil {
 		return err
 	}
-	s.rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, DialTimeout: time.Second, ReadTimeout: 2 * time.Second,
+	for _, p := range s.redisNodes[stock:] {
+		if err := p.startReady(ctx, 30*time.Second); err != nil {
+			return err
+		}
+	}
+	slot, err := s.dtmMasterOfItsOwn(ctx, ports[2*stock+1], ports[2*stock+3])
+	if err != nil {
+		return fmt.Errorf("dtm's store's master of its own: %w", err)
+	}
+	if err := rediscluster.WaitReady(ctx, s.nodeAddr, 30*time.Second); err != nil {
+		return err
+	}
+	if err := s.checkStockSlots(ctx, slot, sales); err != nil {
+		return err
+	}
+	s.rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: s.nodeAddr, DialTimeout: time.Second, ReadTimeout: 2 * time.Second,
 		MaxRetries: -1, ClusterStateReloadInterval: time.Second})
 	return nil
 }
 
+// dtmMasterOfItsOwn joins the last two nodes (their cluster bus ports
+// bus7, bus8) to the cluster of the others, makes the last a replica of
+// the one before, and moves dtm's store's slot, empty, to that one: the
+// steps of a resharding (IMPORTING on the new owner, MIGRATING on the old
+// one, then NODE on the new owner, the old one and every other master),
+// with no key to migrate. The new owner's NODE bumps its config epoch,
+// so that its claim wins on every node, replicas included. It waits until
+// every node maps the slot to the new master, which holds no other slot,
+// and returns the slot.
+func (s *stack) dtmMasterOfItsOwn(ctx context.Context, bus7, bus8 int) (int, error) {
+	stock := 2 * clusterMasters
+	nodes := make([]*redis.Client, clusterNodes)
+	ids := make([]string, clusterNodes)
+	for i, a := range s.nodeAddr {
+		nodes[i] = redis.NewClient(&redis.Options{Addr: a, DialTimeout: time.Second, ReadTimeout: 5 * time.Second, MaxRetries: -1})
+		defer nodes[i].Close()
+		id, err := nodes[i].Do(ctx, "CLUSTER", "MYID").Text()
+		if err != nil {
+			return 0, fmt.Errorf("CLUSTER MYID on %s: %w", a, err)
+		}
+		ids[i] = id
+	}
+	seed := nodes[0]
+	for i, bus := range map[int]int{stock: bus7, stock + 1: bus8} {
+		host, port, _ := strings.Cut(s.nodeAddr[i], ":")
+		if err := seed.Do(ctx, "CLUSTER", "MEET", host, port, bus).Err(); err != nil {
+			return 0, fmt.Errorf("CLUSTER MEET %s: %w", s.nodeAddr[i], err)
+		}
+	}
+	// Every node knows every other one.
+	if err := waitNodes(ctx, "know every node", func() error {
+		for i, n := range nodes {
+			info, err := n.ClusterInfo(ctx).Result()
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(info, "cluster_known_nodes:"+itoa(clusterNodes)+"\r") {
+				return fmt.Errorf("%s: not cluster_known_nodes:%d", s.nodeAddr[i], clusterNodes)
+			}
+		}
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	master, replica := nodes[stock], nodes[stock+1]
+	newID := ids[stock]
+	if err := waitNodes(ctx, "CLUSTER REPLICATE", func() error {
+		return replica.Do(ctx, "CLUSTER", "REPLICATE", newID).Err()
+	}); err != nil {
+		return 0, err
+	}
+	slot64, err := seed.ClusterKeySlot(ctx, dtmStoreKey).Result()
+	if err != nil {
+		return 0, err
+	}
+	slot := int(slot64)
+	shards, err := seed.ClusterShards(ctx).Result()
+	if err != nil {
+		return 0, err
+	}
+	oldID := slotMaster(shards, slot)
+	old := slices.Index(ids, oldID)
+	if old < 0 || old >= stock {
+		return 0, fmt.Errorf("slot %d of %s: owner %q is not one of the stock's nodes", slot, dtmStoreKey, oldID)
+	}
+	setslot := func(n int, args ...any) error {
+		args = append([]any{"CLUSTER", "SETSLOT", slot}, args...)
+		if err := nodes[n].Do(ctx, args...).Err(); err != nil {
+			return fmt.Errorf("%v on %s: %w", args, s.nodeAddr[n], err)
+		}
+		return nil
+	}
+	steps := []error{
+		setslot(stock, "IMPORTING", oldID),
+		setslot(old, "MIGRATING", newID),
+		setslot(stock, "NODE", newID),
+		setslot(old, "NODE", newID),
+	}
+	for i, n := range nodes[:stock] {
+		if i == old {
+			continue
+		}
+		role, err := n.Do(ctx, "ROLE").Slice()
+		if err != nil {
+			return 0, fmt.Errorf("ROLE on %s: %w", s.nodeAddr[i], err)
+		}
+		if len(role) > 0 && role[0] == "master" {
+			steps = append(steps, setslot(i, "NODE", newID))
+		}
+	}
+	if err := errors.Join(steps...); err != nil {
+		return 0, err
+	}
+	// Every node maps the slot to the new master, which holds only it.
+	err = waitNodes(ctx, "move slot "+itoa(slot), func() error {
+		for i, n := range nodes {
+			shards, err := n.ClusterShards(ctx).Result()
+			if err != nil {
+				return err
+			}
+			if id := slotMaster(shards, slot); id != newID {
+				return fmt.Errorf("%s maps slot %d to %q, not %s", s.nodeAddr[i], slot, id, newID)
+			}
+			for _, sh := range shards {
+				for _, r := range sh.Slots {
+					if shardMaster(sh) == newID && (r.Start != int64(slot) || r.End != int64(slot)) {
+						return fmt.Errorf("%s: %s holds slots %d-%d", s.nodeAddr[i], newID, r.Start, r.End)
+					}
+				}
+			}
+			info, err := n.ClusterInfo(ctx).Result()
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(info, "cluster_state:ok") {
+				return fmt.Errorf("%s: not cluster_state:ok", s.nodeAddr[i])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if role, err := master.Do(ctx, "ROLE").Slice(); err != nil || len(role) == 0 || role[0] != "master" {
+		return 0, fmt.Errorf("%s, dtm's store's master, is not a master: %v %v", s.nodeAddr[stock], role, err)
+	}
+	return slot, nil
+}
+
+// slotMaster returns the id of the master of slot in shards ("" if none).
+func slotMaster(shards []redis.ClusterShard, slot int) string {
+	for _, sh := range shards {
+		for _, r := range sh.Slots {
+			if r.Start <= int64(slot) && int64(slot) <= r.End {
+				return shardMaster(sh)
+			}
+		}
+	}
+	return ""
+}
+
+// shardMaster returns the id of sh's master ("" if none).
+func shardMaster(sh redis.ClusterShard) string {
+	for _, n := range sh.Nodes {
+		if n.Role == "master" {
+			return n.ID
+		}
+	}
+	return ""
+}
+
+// waitNodes retries f for up to 30 s, until it succeeds.
+func waitNodes(ctx context.Context, what string, f func() error) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// saleBound is the highest activity id whose stock hash tags the start
+// checks, for a run that opens sales sales: the ids come from the run's
+// own database, one per sale, with room for the ones a create retried
+// after a lost answer skips.
+func saleBound(sales int) int64 { return int64(max(40, 4*sales+40)) }
+
+// checkStockSlots fails when a hash tag of the stock of an activity up to
+// saleBound(sales) is in slot, dtm's store's: that sale would share dtm's
+// store's master, which the rule forbids.
+func (s *stack) checkStockSlots(ctx context.Context, slot, sales int) error {
+	c := redis.NewClient(&redis.Options{Addr: s.nodeAddr[0], DialTimeout: time.Second, ReadTimeout: 5 * time.Second, MaxRetries: -1})
+	defer c.Close()
+	bound := saleBound(sales)
+	pipe := c.Pipeline()
+	cmds := map[string]*redis.IntCmd{}
+	for act := int64(1); act <= bound; act++ {
+		for k := range clusterShards {
+			key := contract.StockKey(act, k)
+			cmds[key] = pipe.ClusterKeySlot(ctx, key)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("CLUSTER KEYSLOT of the stock's keys: %w", err)
+	}
+	var bad []string
+	for key, cmd := range cmds {
+		if int(cmd.Val()) == slot {
+			bad = append(bad, key)
+		}
+	}
+	if len(bad) > 0 {
+		slices.Sort(bad)
+		return fmt.Errorf("the stock's keys %s are in slot %d, dtm's store's (%s): their sales would share its master, "+
+			"and dtm's store must never share a master with the stock", strings.Join(bad, ", "), slot, dtmStoreKey)
+	}
+	s.saleBound = bound
+	return nil
+}
+
+// checkSale fails for a sale of the cluster profile beyond the activities
+// whose stock's slots the start checked.
+func (s *stack) checkSale(act int64) error {
+	if len(s.nodeAddr) == 0 || act <= s.saleBound {
+		return nil
+	}
+	return fmt.Errorf("activity %d: beyond %d, the last activity whose stock the start checked against dtm's store's slot", act, s.saleBound)
+}
+
 // clusterVictim picks a master, and one of its replicas in sync: for
-// lose-dtm-master the master of dtm's store, otherwise one of the masters
-// that hold a shard of sale act or dtm's store, the pick-th (modulo their
+// lose-dtm-master the master of dtm's store (which holds no stock),
+// otherwise one of the masters that hold a shard of sale act or dtm's
+// store, the pick-th (modulo their
 // number; the next one when it has no replica in sync). dtm tells whether
 // it holds dtm's store.
 func (s *stack) clusterVictim(ctx context.Context, act int64, kind string, pick int) (master, replica *proc, dtm bool, err error) {

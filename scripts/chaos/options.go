@@ -64,7 +64,7 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the work dir (logs, Redis files) and the database")
 	fs.StringVar(&o.workdir, "workdir", "", "the work dir, kept (default: a new temporary one, removed unless the run fails or -keep)")
 	fs.StringVar(&o.redisServer, "redis-server", "redis-server", "the redis-server program")
-	fs.BoolVar(&o.cluster, "cluster", false, "the cluster profile: the stock and dtm's store on a Redis Cluster of 3 masters with a replica each, sales of 4 shards, and the faults kill-redis-master, failover-redis and lose-dtm-master instead of kill-redis and lose-dtm-store")
+	fs.BoolVar(&o.cluster, "cluster", false, "the cluster profile: the stock and dtm's store on a Redis Cluster, the stock on 3 masters with a replica each and dtm's store on a fourth master (with its replica) of its own, sales of 4 shards, and the faults kill-redis-master, failover-redis and lose-dtm-master instead of kill-redis and lose-dtm-store")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

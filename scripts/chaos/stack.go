@@ -63,6 +63,9 @@ type stack struct {
 	// at nodeAddr.
 	redisNodes []*proc
 	nodeAddr   []string
+	// saleBound is the last activity whose stock's slots the cluster
+	// profile's start checked against dtm's store's (cluster.go).
+	saleBound int64
 	// shards is the number of stock shards of the run's sales.
 	shards int
 
@@ -91,7 +94,7 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 			s.close(o.keep)
 		}
 	}()
-	ports, err := freePorts(11 + 4*clusterMasters)
+	ports, err := freePorts(11 + 2*clusterNodes)
 	if err != nil {
 		return s, err
 	}
@@ -113,7 +116,7 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 	}
 	redis.SetLogger(quietRedis{})
 	if o.cluster {
-		if err := s.startCluster(ctx, o, ports[11:]); err != nil {
+		if err := s.startCluster(ctx, o, ports[11:], int(o.storm/o.round)); err != nil {
 			return s, err
 		}
 	} else {

@@ -59,6 +59,9 @@ func storm(ctx context.Context, o options, st *stack, progress io.Writer) (*resu
 		unpaid := o.unpaid > 0 && round%o.unpaid == 0
 		payTimeout := map[bool]int{true: shortPayTimeout, false: longPayTimeout}[unpaid]
 		act, err := res.shop.openSale(ctx, fmt.Sprintf("chaos sale %d", round+1), o.units, payTimeout)
+		if err == nil {
+			err = st.checkSale(act)
+		}
 		if err != nil {
 			saleErr = err
 			break
