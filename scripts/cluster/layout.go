@@ -28,6 +28,10 @@ func (l layout) nodes() int { return l.masters * (1 + l.replicas) }
 func (l layout) redisPort(i int) int { return l.base + i }
 func (l layout) busPort(i int) int   { return l.base + 50 + i }
 
+// dtmRedisPort is the port of dtm's stores' Redis: a Redis of their own,
+// never a master of the stock's cluster (docs/durability.md).
+func (l layout) dtmRedisPort() int { return l.base + 99 }
+
 // dtmPort is group g's HTTP port, its gRPC port the next one.
 func (l layout) dtmPort(g int) int { return l.base + 100 + 2*g }
 

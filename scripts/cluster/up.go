@@ -68,13 +68,26 @@ func up(ctx context.Context, o options, getenv func(string) string) error {
 	if err := makeCluster(ctx, l, progs["redis-cli"]); err != nil {
 		return err
 	}
+	// dtm's stores: a Redis of their own, each group under its prefix, its
+	// writes fsynced before the reply. Never on the stock's masters: one
+	// failover there would lose a purchase's message and its unit's
+	// barrier together (docs/durability.md).
+	dtmRedis := filepath.Join(dir, "dtm-redis")
+	if err := os.MkdirAll(dtmRedis, 0o755); err != nil {
+		return err
+	}
+	if err := start(ctx, dir, process{name: "dtm-redis", bin: progs["redis-server"], ports: []int{l.dtmRedisPort()},
+		args: []string{"--port", itoa(l.dtmRedisPort()), "--bind", "127.0.0.1",
+			"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--dir", dtmRedis}}); err != nil {
+		return err
+	}
 	for g := range l.groups {
 		dtmDir := filepath.Join(dir, fmt.Sprintf("dtm%d", g))
 		if err := os.MkdirAll(dtmDir, 0o755); err != nil {
 			return err
 		}
 		if err := start(ctx, dir, process{name: fmt.Sprintf("dtm%d", g), bin: bin("dtm"), ports: []int{l.dtmPort(g), l.dtmPort(g) + 1},
-			args: []string{"-redis", l.redisAddrs(), "-redis-prefix", storePrefix(g), "-http-port", itoa(l.dtmPort(g)),
+			args: []string{"-redis", addr(l.dtmRedisPort()), "-redis-prefix", storePrefix(g), "-http-port", itoa(l.dtmPort(g)),
 				"-grpc-port", itoa(l.dtmPort(g) + 1), "-dir", dtmDir, "-log-level", "warn"},
 			ready: "http://" + addr(l.dtmPort(g)) + "/api/dtmsvr/version"}); err != nil {
 			return err
