@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/httpjson"
 )
 
@@ -58,12 +59,37 @@ func groupStatus(ctx context.Context, hc *http.Client, server, gid string) (stri
 // any sale, which makes each one complete; a reader that must see a given
 // gid asks MessageStatus as well. hc may be nil.
 func ListMessages(ctx context.Context, hc *http.Client, groups Groups, prefixes ...string) (map[string]string, error) {
+	return listMessages(ctx, hc, groups, prefixes, nil)
+}
+
+// ListSignedMessages is ListMessages without the messages that key did not
+// sign: whoever reaches dtm's API can register a message under one of the
+// project's gids, and the branch calls of such a message are refused for
+// ever (unsigned), so it stays submitted; a re-derivation of the stock
+// that counted it would keep a unit off sale for nothing. A message of
+// the services carries the signature of its back-check in its branch
+// headers (NewMsg), over its gid and its back-check's path.
+func ListSignedMessages(ctx context.Context, hc *http.Client, groups Groups, key contract.Key, prefixes ...string) (map[string]string, error) {
+	return listMessages(ctx, hc, groups, prefixes, func(t listed) bool {
+		return key.SignedMessage(t.Gid, urlPath(t.QueryPrepared), t.BranchHeaders[contract.SignatureHeader])
+	})
+}
+
+// listed is a transaction as dtm's listing shows it.
+type listed struct {
+	Gid           string            `json:"gid"`
+	Status        string            `json:"status"`
+	QueryPrepared string            `json:"query_prepared"`
+	BranchHeaders map[string]string `json:"branch_headers"`
+}
+
+func listMessages(ctx context.Context, hc *http.Client, groups Groups, prefixes []string, keep func(listed) bool) (map[string]string, error) {
 	if hc == nil {
 		hc = queryClient
 	}
 	out := map[string]string{}
 	for _, server := range groups {
-		if err := listGroup(ctx, hc, server, prefixes, out); err != nil {
+		if err := listGroup(ctx, hc, server, prefixes, keep, out); err != nil {
 			return nil, err
 		}
 	}
@@ -71,24 +97,21 @@ func ListMessages(ctx context.Context, hc *http.Client, groups Groups, prefixes 
 }
 
 // listGroup adds one dtm group's transactions whose gid starts with one of
-// prefixes to out.
-func listGroup(ctx context.Context, hc *http.Client, server string, prefixes []string, out map[string]string) error {
+// prefixes (and that keep keeps, when not nil) to out.
+func listGroup(ctx context.Context, hc *http.Client, server string, prefixes []string, keep func(listed) bool, out map[string]string) error {
 	position := ""
 	for page := 0; page < 100000; page++ {
 		q := url.Values{"limit": {"1000000"}, "position": {position}}
 		var body struct {
-			Transactions []struct {
-				Gid    string `json:"gid"`
-				Status string `json:"status"`
-			} `json:"transactions"`
-			NextPosition string `json:"next_position"`
+			Transactions []listed `json:"transactions"`
+			NextPosition string   `json:"next_position"`
 		}
 		if err := httpjson.Get(ctx, hc, server+"/all?"+q.Encode(), &body); err != nil {
 			return fmt.Errorf("dtm transactions at %s: %w", server, err)
 		}
 		for _, t := range body.Transactions {
 			for _, prefix := range prefixes {
-				if strings.HasPrefix(t.Gid, prefix) {
+				if strings.HasPrefix(t.Gid, prefix) && (keep == nil || keep(t)) {
 					out[t.Gid] = t.Status
 				}
 			}

@@ -298,8 +298,14 @@ func (s *Service) CreateActivity(ctx context.Context, a flashsale.Activity) (fla
 // missing or stale (see package restock). Run it before serving buys;
 // Background keeps running it after every Redis restart (WatchStock).
 func (s *Service) Restock(ctx context.Context) (int, error) {
+	// Only the services' own messages count: a message registered on dtm
+	// by someone else under a purchase's gid holds no unit.
 	msgs := func(ctx context.Context, acts ...int64) (map[string]string, error) {
-		return reconcile.Messages(ctx, s.recon, acts...)
+		prefixes := make([]string, 0, 2*len(acts))
+		for _, id := range acts {
+			prefixes = append(prefixes, contract.PurchaseGIDPrefix(id), contract.AdjustGIDPrefix(id))
+		}
+		return dtmconf.ListSignedMessages(ctx, s.recon.HTTP, dtmconf.ParseGroups(s.cfg.DTMServer), s.cfg.InternalKey, prefixes...)
 	}
 	return restock.Missing(ctx, s.catalog, s.deps.Stock, s.catalog, msgs)
 }

@@ -99,6 +99,24 @@ func (k Key) MessageSignatures(gid, branchPath string, body []byte, queryPath st
 	return branch + "," + query
 }
 
+// SignedMessage reports whether header, a message's SignatureHeader, holds
+// k's signature of the back-check of message gid at queryPath: the message
+// was made by a service that holds k (MessageSignatures), not registered
+// on the dtm server by someone else under one of the project's gids.
+func (k Key) SignedMessage(gid, queryPath, header string) bool {
+	if k.IsZero() {
+		return false
+	}
+	want, _ := base64.RawURLEncoding.DecodeString(k.Sign(Call{Path: queryPath, GID: gid, TransType: "msg", BranchID: LocalBranch, Op: "msg"}))
+	for _, sig := range strings.Split(header, ",") {
+		got, err := base64.RawURLEncoding.DecodeString(strings.TrimSpace(sig))
+		if err == nil && hmac.Equal(got, want) {
+			return true
+		}
+	}
+	return false
+}
+
 // ErrUnsigned is the answer to an internal call without a valid signature.
 var ErrUnsigned = Errorf(EUnauthorized, "this internal call is not signed by the services' key")
 

@@ -111,3 +111,27 @@ func TestStatusDefaultsTo500(t *testing.T) {
 		t.Errorf("ReadError of a 502: %v", e)
 	}
 }
+
+// TestSignedMessage: a message's branch headers as NewMsg writes them
+// prove it the services'; another key's, another gid's or another
+// back-check path's do not.
+func TestSignedMessage(t *testing.T) {
+	k, _ := ParseKey(strings.Repeat("k", 40))
+	other, _ := ParseKey(strings.Repeat("o", 40))
+	gid := PurchaseGID(7, "alice")
+	header := k.MessageSignatures(gid, RouteCreateOrder, []byte(`{}`), RoutePurchaseQuery)
+	if !k.SignedMessage(gid, RoutePurchaseQuery, header) {
+		t.Fatal("the services' own message is not recognised")
+	}
+	for name, ok := range map[string]bool{
+		"another key":  k.SignedMessage(gid, RoutePurchaseQuery, other.MessageSignatures(gid, RouteCreateOrder, []byte(`{}`), RoutePurchaseQuery)),
+		"another gid":  k.SignedMessage(PurchaseGID(7, "bob"), RoutePurchaseQuery, header),
+		"another path": k.SignedMessage(gid, RouteAdjustQuery, header),
+		"no header":    k.SignedMessage(gid, RoutePurchaseQuery, ""),
+		"a zero key":   Key{}.SignedMessage(gid, RoutePurchaseQuery, header),
+	} {
+		if ok {
+			t.Errorf("%s: taken for the services' message", name)
+		}
+	}
+}
