@@ -157,7 +157,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	// restarted empty) has it re-derived from the orders and the dtm
 	// server, never reloaded from its total.
 	if _, err := svc.Restock(ctx); err != nil {
-		return err
+		log.Error("some activities' Redis stock could not be re-derived; their buys answer 503 until it can", "err", err)
 	}
 	var demo *flashsale.Activity
 	if cfg.Demo {

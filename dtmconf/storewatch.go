@@ -55,7 +55,7 @@ func WatchStores(ctx context.Context, servers string, poll, fallback time.Durati
 			if err != nil || epoch == "" {
 				continue // unreachable, or dtm's own binary: the fallback covers it
 			}
-			if seen[i] != "" && epoch != seen[i] && why == "" {
+			if seen[i] != "" && epoch != seen[i] {
 				why = "the store of dtm group " + g + " changed"
 				log.Warn("dtm's store changed: it may have lost acknowledged writes; repairing", "dtm", g, "was", seen[i], "now", epoch)
 			}

@@ -222,14 +222,19 @@ func Missing(ctx context.Context, cat flashsale.Catalog, stock flashsale.Stock, 
 	if err != nil {
 		return 0, fmt.Errorf("restock: %w", err)
 	}
+	// An activity that cannot be re-derived (its stores disagree) stays
+	// stale, its buys refused, and is tried again at the next pass; it
+	// does not keep the others from selling.
 	done := 0
+	var errs []error
 	for i, a := range stale {
 		if _, err := activity(ctx, a, tokens[i], stock, orders, statuses); errors.Is(err, flashsale.ErrRederiving) {
 			continue
 		} else if err != nil {
-			return done, err
+			errs = append(errs, err)
+			continue
 		}
 		done++
 	}
-	return done, nil
+	return done, errors.Join(errs...)
 }

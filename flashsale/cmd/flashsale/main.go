@@ -145,8 +145,10 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	// A Redis that lost an activity's counter gets it back re-derived from
 	// the durable stores, never reloaded from the total.
+	// One activity whose stores disagree stays stale (503) and is tried
+	// again every second; it does not keep the service from starting.
 	if n, err := svc.Restock(ctx); err != nil {
-		return err
+		log.Error("some activities' Redis stock could not be re-derived; their buys answer 503 until it can", "err", err)
 	} else if n > 0 {
 		log.Warn("re-derived missing Redis stock", "activities", n)
 	}
