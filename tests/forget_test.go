@@ -59,6 +59,7 @@ func (d *dtmStore) forget() {
 // forget.
 func newForgetfulStack(t *testing.T, flashsaleEnv ...string) (*stack, *dtmStore) {
 	t.Helper()
+	needBinaries(t, "redis-server") // the run's dtm store is one then
 	fenv, oenv := repairEnv()
 	s := newStackWith(t, stackOptions{flashsaleEnv: append(fenv, flashsaleEnv...), ordersEnv: oenv})
 	return s, &dtmStore{t: t, st: env.dtmStore}

@@ -124,8 +124,13 @@ func setup() (int, error) {
 		return 0, err
 	}
 	env.dtmPrefix = fmt.Sprintf("{dtmit%d}", time.Now().UnixNano())
-	if env.dtmStore, err = startSharedStore(); err != nil {
-		return 0, fmt.Errorf("dtm's store: %w", err)
+	// Without redis-server (a Redis in a container), every stack's dtm
+	// keeps its store in the shared Redis under the run's prefix; the
+	// tests that make the store forget need redis-server and skip.
+	if _, lerr := exec.LookPath("redis-server"); lerr == nil || os.Getenv("CI") == "true" {
+		if env.dtmStore, err = startSharedStore(); err != nil {
+			return 0, fmt.Errorf("dtm's store: %w", err)
+		}
 	}
 	env.rdb = redis.NewClient(&redis.Options{Addr: env.redisAddr, DB: env.redisDB})
 	if err := env.rdb.FlushDB(context.Background()).Err(); err != nil {

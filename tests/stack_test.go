@@ -68,7 +68,10 @@ func newStackWith(t *testing.T, o stackOptions) *stack {
 	s.dtmPort, s.ordersPort = testproc.FreePort(t), testproc.FreePort(t)
 	s.shopper, s.admin, s.internal = testproc.FreePort(t), testproc.FreePort(t), testproc.FreePort(t)
 	s.dtmPrefix = env.dtmPrefix
-	dtmRedis := env.dtmStore.addr()
+	dtmRedis := env.redisAddr
+	if env.dtmStore != nil {
+		dtmRedis = env.dtmStore.addr()
+	}
 	if o.dtmRedis != "" {
 		dtmRedis = o.dtmRedis
 	}
