@@ -158,7 +158,7 @@ func (s *Service) prepareFailed(ctx context.Context, a flashsale.Activity, gid s
 	if st == contract.BarrierTaken {
 		return flashsale.ErrDuplicate
 	}
-	return contract.Errorf(contract.EAttemptUsed, "your attempt in this sale was cut short without a unit; each shopper has one attempt")
+	return errAttemptUsed
 }
 
 // message returns user's purchase message in a, and its back-check's URL.
@@ -182,6 +182,9 @@ func orderRequest(a flashsale.Activity, user string) contract.OrderRequest {
 	}
 }
 
+// errAttemptUsed answers a shopper whose one attempt ended without a unit.
+var errAttemptUsed = contract.Errorf(contract.EAttemptUsed, "your attempt in this sale was cut short without a unit; each shopper has one attempt")
+
 // submitRefused answers a buy whose Submit dtm refused after the local
 // step took the unit. A message dtm has submitted or finished stands (202);
 // a failed one will never create its order, so its unit is put back
@@ -198,7 +201,7 @@ func (s *Service) submitRefused(ctx context.Context, a flashsale.Activity, gid s
 	} else if returned {
 		s.log.Warn("submit refused: dtm failed the message after the unit was taken; the unit is back", "gid", gid)
 	}
-	return "", contract.Errorf(contract.EAttemptUsed, "your attempt in this sale was cut short without a unit; each shopper has one attempt")
+	return "", errAttemptUsed
 }
 
 // Resubmit submits user's purchase message in a again, rebuilt from its

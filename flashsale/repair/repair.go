@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"sort"
 	"strings"
@@ -133,11 +134,10 @@ func (r *Repairer) InProgress() []string {
 func (r *Repairer) Made() map[string]int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make(map[string]int, len(r.made))
-	for k, v := range r.made {
-		out[k] = v
+	if r.made == nil {
+		return map[string]int{} // never null in the sale view's JSON
 	}
-	return out
+	return maps.Clone(r.made)
 }
 
 // activity repairs one activity from st, dtm's listing. The reads come in
