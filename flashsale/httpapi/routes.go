@@ -36,6 +36,7 @@ func adminRoutes(e *gin.Engine, d Deps) {
 	a.GET("/activities", handleActivities(d.Catalog, d.Stock, d.Now, d.Log))
 	a.GET("/activities/:id/live", handleLive(d.Catalog, d.Metrics.Sales, d.Repairs, d.DTM, d.Now, d.Log))
 	a.GET("/purchase", handlePurchase(d.Catalog, d.Orders, d.DTM, d.Log))
+	openAPI(e)
 	webui.Sale(e) // the sale view at /
 }
 
