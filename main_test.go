@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale/auth"
+	"github.com/flashsale/flashsale/internal/api/apitest"
 	"github.com/flashsale/flashsale/internal/testproc"
 )
 
@@ -131,7 +132,7 @@ func (s *sale) call(method, url, token string, body any) (int, map[string]any) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := s.http.Do(req)
+	resp, err := s.checked().Do(req)
 	if err != nil {
 		return 0, map[string]any{"error": "transport", "message": err.Error()}
 	}
@@ -139,6 +140,12 @@ func (s *sale) call(method, url, token string, body any) (int, map[string]any) {
 	var out map[string]any
 	json.NewDecoder(resp.Body).Decode(&out)
 	return resp.StatusCode, out
+}
+
+// checked is s.http, validating every exchange against the API's
+// document (internal/api/openapi.yaml).
+func (s *sale) checked() *http.Client {
+	return apitest.Client(s.t, s.http, apitest.Listeners{s.shop: apitest.Shopper, s.adm: apitest.Admin})
 }
 
 func (s *sale) newActivity(total int) int64 {

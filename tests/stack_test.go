@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale/auth"
+	"github.com/flashsale/flashsale/internal/api/apitest"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/testproc"
 	"github.com/flashsale/flashsale/reconcile"
@@ -120,6 +121,13 @@ func (s *stack) newProc(name string, args, env []string) *testproc.Proc {
 	return &testproc.Proc{Name: name, Bin: filepath.Join(envBin(), name), Args: args, Env: env, Log: filepath.Join(s.dir, name+".log")}
 }
 
+// checked is s.http, validating every exchange against the API's
+// document (internal/api/openapi.yaml).
+func (s *stack) checked() *http.Client {
+	return apitest.Client(s.t, s.http, apitest.Listeners{s.shopperURL(): apitest.Shopper, s.adminURL(): apitest.Admin,
+		s.internalURL(): apitest.Internal, s.ordersURL(): apitest.Orders})
+}
+
 // call sends a JSON request and returns the status and decoded body.
 func (s *stack) call(method, url, token string, body any) (int, map[string]any) {
 	s.t.Helper()
@@ -139,7 +147,7 @@ func (s *stack) call(method, url, token string, body any) (int, map[string]any) 
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := s.http.Do(req)
+	resp, err := s.checked().Do(req)
 	if err != nil {
 		return 0, map[string]any{"transport_error": err.Error()}
 	}
@@ -322,7 +330,7 @@ func (s *stack) buyAt(base string, act int64, user string, header ...string) (in
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := s.http.Do(req)
+	resp, err := s.checked().Do(req)
 	if err != nil {
 		return 0, "transport"
 	}
@@ -337,7 +345,7 @@ func (s *stack) buyAt(base string, act int64, user string, header ...string) (in
 // printed) from base/metrics, 0 when absent.
 func (s *stack) metric(base, sample string) float64 {
 	s.t.Helper()
-	resp, err := s.http.Get(base + "/metrics")
+	resp, err := s.checked().Get(base + "/metrics")
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -127,7 +127,7 @@ func (tr *transport) check(req *http.Request, body []byte, resp *http.Response, 
 	if err != nil {
 		return err
 	}
-	reqIn.Request, reqIn.PathParams, reqIn.Route = withBody(req, body), params, route
+	reqIn.Request, reqIn.PathParams, reqIn.Route = asJSON(withBody(req, body), len(body), route.Operation), params, route
 	if err := openapi3filter.ValidateRequest(ctx, reqIn); err != nil {
 		return fmt.Errorf("the service accepted a request the document refuses: %w", err)
 	}
@@ -142,6 +142,17 @@ func withBody(req *http.Request, body []byte) *http.Request {
 	r := req.Clone(req.Context())
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	return r
+}
+
+// asJSON returns req marked as JSON when it has a body (of size bytes)
+// and op takes a JSON one: the services read a body as JSON whatever its
+// Content-Type says (curl -d sends a form's).
+func asJSON(req *http.Request, size int, op *openapi3.Operation) *http.Request {
+	if size == 0 || op.RequestBody == nil || op.RequestBody.Value.Content.Get("application/json") == nil {
+		return req
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return req
 }
 
 // credentialsGiven checks that a request carries the credentials a
