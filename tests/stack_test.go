@@ -123,9 +123,12 @@ func (s *stack) newProc(name string, args, env []string) *testproc.Proc {
 
 // checked is s.http, validating every exchange against the API's
 // document (internal/api/openapi.yaml).
-func (s *stack) checked() *http.Client {
-	return apitest.Client(s.t, s.http, apitest.Listeners{s.shopperURL(): apitest.Shopper, s.adminURL(): apitest.Admin,
-		s.internalURL(): apitest.Internal, s.ordersURL(): apitest.Orders})
+func (s *stack) checked() *http.Client { return apitest.Client(s.t, s.http, s.listeners()) }
+
+// listeners names the stack's listeners for apitest.
+func (s *stack) listeners() apitest.Listeners {
+	return apitest.Listeners{s.shopperURL(): apitest.Shopper, s.adminURL(): apitest.Admin,
+		s.internalURL(): apitest.Internal, s.ordersURL(): apitest.Orders}
 }
 
 // call sends a JSON request and returns the status and decoded body.
