@@ -85,9 +85,7 @@ func (tr *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	sent := req.Clone(req.Context())
-	sent.Body = io.NopCloser(bytes.NewReader(body))
-	resp, err := tr.base.RoundTrip(sent)
+	resp, err := tr.base.RoundTrip(withBody(req, body))
 	if err != nil {
 		return resp, err
 	}
@@ -167,7 +165,10 @@ func origin(u *url.URL) string { return u.Scheme + "://" + u.Host }
 // withBody returns a copy of req that reads body.
 func withBody(req *http.Request, body []byte) *http.Request {
 	r := req.Clone(req.Context())
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.Body = http.NoBody
+	if len(body) > 0 {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	return r
 }
 
