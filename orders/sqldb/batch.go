@@ -193,11 +193,11 @@ func (s *Store) createGroup(ctx context.Context, group []*creation) (err error) 
 	}
 	slices.Sort(acts)
 	for _, a := range acts {
-		res, err := tx.ExecContext(ctx, "UPDATE activity_stock SET stock = stock - ? WHERE activity_id = ? AND stock >= ?", units[a], a, units[a])
+		taken, err := contract.TakeStock(ctx, tx, a, units[a])
 		if err != nil {
 			return fmt.Errorf("decrement DB stock: %w", err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
+		if !taken {
 			return fmt.Errorf("activity %d: %w", a, orders.ErrNoDBStock)
 		}
 	}
