@@ -14,6 +14,7 @@ import (
 
 	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/elide"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -118,31 +119,31 @@ func (r Report) String() string {
 	fmt.Fprintf(&b, "activity %d: total %d, Redis stock %d, DB stock %d, live orders %d, messages %v\n",
 		r.ActivityID, r.Total, r.RedisStock, r.DBStock, r.LiveOrders, r.Messages)
 	if len(r.Pending) > 0 {
-		fmt.Fprintf(&b, "  unsettled: %d messages still prepared or submitted: gids=%s\n", len(r.Pending), strings.Join(first(r.Pending, 20), ","))
+		fmt.Fprintf(&b, "  unsettled: %d messages still prepared or submitted: gids=%s\n", len(r.Pending), strings.Join(elide.List(r.Pending, 20), ","))
 	}
 	for _, v := range r.Violations {
-		fmt.Fprintf(&b, "  %s %s", v.Invariant, v.Message)
-		if len(v.GIDs) > 0 {
-			fmt.Fprintf(&b, " gids=%s", strings.Join(first(v.GIDs, 20), ","))
-		}
-		if len(v.OrderIDs) > 0 {
-			ids := make([]string, 0, len(v.OrderIDs))
-			for _, id := range v.OrderIDs {
-				ids = append(ids, strconv.FormatInt(id, 10))
-			}
-			fmt.Fprintf(&b, " orders=%s", strings.Join(first(ids, 20), ","))
-		}
-		if len(v.Users) > 0 {
-			fmt.Fprintf(&b, " users=%s", strings.Join(v.Users, ","))
-		}
-		b.WriteString("\n")
+		fmt.Fprintf(&b, "  %s\n", v)
 	}
 	return b.String()
 }
 
-func first(s []string, n int) []string {
-	if len(s) > n {
-		return append(s[:n:n], fmt.Sprintf("...(%d more)", len(s)-n))
+// String renders the violation for people, on one line: the invariant,
+// the message and the first 20 ids of each kind involved.
+func (v Violation) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", v.Invariant, v.Message)
+	if len(v.GIDs) > 0 {
+		fmt.Fprintf(&b, " gids=%s", strings.Join(elide.List(v.GIDs, 20), ","))
 	}
-	return s
+	if len(v.OrderIDs) > 0 {
+		ids := make([]string, 0, len(v.OrderIDs))
+		for _, id := range v.OrderIDs {
+			ids = append(ids, strconv.FormatInt(id, 10))
+		}
+		fmt.Fprintf(&b, " orders=%s", strings.Join(elide.List(ids, 20), ","))
+	}
+	if len(v.Users) > 0 {
+		fmt.Fprintf(&b, " users=%s", strings.Join(elide.List(v.Users, 20), ","))
+	}
+	return b.String()
 }
