@@ -12,7 +12,6 @@ import (
 
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/dtm-labs/client/dtmcli/dtmimp"
-	barriersql "github.com/flashsale/flashsale/barrier_sql"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/sqlbarrier"
 	"github.com/flashsale/flashsale/orders"
@@ -158,11 +157,7 @@ func (s *Store) createGroup(ctx context.Context, group []*creation) (err error) 
 			tx.Rollback()
 		}
 	}()
-	insert := "INSERT IGNORE INTO "
-	if s.dialect == sqlbarrier.SQLite {
-		insert = "INSERT OR IGNORE INTO "
-	}
-	q := insert + barriersql.BarrierTable + " (trans_type, gid, branch_id, op, barrier_id, reason) VALUES " + placeholders(len(group), 6)
+	q := sqlbarrier.InsertRows(s.dialect, len(group))
 	args := make([]any, 0, 9*len(group))
 	for _, c := range group {
 		bid := fmt.Sprintf("%02d", c.bb.BarrierID+1) // the first barrier of the branch, as Call numbers it
