@@ -110,71 +110,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return err
 	}
 	defer stopTracing(context.WithoutCancel(ctx))
-	data, err := filepath.Abs(cfg.DataDir)
+	data, sec, internalKey, err := prepareData(&cfg)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(data, 0o755); err != nil {
-		return err
-	}
-	sec, err := keepSecrets(&cfg, data)
+	st, err := openStores(ctx, cfg, data)
 	if err != nil {
 		return err
 	}
-	internalKey, err := contract.ParseKey(cfg.InternalKey) // checked by keepSecrets
+	defer st.close()
+	svc, demo, err := startFlashsale(ctx, cfg, getenv, st, internalKey, log)
 	if err != nil {
 		return err
 	}
-
-	rdb, redisAddr, stopRedis, err := openRedis(cfg, data)
-	if err != nil {
-		return err
-	}
-	defer stopRedis()
-	db, dialect, err := openSQL(ctx, cfg, data)
-	if err != nil {
-		return err
-	}
-	defer closeSQL(db)
-	dtmURL, err := startDTM(cfg, data, redisAddr)
-	if err != nil {
-		return err
-	}
-
-	acfg := app.Config{
-		DTMServer: dtmURL, OrdersURL: "http://" + cfg.OrdersAddr, InternalURL: "http://" + cfg.InternalAddr,
-		JWTSecret: cfg.JWTSecret, AdminToken: cfg.AdminToken, InternalKey: internalKey,
-	}
-	if err := acfg.LoadGates(getenv); err != nil {
-		return err
-	}
-	svc, err := app.New(acfg, db, rdb, log)
-	if err != nil {
-		return err
-	}
-	// The embedded Redis comes back from its journal; an activity whose
-	// counter is missing all the same (a journal deleted, a Redis server
-	// restarted empty) has it re-derived from the orders and the dtm
-	// server, never reloaded from its total.
-	if _, err := svc.Restock(ctx); err != nil {
-		log.Error("some activities' Redis stock could not be re-derived; their buys answer 503 until it can", "err", err)
-	}
-	var demo *flashsale.Activity
-	if cfg.Demo {
-		if demo, err = ensureDemo(ctx, svc, time.Now()); err != nil {
-			return err
-		}
-	}
-	if err := svc.Background(ctx); err != nil {
-		return err
-	}
-	ocfg := ordersapp.DefaultConfig()
-	ocfg.DTMServer, ocfg.URL, ocfg.FlashsaleInternalURL = dtmURL, "http://"+cfg.OrdersAddr, "http://"+cfg.InternalAddr
-	ocfg.InternalKey = internalKey
-	if cfg.PaymentSimulation != "" {
-		ocfg.PaymentSimulation = cfg.PaymentSimulation
-	}
-	orders, err := ordersapp.New(ocfg, db, log)
+	orders, err := newOrders(cfg, st, internalKey, log)
 	if err != nil {
 		return err
 	}
@@ -189,8 +138,104 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	listeners := append(svc.Listeners(cfg.Addr, cfg.AdminAddr, cfg.InternalAddr),
 		orders.Listener(cfg.OrdersAddr))
 	return serve.Run(ctx, 10*time.Second, func(bound map[string]string) {
-		printWelcome(out, cfg, data, bound, dtmURL, dialect, sec, demo)
+		printWelcome(out, cfg, data, bound, st.dtmURL, st.dialect, sec, demo)
 	}, listeners...)
+}
+
+// prepareData makes the data directory, absolute, and fills the secrets
+// of cfg that the environment left empty (keepSecrets). It returns the
+// directory, where each secret came from, and the internal key.
+func prepareData(cfg *Config) (string, secrets, contract.Key, error) {
+	data, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return "", secrets{}, contract.Key{}, err
+	}
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return "", secrets{}, contract.Key{}, err
+	}
+	sec, err := keepSecrets(cfg, data)
+	if err != nil {
+		return "", secrets{}, contract.Key{}, err
+	}
+	key, err := contract.ParseKey(cfg.InternalKey) // checked by keepSecrets
+	return data, sec, key, err
+}
+
+// stores are the process's Redis, SQL database and dtm server, each real
+// or embedded.
+type stores struct {
+	rdb     redis.UniversalClient
+	db      *gorm.DB
+	dialect string // the SQL store's (sqldb.MySQL or sqldb.SQLite)
+	dtmURL  string
+	close   func() // closes the database, then Redis
+}
+
+// openStores opens the stores of cfg, the embedded ones with their files
+// in data.
+func openStores(ctx context.Context, cfg Config, data string) (stores, error) {
+	rdb, redisAddr, stopRedis, err := openRedis(cfg, data)
+	if err != nil {
+		return stores{}, err
+	}
+	db, dialect, err := openSQL(ctx, cfg, data)
+	if err != nil {
+		stopRedis()
+		return stores{}, err
+	}
+	closeAll := func() { closeSQL(db); stopRedis() }
+	dtmURL, err := startDTM(cfg, data, redisAddr)
+	if err != nil {
+		closeAll()
+		return stores{}, err
+	}
+	return stores{rdb: rdb, db: db, dialect: dialect, dtmURL: dtmURL, close: closeAll}, nil
+}
+
+// startFlashsale makes the flashsale service on st, re-derives the Redis
+// stock that is missing, creates the demo activity when cfg asks for one,
+// and starts the service's background work. It returns the service and
+// the demo activity, if any.
+func startFlashsale(ctx context.Context, cfg Config, getenv func(string) string, st stores, key contract.Key, log *slog.Logger) (*app.Service, *flashsale.Activity, error) {
+	acfg := app.Config{
+		DTMServer: st.dtmURL, OrdersURL: "http://" + cfg.OrdersAddr, InternalURL: "http://" + cfg.InternalAddr,
+		JWTSecret: cfg.JWTSecret, AdminToken: cfg.AdminToken, InternalKey: key,
+	}
+	if err := acfg.LoadGates(getenv); err != nil {
+		return nil, nil, err
+	}
+	svc, err := app.New(acfg, st.db, st.rdb, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The embedded Redis comes back from its journal; an activity whose
+	// counter is missing all the same (a journal deleted, a Redis server
+	// restarted empty) has it re-derived from the orders and the dtm
+	// server, never reloaded from its total.
+	if _, err := svc.Restock(ctx); err != nil {
+		log.Error("some activities' Redis stock could not be re-derived; their buys answer 503 until it can", "err", err)
+	}
+	var demo *flashsale.Activity
+	if cfg.Demo {
+		if demo, err = ensureDemo(ctx, svc, time.Now()); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := svc.Background(ctx); err != nil {
+		return nil, nil, err
+	}
+	return svc, demo, nil
+}
+
+// newOrders makes the order service on st.
+func newOrders(cfg Config, st stores, key contract.Key, log *slog.Logger) (*ordersapp.Service, error) {
+	ocfg := ordersapp.DefaultConfig()
+	ocfg.DTMServer, ocfg.URL, ocfg.FlashsaleInternalURL = st.dtmURL, "http://"+cfg.OrdersAddr, "http://"+cfg.InternalAddr
+	ocfg.InternalKey = key
+	if cfg.PaymentSimulation != "" {
+		ocfg.PaymentSimulation = cfg.PaymentSimulation
+	}
+	return ordersapp.New(ocfg, st.db, log)
 }
 
 // openRedis connects to REDIS_ADDR, or starts the embedded journaled Redis

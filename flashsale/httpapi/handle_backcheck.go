@@ -20,8 +20,7 @@ func handleQueryPrepared(buyer Purchaser, log *slog.Logger) gin.HandlerFunc {
 // backCheck answers a message's back-check with query(gid). dtm reads the
 // status code: 200 commits the message, 409 fails it, anything else is
 // retried later. So every error other than a closed barrier must be a 5xx,
-// never a 200 (dtm issue #535), and no body may contain the words dtm looks
-// for.
+// never a 200, and no body may contain the words dtm looks for.
 func backCheck(query func(context.Context, string) error, badGID string, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		gid := c.Query("gid")

@@ -26,100 +26,138 @@ type buyRequest struct {
 // then one Redis call for the rate limits and the stock, and only then any
 // dtm work.
 func handleBuy(tokens TokenVerifier, cat flashsale.Catalog, buyer Purchaser, g *gate.Set, m *metrics.Metrics, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		start := time.Now()
-		outcome := "accepted"
-		var act int64         // the activity, once known: the sale view's tallies are per activity
-		var rejectedBy string // the gate that turned the buy away, if one did
-		defer func() {
-			m.Buys.WithLabelValues(outcome).Inc()
-			m.BuySeconds.Observe(time.Since(start).Seconds())
-			m.Sales.Record(act, outcome, rejectedBy)
-		}()
-		fail := func(reason string, err error) {
-			rejectedBy = reason
-			outcome = contract.ErrorCode(err)
-			if reason != "" {
-				m.GateRejects.WithLabelValues(reason).Inc()
-			}
-			writeError(c, log, err)
+	b := &buyHandler{tokens: tokens, cat: cat, buyer: buyer, g: g, m: m, now: now, log: log}
+	return b.serve
+}
+
+// buyHandler is the buy endpoint and what it uses.
+type buyHandler struct {
+	tokens TokenVerifier
+	cat    flashsale.Catalog
+	buyer  Purchaser
+	g      *gate.Set
+	m      *metrics.Metrics
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// buy is one shopper's buy, as far as the steps got: who, which
+// activity (the sale view's tallies are per activity), from where.
+type buy struct {
+	user string
+	a    flashsale.Activity
+	ip   string
+}
+
+// serve takes one buy through its steps, each run only when the ones
+// before it let the buy through, then answers it.
+func (h *buyHandler) serve(c *gin.Context) {
+	start := time.Now()
+	var b buy
+	var gid string
+	reason, err := h.identify(c, &b)
+	if err == nil {
+		reason, err = h.gates(c, &b)
+	}
+	if err == nil {
+		gid, reason, err = h.purchase(c, &b)
+	}
+	h.answer(c, b.a.ID, gid, reason, err)
+	h.m.BuySeconds.Observe(time.Since(start).Seconds())
+}
+
+// identify authenticates the shopper and finds the activity. It returns
+// the gate that turned the buy away, with its error.
+func (h *buyHandler) identify(c *gin.Context, b *buy) (reason string, err error) {
+	if b.user, err = shopper(c, h.tokens); err != nil {
+		return "auth", err
+	}
+	a, err := pathActivity(c, h.cat)
+	if err != nil {
+		return "not_found", err
+	}
+	b.a = a
+	c.Set(logGID, contract.PurchaseGID(b.a.ID, b.user))
+	return "", nil
+}
+
+// gates runs the in-memory gates, cheapest first. It returns the gate that
+// turned the buy away, with its error.
+func (h *buyHandler) gates(c *gin.Context, b *buy) (reason string, err error) {
+	t := h.now()
+	if err := b.a.CheckOpen(t); err != nil {
+		return "time", err
+	}
+	if h.g.SoldOut.Is(b.a.ID, t) {
+		return "sold_out", flashsale.ErrStockShort
+	}
+	var req buyRequest
+	if err := decodeBody(c, &req, true); err != nil {
+		return "body", err
+	}
+	if !h.g.Secrets.Check(b.a, b.user, req.Secret) {
+		return "secret", contract.Errorf(contract.EBadSecret, "a valid start secret is required (GET /api/v1/activities/%d/secret)", b.a.ID)
+	}
+	b.ip = h.g.ClientIP.Of(c.Request)
+	if h.g.Blacklist.Blocked(b.user, b.ip) {
+		return "blocked", contract.Errorf(contract.EBlocked, "this account or address may not buy")
+	}
+	// A fair start holds the first milliseconds' buys, then serves them in
+	// a random order.
+	if !h.g.FairStart.Hold(c.Request.Context(), b.a, t) {
+		return "fair_start", contract.Errorf(contract.EUnavailable, "the request ended while held for the fair start")
+	}
+	return "", nil
+}
+
+// purchase runs the purchase message behind the breaker and the
+// activity's admission bound, and returns its gid. A buy turned away by a
+// limit gets its Retry-After header and the limit's name as the reason.
+func (h *buyHandler) purchase(c *gin.Context, b *buy) (gid, reason string, err error) {
+	ctx := metrics.BuyPath(c)
+	err = h.g.Breaker.Do(func() error {
+		leave, ok := h.g.Admission.Enter(b.a.ID)
+		if !ok {
+			return &rateLimited{wait: time.Second, admission: true}
 		}
-		user, err := shopper(c, tokens)
-		if err != nil {
-			fail("auth", err)
-			return
+		defer leave()
+		gid, err = h.buyer.Buy(ctx, b.a, b.user, h.g.Limiter.Windows(b.user, b.ip))
+		var over *flashsale.OverLimit
+		switch {
+		case errors.As(err, &over):
+			return &rateLimited{wait: over.Wait}
+		case errors.Is(err, flashsale.ErrStockShort):
+			h.g.SoldOut.Set(b.a.ID, true)
 		}
-		a, err := pathActivity(c, cat)
-		if err != nil {
-			fail("not_found", err)
-			return
+		return err
+	})
+	var rl *rateLimited
+	if errors.As(err, &rl) {
+		c.Header("Retry-After", strconv.Itoa(int((rl.wait+time.Second-1)/time.Second)))
+		reason := "rate_limit"
+		if rl.admission {
+			reason = "admission"
 		}
-		id := a.ID
-		act = a.ID
-		c.Set(logGID, contract.PurchaseGID(id, user))
-		t := now()
-		if err := a.CheckOpen(t); err != nil {
-			fail("time", err)
-			return
+		return "", reason, contract.Errorf(contract.ERateLimited, "too many requests, retry later")
+	}
+	return gid, "", err
+}
+
+// answer writes the buy's answer, gid accepted or err, and counts it by
+// outcome and, when a gate turned it away, by reason.
+func (h *buyHandler) answer(c *gin.Context, act int64, gid, reason string, err error) {
+	outcome := "accepted"
+	if err != nil {
+		outcome = contract.ErrorCode(err)
+		if reason != "" {
+			h.m.GateRejects.WithLabelValues(reason).Inc()
 		}
-		if g.SoldOut.Is(id, t) {
-			fail("sold_out", flashsale.ErrStockShort)
-			return
-		}
-		var req buyRequest
-		if err := decodeBody(c, &req, true); err != nil {
-			fail("body", err)
-			return
-		}
-		if !g.Secrets.Check(a, user, req.Secret) {
-			fail("secret", contract.Errorf(contract.EBadSecret, "a valid start secret is required (GET /api/v1/activities/%d/secret)", id))
-			return
-		}
-		ip := g.ClientIP.Of(c.Request)
-		if g.Blacklist.Blocked(user, ip) {
-			fail("blocked", contract.Errorf(contract.EBlocked, "this account or address may not buy"))
-			return
-		}
-		// A fair start holds the first milliseconds' buys, then serves
-		// them in a random order.
-		if !g.FairStart.Hold(c.Request.Context(), a, t) {
-			fail("fair_start", contract.Errorf(contract.EUnavailable, "the request ended while held for the fair start"))
-			return
-		}
-		ctx := metrics.BuyPath(c)
-		var gid string
-		err = g.Breaker.Do(func() error {
-			leave, ok := g.Admission.Enter(id)
-			if !ok {
-				return &rateLimited{wait: time.Second, admission: true}
-			}
-			defer leave()
-			gid, err = buyer.Buy(ctx, a, user, g.Limiter.Windows(user, ip))
-			var over *flashsale.OverLimit
-			switch {
-			case errors.As(err, &over):
-				return &rateLimited{wait: over.Wait}
-			case errors.Is(err, flashsale.ErrStockShort):
-				g.SoldOut.Set(id, true)
-			}
-			return err
-		})
-		var rl *rateLimited
-		if errors.As(err, &rl) {
-			c.Header("Retry-After", strconv.Itoa(int((rl.wait+time.Second-1)/time.Second)))
-			reason := "rate_limit"
-			if rl.admission {
-				reason = "admission"
-			}
-			fail(reason, contract.Errorf(contract.ERateLimited, "too many requests, retry later"))
-			return
-		}
-		if err != nil {
-			fail("", err)
-			return
-		}
+		writeError(c, h.log, err)
+	} else {
 		c.JSON(http.StatusAccepted, gin.H{"status": "pending", "gid": gid})
 	}
+	h.m.Buys.WithLabelValues(outcome).Inc()
+	h.m.Sales.Record(act, outcome, reason)
 }
 
 // rateLimited is a limit's answer, inside the breaker: an answer, not a

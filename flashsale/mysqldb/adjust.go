@@ -37,12 +37,11 @@ func (c *Catalog) CancelActivity(ctx context.Context, id int64, now time.Time) (
 // maxTotal, and dtmcli.ErrDuplicated when the barrier is already there.
 func (c *Catalog) AddUnits(ctx context.Context, bb *dtmcli.BranchBarrier, activityID int64, n, maxTotal int) error {
 	return sqlbarrier.Run(ctx, c.db, bb, func(tx *gorm.DB) error {
-		res := tx.Exec("UPDATE activity_stock SET total = total + ?, stock = stock + ? WHERE activity_id = ? AND total + ? <= ?",
-			n, n, activityID, n, maxTotal)
-		if res.Error != nil {
-			return fmt.Errorf("raise DB stock: %w", res.Error)
+		added, err := contract.AddStock(ctx, tx.Statement.ConnPool, activityID, n, maxTotal)
+		if err != nil {
+			return fmt.Errorf("raise DB stock: %w", err)
 		}
-		if res.RowsAffected != 1 {
+		if !added {
 			return contract.Errorf(contract.EBadRequest, "activity %d would have more than %d units", activityID, maxTotal)
 		}
 		return recordAdjustment(tx, bb.Gid, activityID, n)
@@ -57,12 +56,11 @@ func (c *Catalog) RemoveUnits(ctx context.Context, bb *dtmcli.BranchBarrier, act
 	return sqlbarrier.Run(ctx, c.db, bb, func(tx *gorm.DB) error {
 		// The Redis stock never exceeds the DB stock (every change lowers
 		// Redis first or raises the DB first), so the units are there.
-		res := tx.Exec("UPDATE activity_stock SET total = total - ?, stock = stock - ? WHERE activity_id = ? AND stock >= ?",
-			n, n, activityID, n)
-		if res.Error != nil {
-			return fmt.Errorf("lower DB stock: %w", res.Error)
+		removed, err := contract.RemoveStock(ctx, tx.Statement.ConnPool, activityID, n)
+		if err != nil {
+			return fmt.Errorf("lower DB stock: %w", err)
 		}
-		if res.RowsAffected != 1 {
+		if !removed {
 			return fmt.Errorf("activity %d: the DB stock holds fewer than %d units", activityID, n)
 		}
 		return recordAdjustment(tx, bb.Gid, activityID, -n)
@@ -93,7 +91,7 @@ func (c *Catalog) AddCommitted(ctx context.Context, gid string) (bool, error) {
 func (c *Catalog) Ledger(ctx context.Context, activityID int64) (flashsale.Ledger, error) {
 	l := flashsale.Ledger{Applied: map[string]bool{}}
 	err := c.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var st stockRow
+		var st contract.StockRow
 		if err := tx.First(&st, "activity_id = ?", activityID).Error; err != nil {
 			return notFound(err, "activity %d has no DB stock", activityID)
 		}

@@ -51,7 +51,7 @@ func (c *Catalog) CreateActivity(ctx context.Context, a flashsale.Activity) (fla
 		if err := tx.Omit("Product").Create(&row).Error; err != nil {
 			return err
 		}
-		return tx.Create(&stockRow{ActivityID: row.ID, Total: a.Total, Stock: a.Total}).Error
+		return contract.CreateStock(ctx, tx.Statement.ConnPool, row.ID, a.Total)
 	})
 	if err != nil {
 		return flashsale.Activity{}, err
@@ -83,30 +83,18 @@ func (c *Catalog) Activities(ctx context.Context) ([]flashsale.Activity, error) 
 
 // OrderOf returns user's order in activity.
 func (c *Catalog) OrderOf(ctx context.Context, activityID int64, userID string) (contract.Order, error) {
-	var row orderRow
+	var row contract.OrderRow
 	err := c.db.WithContext(ctx).Where("activity_id = ? AND user_id = ?", activityID, userID).Take(&row).Error
 	if err != nil {
 		return contract.Order{}, notFound(err, "no order")
 	}
-	return contract.Order{
-		ID: row.ID, GID: row.GID, ActivityID: row.ActivityID, UserID: row.UserID,
-		ProductID: row.ProductID, Price: row.Price, Status: row.Status, CreatedAt: row.CreatedAt,
-		ExpiresAt: utc(row.ExpiresAt), PaidAt: utc(row.PaidAt), CancelledAt: utc(row.CancelledAt),
-	}, nil
-}
-
-func utc(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
+	return row.Order(), nil
 }
 
 // OrderGIDs returns the gids of the activity's orders and of the cancelled
 // ones.
 func (c *Catalog) OrderGIDs(ctx context.Context, activityID int64) ([]string, []string, error) {
-	var rows []orderRow
+	var rows []contract.OrderRow
 	if err := c.db.WithContext(ctx).Select("gid, status").Where("activity_id = ?", activityID).Find(&rows).Error; err != nil {
 		return nil, nil, err
 	}
@@ -129,7 +117,7 @@ func (c *Catalog) Counts(ctx context.Context, activityID int64) (flashsale.Order
 		N      int
 	}
 	db := c.db.WithContext(ctx)
-	if err := db.Model(&orderRow{}).Select("status, COUNT(*) AS n").Where("activity_id = ?", activityID).Group("status").Scan(&rows).Error; err != nil {
+	if err := db.Model(&contract.OrderRow{}).Select("status, COUNT(*) AS n").Where("activity_id = ?", activityID).Group("status").Scan(&rows).Error; err != nil {
 		return counts, 0, err
 	}
 	for _, r := range rows {
@@ -144,7 +132,7 @@ func (c *Catalog) Counts(ctx context.Context, activityID int64) (flashsale.Order
 			counts.Cancelled = r.N
 		}
 	}
-	var st stockRow
+	var st contract.StockRow
 	if err := db.First(&st, "activity_id = ?", activityID).Error; err != nil {
 		return counts, 0, notFound(err, "activity %d has no DB stock", activityID)
 	}

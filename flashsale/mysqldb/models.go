@@ -1,6 +1,8 @@
 // Package mysqldb stores the flash sale's catalog (products, activities and
-// their DB stock) in MySQL with gorm, and reads the orders the order service
-// writes to the same database.
+// the admins' stock adjustments) in MySQL with gorm. It writes an
+// activity's DB stock, and reads the orders the order service writes to the
+// same database, through the contract's shared tables
+// (internal/contract/tables.go).
 package mysqldb
 
 import "time"
@@ -34,27 +36,3 @@ type activityRow struct {
 }
 
 func (activityRow) TableName() string { return "activities" }
-
-type stockRow struct {
-	ActivityID int64 `gorm:"primaryKey"`
-	Total      int
-	Stock      int
-}
-
-func (stockRow) TableName() string { return "activity_stock" }
-
-type orderRow struct {
-	ID          int64
-	GID         string `gorm:"column:gid"`
-	ActivityID  int64
-	UserID      string
-	ProductID   int64
-	Price       int64
-	Status      string
-	CreatedAt   time.Time
-	ExpiresAt   *time.Time
-	PaidAt      *time.Time
-	CancelledAt *time.Time
-}
-
-func (orderRow) TableName() string { return "orders" }

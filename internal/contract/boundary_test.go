@@ -1,7 +1,11 @@
 package contract_test
 
 import (
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -64,5 +68,50 @@ func TestContractNeedsOnlyTheStandardLibraryAndDTM(t *testing.T) {
 		if strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") && !strings.HasPrefix(imp, "github.com/dtm-labs/client/") {
 			t.Errorf("internal/contract imports %s", imp)
 		}
+	}
+}
+
+// stockWrite matches an SQL statement that writes activity_stock, and a
+// StockRow value built to hand gorm a write (Create, Save, Updates).
+var stockWrite = regexp.MustCompile(`(?i)(update|into|delete\s+from)\s+activity_stock\b|StockRow\{`)
+
+// TestOnlyTheContractWritesTheStockRow: the DB stock changes in the
+// transactions of both services, so its writes are the contract's
+// functions (tables.go) and nothing else's; tests may set rows up.
+func TestOnlyTheContractWritesTheStockRow(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		t.Fatalf("go list -m: %v", err)
+	}
+	root := strings.TrimSpace(string(out))
+	own := filepath.Join(root, "internal", "contract")
+	checked := 0
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && (path == own || strings.HasPrefix(d.Name(), ".") && path != root):
+			return filepath.SkipDir
+		case d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go"):
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		checked++
+		for i, line := range strings.Split(string(src), "\n") {
+			if m := stockWrite.FindString(line); m != "" {
+				rel, _ := filepath.Rel(root, path)
+				t.Errorf("%s:%d writes activity_stock (%q) outside internal/contract", rel, i+1, m)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 50 {
+		t.Fatalf("only %d Go files checked under %s", checked, root)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/dtm-labs/client/dtmcli/dtmimp"
@@ -29,6 +30,20 @@ func Dialect(db *gorm.DB) string {
 		return SQLite
 	}
 	return MySQL
+}
+
+// InsertRows is the statement that inserts rows barrier rows on dialect,
+// each of six values (trans_type, gid, branch_id, op, barrier_id, reason),
+// and skips a row already there: MySQL's INSERT IGNORE, SQLite's INSERT OR
+// IGNORE.
+func InsertRows(dialect string, rows int) string {
+	verb := "INSERT IGNORE INTO "
+	if dialect == SQLite {
+		verb = "INSERT OR IGNORE INTO "
+	}
+	one := "(?, ?, ?, ?, ?, ?)"
+	return verb + barriersql.BarrierTable + " (trans_type, gid, branch_id, op, barrier_id, reason) VALUES " +
+		strings.Repeat(one+", ", rows-1) + one
 }
 
 // Run runs busi in one transaction behind bb's next barrier: the barrier
@@ -83,9 +98,7 @@ func callSQLite(tx *sql.Tx, bb *dtmcli.BranchBarrier, busi dtmcli.BarrierBusiFun
 		if op == "" {
 			return 0, nil
 		}
-		res, err := tx.Exec("INSERT OR IGNORE INTO "+barriersql.BarrierTable+
-			" (trans_type, gid, branch_id, op, barrier_id, reason) VALUES (?, ?, ?, ?, ?, ?)",
-			bb.TransType, bb.Gid, bb.BranchID, op, bid, bb.Op)
+		res, err := tx.Exec(InsertRows(SQLite, 1), bb.TransType, bb.Gid, bb.BranchID, op, bid, bb.Op)
 		if err != nil {
 			return 0, err
 		}
@@ -123,13 +136,7 @@ func QueryPrepared(ctx context.Context, db *gorm.DB, gid string) (committed bool
 	if err != nil {
 		return false, err
 	}
-	insert := "INSERT IGNORE INTO "
-	if Dialect(db) == SQLite {
-		insert = "INSERT OR IGNORE INTO "
-	}
-	if _, err := sqlDB.ExecContext(ctx, insert+barriersql.BarrierTable+
-		" (trans_type, gid, branch_id, op, barrier_id, reason) VALUES (?, ?, ?, ?, ?, ?)",
-		"msg", gid, dtmimp.MsgDoBranch0, dtmimp.MsgDoOp, dtmimp.MsgDoBarrier1, dtmimp.OpRollback); err != nil {
+	if _, err := sqlDB.ExecContext(ctx, InsertRows(Dialect(db), 1), "msg", gid, dtmimp.MsgDoBranch0, dtmimp.MsgDoOp, dtmimp.MsgDoBarrier1, dtmimp.OpRollback); err != nil {
 		return false, fmt.Errorf("close the barrier of %s: %w", gid, err)
 	}
 	var reason string

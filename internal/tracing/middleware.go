@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/flashsale/flashsale/internal/statuswriter"
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -55,9 +56,9 @@ func HTTP(tracer string, h http.Handler) http.Handler {
 		ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 		ctx, span := t.Start(ctx, r.Method+" "+r.URL.Path, trace.WithSpanKind(trace.SpanKindServer))
 		defer span.End()
-		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		sw := statuswriter.New(w)
 		h.ServeHTTP(sw, r.WithContext(ctx))
-		status(span, sw.code)
+		status(span, sw.Code())
 	})
 }
 
@@ -86,20 +87,3 @@ func status(span trace.Span, code int) {
 		span.SetStatus(codes.Error, http.StatusText(code))
 	}
 }
-
-// statusWriter remembers the status code a handler answered.
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-	told bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.told {
-		w.code, w.told = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/statuswriter"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -67,9 +68,9 @@ func (m *Metrics) Wrap(h http.Handler) http.Handler {
 			scrape.ServeHTTP(w, r)
 		case r.URL.Path == contract.RouteCreateOrder:
 			start := time.Now()
-			sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+			sw := statuswriter.New(w)
 			h.ServeHTTP(sw, r)
-			m.observe(sw.code, start, r.Header.Get(contract.PreparedAtHeader))
+			m.observe(sw.Code(), start, r.Header.Get(contract.PreparedAtHeader))
 		default:
 			h.ServeHTTP(w, r)
 		}
@@ -87,20 +88,3 @@ func (m *Metrics) observe(code int, start time.Time, preparedAt string) {
 		m.SettlementLag.Observe(end.Sub(t).Seconds())
 	}
 }
-
-// statusWriter remembers the status code a handler answered.
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-	told bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.told {
-		w.code, w.told = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/dtm-labs/client/dtmcli/dtmimp"
-	barriersql "github.com/flashsale/flashsale/barrier_sql"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/sqlbarrier"
 	"github.com/flashsale/flashsale/orders"
@@ -158,11 +157,7 @@ func (s *Store) createGroup(ctx context.Context, group []*creation) (err error) 
 			tx.Rollback()
 		}
 	}()
-	insert := "INSERT IGNORE INTO "
-	if s.dialect == sqlbarrier.SQLite {
-		insert = "INSERT OR IGNORE INTO "
-	}
-	q := insert + barriersql.BarrierTable + " (trans_type, gid, branch_id, op, barrier_id, reason) VALUES " + placeholders(len(group), 6)
+	q := sqlbarrier.InsertRows(s.dialect, len(group))
 	args := make([]any, 0, 9*len(group))
 	for _, c := range group {
 		bid := fmt.Sprintf("%02d", c.bb.BarrierID+1) // the first barrier of the branch, as Call numbers it
@@ -193,11 +188,11 @@ func (s *Store) createGroup(ctx context.Context, group []*creation) (err error) 
 	}
 	slices.Sort(acts)
 	for _, a := range acts {
-		res, err := tx.ExecContext(ctx, "UPDATE activity_stock SET stock = stock - ? WHERE activity_id = ? AND stock >= ?", units[a], a, units[a])
+		taken, err := contract.TakeStock(ctx, tx, a, units[a])
 		if err != nil {
 			return fmt.Errorf("decrement DB stock: %w", err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
+		if !taken {
 			return fmt.Errorf("activity %d: %w", a, orders.ErrNoDBStock)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/dtm-labs/client/dtmcli/dtmimp"
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/sqlbarrier"
 	"github.com/flashsale/flashsale/orders"
 	"gorm.io/gorm"
@@ -63,11 +64,11 @@ func (s *Store) cancel(ctx context.Context, bb *dtmcli.BranchBarrier, activityID
 			}
 			return orders.ErrNotCancellable
 		}
-		res = tx.Exec("UPDATE activity_stock SET stock = stock + 1 WHERE activity_id = ? AND stock < total", activityID)
-		if res.Error != nil {
-			return fmt.Errorf("return the unit to DB stock: %w", res.Error)
+		returned, err := contract.ReturnStock(ctx, tx.Statement.ConnPool, activityID)
+		if err != nil {
+			return fmt.Errorf("return the unit to DB stock: %w", err)
 		}
-		if res.RowsAffected != 1 {
+		if !returned {
 			return fmt.Errorf("activity %d: %w", activityID, orders.ErrDBStockFull)
 		}
 		return nil

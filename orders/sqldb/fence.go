@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/dtm-labs/client/dtmcli/dtmimp"
-	barriersql "github.com/flashsale/flashsale/barrier_sql"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/sqlbarrier"
 )
@@ -21,13 +20,7 @@ const fenceReason = "fence"
 // creates the order, so after the insert either the order exists (the
 // branch ran first: ordered is true) or it never will.
 func (s *Store) Fence(ctx context.Context, gid string) (ordered bool, err error) {
-	insert := "INSERT IGNORE INTO "
-	if s.dialect == sqlbarrier.SQLite {
-		insert = "INSERT OR IGNORE INTO "
-	}
-	if _, err := s.sqlDB.ExecContext(ctx, insert+barriersql.BarrierTable+
-		" (trans_type, gid, branch_id, op, barrier_id, reason) VALUES (?, ?, ?, ?, ?, ?)",
-		"msg", gid, contract.FirstBranch, dtmimp.OpAction, dtmimp.MsgDoBarrier1, fenceReason); err != nil {
+	if _, err := s.sqlDB.ExecContext(ctx, sqlbarrier.InsertRows(s.dialect, 1), "msg", gid, contract.FirstBranch, dtmimp.OpAction, dtmimp.MsgDoBarrier1, fenceReason); err != nil {
 		return false, fmt.Errorf("fence %s: %w", gid, err)
 	}
 	var n int

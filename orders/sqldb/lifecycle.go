@@ -16,14 +16,14 @@ import (
 
 // Order returns order id, or an Error ENotFound.
 func (s *Store) Order(ctx context.Context, id int64) (orders.Order, error) {
-	var row orderRow
+	var row contract.OrderRow
 	if err := s.db.WithContext(ctx).Take(&row, id).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return orders.Order{}, contract.Errorf(contract.ENotFound, "no order %d", id)
 		}
 		return orders.Order{}, err
 	}
-	return row.order(), nil
+	return order(row), nil
 }
 
 // StartCharge records, while order id is still created, that a charge is
@@ -78,13 +78,13 @@ func (s *Store) Cancelled(ctx context.Context, since time.Time, limit int) ([]or
 }
 
 func (s *Store) list(ctx context.Context, limit int, where string, args ...any) ([]orders.Order, error) {
-	var rows []orderRow
+	var rows []contract.OrderRow
 	if err := s.db.WithContext(ctx).Where(where, args...).Order("expires_at, id").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	out := make([]orders.Order, len(rows))
 	for i, r := range rows {
-		out[i] = r.order()
+		out[i] = order(r)
 	}
 	return out, nil
 }
@@ -95,18 +95,8 @@ func (s *Store) guarded(ctx context.Context, q string, args ...any) (bool, error
 	return res.RowsAffected == 1, res.Error
 }
 
-func (r orderRow) order() orders.Order {
-	return orders.Order{Order: contract.Order{
-		ID: r.ID, GID: r.GID, ActivityID: r.ActivityID, UserID: r.UserID, ProductID: r.ProductID,
-		Price: r.Price, Status: r.Status, CreatedAt: r.CreatedAt.UTC(),
-		ExpiresAt: utc(r.ExpiresAt), PaidAt: utc(r.PaidAt), CancelledAt: utc(r.CancelledAt),
-	}, Payment: r.PaymentState}
-}
-
-func utc(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
+// order is the row as the order service knows it: the order and the
+// state of its charge.
+func order(r contract.OrderRow) orders.Order {
+	return orders.Order{Order: r.Order(), Payment: r.PaymentState}
 }

@@ -24,24 +24,6 @@ const (
 	SQLite = sqlbarrier.SQLite
 )
 
-type orderRow struct {
-	ID           int64
-	GID          string `gorm:"column:gid"`
-	ActivityID   int64
-	UserID       string
-	ProductID    int64
-	Price        int64
-	Status       string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	ExpiresAt    *time.Time
-	PaidAt       *time.Time
-	CancelledAt  *time.Time
-	PaymentState string
-}
-
-func (orderRow) TableName() string { return "orders" }
-
 // Store implements orders.Store.
 type Store struct {
 	db      *gorm.DB
@@ -87,11 +69,11 @@ func (s *Store) createOne(ctx context.Context, bb *dtmcli.BranchBarrier, req con
 		if err := tx.Create(&o).Error; err != nil && !sabotage.Duplicate(err) { // Duplicate: false but in a broken build
 			return fmt.Errorf("insert order: %w", err)
 		}
-		res := tx.Exec("UPDATE activity_stock SET stock = stock - 1 WHERE activity_id = ? AND stock > 0", req.ActivityID)
-		if res.Error != nil {
-			return fmt.Errorf("decrement DB stock: %w", res.Error)
+		taken, err := contract.TakeStock(ctx, tx.Statement.ConnPool, req.ActivityID, 1)
+		if err != nil {
+			return fmt.Errorf("decrement DB stock: %w", err)
 		}
-		if res.RowsAffected != 1 {
+		if !taken {
 			return fmt.Errorf("activity %d: %w", req.ActivityID, orders.ErrNoDBStock)
 		}
 		return nil
@@ -99,13 +81,13 @@ func (s *Store) createOne(ctx context.Context, bb *dtmcli.BranchBarrier, req con
 }
 
 // orderRowFor is the order row a purchase message's branch creates at now.
-func orderRowFor(gid string, req contract.OrderRequest, now time.Time) orderRow {
+func orderRowFor(gid string, req contract.OrderRequest, now time.Time) contract.OrderRow {
 	payBy := orders.DefaultPayTimeout
 	if req.PayTimeoutSeconds > 0 {
 		payBy = time.Duration(req.PayTimeoutSeconds) * time.Second
 	}
 	expires := now.Add(payBy)
-	return orderRow{
+	return contract.OrderRow{
 		GID: gid, ActivityID: req.ActivityID, UserID: req.UserID, ProductID: req.ProductID,
 		Price: req.Price, Status: orders.StatusCreated, CreatedAt: now, UpdatedAt: now, ExpiresAt: &expires,
 	}

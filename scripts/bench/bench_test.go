@@ -62,7 +62,7 @@ func TestQuickProfile(t *testing.T) {
 	if fi, err := os.Stat(jsonPath); err != nil || fi.Size() == 0 {
 		t.Errorf("JSON report: %v", err)
 	}
-	// The bound for CI; building the binaries depends on the
+	// The quick profile's bound, for CI; building the binaries depends on the
 	// build cache, not on the bench, and is left out.
 	if run := rep.Seconds - rep.BuildSeconds; run > 120 {
 		t.Errorf("the quick profile took %.0f s (after %.0f s of building), over two minutes", run, rep.BuildSeconds)

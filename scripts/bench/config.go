@@ -90,7 +90,7 @@ type BurstSize struct {
 	Buys, Units, Users, Conns int
 }
 
-// FullConfig is the profile of the issue: the 200k-buy burst, 64 and 256
+// FullConfig is the full profile: the 200k-buy burst, 64 and 256
 // connections, 10-second steady runs.
 func FullConfig() Config {
 	_, err := exec.LookPath("perf")

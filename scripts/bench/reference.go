@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/flashsale/flashsale/internal/testproc"
@@ -33,7 +34,7 @@ func (r *runner) startReference(ctx context.Context) (*refStack, error) {
 	var dtmURL string
 	err := st.start("ref-dtm", func(ports []int) (*testproc.Proc, string) {
 		dtmURL = fmt.Sprintf("http://127.0.0.1:%d/api/dtmsvr", ports[0])
-		return st.benchsvc("ref-dtm", "dtm", "-http-port", itoa(ports[0]), "-grpc-port", itoa(ports[1]),
+		return st.benchsvc("ref-dtm", "dtm", "-http-port", strconv.Itoa(ports[0]), "-grpc-port", strconv.Itoa(ports[1]),
 			"-redis", st.dtmStore, "-redis-prefix", refDTMPrefix, "-dir", st.dir), dtmURL + "/version"
 	}, 2)
 	if err != nil {
@@ -43,7 +44,7 @@ func (r *runner) startReference(ctx context.Context) (*refStack, error) {
 	err = st.start("ref-app", func(ports []int) (*testproc.Proc, string) {
 		rs.appAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
 		return st.benchsvc("ref-app", "ref", "-addr", rs.appAddr, "-dtm", dtmURL, "-redis", st.redisAddr,
-			"-redis-db", itoa(st.redisDB), "-stock-key", refStockKey), "http://" + rs.appAddr + "/healthz"
+			"-redis-db", strconv.Itoa(st.redisDB), "-stock-key", refStockKey), "http://" + rs.appAddr + "/healthz"
 	}, 1)
 	if err != nil {
 		return nil, err

@@ -31,8 +31,8 @@ type Report struct {
 	Invariants   []Invariants `json:"invariants"`
 
 	// Table is every run's figures with its ratio to its ceiling or to
-	// the reference; Targets the targets of the issue (and the design's
-	// stricter ones), met or missed with the gap.
+	// the reference; Targets the targets (the design's, and the first
+	// benchmark's burst latency), met or missed with the gap.
 	Table    []Row     `json:"table"`
 	Targets  []Target  `json:"targets"`
 	Profiles []Profile `json:"profiles,omitempty"`
@@ -128,7 +128,8 @@ type Row struct {
 	Answers   string  `json:"answers"`
 }
 
-// Target is one target of the issue or of the design (docs/benchmarks.md).
+// Target is one target of the design or of the first benchmark
+// (docs/benchmarks.md).
 type Target struct {
 	Name   string `json:"name"`
 	Source string `json:"source"`

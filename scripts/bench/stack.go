@@ -153,7 +153,7 @@ func (s *stack) startDTMStore() error {
 			return err
 		}
 		s.dtmRedisPort = port
-		s.dtmStore = "127.0.0.1:" + itoa(port)
+		s.dtmStore = "127.0.0.1:" + strconv.Itoa(port)
 	}
 	fmt.Fprintf(s.log, "bench: dtm's store at %s (-dtm-store %s)\n", s.dtmStore, cmp.Or(s.cfg.DTMStore, "always"))
 	return nil
@@ -175,9 +175,9 @@ func (s *stack) startRedisServer(name string, args []string) (string, *redis.Cli
 		if port, err = freePort(); err != nil {
 			return "", nil, err
 		}
-		addr := "127.0.0.1:" + itoa(port)
+		addr := "127.0.0.1:" + strconv.Itoa(port)
 		p := &testproc.Proc{Name: name, Bin: "redis-server", Log: filepath.Join(s.dir, name+".log"),
-			Args: append(slices.Clone(args), "--bind", "127.0.0.1", "--port", itoa(port), "--dir", data)}
+			Args: append(slices.Clone(args), "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--dir", data)}
 		s.procs = append(s.procs, p)
 		if err = startProc(p, ""); err == nil {
 			rdb := redis.NewClient(&redis.Options{Addr: addr})
@@ -256,15 +256,15 @@ func (s *stack) servicesEnv(grpcPort int) []string {
 		dtmStore = "DTM_REDIS_ADDR="
 	}
 	return []string{
-		dtmStore, "DTM_REDIS_PORT=" + itoa(s.dtmRedisPort),
+		dtmStore, "DTM_REDIS_PORT=" + strconv.Itoa(s.dtmRedisPort),
 		"FLASHSALE_RUN_DIR=" + s.run,
 		"REDIS_ADDR=" + s.redisAddr, "REDIS_DB=0", "REDIS_PASSWORD=",
 		"MYSQL_DSN=" + s.dsn,
-		"FLASHSALE_ADDR=127.0.0.1:" + itoa(s.shopperPort),
-		"FLASHSALE_ADMIN_ADDR=127.0.0.1:" + itoa(s.adminPort),
-		"FLASHSALE_INTERNAL_ADDR=127.0.0.1:" + itoa(s.internalPort),
-		"ORDERS_ADDR=127.0.0.1:" + itoa(s.ordersPort),
-		"DTM_HTTP_PORT=" + itoa(s.dtmPort), "DTM_GRPC_PORT=" + itoa(grpcPort),
+		"FLASHSALE_ADDR=127.0.0.1:" + strconv.Itoa(s.shopperPort),
+		"FLASHSALE_ADMIN_ADDR=127.0.0.1:" + strconv.Itoa(s.adminPort),
+		"FLASHSALE_INTERNAL_ADDR=127.0.0.1:" + strconv.Itoa(s.internalPort),
+		"ORDERS_ADDR=127.0.0.1:" + strconv.Itoa(s.ordersPort),
+		"DTM_HTTP_PORT=" + strconv.Itoa(s.dtmPort), "DTM_GRPC_PORT=" + strconv.Itoa(grpcPort),
 		"DTM_IMPL=launcher", "READY_TIMEOUT=60",
 		"FLASHSALE_JWT_SECRET=" + s.cfg.JWTSecret,
 		"FLASHSALE_ADMIN_TOKEN=" + s.cfg.AdminToken,
@@ -384,5 +384,3 @@ func (s *stack) adminURL() string   { return fmt.Sprintf("http://127.0.0.1:%d", 
 func (s *stack) shopperAddr() string {
 	return fmt.Sprintf("127.0.0.1:%d", s.shopperPort)
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -69,7 +69,7 @@ func TestPlanGrows(t *testing.T) {
 // docs/capacity.md was computed from and prints every part.
 func TestPlanFromTheCommittedReport(t *testing.T) {
 	var out strings.Builder
-	if err := run([]string{"-report", "../../docs/bench-2026-12-06.json"}, &out); err != nil {
+	if err := run([]string{"-report", "testdata/bench-2026-12-06.json"}, &out); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"flashsale instances", "dtm groups", "Redis masters", "order-service instances", "MySQL primaries", "Where the next ceiling lies"} {

@@ -3,7 +3,7 @@
 // instances, dtm groups, Redis masters, order-service instances and MySQL
 // primaries, and where the next ceiling lies (docs/capacity.md).
 //
-//	go run ./scripts/capacity -report docs/bench-2026-12-06.json
+//	go run ./scripts/capacity -report scripts/capacity/testdata/bench-2026-12-06.json
 //	go run ./scripts/capacity -report bench.json -rps 1000000 -units 100000 -sell 10 -cores 16
 package main
 
@@ -23,7 +23,7 @@ func main() {
 
 func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("capacity", flag.ContinueOnError)
-	report := fs.String("report", "docs/bench-2026-12-06.json", "a scripts/bench JSON report (-json)")
+	report := fs.String("report", "scripts/capacity/testdata/bench-2026-12-06.json", "a scripts/bench JSON report (-json)")
 	var s Sale
 	var m Machines
 	fs.Float64Var(&s.Requests, "rps", 1_000_000, "peak buy requests per second")

@@ -39,7 +39,7 @@ type Plan struct {
 
 	FlashsaleInstances, DTMGroups, OrdersInstances, MySQLPrimaries int
 	// StockMasters are the Redis masters the sale's stock calls need
-	// (stock shards, issue 15); DTMMasters one per dtm group's store;
+	// (the stock shards); DTMMasters one per dtm group's store;
 	// WindowMasters the rate windows' share, spread over every master.
 	StockMasters, DTMMasters int
 	WindowLoad               float64 // cores of Redis

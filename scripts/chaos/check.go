@@ -8,10 +8,12 @@ import (
 	"net/url"
 	"os/exec"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/elide"
 	"github.com/flashsale/flashsale/reconcile"
 )
 
@@ -70,14 +72,14 @@ func (s *stack) check(ctx context.Context, sh *shop, adm *admin, units int, reco
 		v.reports = append(v.reports, r)
 		v.reconciled += len(r.Violations)
 		for _, x := range r.Violations {
-			v.violations = append(v.violations, violationLine(act, x))
+			v.violations = append(v.violations, fmt.Sprintf("activity %d: %s", act, x))
 		}
 		lost, err := s.acceptedWithoutOrder(ctx, act, sh.acceptedUsers(act))
 		if err != nil {
 			return v, err
 		}
 		if len(lost) > 0 {
-			v.violations = append(v.violations, fmt.Sprintf("activity %d: A1 %d shoppers told 202 have no order users=%s", act, len(lost), strings.Join(first(lost, 20), ",")))
+			v.violations = append(v.violations, fmt.Sprintf("activity %d: A1 %d shoppers told 202 have no order users=%s", act, len(lost), strings.Join(elide.List(lost, 20), ",")))
 		}
 		if err := s.checkAdjustments(ctx, &v, act, units, r.Total, adm.adjustments(act)); err != nil {
 			return v, err
@@ -86,7 +88,7 @@ func (s *stack) check(ctx context.Context, sh *shop, adm *admin, units int, reco
 	if reconcileBin != "" {
 		ids := make([]string, len(acts))
 		for i, a := range acts {
-			ids[i] = itoa(int(a))
+			ids[i] = strconv.Itoa(int(a))
 		}
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 		defer cancel()
@@ -158,33 +160,6 @@ func (s *stack) acceptedWithoutOrder(ctx context.Context, act int64, users []str
 	return lost, rows.Err()
 }
 
-// violationLine renders a violation with the ids involved.
-func violationLine(act int64, x reconcile.Violation) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "activity %d: %s %s", act, x.Invariant, x.Message)
-	if len(x.GIDs) > 0 {
-		fmt.Fprintf(&b, " gids=%s", strings.Join(first(x.GIDs, 20), ","))
-	}
-	if len(x.OrderIDs) > 0 {
-		ids := make([]string, len(x.OrderIDs))
-		for i, id := range x.OrderIDs {
-			ids[i] = fmt.Sprint(id)
-		}
-		fmt.Fprintf(&b, " orders=%s", strings.Join(first(ids, 20), ","))
-	}
-	if len(x.Users) > 0 {
-		fmt.Fprintf(&b, " users=%s", strings.Join(first(x.Users, 20), ","))
-	}
-	return b.String()
-}
-
-func first(s []string, n int) []string {
-	if len(s) > n {
-		return append(s[:n:n], fmt.Sprintf("...(%d more)", len(s)-n))
-	}
-	return s
-}
-
 // adjustmentState is what the stores hold of an activity's stock
 // adjustments.
 type adjustmentState struct {
@@ -237,7 +212,7 @@ func (st adjustmentState) violations(units int, sent []adjustment) []string {
 		line := fmt.Sprintf("activity %d: A2 %s", st.act, what)
 		if len(gids) > 0 {
 			sort.Strings(gids)
-			line += " gids=" + strings.Join(first(gids, 20), ",")
+			line += " gids=" + strings.Join(elide.List(gids, 20), ",")
 		}
 		out = append(out, line)
 	}

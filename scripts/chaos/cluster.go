@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,7 +61,7 @@ func (s *stack) startCluster(ctx context.Context, o options, ports []int, sales 
 		c := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: time.Second, MaxRetries: -1})
 		p := &proc{
 			name: fmt.Sprintf("redis%d", i+1), bin: o.redisServer, log: filepath.Join(dir, "redis.log"),
-			args: []string{"--port", itoa(ports[2*i]), "--cluster-port", itoa(ports[2*i+1]), "--bind", "127.0.0.1",
+			args: []string{"--port", strconv.Itoa(ports[2*i]), "--cluster-port", strconv.Itoa(ports[2*i+1]), "--bind", "127.0.0.1",
 				"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf"), "--cluster-node-timeout", "1000",
 				"--appendonly", "yes", "--appendfsync", "always", "--repl-diskless-sync-delay", "0",
 				"--dir", dir, "--save", "", "--daemonize", "no"},
@@ -141,7 +142,7 @@ func (s *stack) dtmMasterOfItsOwn(ctx context.Context, bus7, bus8 int) (int, err
 			if err != nil {
 				return err
 			}
-			if !strings.Contains(info, "cluster_known_nodes:"+itoa(clusterNodes)+"\r") {
+			if !strings.Contains(info, "cluster_known_nodes:"+strconv.Itoa(clusterNodes)+"\r") {
 				return fmt.Errorf("%s: not cluster_known_nodes:%d", s.nodeAddr[i], clusterNodes)
 			}
 		}
@@ -199,7 +200,7 @@ func (s *stack) dtmMasterOfItsOwn(ctx context.Context, bus7, bus8 int) (int, err
 		return 0, err
 	}
 	// Every node maps the slot to the new master, which holds only it.
-	err = waitNodes(ctx, "move slot "+itoa(slot), func() error {
+	err = waitNodes(ctx, "move slot "+strconv.Itoa(slot), func() error {
 		for i, n := range nodes {
 			shards, err := n.ClusterShards(ctx).Result()
 			if err != nil {

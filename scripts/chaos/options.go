@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,7 +53,7 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 	fs.IntVar(&o.units, "units", 300, "units per sale")
 	fs.Float64Var(&o.burst, "burst", 0.2, "share of a sale's shoppers who arrive in its first half second (the rest: over 80% of the round)")
 	fs.Float64Var(&o.double, "double", 0.1, "share of shoppers who click buy twice at once")
-	fs.IntVar(&o.unpaid, "unpaid", 2, "every n-th sale, from the first, gives "+itoa(shortPayTimeout)+" s to pay (nobody pays: its orders are cancelled during the storm); 0: none (an hour to pay)")
+	fs.IntVar(&o.unpaid, "unpaid", 2, "every n-th sale, from the first, gives "+strconv.Itoa(shortPayTimeout)+" s to pay (nobody pays: its orders are cancelled during the storm); 0: none (an hour to pay)")
 	fs.DurationVar(&o.gapMin, "gap-min", time.Second, "least time between two faults")
 	fs.DurationVar(&o.gapMax, "gap-max", 3*time.Second, "most time between two faults")
 	faults := fs.String("faults", "all", "fault kinds to inject, comma-separated, or all, or none: "+strings.Join(faultKinds, ","))

@@ -123,7 +123,7 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 		s.rdb = redis.NewClient(&redis.Options{Addr: s.redisAddr(), DialTimeout: time.Second, ReadTimeout: 2 * time.Second, MaxRetries: -1})
 		s.redisProc = &proc{
 			name: "redis-server", bin: o.redisServer, log: filepath.Join(s.dir, "redis.log"),
-			args: []string{"--port", itoa(s.redisPort), "--bind", "127.0.0.1", "--appendonly", "yes",
+			args: []string{"--port", strconv.Itoa(s.redisPort), "--bind", "127.0.0.1", "--appendonly", "yes",
 				"--appendfsync", "everysec", "--dir", redisDir, "--save", "", "--daemonize", "no"},
 			ready: func(ctx context.Context) error { return s.rdb.Ping(ctx).Err() },
 		}
@@ -137,14 +137,14 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 		s.dtmRDB = redis.NewClient(&redis.Options{Addr: s.dtmStoreAddr(), DialTimeout: time.Second, ReadTimeout: 2 * time.Second, MaxRetries: -1})
 		s.dtmRedisProc = &proc{
 			name: "dtm-redis", bin: o.redisServer, log: filepath.Join(s.dir, "dtm-redis.log"),
-			args: []string{"--port", itoa(s.dtmRedisPort), "--bind", "127.0.0.1", "--appendonly", "yes",
+			args: []string{"--port", strconv.Itoa(s.dtmRedisPort), "--bind", "127.0.0.1", "--appendonly", "yes",
 				"--appendfsync", "always", "--dir", dtmRedisDir, "--save", "", "--daemonize", "no"},
 			ready: func(ctx context.Context) error { return s.dtmRDB.Ping(ctx).Err() },
 		}
 	}
 	s.dtmProc = &proc{
 		name: "dtm", bin: bins.dtm, log: filepath.Join(s.dir, "dtm.log"),
-		args: []string{"-http-port", itoa(s.dtmHTTP), "-grpc-port", itoa(ports[2]), "-redis", s.dtmStoreAddr(),
+		args: []string{"-http-port", strconv.Itoa(s.dtmHTTP), "-grpc-port", strconv.Itoa(ports[2]), "-redis", s.dtmStoreAddr(),
 			"-redis-prefix", "{dtm}", "-dir", s.dir, "-log-level", "warn"},
 		ready: s.httpReady(s.dtmURL() + "/version"),
 	}
@@ -214,7 +214,7 @@ type quietRedis struct{}
 
 func (quietRedis) Printf(context.Context, string, ...any) {}
 
-func (s *stack) addr(port int) string { return "127.0.0.1:" + itoa(port) }
+func (s *stack) addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 
 // redisAddr is the Redis server's address, or the cluster nodes'
 // addresses, comma-separated.
@@ -311,7 +311,7 @@ func freePorts(n int) ([]int, error) {
 	ports := make([]int, 0, n)
 	for try := 0; len(ports) < n && try < 100*n; try++ {
 		port := 10000 + rand.IntN(low-10000)
-		ln, err := net.Listen("tcp", ":"+itoa(port))
+		ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
 		if err != nil {
 			continue
 		}
@@ -323,5 +323,3 @@ func freePorts(n int) ([]int, error) {
 	}
 	return ports, nil
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

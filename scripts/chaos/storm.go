@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/elide"
 )
 
 // result is what a storm produced.
@@ -122,7 +124,7 @@ func (r *result) failures() []string {
 	var out []string
 	out = append(out, r.fatal...)
 	if !r.settled {
-		out = append(out, fmt.Sprintf("liveness: %d messages not final (or sales with unpaid orders not cancelled) within the bound after the last fault healed: %s", len(r.stuck), strings.Join(first(r.stuck, 20), ", ")))
+		out = append(out, fmt.Sprintf("liveness: %d messages not final (or sales with unpaid orders not cancelled) within the bound after the last fault healed: %s", len(r.stuck), strings.Join(elide.List(r.stuck, 20), ", ")))
 	}
 	if n := len(r.verdict.violations); n > 0 {
 		out = append(out, fmt.Sprintf("%d violations", n))

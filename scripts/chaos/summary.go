@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/elide"
 )
 
 // printSummary prints the run's table: requests by outcome, faults by
@@ -82,7 +84,7 @@ func printSummary(w io.Writer, o options, r *result, reasons []string) {
 		row(0, "time to settle", fmt.Sprintf("%s after the last fault healed (bound %s)", r.settle.Round(100*time.Millisecond), o.settle))
 	} else {
 		row(0, "time to settle", fmt.Sprintf("NOT SETTLED within %s: %d messages stuck", o.settle, len(r.stuck)))
-		for _, g := range first(r.stuck, 50) {
+		for _, g := range elide.List(r.stuck, 50) {
 			row(2, "stuck", g)
 		}
 	}

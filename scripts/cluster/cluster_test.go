@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -62,8 +63,8 @@ func TestClusterUpDown(t *testing.T) {
 	base := freeBase(t)
 	shop, admin, internal, orders := testproc.FreePort(t), testproc.FreePort(t), testproc.FreePort(t), testproc.FreePort(t)
 	env := map[string]string{"FLASHSALE_JWT_SECRET": testJWT, "FLASHSALE_ADMIN_TOKEN": testAdmin}
-	args := []string{"-dir", dir, "-base-port", itoa(base), "-mysql", dsn, "-weights", "2,1",
-		"-shopper-port", itoa(shop), "-admin-port", itoa(admin), "-internal-port", itoa(internal), "-orders-port", itoa(orders)}
+	args := []string{"-dir", dir, "-base-port", strconv.Itoa(base), "-mysql", dsn, "-weights", "2,1",
+		"-shopper-port", strconv.Itoa(shop), "-admin-port", strconv.Itoa(admin), "-internal-port", strconv.Itoa(internal), "-orders-port", strconv.Itoa(orders)}
 	ctx := context.Background()
 	t.Cleanup(func() { run(ctx, append([]string{"down"}, args...), func(k string) string { return env[k] }) })
 	if err := run(ctx, append([]string{"up"}, args...), func(k string) string { return env[k] }); err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,7 +60,7 @@ func up(ctx context.Context, o options, getenv func(string) string) error {
 			return err
 		}
 		if err := start(ctx, dir, process{name: fmt.Sprintf("redis%d", i), bin: progs["redis-server"], ports: []int{l.redisPort(i), l.busPort(i)},
-			args: []string{"--port", itoa(l.redisPort(i)), "--cluster-port", itoa(l.busPort(i)), "--bind", "127.0.0.1",
+			args: []string{"--port", strconv.Itoa(l.redisPort(i)), "--cluster-port", strconv.Itoa(l.busPort(i)), "--bind", "127.0.0.1",
 				"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(node, "nodes.conf"), "--cluster-node-timeout", "2000",
 				"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--dir", node}}); err != nil {
 			return err
@@ -77,7 +78,7 @@ func up(ctx context.Context, o options, getenv func(string) string) error {
 		return err
 	}
 	if err := start(ctx, dir, process{name: "dtm-redis", bin: progs["redis-server"], ports: []int{l.dtmRedisPort()},
-		args: []string{"--port", itoa(l.dtmRedisPort()), "--bind", "127.0.0.1",
+		args: []string{"--port", strconv.Itoa(l.dtmRedisPort()), "--bind", "127.0.0.1",
 			"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--dir", dtmRedis}}); err != nil {
 		return err
 	}
@@ -87,8 +88,8 @@ func up(ctx context.Context, o options, getenv func(string) string) error {
 			return err
 		}
 		if err := start(ctx, dir, process{name: fmt.Sprintf("dtm%d", g), bin: bin("dtm"), ports: []int{l.dtmPort(g), l.dtmPort(g) + 1},
-			args: []string{"-redis", addr(l.dtmRedisPort()), "-redis-prefix", storePrefix(g), "-http-port", itoa(l.dtmPort(g)),
-				"-grpc-port", itoa(l.dtmPort(g) + 1), "-dir", dtmDir, "-log-level", "warn"},
+			args: []string{"-redis", addr(l.dtmRedisPort()), "-redis-prefix", storePrefix(g), "-http-port", strconv.Itoa(l.dtmPort(g)),
+				"-grpc-port", strconv.Itoa(l.dtmPort(g) + 1), "-dir", dtmDir, "-log-level", "warn"},
 			ready: "http://" + addr(l.dtmPort(g)) + "/api/dtmsvr/version"}); err != nil {
 			return err
 		}
@@ -202,5 +203,3 @@ func down(o options) error {
 	}
 	return nil
 }
-
-func itoa(n int) string { return fmt.Sprint(n) }
