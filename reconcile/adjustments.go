@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sort"
+
+	"github.com/dtm-labs/client/dtmcli"
 )
 
 // checkAdjustments counts the activity's stock adjustments into r and
@@ -34,7 +36,7 @@ func checkAdjustments(ctx context.Context, src Sources, r *Report, adjusts map[s
 	// As for purchases, dtm's listing can skip transactions.
 	for gid := range applied {
 		if _, ok := adjusts[gid]; !ok {
-			st, err := MessageStatus(ctx, src, gid)
+			st, err := messageStatus(ctx, src, gid)
 			if err != nil {
 				return err
 			}
@@ -45,9 +47,9 @@ func checkAdjustments(ctx context.Context, src Sources, r *Report, adjusts map[s
 	for gid, st := range adjusts {
 		r.Adjustments[st]++
 		switch st {
-		case "prepared", "submitted":
+		case dtmcli.StatusPrepared, dtmcli.StatusSubmitted:
 			r.Pending = append(r.Pending, gid)
-		case "succeed":
+		case dtmcli.StatusSucceed:
 			if !applied[gid] {
 				notInDB = append(notInDB, gid)
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/internal/contract"
 )
 
@@ -25,7 +26,7 @@ func checkCancels(ctx context.Context, src Sources, r *Report, orders []order, c
 	// As for purchases, dtm's listing can skip transactions.
 	for gid := range cancelled {
 		if _, ok := cancels[gid]; !ok {
-			st, err := MessageStatus(ctx, src, gid)
+			st, err := messageStatus(ctx, src, gid)
 			if err != nil {
 				return err
 			}
@@ -34,7 +35,7 @@ func checkCancels(ctx context.Context, src Sources, r *Report, orders []order, c
 	}
 	for gid, st := range cancels {
 		r.Cancels[st]++
-		if st == "prepared" || st == "submitted" {
+		if st == dtmcli.StatusPrepared || st == dtmcli.StatusSubmitted {
 			r.Pending = append(r.Pending, gid)
 		}
 	}
@@ -44,8 +45,8 @@ func checkCancels(ctx context.Context, src Sources, r *Report, orders []order, c
 	var noMsgIDs, notReturnedIDs []int64
 	for gid, o := range cancelled {
 		switch cancels[gid] {
-		case "prepared", "submitted":
-		case "succeed":
+		case dtmcli.StatusPrepared, dtmcli.StatusSubmitted:
+		case dtmcli.StatusSucceed:
 			if !returned[gid] {
 				notReturned = append(notReturned, gid)
 				notReturnedIDs = append(notReturnedIDs, o.id)
@@ -61,7 +62,7 @@ func checkCancels(ctx context.Context, src Sources, r *Report, orders []order, c
 		}
 	}
 	for gid, st := range cancels {
-		if _, ok := cancelled[gid]; !ok && st == "succeed" {
+		if _, ok := cancelled[gid]; !ok && st == dtmcli.StatusSucceed {
 			stray = append(stray, gid)
 		}
 	}
