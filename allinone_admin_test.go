@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/dtm-labs/client/dtmcli"
 )
 
 // TestEmbeddedAdjustAndCancel: in the embedded mode (SQLite, the in-process
@@ -24,7 +26,7 @@ func TestEmbeddedAdjustAndCancel(t *testing.T) {
 	}{{5, "add_1"}, {-3, "remove_1"}} {
 		code, body := s.call("POST", fmt.Sprintf("%s/admin/v1/activities/%d/stock", s.adm, act), testAdmin,
 			map[string]any{"delta": adj.delta, "request_id": adj.id})
-		if code != http.StatusOK || body["status"] != "succeed" {
+		if code != http.StatusOK || body["status"] != dtmcli.StatusSucceed {
 			t.Fatalf("adjust %+d: %d %v", adj.delta, code, body)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/dtm-labs/client/dtmcli"
 )
 
 // TestEmbeddedPayAndTimeout: in the embedded mode (SQLite, the in-process
@@ -97,7 +99,7 @@ func TestEmbeddedPayAndTimeout(t *testing.T) {
 	order("newcomer", "created", 10*time.Second)
 	r := s.settle(act, 15*time.Second)
 	cancels, _ := r["cancels"].(map[string]any)
-	if r["live_orders"] != 2.0 || r["redis_stock"] != 0.0 || r["db_stock"] != 0.0 || cancels["succeed"] != 1.0 || len(cancels) != 1 {
+	if r["live_orders"] != 2.0 || r["redis_stock"] != 0.0 || r["db_stock"] != 0.0 || cancels[dtmcli.StatusSucceed] != 1.0 || len(cancels) != 1 {
 		t.Fatalf("after settlement: %v", r)
 	}
 }

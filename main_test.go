@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/flashsale/auth"
 	"github.com/flashsale/flashsale/internal/api/apitest"
 	"github.com/flashsale/flashsale/internal/testproc"
@@ -202,7 +203,7 @@ func (s *sale) settle(act int64, timeout time.Duration) map[string]any {
 		code, body := s.call("GET", fmt.Sprintf("%s/admin/v1/reconcile?activity=%d", s.adm, act), s.admin, nil)
 		r, _ := body["report"].(map[string]any)
 		msgs, _ := r["messages"].(map[string]any)
-		if code == http.StatusOK && body["ok"] == true && msgs["prepared"] == nil && msgs["submitted"] == nil {
+		if code == http.StatusOK && body["ok"] == true && msgs[dtmcli.StatusPrepared] == nil && msgs[dtmcli.StatusSubmitted] == nil {
 			return r
 		}
 		if time.Now().After(deadline) {
@@ -332,7 +333,7 @@ func TestEmbeddedKilledAfterLua(t *testing.T) {
 	r := s.settle(act, 25*time.Second)
 	t.Logf("settled %s after the restart: %v", time.Since(start).Round(100*time.Millisecond), r)
 	msgs := r["messages"].(map[string]any)
-	if r["live_orders"] != 2.0 || r["redis_stock"] != 8.0 || msgs["succeed"] != 2.0 {
+	if r["live_orders"] != 2.0 || r["redis_stock"] != 8.0 || msgs[dtmcli.StatusSucceed] != 2.0 {
 		t.Fatalf("after settlement: %v", r)
 	}
 	code, body := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d/order", s.shop, act), shopper("victim"), nil)
@@ -379,7 +380,7 @@ func TestEmbeddedJournalCut(t *testing.T) {
 	s.start()
 	r := s.settle(act, 15*time.Second)
 	msgs, _ := r["messages"].(map[string]any)
-	if r["live_orders"] != 3.0 || r["redis_stock"] != 7.0 || r["db_stock"] != 7.0 || msgs["succeed"] != 3.0 {
+	if r["live_orders"] != 3.0 || r["redis_stock"] != 7.0 || r["db_stock"] != 7.0 || msgs[dtmcli.StatusSucceed] != 3.0 {
 		t.Fatalf("after the cut: %v", r)
 	}
 	if code, e := s.buy(act, "ann"); code != http.StatusConflict || e != "already_purchased" {

@@ -1,56 +1,28 @@
-// Package dtmconf holds the dtm server settings this project relies on and
-// starts a dtm server built from the github.com/dtm-labs/dtm module, either in
-// this process (the embedded mode) or as its own process (cmd/dtm).
+// Package dtmconf is the dtm server of this project: the settings it runs
+// with (Server, its YAML config file), the dashboard it serves
+// (ServeDashboard), its launcher in this process (dtmserver) and as its own
+// process (cmd/dtm), all built from the github.com/dtm-labs/dtm module. The
+// services, the reconciler, the tests and the scripts speak to dtm servers
+// through package dtmclient, which also holds the timing their messages
+// carry.
 //
-// The settings are chosen so that a purchase whose flashsale process died
-// between the Lua step and Submit is settled by the back-check in about ten
-// seconds:
-//
-//   - every purchase message carries TimeoutToFail = MsgTimeoutToFail (8 s)
-//     and RetryInterval = MsgRetryInterval (9 s). dtm schedules a message's
-//     first cron visit at creation + RetryInterval, stored in whole seconds
-//     (rounded down), and back-checks only when TimeoutToFail has passed:
-//     one second between the two makes the first visit always find the
-//     message timed out, so the back-check fires 8-10 s after Prepare (with
-//     equal values a visit can come a fraction early and the next is 10 s
-//     later);
-//   - the server polls for due transactions every TransCronInterval (1 s)
-//     instead of the default 3 s;
-//   - RetryInterval stays at dtm's minimum of 10 s (the server refuses less);
-//     failed branch calls back off from the message's interval (18, 36 s...),
-//     and ResetCronTime on the dtm admin API hurries them after an outage
-//     (the services call it each time their stores are ready again:
-//     HurryWhenReady).
+// The server polls for due transactions every second (TransCronInterval)
+// instead of the default 3 s: with the messages' timing
+// (dtmclient.MsgRetryInterval) a purchase whose flashsale process died
+// between its local step and Submit is settled by the back-check in about
+// ten seconds. Its RetryInterval stays at dtm's minimum of 10 s (the server
+// refuses less; the messages set their own), and its RequestTimeout is the
+// services' (dtmclient.RequestTimeout).
 package dtmconf
 
 import (
 	"bytes"
 	"fmt"
 	"net"
-	"net/http"
 	"strconv"
-	"time"
+
+	"github.com/flashsale/flashsale/internal/dtmclient"
 )
-
-// MsgTimeoutToFail is the TimeoutToFail, in seconds, set on every purchase
-// message: a message still prepared this long after creation is settled by
-// the back-check.
-const MsgTimeoutToFail = 8
-
-// MsgRetryInterval is the RetryInterval, in seconds, set on every purchase
-// message: the delay of dtm's first look at it (see the package comment).
-const MsgRetryInterval = MsgTimeoutToFail + 1
-
-// HurryAfter is the timeout, in seconds, of the resetCronTime call the
-// services make when they are ready again (HurryRetries: dtm retries at
-// once every transaction due more than this long from now): above
-// MsgRetryInterval, so that a message still prepared, due at most
-// MsgRetryInterval after its creation, keeps its back-check schedule.
-const HurryAfter = MsgRetryInterval + 1
-
-// RequestTimeout is the timeout, in seconds, of every call between a service
-// and the dtm server, in both directions.
-const RequestTimeout = 3
 
 // Store names where the dtm server keeps its transactions.
 type Store struct {
@@ -99,7 +71,7 @@ func (s Server) YAML() []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# dtm server configuration written by dtmconf; see dtmconf.go for why.\n")
 	fmt.Fprintf(&b, "HttpPort: %d\nGrpcPort: %d\n", s.HTTPPort, s.GRPCPort)
-	fmt.Fprintf(&b, "TransCronInterval: 1\nRetryInterval: 10\nTimeoutToFail: 10\nRequestTimeout: %d\n", RequestTimeout)
+	fmt.Fprintf(&b, "TransCronInterval: 1\nRetryInterval: 10\nTimeoutToFail: 10\nRequestTimeout: %d\n", dtmclient.RequestTimeout)
 	fmt.Fprintf(&b, "LogLevel: %s\n", orDefault(s.LogLevel, "warn"))
 	fmt.Fprintf(&b, "Store:\n  Driver: %s\n", s.Store.Driver)
 	if s.Store.Driver == "redis" {
@@ -115,20 +87,6 @@ func (s Server) YAML() []byte {
 // URL returns the base URL of the server's HTTP API as dtm clients use it.
 func (s Server) URL(host string) string {
 	return fmt.Sprintf("http://%s/api/dtmsvr", net.JoinHostPort(host, strconv.Itoa(s.HTTPPort)))
-}
-
-// PooledTransport returns an HTTP transport whose idle pool is large enough
-// for a flash-sale burst. dtm's resty clients keep GOMAXPROCS+1 idle
-// connections per host, so under load most calls would open a new TCP
-// connection; every client on the purchase path uses this transport instead.
-func PooledTransport() *http.Transport {
-	return &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        4096,
-		MaxIdleConnsPerHost: 1024,
-		IdleConnTimeout:     90 * time.Second,
-	}
 }
 
 func orDefault(v, d string) string {

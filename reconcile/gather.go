@@ -116,7 +116,7 @@ func (f *facts) readMessages(ctx context.Context, src Sources) error {
 	}
 	for gid, kind := range named {
 		if _, ok := kind[gid]; !ok {
-			st, err := MessageStatus(ctx, src, gid)
+			st, err := messageStatus(ctx, src, gid)
 			if err != nil {
 				return err
 			}

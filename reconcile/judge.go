@@ -6,14 +6,15 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/internal/contract"
 )
 
-// dtm's statuses of a message, as its API names them.
+// dtm's statuses of a message, short names for dtmcli's.
 const (
-	prepared  = "prepared"
-	submitted = "submitted"
-	succeed   = "succeed"
+	prepared  = dtmcli.StatusPrepared
+	submitted = dtmcli.StatusSubmitted
+	succeed   = dtmcli.StatusSucceed
 )
 
 // judge reports the figures of f and the promises, I1-I5, that f breaks.

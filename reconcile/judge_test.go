@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"github.com/dtm-labs/client/dtmcli"
 	"reflect"
 	"testing"
 
@@ -30,7 +31,7 @@ func settled() facts {
 		},
 		purchases: map[string]string{buy("u1"): succeed, buy("u2"): succeed, buy("u3"): succeed},
 		cancels:   map[string]string{cancel("u3"): succeed},
-		adjusts:   map[string]string{added: succeed, refused: "failed"},
+		adjusts:   map[string]string{added: succeed, refused: dtmcli.StatusFailed},
 		taken:     map[string]bool{buy("u1"): true, buy("u2"): true, buy("u3"): true},
 		returned:  map[string]bool{cancel("u3"): true},
 		adjusted:  map[string]bool{added: true},
@@ -46,7 +47,7 @@ func TestJudgeSettledSale(t *testing.T) {
 	want := Report{
 		ActivityID: act, Total: 5, RedisStock: 3, DBStock: 3, LiveOrders: 2,
 		Messages: map[string]int{succeed: 3}, Cancels: map[string]int{succeed: 1},
-		Adjustments: map[string]int{succeed: 1, "failed": 1}, Violations: []Violation{},
+		Adjustments: map[string]int{succeed: 1, dtmcli.StatusFailed: 1}, Violations: []Violation{},
 	}
 	if !reflect.DeepEqual(r, want) {
 		t.Fatalf("report\n got %#v\nwant %#v", r, want)
@@ -77,11 +78,11 @@ func TestJudge(t *testing.T) {
 			[]Violation{{Invariant: "I5", Message: "DB stock 4 != total 5 - live orders 2"}}},
 		{"a unit taken without an order", func(f *facts) {
 			f.taken[buy("u9")] = true
-			f.purchases[buy("u9")] = "failed"
+			f.purchases[buy("u9")] = dtmcli.StatusFailed
 		}, []Violation{{Invariant: "I4", Message: "1 units taken in Redis without an order", GIDs: []string{buy("u9")}}}},
 		{"a succeeded purchase without an order", func(f *facts) { f.purchases[buy("u8")] = succeed },
 			[]Violation{{Invariant: "I4", Message: "1 succeeded messages without an order", GIDs: []string{buy("u8")}}}},
-		{"an order without a succeeded purchase", func(f *facts) { f.purchases[buy("u2")] = "failed" },
+		{"an order without a succeeded purchase", func(f *facts) { f.purchases[buy("u2")] = dtmcli.StatusFailed },
 			[]Violation{{Invariant: "I4", Message: "1 orders without a succeeded message", GIDs: []string{buy("u2")}, OrderIDs: []int64{2}}}},
 		{"a cancelled order without its cancellation", func(f *facts) { delete(f.cancels, cancel("u3")) },
 			[]Violation{{Invariant: "I2", Message: "1 cancelled orders without a cancellation message that commits: their units may never return to Redis", GIDs: []string{cancel("u3")}, OrderIDs: []int64{3}}}},

@@ -12,8 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flashsale/flashsale/dtmconf"
-	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/flashsale/flashsale/internal/elide"
 	"github.com/redis/go-redis/v9"
 )
@@ -23,7 +22,7 @@ type Sources struct {
 	Redis redis.UniversalClient
 	DB    *sql.DB
 	// DTM is the dtm server's API base, http://host:36789/api/dtmsvr, or
-	// the comma-separated bases of several dtm groups (dtmconf.Groups):
+	// the comma-separated bases of several dtm groups (dtmclient.Groups):
 	// every group is read.
 	DTM  string
 	HTTP *http.Client
@@ -65,7 +64,7 @@ func (r Report) OK() bool { return len(r.Violations) == 0 }
 func (r Report) Unsettled() int {
 	n := 0
 	for _, m := range []map[string]int{r.Messages, r.Cancels, r.Adjustments} {
-		n += m["prepared"] + m["submitted"]
+		n += m[prepared] + m[submitted]
 	}
 	return n
 }
@@ -79,30 +78,16 @@ func Check(ctx context.Context, src Sources, activityID int64) (Report, error) {
 	return judge(f), nil
 }
 
-// Messages lists the purchase messages and stock adjustments of the
-// activities on the dtm server (its admin API, /api/dtmsvr/all) as gid ->
-// status, in one pass over the listing. dtm's Redis store drops the rest of
-// a SCAN batch once a page is full, so pages are asked far larger than any
-// sale, which makes each one complete.
-func Messages(ctx context.Context, src Sources, activityIDs ...int64) (map[string]string, error) {
-	prefixes := make([]string, 0, 2*len(activityIDs))
-	for _, id := range activityIDs {
-		prefixes = append(prefixes, contract.PurchaseGID(id, ""), contract.AdjustGIDPrefix(id))
-	}
-	return listMessages(ctx, src, prefixes...)
-}
-
 // listMessages lists the transactions of every dtm group whose gid starts
 // with one of prefixes, as gid -> status.
 func listMessages(ctx context.Context, src Sources, prefixes ...string) (map[string]string, error) {
-	return dtmconf.ListMessages(ctx, httpClient(src), dtmconf.ParseGroups(src.DTM), prefixes...)
+	return dtmclient.ListMessages(ctx, httpClient(src), dtmclient.ParseGroups(src.DTM), prefixes...)
 }
 
-// MessageStatus returns the dtm status of one transaction, gid: "prepared",
-// "submitted", "succeed", "failed", "aborting", or "" when dtm has none
-// (dtmconf.MessageStatus).
-func MessageStatus(ctx context.Context, src Sources, gid string) (string, error) {
-	return dtmconf.MessageStatus(ctx, httpClient(src), dtmconf.ParseGroups(src.DTM), gid)
+// messageStatus returns the dtm status of one transaction, gid
+// (dtmclient.MessageStatus).
+func messageStatus(ctx context.Context, src Sources, gid string) (string, error) {
+	return dtmclient.MessageStatus(ctx, httpClient(src), dtmclient.ParseGroups(src.DTM), gid)
 }
 
 func httpClient(src Sources) *http.Client {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/testproc"
 	"github.com/flashsale/flashsale/reconcile"
@@ -82,7 +83,7 @@ func TestAdjustStock(t *testing.T) {
 		total float64
 	}{{30, "add_a", 80}, {-10, "remove_b", 70}, {30, "add_a", 70}} {
 		code, body := s.adjust(act, tc.delta, tc.id)
-		if code != http.StatusOK || body["status"] != "succeed" {
+		if code != http.StatusOK || body["status"] != dtmcli.StatusSucceed {
 			t.Fatalf("adjust %+d (%s): %d %v", tc.delta, tc.id, code, body)
 		}
 		// The gid as README documents it.
@@ -115,7 +116,7 @@ func TestAdjustStock(t *testing.T) {
 	}()
 	codes := s.burst(act, "w1_", 200)
 	during := adjustGID(act, 20, "during")
-	for deadline := time.Now().Add(20 * time.Second); !added.Load() || s.dtmStatus(during) != "succeed"; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); !added.Load() || s.dtmStatus(during) != dtmcli.StatusSucceed; time.Sleep(20 * time.Millisecond) {
 		if t.Failed() || time.Now().After(deadline) {
 			t.Fatalf("the addition during the burst: %q", s.dtmStatus(during))
 		}
@@ -128,7 +129,7 @@ func TestAdjustStock(t *testing.T) {
 		t.Fatalf("%d purchases accepted, want 90 (50 + 30 - 10 + 20)", got)
 	}
 	r := s.settle(act, 20*time.Second)
-	if r.LiveOrders != 90 || r.Total != 90 || r.RedisStock != 0 || r.DBStock != 0 || r.Adjustments["succeed"] != 3 {
+	if r.LiveOrders != 90 || r.Total != 90 || r.RedisStock != 0 || r.DBStock != 0 || r.Adjustments[dtmcli.StatusSucceed] != 3 {
 		t.Fatalf("after the sale: %s adjustments %v", r, r.Adjustments)
 	}
 
@@ -243,7 +244,7 @@ func TestAdjustKilledAfterLocalStep(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 		// Replayed by the admin whose request died: nothing more.
-		if code, body := s.adjust(act, tc.delta, tc.id); code != http.StatusOK || body["status"] != "succeed" {
+		if code, body := s.adjust(act, tc.delta, tc.id); code != http.StatusOK || body["status"] != dtmcli.StatusSucceed {
 			t.Fatalf("replay of %s: %d %v", tc.id, code, body)
 		}
 	}
@@ -251,7 +252,7 @@ func TestAdjustKilledAfterLocalStep(t *testing.T) {
 		t.Fatalf("%d purchases accepted, want 33", code)
 	}
 	r := s.settle(act, 20*time.Second)
-	if r.Total != 33 || r.LiveOrders != 33 || r.Adjustments["succeed"] != 2 {
+	if r.Total != 33 || r.LiveOrders != 33 || r.Adjustments[dtmcli.StatusSucceed] != 2 {
 		t.Fatalf("after the sale: %s adjustments %v", r, r.Adjustments)
 	}
 }
@@ -324,7 +325,7 @@ func TestAdjustKilledBeforeLocalStep(t *testing.T) {
 		go s.adjust(act, tc.delta, tc.id)
 		s.flashsale.WaitLine(t, "FAULTPOINT before-adjust-local "+gid, 10*time.Second)
 		s.restartFlashsale(armed)
-		for st := s.dtmStatus(gid); st != "failed"; st = s.dtmStatus(gid) {
+		for st := s.dtmStatus(gid); st != dtmcli.StatusFailed; st = s.dtmStatus(gid) {
 			if time.Since(start) > backCheckBound+5*time.Second {
 				t.Fatalf("%s still %q after %s", gid, st, time.Since(start))
 			}
@@ -339,7 +340,7 @@ func TestAdjustKilledBeforeLocalStep(t *testing.T) {
 		}
 	}
 	r := s.settle(act, 10*time.Second)
-	if r.Total != 40 || r.RedisStock != 40 || r.Adjustments["failed"] != 2 {
+	if r.Total != 40 || r.RedisStock != 40 || r.Adjustments[dtmcli.StatusFailed] != 2 {
 		t.Fatalf("after the failed adjustments: %s adjustments %v", r, r.Adjustments)
 	}
 }
@@ -351,7 +352,7 @@ func TestAdjustKilledBeforeLocalStep(t *testing.T) {
 // back-check); Redis then comes back empty, the stock is re-derived from
 // the adjusted total, and the addition's late branch adds nothing more.
 // flashsale hurries dtm's retry of that branch once its stores are back
-// (dtmconf.HurryWhenReady, and after the re-derivation): both messages are
+// (dtmclient.HurryWhenReady, and after the re-derivation): both messages are
 // final within 12 s of the restart, where dtm's own backoff would retry
 // the branch 18 s after it failed.
 func TestAdjustWhenStoresFail(t *testing.T) {
@@ -392,14 +393,14 @@ func TestAdjustWhenStoresFail(t *testing.T) {
 	if code, body := adjust(-3, "redis_down_rm"); code != http.StatusServiceUnavailable {
 		t.Fatalf("a removal with Redis down: %d %v, want 503", code, body)
 	}
-	if code, body := adjust(5, "redis_down_add"); code != http.StatusAccepted || body["status"] != "submitted" {
+	if code, body := adjust(5, "redis_down_add"); code != http.StatusAccepted || body["status"] != dtmcli.StatusSubmitted {
 		t.Fatalf("an addition with Redis down: %d %v, want 202 submitted", code, body)
 	}
 	// dtm's call of the addition's branch fails on the dead Redis (within
 	// its 3 s request timeout) and is backed off 18 s.
 	time.Sleep(4 * time.Second)
 	add, rm := adjustGID(act, 5, "redis_down_add"), adjustGID(act, -3, "redis_down_rm")
-	if st := s.dtmStatus(add); st != "submitted" {
+	if st := s.dtmStatus(add); st != dtmcli.StatusSubmitted {
 		t.Fatalf("the addition is %q with Redis down, want submitted", st)
 	}
 	redis.Start(t, "") // empty: no persistence
@@ -408,10 +409,10 @@ func TestAdjustWhenStoresFail(t *testing.T) {
 
 	var added, removed time.Duration
 	for added == 0 || removed == 0 {
-		if added == 0 && s.dtmStatus(add) == "succeed" {
+		if added == 0 && s.dtmStatus(add) == dtmcli.StatusSucceed {
 			added = time.Since(restarted)
 		}
-		if removed == 0 && s.dtmStatus(rm) == "failed" {
+		if removed == 0 && s.dtmStatus(rm) == dtmcli.StatusFailed {
 			removed = time.Since(restarted)
 		}
 		if time.Since(restarted) > 12*time.Second {
@@ -446,7 +447,7 @@ func TestAdjustConcurrent(t *testing.T) {
 		t.Fatalf("ten removals of 3 from 20: %v, want 6 applied and 4 x 409", removals)
 	}
 	r := s.settle(act, 15*time.Second)
-	if r.Total != 2 || r.RedisStock != 2 || r.DBStock != 2 || r.Adjustments["succeed"] != 7 {
+	if r.Total != 2 || r.RedisStock != 2 || r.DBStock != 2 || r.Adjustments[dtmcli.StatusSucceed] != 7 {
 		t.Fatalf("13 + 7 - 18: %s adjustments %v", r, r.Adjustments)
 	}
 }

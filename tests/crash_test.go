@@ -8,14 +8,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flashsale/flashsale/dtmconf"
+	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 )
 
 // backCheckBound is how long a purchase whose flashsale died may stay
 // unsettled: the message's TimeoutToFail, dtm's cron tick, and slack for
 // a slow back-check: about 15 s (README, "dtm settings").
-const backCheckBound = (dtmconf.MsgRetryInterval + 6) * time.Second
+const backCheckBound = (dtmclient.MsgRetryInterval + 6) * time.Second
 
 // crashAt parks flashsale at fault point, SIGKILLs it there, restarts it and
 // returns the gid of the interrupted purchase.
@@ -51,7 +52,7 @@ func TestKilledAfterLua(t *testing.T) {
 	}
 	t.Logf("order created %s after the purchase began", time.Since(start).Round(100*time.Millisecond))
 	r := s.settle(act, 10*time.Second)
-	if r.LiveOrders != 1 || r.RedisStock != 9 || s.dtmStatus(gid) != "succeed" {
+	if r.LiveOrders != 1 || r.RedisStock != 9 || s.dtmStatus(gid) != dtmcli.StatusSucceed {
 		t.Fatalf("after settlement: %s", r)
 	}
 	if code, e := s.buy(act, "crash1"); code != http.StatusConflict || e != "already_purchased" {
@@ -67,7 +68,7 @@ func TestKilledBeforeLua(t *testing.T) {
 	act := s.newActivity(10)
 	start := time.Now()
 	gid := crashAt(t, s, act, "crash2", "before-lua")
-	for s.dtmStatus(gid) != "failed" {
+	for s.dtmStatus(gid) != dtmcli.StatusFailed {
 		if time.Since(start) > backCheckBound {
 			t.Fatalf("message %s is %q %s after the crash, want failed", gid, s.dtmStatus(gid), backCheckBound)
 		}
@@ -95,7 +96,7 @@ func TestKilledBeforeLua(t *testing.T) {
 func TestOrdersKilledMidSale(t *testing.T) {
 	s := newStack(t)
 	// flashsale hurries dtm's retries once when it turns ready, up to a
-	// second after it starts (dtmconf.HurryWhenReady polls every second):
+	// second after it starts (dtmclient.HurryWhenReady polls every second):
 	// let that pass first, so that the hurry the test looks for is the
 	// restarted order service's, not flashsale's landing after the kill.
 	time.Sleep(1500 * time.Millisecond)
@@ -137,10 +138,10 @@ func TestOrdersKilledMidSale(t *testing.T) {
 		t.Fatalf("answers = %v, want 100 accepted and 100 sold out", got.m)
 	}
 	// dtm retries a failed branch 18 s later; the restarted order service
-	// hurries those retries (dtmconf.HurryRetries), so every order is there
+	// hurries those retries (dtmclient.HurryRetries), so every order is there
 	// well before that.
 	r := s.settle(act, time.Until(restarted.Add(12*time.Second)))
-	if r.LiveOrders != 100 || r.Messages["succeed"] != 100 {
+	if r.LiveOrders != 100 || r.Messages[dtmcli.StatusSucceed] != 100 {
 		t.Fatalf("after settlement: %s", r)
 	}
 	t.Logf("settled %s after the restart", time.Since(restarted).Round(100*time.Millisecond))

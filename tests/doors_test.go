@@ -228,7 +228,7 @@ func TestForgeryThroughDTM(t *testing.T) {
 		t.Errorf("the forged messages changed the sale:\nbefore %+v\nafter  %+v", before, after)
 	}
 	for _, gid := range []string{forgedOrder, forgedReturn} {
-		if st := s.dtmStatus(gid); st == "succeed" {
+		if st := s.dtmStatus(gid); st == dtmcli.StatusSucceed {
 			t.Errorf("forged message %s %s: a service accepted its branch", gid, st)
 		}
 	}

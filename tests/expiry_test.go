@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/internal/contract"
 )
 
@@ -44,7 +45,7 @@ func TestUnpaidTimeout(t *testing.T) {
 		t.Fatalf("cancelled order without cancelled_at: %v", o)
 	}
 	gid := contract.CancelGID(act, "late")
-	for st := s.dtmStatus(gid); st != "succeed"; st = s.dtmStatus(gid) {
+	for st := s.dtmStatus(gid); st != dtmcli.StatusSucceed; st = s.dtmStatus(gid) {
 		if time.Since(expires) > 2*cancelBound {
 			t.Fatalf("cancellation message %s is %q", gid, st)
 		}
@@ -83,7 +84,7 @@ func TestUnpaidTimeout(t *testing.T) {
 	}
 	s.waitOrder(act, "newcomer", "created", 10*time.Second)
 	r := s.settle(act, 15*time.Second)
-	if r.LiveOrders != 2 || r.RedisStock != 0 || r.DBStock != 0 || r.Cancels["succeed"] != 1 {
+	if r.LiveOrders != 2 || r.RedisStock != 0 || r.DBStock != 0 || r.Cancels[dtmcli.StatusSucceed] != 1 {
 		t.Fatalf("after settlement: %s", r)
 	}
 }
@@ -181,7 +182,7 @@ func TestPayRacesTimeout(t *testing.T) {
 		t.Errorf("the race was not run: %d paid, %d cancelled, %d refunded; want some of each", paid, cancelled, refunded)
 	}
 	r := s.settle(act, 15*time.Second)
-	if r.LiveOrders != paid || r.RedisStock != int64(n-paid) || r.DBStock != n-paid || r.Cancels["succeed"] != cancelled {
+	if r.LiveOrders != paid || r.RedisStock != int64(n-paid) || r.DBStock != n-paid || r.Cancels[dtmcli.StatusSucceed] != cancelled {
 		t.Fatalf("after settlement: %s", r)
 	}
 }
@@ -193,7 +194,7 @@ func crashCancel(t *testing.T, s *stack, act int64, victim, point string, args .
 	gid := contract.CancelGID(act, victim)
 	s.restartOrders(nil, "FLASHSALE_FAULTPOINTS="+point+":"+gid)
 	s.orders.WaitLine(t, "FAULTPOINT "+point+" "+gid, payTimeout*time.Second+cancelBound)
-	if st := s.dtmStatus(gid); st != "prepared" {
+	if st := s.dtmStatus(gid); st != dtmcli.StatusPrepared {
 		t.Fatalf("cancellation message %s is %q at the fault point, want prepared", gid, st)
 	}
 	s.orders.Kill()
@@ -222,7 +223,7 @@ func TestCancelKilledAfterLocalStep(t *testing.T) {
 		t.Fatalf("mid-cancel: Redis stock %d, DB stock %d; want 3 and 4", r, d)
 	}
 	gid := contract.CancelGID(act, "victim")
-	for s.dtmStatus(gid) != "succeed" || redisStock(t, act) != 4 {
+	for s.dtmStatus(gid) != dtmcli.StatusSucceed || redisStock(t, act) != 4 {
 		if time.Since(killed) > backCheckBound {
 			t.Fatalf("%s after the kill: message %q, Redis stock %d", backCheckBound, s.dtmStatus(gid), redisStock(t, act))
 		}
@@ -231,7 +232,7 @@ func TestCancelKilledAfterLocalStep(t *testing.T) {
 	t.Logf("settled %s after the kill", time.Since(killed).Round(100*time.Millisecond))
 	r := s.settle(act, 15*time.Second)
 	time.Sleep(time.Second) // a late redelivery would show now
-	if r.LiveOrders != 1 || r.RedisStock != 4 || r.DBStock != 4 || redisStock(t, act) != 4 || r.Cancels["succeed"] != 1 {
+	if r.LiveOrders != 1 || r.RedisStock != 4 || r.DBStock != 4 || redisStock(t, act) != 4 || r.Cancels[dtmcli.StatusSucceed] != 1 {
 		t.Fatalf("after settlement: %s", r)
 	}
 }
@@ -252,7 +253,7 @@ func TestCancelKilledBeforeLocalStep(t *testing.T) {
 		t.Fatalf("victim's order is %s before the local step, want created", st)
 	}
 	gid := contract.CancelGID(act, "victim")
-	for s.dtmStatus(gid) != "succeed" || redisStock(t, act) != 5 {
+	for s.dtmStatus(gid) != dtmcli.StatusSucceed || redisStock(t, act) != 5 {
 		if time.Since(killed) > backCheckBound {
 			t.Fatalf("%s after the kill: message %q, Redis stock %d", backCheckBound, s.dtmStatus(gid), redisStock(t, act))
 		}
@@ -268,7 +269,7 @@ func TestCancelKilledBeforeLocalStep(t *testing.T) {
 // TestFlashsaleDownWhileCancelling: flashsale is down when an unpaid order
 // is cancelled, so the cancellation's branch (the unit's return to Redis,
 // on flashsale's internal listener) fails and dtm backs it off 18 s. The
-// restarted flashsale hurries that retry (dtmconf.HurryRetries): the unit
+// restarted flashsale hurries that retry (dtmclient.HurryRetries): the unit
 // is back in Redis within 8 s of the restart, once.
 func TestFlashsaleDownWhileCancelling(t *testing.T) {
 	s := newStack(t)
@@ -278,7 +279,7 @@ func TestFlashsaleDownWhileCancelling(t *testing.T) {
 	s.flashsale.Kill()
 	gid := contract.CancelGID(act, "late")
 	for {
-		if st, _ := dbOrder(t, act, "late"); st == "cancelled" && s.dtmStatus(gid) == "submitted" {
+		if st, _ := dbOrder(t, act, "late"); st == "cancelled" && s.dtmStatus(gid) == dtmcli.StatusSubmitted {
 			break
 		}
 		if time.Since(expires) > 2*cancelBound {
@@ -292,7 +293,7 @@ func TestFlashsaleDownWhileCancelling(t *testing.T) {
 	}
 	s.restartFlashsale()
 	restarted := time.Now()
-	for st := s.dtmStatus(gid); st != "succeed"; st = s.dtmStatus(gid) {
+	for st := s.dtmStatus(gid); st != dtmcli.StatusSucceed; st = s.dtmStatus(gid) {
 		if time.Since(restarted) > 8*time.Second {
 			t.Fatalf("cancellation message %s still %q 8s after flashsale restarted", gid, st)
 		}
@@ -303,7 +304,7 @@ func TestFlashsaleDownWhileCancelling(t *testing.T) {
 		t.Error("the restarted flashsale did not hurry dtm's retries")
 	}
 	r := s.settle(act, 5*time.Second)
-	if r.LiveOrders != 0 || r.RedisStock != 1 || r.DBStock != 1 || r.Cancels["succeed"] != 1 {
+	if r.LiveOrders != 0 || r.RedisStock != 1 || r.DBStock != 1 || r.Cancels[dtmcli.StatusSucceed] != 1 {
 		t.Fatalf("after settlement: %s", r)
 	}
 }

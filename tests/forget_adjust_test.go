@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/flashsale/flashsale/internal/testproc"
 )
 
@@ -103,7 +105,7 @@ func TestStoreForgetsCancellation(t *testing.T) {
 	gid := contract.CancelGID(act, "unpaid")
 	waitFor(t, expires, 2*cancelBound, func() bool {
 		st, _ := dbOrder(t, act, "unpaid")
-		return st == "cancelled" && s.dtmStatus(gid) == "submitted"
+		return st == "cancelled" && s.dtmStatus(gid) == dtmcli.StatusSubmitted
 	}, func() string {
 		st, _ := dbOrder(t, act, "unpaid")
 		return fmt.Sprintf("order %s, cancellation message %q", st, s.dtmStatus(gid))
@@ -116,12 +118,12 @@ func TestStoreForgetsCancellation(t *testing.T) {
 	logged := len(repaired(s.orders, "cancellation_resubmitted"))
 
 	back := s.loseStore(store, gid)
-	if st := s.dtmStatus(contract.PurchaseGID(act, "unpaid")); st != "succeed" {
+	if st := s.dtmStatus(contract.PurchaseGID(act, "unpaid")); st != dtmcli.StatusSucceed {
 		t.Fatalf("after the loss the purchase is %q, want succeed (it is in the snapshot)", st)
 	}
 	// The order service submits the message again; its branch fails while
 	// flashsale is down, and the restarted flashsale hurries dtm's retry.
-	took := waitFor(t, back, repairBound, func() bool { return s.dtmStatus(gid) != "" },
+	took := waitFor(t, back, repairBound, func() bool { return s.dtmStatus(gid) != dtmclient.NoMessage },
 		func() string { return "the cancellation message is still unknown to dtm" })
 	t.Logf("cancellation re-submitted %s after dtm's store came back", took.Round(10*time.Millisecond))
 	time.Sleep(time.Second) // let the re-submitted branch fail on the dead listener first
@@ -130,7 +132,7 @@ func TestStoreForgetsCancellation(t *testing.T) {
 	}
 	s.restartFlashsale()
 	restarted := time.Now()
-	took = waitFor(t, restarted, 8*time.Second, func() bool { return s.dtmStatus(gid) == "succeed" },
+	took = waitFor(t, restarted, 8*time.Second, func() bool { return s.dtmStatus(gid) == dtmcli.StatusSucceed },
 		func() string {
 			return fmt.Sprintf("cancellation message %q, Redis stock %d", s.dtmStatus(gid), redisStock(t, act))
 		})
@@ -139,7 +141,7 @@ func TestStoreForgetsCancellation(t *testing.T) {
 
 	r := s.settle(act, 15*time.Second)
 	time.Sleep(time.Second) // a second return would show now
-	if r.LiveOrders != 0 || r.RedisStock != 3 || r.DBStock != 3 || r.Cancels["succeed"] != 1 || r.Messages["succeed"] != 1 ||
+	if r.LiveOrders != 0 || r.RedisStock != 3 || r.DBStock != 3 || r.Cancels[dtmcli.StatusSucceed] != 1 || r.Messages[dtmcli.StatusSucceed] != 1 ||
 		redisStock(t, act) != 3 || dbStock(t, act) != 3 {
 		t.Fatalf("after the repair: %s; Redis stock now %d", r, redisStock(t, act))
 	}
@@ -186,7 +188,7 @@ func TestStoreForgetsAdjustments(t *testing.T) {
 	other.proc.WaitLine(t, "FAULTPOINT after-adjust-local "+rm, 10*time.Second)
 	other.proc.Kill()
 	for _, gid := range []string{add, rm} {
-		if st := s.dtmStatus(gid); st != "prepared" {
+		if st := s.dtmStatus(gid); st != dtmcli.StatusPrepared {
 			t.Fatalf("%s is %q at the fault point, want prepared", gid, st)
 		}
 	}
@@ -196,14 +198,14 @@ func TestStoreForgetsAdjustments(t *testing.T) {
 	}
 
 	back := s.loseStore(store, add)
-	if st := s.dtmStatus(rm); st != "" {
+	if st := s.dtmStatus(rm); st != dtmclient.NoMessage {
 		t.Fatalf("after the loss dtm still knows %s (%s)", rm, st)
 	}
 	// Restarted without fault points, flashsale repairs at its start.
 	logged := len(repaired(s.flashsale, "adjustment_resubmitted")) // by its earlier run
 	s.restartFlashsale()
 	took := waitFor(t, back, repairBound, func() bool {
-		return s.dtmStatus(add) == "succeed" && s.dtmStatus(rm) == "succeed" &&
+		return s.dtmStatus(add) == dtmcli.StatusSucceed && s.dtmStatus(rm) == dtmcli.StatusSucceed &&
 			dbTotal(t, act) == 33 && dbStock(t, act) == 33 && redisStock(t, act) == 33
 	}, func() string {
 		return fmt.Sprintf("addition %q, removal %q; total %d, DB stock %d, Redis stock %d", s.dtmStatus(add), s.dtmStatus(rm),
@@ -213,7 +215,7 @@ func TestStoreForgetsAdjustments(t *testing.T) {
 
 	r := s.settle(act, 15*time.Second)
 	time.Sleep(time.Second) // a second application would show now
-	if r.Total != 33 || r.RedisStock != 33 || r.DBStock != 33 || r.Adjustments["succeed"] != 2 ||
+	if r.Total != 33 || r.RedisStock != 33 || r.DBStock != 33 || r.Adjustments[dtmcli.StatusSucceed] != 2 ||
 		redisStock(t, act) != 33 || dbStock(t, act) != 33 || dbTotal(t, act) != 33 {
 		t.Fatalf("after the repair: %s adjustments %v; now Redis stock %d, DB stock %d", r, r.Adjustments, redisStock(t, act), dbStock(t, act))
 	}
@@ -225,7 +227,7 @@ func TestStoreForgetsAdjustments(t *testing.T) {
 		delta int
 		id    string
 	}{{8, "lost_add"}, {-15, "lost_rm"}} {
-		if code, body := s.adjust(act, tc.delta, tc.id); code != http.StatusOK || body["status"] != "succeed" {
+		if code, body := s.adjust(act, tc.delta, tc.id); code != http.StatusOK || body["status"] != dtmcli.StatusSucceed {
 			t.Fatalf("replay of %s: %d %v", tc.id, code, body)
 		}
 	}
@@ -233,7 +235,7 @@ func TestStoreForgetsAdjustments(t *testing.T) {
 		t.Fatalf("%d purchases accepted, want 33", code)
 	}
 	r = s.settle(act, 20*time.Second)
-	if r.Total != 33 || r.LiveOrders != 33 || r.RedisStock != 0 || r.DBStock != 0 || r.Adjustments["succeed"] != 2 {
+	if r.Total != 33 || r.LiveOrders != 33 || r.RedisStock != 0 || r.DBStock != 0 || r.Adjustments[dtmcli.StatusSucceed] != 2 {
 		t.Fatalf("after the sale: %s adjustments %v", r, r.Adjustments)
 	}
 }

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -88,7 +90,7 @@ func TestDTMStoreMasterLost(t *testing.T) {
 		lost = append(lost, contract.PurchaseGID(act, u))
 	}
 	for _, gid := range lost {
-		if st := s.dtmStatus(gid); st != "submitted" {
+		if st := s.dtmStatus(gid); st != dtmcli.StatusSubmitted {
 			t.Fatalf("before the failover dtm has %s as %q, want submitted", gid, st)
 		}
 	}
@@ -110,18 +112,19 @@ func TestDTMStoreMasterLost(t *testing.T) {
 	// until then, and so does the store-epoch route's client. A dtm that
 	// does not answer soon is restarted, as an operator would.
 	const dtmWait = 5 * time.Second
-	answered := s.dtmAnswers(lost[0], dtmWait)
+	qerr := s.dtmAnswers(lost[0], dtmWait)
+	answered := qerr == nil
 	if !answered {
-		t.Logf("dtm does not answer %s after the takeover: restarting it; its last error: %s", dtmWait, s.dtmQueryError(lost[0]))
+		t.Logf("dtm does not answer %s after the takeover: restarting it; its last error: %v", dtmWait, qerr)
 		s.dtm.Kill()
 		s.dtm.Start(t, s.dtmURL()+"/version")
-		if !s.dtmAnswers(lost[0], 10*time.Second) {
-			t.Fatalf("dtm does not answer after a restart:\n%s", s.dtm.Tail(3000))
+		if qerr := s.dtmAnswers(lost[0], 10*time.Second); qerr != nil {
+			t.Fatalf("dtm does not answer after a restart: %v\n%s", qerr, s.dtm.Tail(3000))
 		}
 	}
 	forgot := 0
 	for _, gid := range lost {
-		if s.dtmStatus(gid) == "" {
+		if s.dtmStatus(gid) == dtmclient.NoMessage {
 			forgot++
 		}
 	}
@@ -132,7 +135,7 @@ func TestDTMStoreMasterLost(t *testing.T) {
 	}
 	for i := range early {
 		gid := contract.PurchaseGID(act, users[i])
-		if st := s.dtmStatus(gid); st != "succeed" {
+		if st := s.dtmStatus(gid); st != dtmcli.StatusSucceed {
 			t.Fatalf("after the failover dtm has %s as %q, want succeed (the replica had it)", gid, st)
 		}
 	}
@@ -162,7 +165,7 @@ func TestDTMStoreMasterLost(t *testing.T) {
 	}
 	r := s.settle(act, 20*time.Second)
 	total := early + late + 10
-	if r.LiveOrders != early+late || r.Messages["succeed"] != early+late || int(r.RedisStock) != total-early-late || r.DBStock != total-early-late {
+	if r.LiveOrders != early+late || r.Messages[dtmcli.StatusSucceed] != early+late || int(r.RedisStock) != total-early-late || r.DBStock != total-early-late {
 		t.Fatalf("after the repair: %s", r)
 	}
 	repairs := s.metric(s.adminURL(), `flashsale_repairs_total{kind="purchase_resubmitted"}`)
@@ -273,20 +276,13 @@ func takeover(t *testing.T, nodes []clusterNode, dead, replica clusterNode, slot
 	}
 }
 
-// dtmQueryError returns dtm's answer to a query of gid, as text.
-func (s *stack) dtmQueryError(gid string) string {
-	code, body := s.call("GET", s.dtmURL()+"/query?gid="+gid, "", nil)
-	return fmt.Sprintf("%d %v", code, body)
-}
-
-// dtmAnswers waits up to d until dtm answers a query of gid.
-func (s *stack) dtmAnswers(gid string, d time.Duration) bool {
+// dtmAnswers waits up to d until dtm answers a query of gid: it returns
+// nil then, else the last query's error.
+func (s *stack) dtmAnswers(gid string, d time.Duration) error {
 	for deadline := time.Now().Add(d); ; time.Sleep(100 * time.Millisecond) {
-		if code, _ := s.call("GET", s.dtmURL()+"/query?gid="+gid, "", nil); code == http.StatusOK {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
+		_, err := dtmclient.MessageStatus(context.Background(), s.http, dtmclient.ParseGroups(s.dtmURL()), gid)
+		if err == nil || time.Now().After(deadline) {
+			return err
 		}
 	}
 }

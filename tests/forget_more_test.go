@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtm-labs/client/dtmcli"
 	"github.com/dtm-labs/client/dtmgrpc/dtmgpb"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -192,7 +194,7 @@ func (s *stack) abortThroughGRPC(gid string) {
 	if _, err := dtmgpb.NewDtmClient(conn).Abort(ctx, &dtmgpb.DtmRequest{Gid: gid, TransType: "msg"}); err != nil {
 		s.t.Fatalf("gRPC Abort of %s: %v", gid, err)
 	}
-	if st := s.dtmStatus(gid); st != "failed" {
+	if st := s.dtmStatus(gid); st != dtmcli.StatusFailed {
 		s.t.Fatalf("after the gRPC Abort %s is %q, want failed", gid, st)
 	}
 }
@@ -264,7 +266,7 @@ func TestHeldPurchaseWhileRepairing(t *testing.T) {
 	if b, n := barrierOf(t, act, gid), redisStock(t, act); b != contract.BarrierTaken || n != 9 {
 		t.Fatalf("with the Submit held: barrier %q, Redis stock %d, want op and 9", b, n)
 	}
-	if st := s.dtmStatus(gid); st != "prepared" {
+	if st := s.dtmStatus(gid); st != dtmcli.StatusPrepared {
 		t.Fatalf("with the Submit held dtm has %s as %q, want prepared", gid, st)
 	}
 	back := s.loseStore(store, gid)
@@ -273,14 +275,14 @@ func TestHeldPurchaseWhileRepairing(t *testing.T) {
 	// (same database and Redis, another dtm store), which the counter
 	// counts too.
 	took := s.waitRepaired(gid, "purchase_resubmitted", back, repairBound)
-	if st := s.dtmStatus(gid); st == "" {
+	if st := s.dtmStatus(gid); st == dtmclient.NoMessage {
 		t.Fatalf("the repair resubmitted %s, yet dtm does not know it", gid)
 	}
 	// Let the resubmitted message succeed first, so that dtm refuses the
 	// late Submit (the buy then asks dtm and answers 202): within the
 	// dtm client's 3 s for the held call; if the branch is slower, dtm
 	// takes the late Submit of the submitted message as a duplicate.
-	for s.dtmStatus(gid) != "succeed" && time.Since(h.heldAt) < 2*time.Second {
+	for s.dtmStatus(gid) != dtmcli.StatusSucceed && time.Since(h.heldAt) < 2*time.Second {
 		time.Sleep(20 * time.Millisecond)
 	}
 	held := h.let(t)
@@ -296,7 +298,7 @@ func TestHeldPurchaseWhileRepairing(t *testing.T) {
 	}
 	s.waitOrders(act, 1, back, repairBound)
 	r := s.settle(act, 20*time.Second)
-	if r.LiveOrders != 1 || r.RedisStock != 9 || r.DBStock != 9 || r.Messages["succeed"] != 1 {
+	if r.LiveOrders != 1 || r.RedisStock != 9 || r.DBStock != 9 || r.Messages[dtmcli.StatusSucceed] != 1 {
 		t.Fatalf("after the repair and the late Submit: %s", r)
 	}
 	if n := userOrders(t, act, user); n != 1 {
@@ -354,7 +356,7 @@ func TestOrdersLostFromDatabase(t *testing.T) {
 	took := s.waitOrders(act, n, lost, repairBound)
 	t.Logf("%d orders created again %s after the database lost them", n, took.Round(10*time.Millisecond))
 	r := s.settle(act, 20*time.Second)
-	if r.LiveOrders != n || r.RedisStock != 20-n || r.DBStock != 20-n || r.Messages["succeed"] != n {
+	if r.LiveOrders != n || r.RedisStock != 20-n || r.DBStock != 20-n || r.Messages[dtmcli.StatusSucceed] != n {
 		t.Fatalf("after the repair: %s", r)
 	}
 	for i := range n {
@@ -433,7 +435,7 @@ func TestAbortedThroughGRPC(t *testing.T) {
 		if b, n := barrierOf(t, act, gid), redisStock(t, act); b != contract.BarrierRollback || n != stock {
 			t.Fatalf("%s: barrier %q, Redis stock %d after the answer, want rollback and %d (the unit back)", c.user, b, n, stock)
 		}
-		if st := s.dtmStatus(gid); st != "failed" {
+		if st := s.dtmStatus(gid); st != dtmcli.StatusFailed {
 			t.Fatalf("%s: dtm status %q, want failed", c.user, st)
 		}
 		if code, e := s.buy(act, c.user); code != http.StatusConflict || e != contract.EAttemptUsed {
@@ -441,7 +443,7 @@ func TestAbortedThroughGRPC(t *testing.T) {
 		}
 	}
 	r := s.settle(act, 20*time.Second)
-	if r.LiveOrders != 1 || r.RedisStock != 9 || r.DBStock != 9 || r.Messages["succeed"] != 1 || r.Messages["failed"] != 2 {
+	if r.LiveOrders != 1 || r.RedisStock != 9 || r.DBStock != 9 || r.Messages[dtmcli.StatusSucceed] != 1 || r.Messages[dtmcli.StatusFailed] != 2 {
 		t.Fatalf("after the aborts: %s", r)
 	}
 }
@@ -492,11 +494,11 @@ func TestAbortedThroughGRPCThenKilled(t *testing.T) {
 	if n := s.metric(s.adminURL(), `flashsale_repairs_total{kind="purchase_compensated"}`); n != 1 {
 		t.Fatalf("compensations counted: %v, want 1", n)
 	}
-	if st := s.dtmStatus(gid); st != "failed" {
+	if st := s.dtmStatus(gid); st != dtmcli.StatusFailed {
 		t.Fatalf("dtm status %q, want failed", st)
 	}
 	r := s.settle(act, 20*time.Second)
-	if r.LiveOrders != 1 || r.RedisStock != 9 || r.DBStock != 9 || r.Messages["succeed"] != 1 || r.Messages["failed"] != 1 {
+	if r.LiveOrders != 1 || r.RedisStock != 9 || r.DBStock != 9 || r.Messages[dtmcli.StatusSucceed] != 1 || r.Messages[dtmcli.StatusFailed] != 1 {
 		t.Fatalf("after the repair: %s", r)
 	}
 	if n := userOrders(t, act, "victim"); n != 0 {

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 )
 
 // The tests of this file make dtm's store (or the orders database) lose
@@ -72,7 +74,7 @@ func (s *stack) loseStore(store *dtmStore, gid string) time.Time {
 	s.dtm.Kill()
 	store.forget()
 	s.dtm.Start(s.t, s.dtmURL()+"/version")
-	if st := s.dtmStatus(gid); st != "" {
+	if st := s.dtmStatus(gid); st != dtmclient.NoMessage {
 		s.t.Fatalf("after the loss dtm still knows %s (%s)", gid, st)
 	}
 	return time.Now()
@@ -122,7 +124,7 @@ func TestStoreForgetsPurchases(t *testing.T) {
 	took := s.waitOrders(act, 30, back, repairBound)
 	t.Logf("30 orders %s after dtm's store came back without their messages", took.Round(10*time.Millisecond))
 	r := s.settle(act, 20*time.Second)
-	if r.LiveOrders != 30 || r.RedisStock != 20 || r.DBStock != 20 || r.Messages["succeed"] != 30 {
+	if r.LiveOrders != 30 || r.RedisStock != 20 || r.DBStock != 20 || r.Messages[dtmcli.StatusSucceed] != 30 {
 		t.Fatalf("after the repair: %s", r)
 	}
 	if n := s.metric(s.adminURL(), `flashsale_repairs_total{kind="purchase_resubmitted"}`); n != 30 {

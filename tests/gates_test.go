@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/testproc"
-	"github.com/flashsale/flashsale/reconcile"
 )
 
 const buyRedisCommands = "flashsale_buy_redis_commands_total"
@@ -36,10 +36,7 @@ func TestSoldOutFastPath(t *testing.T) {
 	}
 	time.Sleep(100 * time.Millisecond) // the poll interval is 50 ms
 	s.settle(act, 15*time.Second)
-	msgs, err := reconcile.Messages(context.Background(), s.sources(), act)
-	if err != nil {
-		t.Fatal(err)
-	}
+	msgs := s.dtmMessages(contract.PurchaseGIDPrefix(act), contract.AdjustGIDPrefix(act))
 	redisBefore := s.metric(b.admin, buyRedisCommands)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -61,10 +58,7 @@ func TestSoldOutFastPath(t *testing.T) {
 	if d := s.metric(b.admin, buyRedisCommands) - redisBefore; d != 0 {
 		t.Fatalf("the burst after sell-out sent %v Redis commands", d)
 	}
-	after, err := reconcile.Messages(context.Background(), s.sources(), act)
-	if err != nil {
-		t.Fatal(err)
-	}
+	after := s.dtmMessages(contract.PurchaseGIDPrefix(act), contract.AdjustGIDPrefix(act))
 	if len(after) != len(msgs) {
 		t.Fatalf("the burst after sell-out made %d dtm transactions", len(after)-len(msgs))
 	}
@@ -226,7 +220,7 @@ func TestRedisDown(t *testing.T) {
 		t.Fatalf("activity page with Redis down: %d %v", code, body)
 	}
 	// Not ready, said without a log line: flashsale asks its own /readyz
-	// every second (dtmconf.HurryWhenReady), and so do load balancers.
+	// every second (dtmclient.HurryWhenReady), and so do load balancers.
 	// The shopper port says only that; the admin listener names the store.
 	if code, body := s.call("GET", own.shopper+"/readyz", "", nil); code != http.StatusServiceUnavailable || body["error"] != "unavailable" || body["message"] != "not ready" {
 		t.Fatalf("shopper /readyz with Redis down: %d %v, want 503 unavailable, not ready", code, body)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dtm-labs/client/dtmcli"
 )
 
 // restartOrders kills the order service and starts it again with args and
@@ -69,7 +71,7 @@ func (s *stack) buyOrder(act int64, user string) (int64, time.Time) {
 	// order service next would cut that answer off and leave the message
 	// to dtm's retry, 18 s later. Wait for the message to succeed too.
 	gid := fmt.Sprintf("flash-sale-%d-%s", act, user)
-	for deadline := time.Now().Add(10 * time.Second); s.dtmStatus(gid) != "succeed"; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); s.dtmStatus(gid) != dtmcli.StatusSucceed; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			s.t.Fatalf("purchase %s: order created, message %s after 10s", gid, s.dtmStatus(gid))
 		}

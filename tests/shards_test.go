@@ -13,6 +13,7 @@ import (
 
 	"github.com/flashsale/flashsale/flashsale/rediscache"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/flashsale/flashsale/internal/redisconn"
 	"github.com/flashsale/flashsale/internal/testproc"
 	"github.com/flashsale/flashsale/reconcile"
@@ -314,7 +315,7 @@ func shardedSale(t *testing.T, kill bool) {
 	}
 	// Both groups carried purchases; every shard sold out.
 	for _, g := range l.dtm {
-		msgs, err := reconcile.Messages(ctx, reconcile.Sources{DTM: g, HTTP: s.http}, act)
+		msgs, err := dtmclient.ListMessages(ctx, s.http, dtmclient.Groups{g}, contract.PurchaseGIDPrefix(act))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/flashsale/flashsale/flashsale/auth"
 	"github.com/flashsale/flashsale/internal/api/apitest"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/flashsale/flashsale/internal/testproc"
 	"github.com/flashsale/flashsale/reconcile"
 )
@@ -260,16 +261,26 @@ func (s *stack) restartFlashsale(env ...string) {
 	s.flashsale.Start(s.t, s.shopperURL()+"/readyz")
 }
 
-// dtmStatus returns the dtm status of gid ("" when dtm does not know it).
+// dtmStatus returns the dtm status of gid (dtmclient.NoMessage when dtm
+// does not know it).
 func (s *stack) dtmStatus(gid string) string {
 	s.t.Helper()
-	code, body := s.call("GET", s.dtmURL()+"/query?gid="+gid, "", nil)
-	if code != http.StatusOK {
-		s.t.Fatalf("dtm query %s: %d %v", gid, code, body)
+	st, err := dtmclient.MessageStatus(context.Background(), s.http, dtmclient.ParseGroups(s.dtmURL()), gid)
+	if err != nil {
+		s.t.Fatal(err)
 	}
-	tr, _ := body["transaction"].(map[string]any)
-	st, _ := tr["status"].(string)
 	return st
+}
+
+// dtmMessages lists dtm's transactions whose gid starts with one of
+// prefixes, as gid -> status.
+func (s *stack) dtmMessages(prefixes ...string) map[string]string {
+	s.t.Helper()
+	msgs, err := dtmclient.ListMessages(context.Background(), s.http, dtmclient.ParseGroups(s.dtmURL()), prefixes...)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return msgs
 }
 
 // redisStock returns the activity's Redis stock counter.

@@ -12,24 +12,25 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/dtmconf"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/flashsale/flashsale/internal/redisconn"
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
 )
 
-// serveStoreEpoch adds dtmconf.StoreEpochRoute to app: the identity of the
+// serveStoreEpoch adds dtmclient.StoreEpochRoute to app: the identity of the
 // store's current state, which changes whenever the store may have lost
-// writes it acknowledged (dtmconf.StoreEpoch).
+// writes it acknowledged (dtmclient.StoreEpoch).
 func serveStoreEpoch(app *gin.Engine, s dtmconf.Store) {
 	if s.Driver != "redis" {
-		app.GET(dtmconf.StoreEpochRoute, func(c *gin.Context) {
+		app.GET(dtmclient.StoreEpochRoute, func(c *gin.Context) {
 			c.JSON(http.StatusOK, gin.H{"epoch": s.Driver})
 		})
 		return
 	}
 	rdb := storeClient(s)
 	marker := strings.TrimSpace(s.RedisPrefix) + "_flashsale_epoch"
-	app.GET(dtmconf.StoreEpochRoute, func(c *gin.Context) {
+	app.GET(dtmclient.StoreEpochRoute, func(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c, 2*time.Second)
 		defer cancel()
 		epoch, err := redisEpoch(ctx, rdb, marker)

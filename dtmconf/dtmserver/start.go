@@ -1,6 +1,7 @@
 // Package dtmserver starts the dtm server of the github.com/dtm-labs/dtm
 // module in this process. It is the only package that links the server: the
-// services import dtmconf for its settings without carrying the server.
+// services speak to dtm through dtmclient and name the default server from
+// dtmconf, without carrying the server.
 package dtmserver
 
 import (
@@ -19,6 +20,7 @@ import (
 	"github.com/dtm-labs/dtm/dtmsvr/storage/registry"
 	"github.com/dtm-labs/logger"
 	"github.com/flashsale/flashsale/dtmconf"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/gin-gonic/gin"
 )
 
@@ -27,7 +29,7 @@ import (
 // globals, so Start may be called once per process. It returns the server's
 // gin engine (already listening) so that callers can add routes to it, such
 // as the dashboard's files. Beside dtm's API it serves the store's epoch
-// (dtmconf.StoreEpochRoute), which the services watch to notice a store
+// (dtmclient.StoreEpochRoute), which the services watch to notice a store
 // that lost writes.
 //
 // The boltdb store opens ./dtm.bolt in the working directory: callers of the
@@ -105,8 +107,8 @@ func everyInterface(host string) bool {
 // client per request timeout) a pooled transport, so that calls to branches
 // and back-checks reuse connections under load.
 func PoolServerClients() {
-	tr := dtmconf.PooledTransport()
-	for sec := 0; sec <= 2*dtmconf.RequestTimeout; sec++ {
+	tr := dtmclient.PooledTransport()
+	for sec := 0; sec <= 2*dtmclient.RequestTimeout; sec++ {
 		dtmimp.GetRestyClient2(time.Duration(sec) * time.Second).SetTransport(tr)
 	}
 }

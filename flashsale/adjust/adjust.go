@@ -29,9 +29,9 @@ import (
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
-	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/flashsale/flashsale/internal/faultpoint"
 )
 
@@ -53,7 +53,7 @@ type Stock interface {
 type Config struct {
 	// DTMServer is the dtm server's API base, http://host:36789/api/dtmsvr,
 	// or the comma-separated bases of several dtm groups
-	// (dtmconf.Groups).
+	// (dtmclient.Groups).
 	DTMServer string
 	// InternalURL is this service's internal listener as the dtm server
 	// reaches it: the back-check and the branch live there.
@@ -91,7 +91,7 @@ func (s *Service) Adjust(ctx context.Context, adj contract.Adjustment) (gid, sta
 	if err := adj.Validate(); err != nil {
 		return "", "", err
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 4*dtmconf.RequestTimeout*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 4*dtmclient.RequestTimeout*time.Second)
 	defer cancel()
 	gid = adj.GID()
 	msg, queryURL := s.message(adj)
@@ -115,7 +115,7 @@ func (s *Service) Adjust(ctx context.Context, adj contract.Adjustment) (gid, sta
 	case !ran && strings.Contains(err.Error(), dtmcli.ResultFailure):
 		// dtm refuses to prepare a gid it already has, settled: a replay.
 		st := s.Status(ctx, gid)
-		if st == "succeed" || st == "submitted" {
+		if st == dtmcli.StatusSucceed || st == dtmcli.StatusSubmitted {
 			return gid, st, nil
 		}
 		return gid, st, contract.Errorf(contract.EBadRequest, "request_id %q was used by an adjustment that did not apply (%s); use a new one", adj.RequestID, st)
@@ -126,14 +126,14 @@ func (s *Service) Adjust(ctx context.Context, adj contract.Adjustment) (gid, sta
 		// back-check commits the message.
 		s.log.Warn("adjustment submit failed after the local step; the back-check will settle it", "gid", gid, "err", err)
 	case code == contract.EInsufficientStock || code == contract.EBadRequest:
-		return gid, "failed", local // aborted, nothing changed
+		return gid, dtmcli.StatusFailed, local // aborted, nothing changed
 	default:
 		// The back-check decided (a concurrent replay, a store error).
 		s.log.Warn("adjustment local step", "gid", gid, "err", local)
 		switch st := s.wait(ctx, gid, 3*time.Second); st {
-		case "succeed", "submitted":
+		case dtmcli.StatusSucceed, dtmcli.StatusSubmitted:
 			return gid, st, nil
-		case "failed":
+		case dtmcli.StatusFailed:
 			return gid, st, fmt.Errorf("%w (%v)", contract.Errorf(contract.EUnavailable, "the adjustment did not apply; try again with a new request_id"), local)
 		default:
 			// Still prepared: the back-check could not answer yet. A
@@ -146,10 +146,10 @@ func (s *Service) Adjust(ctx context.Context, adj contract.Adjustment) (gid, sta
 	// dtm server says after a short wait is the answer, but never less
 	// than what is known already.
 	st := s.wait(ctx, gid, 3*time.Second)
-	if st != "succeed" && st != "submitted" {
-		st = "submitted"
+	if st != dtmcli.StatusSucceed && st != dtmcli.StatusSubmitted {
+		st = dtmcli.StatusSubmitted
 		if err != nil {
-			st = "prepared"
+			st = dtmcli.StatusPrepared
 		}
 	}
 	return gid, st, nil
@@ -159,7 +159,7 @@ func (s *Service) Adjust(ctx context.Context, adj contract.Adjustment) (gid, sta
 // follows from the gid, so the repair rebuilds the very message.
 func (s *Service) message(adj contract.Adjustment) (*dtmcli.Msg, string) {
 	gid := adj.GID()
-	return dtmconf.NewMsg(dtmconf.ParseGroups(s.cfg.DTMServer).For(gid), s.cfg.Key, dtmconf.MsgSpec{
+	return dtmclient.NewMsg(dtmclient.ParseGroups(s.cfg.DTMServer).For(gid), s.cfg.Key, dtmclient.MsgSpec{
 		GID: gid, BranchBase: s.cfg.InternalURL, BranchRoute: contract.RouteAdjustBranch,
 		Body:      contract.AdjustRequest{ActivityID: adj.ActivityID, Delta: adj.Delta},
 		QueryBase: s.cfg.InternalURL, QueryRoute: contract.RouteAdjustQuery,
@@ -235,23 +235,16 @@ func (s *Service) wait(ctx context.Context, gid string, d time.Duration) string 
 	deadline := time.Now().Add(d)
 	for {
 		st := s.Status(ctx, gid)
-		if st == "succeed" || st == "failed" || time.Now().After(deadline) {
+		if st == dtmcli.StatusSucceed || st == dtmcli.StatusFailed || time.Now().After(deadline) {
 			return st
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-// Status asks the dtm server for the status of message gid: "prepared",
-// "submitted", "succeed", "failed", "aborting", "none" when it has no such
-// message, or "unknown" when it cannot be asked.
+// Status asks the dtm server for the status of message gid, as
+// dtmclient.Describe renders it: the status, "none" when it has no such
+// message, or "unknown (<reason>)" when it cannot be asked.
 func (s *Service) Status(ctx context.Context, gid string) string {
-	st, err := dtmconf.MessageStatus(ctx, s.hc, dtmconf.ParseGroups(s.cfg.DTMServer), gid)
-	switch {
-	case err != nil:
-		return "unknown"
-	case st == "":
-		return "none"
-	}
-	return st
+	return dtmclient.Describe(dtmclient.MessageStatus(ctx, s.hc, dtmclient.ParseGroups(s.cfg.DTMServer), gid))
 }

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/adjust"
 	"github.com/flashsale/flashsale/flashsale/auth"
@@ -29,6 +28,7 @@ import (
 	"github.com/flashsale/flashsale/flashsale/repair"
 	"github.com/flashsale/flashsale/flashsale/restock"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/flashsale/flashsale/internal/serve"
 	"github.com/flashsale/flashsale/reconcile"
 	"github.com/redis/go-redis/v9"
@@ -171,7 +171,7 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 	s := &Service{
 		repair: &repair.Repairer{
 			Catalog: catalog, Stock: stock, Orders: catalog, Purchases: purchases, Adjustments: adjustments,
-			DTM: dtmconf.ParseGroups(cfg.DTMServer), HTTP: &http.Client{Timeout: 30 * time.Second},
+			DTM: dtmclient.ParseGroups(cfg.DTMServer), HTTP: &http.Client{Timeout: 30 * time.Second},
 			Window: cfg.RepairWindow, Repaired: m.Repaired, Log: log,
 		},
 		cfg:     cfg,
@@ -204,7 +204,7 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 		Metrics:   m,
 		Reconcile: s.Reconcile,
 		Repairs:   s.repair,
-		DTM:       dtmconf.ParseGroups(cfg.DTMServer),
+		DTM:       dtmclient.ParseGroups(cfg.DTMServer),
 		Now:       time.Now,
 		Log:       log,
 	}
@@ -216,7 +216,7 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 // run ids every second (WatchStock: stale stock re-derived), the dtm
 // stores' epochs every second (the repair, Repair); and it
 // hurries dtm's retries of what failed while the service or its stores
-// were down, each time they are ready again (dtmconf.HurryWhenReady). It loads
+// were down, each time they are ready again (dtmclient.HurryWhenReady). It loads
 // the blacklist once before returning, so buys never run without it.
 func (s *Service) Background(ctx context.Context) error {
 	g := s.deps.Gates
@@ -229,9 +229,9 @@ func (s *Service) Background(ctx context.Context) error {
 	if !s.cfg.PollOnly {
 		go changes.Listen(ctx, s.rdb, func(msg string) { s.heard(ctx, msg) })
 	}
-	go dtmconf.HurryWhenReady(ctx, s.cfg.DTMServer, s.cfg.InternalURL+"/readyz", s.deps.Log)
+	go dtmclient.HurryWhenReady(ctx, s.cfg.DTMServer, s.cfg.InternalURL+"/readyz", s.deps.Log)
 	if !s.cfg.RepairOff {
-		go dtmconf.WatchStores(ctx, s.cfg.DTMServer, time.Second, s.cfg.RepairEvery, s.deps.Log, s.Repair)
+		go dtmclient.WatchStores(ctx, s.cfg.DTMServer, time.Second, s.cfg.RepairEvery, s.deps.Log, s.Repair)
 	}
 	return nil
 }
@@ -267,7 +267,7 @@ func (s *Service) heard(ctx context.Context, msg string) {
 // the order service (ordersapi.Timeout), a buy up to two dtm calls of 3 s;
 // the admin's, a reconciliation or a stock adjustment (two dtm calls and up
 // to 3 s for its branch), gets a minute; the internal listener's callers
-// are dtm's, which give up after 3 s (dtmconf.RequestTimeout). Bodies are
+// are dtm's, which give up after 3 s (dtmclient.RequestTimeout). Bodies are
 // read within 10 s and bounded to 1 MiB (serve's defaults; the handlers'
 // own bound is lower).
 func (s *Service) Listeners(shopper, admin, internal string) []serve.Listener {
@@ -277,7 +277,7 @@ func (s *Service) Listeners(shopper, admin, internal string) []serve.Listener {
 		{Name: "admin", Addr: admin, Handler: httpapi.NewAdmin(s.deps),
 			ReadTimeout: 10 * time.Second, WriteTimeout: time.Minute, IdleTimeout: 120 * time.Second},
 		{Name: "internal", Addr: internal, Handler: s.cfg.InternalKey.Guard(httpapi.NewInternal(s.deps)),
-			ReadTimeout: 5 * time.Second, WriteTimeout: 3*dtmconf.RequestTimeout*time.Second + time.Second, IdleTimeout: 120 * time.Second},
+			ReadTimeout: 5 * time.Second, WriteTimeout: 3*dtmclient.RequestTimeout*time.Second + time.Second, IdleTimeout: 120 * time.Second},
 	}
 }
 
@@ -305,7 +305,7 @@ func (s *Service) Restock(ctx context.Context) (int, error) {
 		for _, id := range acts {
 			prefixes = append(prefixes, contract.PurchaseGIDPrefix(id), contract.AdjustGIDPrefix(id))
 		}
-		return dtmconf.ListSignedMessages(ctx, s.recon.HTTP, dtmconf.ParseGroups(s.cfg.DTMServer), s.cfg.InternalKey, prefixes...)
+		return dtmclient.ListSignedMessages(ctx, s.recon.HTTP, dtmclient.ParseGroups(s.cfg.DTMServer), s.cfg.InternalKey, prefixes...)
 	}
 	return restock.Missing(ctx, s.catalog, s.deps.Stock, s.catalog, msgs)
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/flashsale/flashsale/dtmconf"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 )
 
 // runner names the Redis processes behind a store (rediscache.Stock.Runs).
@@ -56,7 +56,7 @@ func (s *Service) WatchStock(ctx context.Context, interval time.Duration) {
 			s.deps.Log.Warn("re-derived stale Redis stock", "activities", n, "redis", runs)
 			// A return or an addition that failed on the stale counter
 			// is retried now, not after dtm's backoff.
-			dtmconf.HurryRetries(ctx, s.cfg.DTMServer, s.deps.Log)
+			dtmclient.HurryRetries(ctx, s.cfg.DTMServer, s.deps.Log)
 		}
 		last = runs
 	}

@@ -75,7 +75,7 @@ func handleAdjustStock(cat flashsale.Catalog, adj Adjuster, log *slog.Logger) gi
 		}
 		log.Info("stock adjusted", "activity", a.ID, "delta", req.Delta, "gid", gid, "status", status)
 		code := http.StatusOK
-		if status != "succeed" {
+		if status != dtmcli.StatusSucceed {
 			code = http.StatusAccepted
 		}
 		c.JSON(code, gin.H{"gid": gid, "activity_id": a.ID, "delta": req.Delta, "status": status})

@@ -1,17 +1,16 @@
 package httpapi
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/metrics"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/gin-gonic/gin"
 )
 
@@ -32,7 +31,7 @@ type Repairs interface {
 // by outcome, rejections by gate, and buys per second over the last
 // minute; and its repairs (all activities').
 // Each flashsale instance answers for itself.
-func handleLive(cat flashsale.Catalog, sales *metrics.Sales, repairs Repairs, dtm dtmconf.Groups, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
+func handleLive(cat flashsale.Catalog, sales *metrics.Sales, repairs Repairs, dtm dtmclient.Groups, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		a, err := pathActivity(c, cat)
 		if err != nil {
@@ -56,7 +55,7 @@ func handleLive(cat flashsale.Catalog, sales *metrics.Sales, repairs Repairs, dt
 // handlePurchase looks up one purchase, by ?gid= or by ?activity= and
 // ?user=: its order, its message's status on the dtm server, and the
 // address of its page in the dtm dashboard.
-func handlePurchase(cat flashsale.Catalog, orders flashsale.OrderReader, dtm dtmconf.Groups, log *slog.Logger) gin.HandlerFunc {
+func handlePurchase(cat flashsale.Catalog, orders flashsale.OrderReader, dtm dtmclient.Groups, log *slog.Logger) gin.HandlerFunc {
 	hc := &http.Client{Timeout: 3 * time.Second}
 	return func(c *gin.Context) {
 		gid := c.Query("gid")
@@ -81,21 +80,7 @@ func handlePurchase(cat flashsale.Catalog, orders flashsale.OrderReader, dtm dtm
 			writeError(c, log, err)
 			return
 		}
-		out["dtm_status"] = dtmStatus(c, hc, dtm, gid)
+		out["dtm_status"] = dtmclient.Describe(dtmclient.MessageStatus(c, hc, dtm, gid))
 		c.JSON(http.StatusOK, out)
 	}
-}
-
-// dtmStatus asks the message's dtm group for the status of the message gid: its
-// status ("prepared", "submitted", "succeed", "failed", "aborting"), "none"
-// when dtm has no such message, or "unknown (<reason>)".
-func dtmStatus(ctx context.Context, hc *http.Client, dtm dtmconf.Groups, gid string) string {
-	st, err := dtmconf.MessageStatus(ctx, hc, dtm, gid)
-	switch {
-	case err != nil:
-		return "unknown (" + err.Error() + ")"
-	case st == "":
-		return "none"
-	}
-	return st
 }

@@ -42,7 +42,7 @@ func handleHealthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}
 
 // ready pings the stores and returns the first that does not answer, with
 // its error. A store down is answered without a log line: probes come every
-// second (dtmconf.HurryWhenReady, load balancers), and the pollers that
+// second (dtmclient.HurryWhenReady, load balancers), and the pollers that
 // meet the outage log it already.
 func ready(ctx context.Context, d Deps) (store string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)

@@ -9,11 +9,11 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/gate"
 	"github.com/flashsale/flashsale/flashsale/metrics"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/flashsale/flashsale/internal/tracing"
 	"github.com/flashsale/flashsale/reconcile"
 	"github.com/gin-gonic/gin"
@@ -43,7 +43,7 @@ type Deps struct {
 	AdminToken string
 	Gates      *gate.Set
 	Metrics    *metrics.Metrics
-	DTM        dtmconf.Groups // the dtm groups' API bases: their dashboards and APIs, for the sale view
+	DTM        dtmclient.Groups // the dtm groups' API bases: their dashboards and APIs, for the sale view
 	// Repairs, when set, tells the sale view this instance's repairs.
 	Repairs Repairs
 	// Reconcile checks the promises of an activity (package reconcile).

@@ -16,8 +16,8 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 )
 
 // Timeout bounds a payment call: above the order service's own bound on a
@@ -34,7 +34,7 @@ type Client struct {
 // New returns a Client of the order service at baseURL, signing its calls
 // under key.
 func New(baseURL string, key contract.Key) *Client {
-	return &Client{base: baseURL, key: key, hc: &http.Client{Timeout: Timeout, Transport: dtmconf.PooledTransport()}}
+	return &Client{base: baseURL, key: key, hc: &http.Client{Timeout: Timeout, Transport: dtmclient.PooledTransport()}}
 }
 
 // Pay pays user's order orderID and returns it. Errors: ENotFound (no such

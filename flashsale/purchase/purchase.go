@@ -15,9 +15,9 @@ import (
 
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/dtm-labs/client/dtmcli/dtmimp"
-	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/flashsale/flashsale/internal/faultpoint"
 )
 
@@ -25,7 +25,7 @@ import (
 type Config struct {
 	// DTMServer is the dtm server's API base, http://host:36789/api/dtmsvr,
 	// or the comma-separated bases of several dtm groups
-	// (dtmconf.Groups).
+	// (dtmclient.Groups).
 	DTMServer string
 	// OrdersURL is the order service's base URL, as the dtm server reaches it.
 	OrdersURL string
@@ -53,19 +53,19 @@ type Observer interface {
 // Service buys units.
 type Service struct {
 	cfg   Config
-	dtm   dtmconf.Groups
+	dtm   dtmclient.Groups
 	stock flashsale.Stock
 	log   *slog.Logger
 }
 
 // New returns a Service. It gives the dtm client's HTTP clients a pooled
-// transport (see dtmconf.PooledTransport).
+// transport (see dtmclient.PooledTransport).
 func New(cfg Config, stock flashsale.Stock, log *slog.Logger) *Service {
-	tr := dtmconf.PooledTransport()
-	for _, sec := range []int{0, dtmconf.RequestTimeout} {
+	tr := dtmclient.PooledTransport()
+	for _, sec := range []int{0, dtmclient.RequestTimeout} {
 		dtmimp.GetRestyClient2(time.Duration(sec) * time.Second).SetTransport(tr)
 	}
-	return &Service{cfg: cfg, dtm: dtmconf.ParseGroups(cfg.DTMServer), stock: stock, log: log}
+	return &Service{cfg: cfg, dtm: dtmclient.ParseGroups(cfg.DTMServer), stock: stock, log: log}
 }
 
 // Buy runs user's purchase of one unit of a, counted in the rate windows
@@ -75,7 +75,7 @@ func New(cfg Config, stock flashsale.Stock, log *slog.Logger) *Service {
 // else an Error: ESoldOut, EAlreadyPurchased, EUnavailable.
 func (s *Service) Buy(ctx context.Context, a flashsale.Activity, user string, windows []flashsale.RateWindow) (string, error) {
 	// A shopper who hangs up must not cut the protocol short half-way.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*dtmconf.RequestTimeout*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*dtmclient.RequestTimeout*time.Second)
 	defer cancel()
 	gid := contract.PurchaseGID(a.ID, user)
 	// One Redis call counts the buy in its rate windows and reads the
@@ -166,7 +166,7 @@ func (s *Service) prepareFailed(ctx context.Context, a flashsale.Activity, gid s
 // the repair rebuilds the very message (body and signatures) the buy sent.
 func (s *Service) message(a flashsale.Activity, user string, headers map[string]string) (*dtmcli.Msg, string) {
 	gid := contract.PurchaseGID(a.ID, user)
-	return dtmconf.NewMsg(s.dtm.For(gid), s.cfg.Key, dtmconf.MsgSpec{
+	return dtmclient.NewMsg(s.dtm.For(gid), s.cfg.Key, dtmclient.MsgSpec{
 		GID: gid, BranchBase: s.cfg.OrdersURL, BranchRoute: contract.RouteCreateOrder,
 		Body:      orderRequest(a, user),
 		QueryBase: s.cfg.InternalURL, QueryRoute: contract.RoutePurchaseQuery,
@@ -190,7 +190,7 @@ var errAttemptUsed = contract.Errorf(contract.EAttemptUsed, "your attempt in thi
 // a failed one will never create its order, so its unit is put back
 // (Compensate) and the shopper told that the attempt was cut short.
 func (s *Service) submitRefused(ctx context.Context, a flashsale.Activity, gid string, err error) (string, error) {
-	st, qerr := dtmconf.MessageStatus(ctx, nil, s.dtm, gid)
+	st, qerr := dtmclient.MessageStatus(ctx, nil, s.dtm, gid)
 	if qerr != nil || st != dtmcli.StatusFailed {
 		s.log.Warn("submit refused after the local step; the message stands", "gid", gid, "status", st, "err", err)
 		return gid, nil

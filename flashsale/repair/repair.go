@@ -24,9 +24,9 @@ import (
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
-	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 )
 
 // Kinds of repair, the label of the repairs counter.
@@ -68,7 +68,7 @@ type Repairer struct {
 	Purchases   Purchases
 	Adjustments Adjustments
 	// DTM lists the dtm groups; HTTP asks them (nil: a default client).
-	DTM  dtmconf.Groups
+	DTM  dtmclient.Groups
 	HTTP *http.Client
 	// Window: an activity that ended longer ago than this is not checked.
 	Window time.Duration
@@ -101,7 +101,7 @@ func (r *Repairer) Run(ctx context.Context, why string) (map[string]int, error) 
 		return nil, nil
 	}
 	// One listing for all: it reads every transaction of every group.
-	st, err := dtmconf.ListMessages(ctx, r.HTTP, r.DTM, prefixes...)
+	st, err := dtmclient.ListMessages(ctx, r.HTTP, r.DTM, prefixes...)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func (r *Repairer) activity(ctx context.Context, a flashsale.Activity, st map[st
 	for gid := range check {
 		status, ok := st[gid]
 		if !ok { // dtm's listing can skip transactions
-			if status, err = dtmconf.MessageStatus(ctx, r.HTTP, r.DTM, gid); err != nil {
+			if status, err = dtmclient.MessageStatus(ctx, r.HTTP, r.DTM, gid); err != nil {
 				errs = append(errs, err)
 				continue
 			}
@@ -195,10 +195,10 @@ func (r *Repairer) activity(ctx context.Context, a flashsale.Activity, st map[st
 	return errors.Join(errs...)
 }
 
-// one repairs message gid of a, whose dtm status is status ("" when no
-// group has it); held says that its local step holds units in Redis, done
-// that its effect (an order, an applied adjustment) exists. It returns
-// the kind of repair made, if any.
+// one repairs message gid of a, whose dtm status is status
+// (dtmclient.NoMessage when no group has it); held says that its local
+// step holds units in Redis, done that its effect (an order, an applied
+// adjustment) exists. It returns the kind of repair made, if any.
 func (r *Repairer) one(ctx context.Context, a flashsale.Activity, gid, status string, held, done bool) (string, error) {
 	adj, aerr := contract.ParseAdjustGID(gid)
 	isAdjust := aerr == nil
@@ -209,7 +209,7 @@ func (r *Repairer) one(ctx context.Context, a flashsale.Activity, gid, status st
 	var kind string
 	var act func() error
 	switch {
-	case status == "" && (held || done):
+	case status == dtmclient.NoMessage && (held || done):
 		// dtm forgot a message whose local step committed.
 		if isAdjust {
 			kind, act = AdjustmentResubmitted, func() error { return r.Adjustments.Resubmit(ctx, adj) }

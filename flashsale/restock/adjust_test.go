@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/restock"
 	"github.com/flashsale/flashsale/internal/contract"
@@ -59,18 +60,18 @@ func TestRederiveWithAdjustments(t *testing.T) {
 	// A removal of 3: its local step took the units from Redis, its
 	// message is submitted, its branch has not lowered the DB total.
 	remove := contract.Adjustment{ActivityID: s.a.ID, Delta: -3, RequestID: "r1"}.GID()
-	s.setMsg(remove, "prepared")
+	s.setMsg(remove, dtmcli.StatusPrepared)
 	if err := s.stock.TakeUnits(ctx, s.a.ID, contract.MsgBarrier(remove), 3); err != nil {
 		t.Fatal(err)
 	}
-	s.setMsg(remove, "submitted")
+	s.setMsg(remove, dtmcli.StatusSubmitted)
 	// An addition of 4 whose local step committed (the DB total is 14)
 	// but whose branch has not reached Redis.
 	add := contract.Adjustment{ActivityID: s.a.ID, Delta: 4, RequestID: "a1"}.GID()
 	r.apply(add, 4)
-	s.setMsg(add, "submitted")
+	s.setMsg(add, dtmcli.StatusSubmitted)
 	// A removal whose local step never ran (aborted): nothing to count.
-	s.setMsg(contract.Adjustment{ActivityID: s.a.ID, Delta: -1, RequestID: "r2"}.GID(), "failed")
+	s.setMsg(contract.Adjustment{ActivityID: s.a.ID, Delta: -1, RequestID: "r2"}.GID(), dtmcli.StatusFailed)
 
 	s.stale(t)
 	if _, err := restock.Missing(ctx, catalog{s: s}, s.stock, r, s.messages); err != nil {

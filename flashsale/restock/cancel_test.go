@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/restock"
 	"github.com/flashsale/flashsale/internal/contract"
@@ -35,7 +36,7 @@ func TestRederiveWithCancelledOrder(t *testing.T) {
 		if err := s.buy(ctx, u); err != nil {
 			t.Fatal(err)
 		}
-		s.setMsg(contract.PurchaseGID(s.a.ID, u), "succeed")
+		s.setMsg(contract.PurchaseGID(s.a.ID, u), dtmcli.StatusSucceed)
 	}
 	gid := func(u string) string { return contract.PurchaseGID(s.a.ID, u) }
 	orders := cancelledReader{gids: []string{gid("kept"), gid("gone"), gid("late")}, cancelled: []string{gid("gone")}, total: 4}

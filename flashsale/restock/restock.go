@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/sabotage"
@@ -106,8 +107,8 @@ func activity(ctx context.Context, a flashsale.Activity, token string, stock fla
 		// A purchase that succeeded without its order lost the order
 		// (a database failover): the repair creates it again, so its
 		// unit is not on sale either.
-		committed := st == "submitted" || st == "succeed"
-		if st == "prepared" {
+		committed := st == dtmcli.StatusSubmitted || st == dtmcli.StatusSucceed
+		if st == dtmcli.StatusPrepared {
 			// A prepared message commits at its back-check only if its
 			// barrier survived.
 			b, err := stock.Barrier(ctx, a.ID, contract.MsgBarrier(gid))

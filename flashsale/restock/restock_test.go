@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/rediscache"
 	"github.com/flashsale/flashsale/flashsale/restock"
@@ -102,13 +103,13 @@ func (s *sale) setMsg(gid, status string) {
 // to dtm), the Lua step, then Submit or abort.
 func (s *sale) buy(ctx context.Context, user string) error {
 	gid := contract.PurchaseGID(s.a.ID, user)
-	s.setMsg(gid, "prepared")
+	s.setMsg(gid, dtmcli.StatusPrepared)
 	err := s.stock.Take(ctx, s.a.ID, contract.MsgBarrier(gid))
 	if err != nil {
-		s.setMsg(gid, "failed")
+		s.setMsg(gid, dtmcli.StatusFailed)
 		return err
 	}
-	s.setMsg(gid, "submitted")
+	s.setMsg(gid, dtmcli.StatusSubmitted)
 	return nil
 }
 
@@ -152,7 +153,7 @@ func TestStaleCounterRederived(t *testing.T) {
 		}
 	}
 	s.orders = []string{contract.PurchaseGID(s.a.ID, "u1"), contract.PurchaseGID(s.a.ID, "u2")}
-	s.msgs[s.orders[0]], s.msgs[s.orders[1]] = "succeed", "succeed"
+	s.msgs[s.orders[0]], s.msgs[s.orders[1]] = dtmcli.StatusSucceed, dtmcli.StatusSucceed
 	// The AOF lost u3's Lua step; its message was submitted and kept.
 	s.rdb.Del(ctx, contract.BarrierKey(s.a.ID, 0, contract.MsgBarrier(contract.PurchaseGID(s.a.ID, "u3"))))
 	s.rdb.IncrBy(ctx, contract.StockKey(s.a.ID, 0), 1)
@@ -254,7 +255,7 @@ func TestReturnWaitsForRederivation(t *testing.T) {
 		t.Fatal(err)
 	}
 	gid := contract.PurchaseGID(s.a.ID, "u1")
-	s.orders, s.msgs[gid] = []string{gid}, "succeed"
+	s.orders, s.msgs[gid] = []string{gid}, dtmcli.StatusSucceed
 	s.stale(t)
 	// The re-derivation reads the order as live ...
 	units, err := restock.Activity(ctx, s.a, s.stock, orderReader{s: s}, s.messages)

@@ -27,7 +27,7 @@ func TestParseKeyWantsThirtyTwoBytes(t *testing.T) {
 	}
 }
 
-// TestGuard signs a message's branch and back-check as dtmconf.NewMsg
+// TestGuard signs a message's branch and back-check as dtmclient.NewMsg
 // does, then sends each call as the dtm server would, and forgeries of it.
 func TestGuard(t *testing.T) {
 	key := mustKey(t, strings.Repeat("a", 32))

@@ -3,14 +3,17 @@
 package httpjson
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 )
 
 // Get GETs u with hc and decodes its 200 answer into into; any other
-// status is an error naming it.
+// status is an error naming it and the start of its body (the API's own
+// account of the failure).
 func Get(ctx context.Context, hc *http.Client, u string, into any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -22,7 +25,8 @@ func Get(ctx context.Context, hc *http.Client, u string, into any) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", u, resp.Status)
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+		return fmt.Errorf("GET %s: %s %s", u, resp.Status, bytes.TrimSpace(body))
 	}
 	return json.NewDecoder(resp.Body).Decode(into)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/flashsale/flashsale/internal/contract"
 
 	"github.com/flashsale/flashsale/dtmconf"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/flashsale/flashsale/internal/serve"
 	"github.com/flashsale/flashsale/internal/tracing"
 	"github.com/flashsale/flashsale/orders/expiry"
@@ -134,7 +135,7 @@ func (s *Service) repair(ctx context.Context, why string) error {
 }
 
 // Run hurries dtm's retries of what failed while the service or its
-// database was down, each time it is ready again (dtmconf.HurryWhenReady),
+// database was down, each time it is ready again (dtmclient.HurryWhenReady),
 // re-submits the cancellations dtm's store forgot (at the start, after
 // every change of a dtm store's epoch and every RepairEvery), and cancels
 // expired orders and refunds the charges of cancelled ones every
@@ -144,13 +145,13 @@ func (s *Service) Run(ctx context.Context) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		dtmconf.HurryWhenReady(ctx, s.cfg.DTMServer, s.cfg.URL+"/readyz", s.log)
+		dtmclient.HurryWhenReady(ctx, s.cfg.DTMServer, s.cfg.URL+"/readyz", s.log)
 	}()
 	if s.cfg.RepairEvery > 0 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			dtmconf.WatchStores(ctx, s.cfg.DTMServer, time.Second, s.cfg.RepairEvery, s.log, s.repair)
+			dtmclient.WatchStores(ctx, s.cfg.DTMServer, time.Second, s.cfg.RepairEvery, s.log, s.repair)
 		}()
 	}
 	defer wg.Wait()

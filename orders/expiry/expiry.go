@@ -23,8 +23,8 @@ import (
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
-	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/flashsale/flashsale/internal/faultpoint"
 	"github.com/flashsale/flashsale/orders"
 	"golang.org/x/sync/errgroup"
@@ -46,7 +46,7 @@ type Store interface {
 type Config struct {
 	// DTMServer is the dtm server's API base, http://host:36789/api/dtmsvr,
 	// or the comma-separated bases of several dtm groups
-	// (dtmconf.Groups).
+	// (dtmclient.Groups).
 	DTMServer string
 	// FlashsaleInternalURL is flashsale's internal listener as the dtm
 	// server reaches it: the branch (contract.RouteStockReturn) lives there.
@@ -123,7 +123,7 @@ func (c *Canceller) CancelExpired(ctx context.Context) (int, error) {
 // aborted), or another error when the outcome is left to the back-check.
 func (c *Canceller) Cancel(ctx context.Context, o orders.Order) error {
 	// A pass cut short by shutdown must not stop a message half-way.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 4*dtmconf.RequestTimeout*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 4*dtmclient.RequestTimeout*time.Second)
 	defer cancel()
 	gid := contract.CancelGID(o.ActivityID, o.UserID)
 	msg, queryURL := c.message(o)
@@ -156,7 +156,7 @@ func (c *Canceller) Cancel(ctx context.Context, o orders.Order) error {
 // applied again, behind its barrier, and the order is cancelled as dtm
 // already says. Otherwise err stands.
 func (c *Canceller) rollForward(ctx context.Context, o orders.Order, gid string, err error) error {
-	st, qerr := dtmconf.MessageStatus(ctx, nil, dtmconf.ParseGroups(c.cfg.DTMServer), gid)
+	st, qerr := dtmclient.MessageStatus(ctx, nil, dtmclient.ParseGroups(c.cfg.DTMServer), gid)
 	if qerr != nil || st != dtmcli.StatusSucceed {
 		return err
 	}

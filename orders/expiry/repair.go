@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
-	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/flashsale/flashsale/orders"
 )
 
@@ -30,7 +30,7 @@ func (c *Canceller) Repair(ctx context.Context, repaired func()) (int, error) {
 	if err != nil || len(cancelled) == 0 {
 		return 0, err
 	}
-	groups := dtmconf.ParseGroups(c.cfg.DTMServer)
+	groups := dtmclient.ParseGroups(c.cfg.DTMServer)
 	prefixes := map[string]bool{}
 	for _, o := range cancelled {
 		prefixes[contract.CancelGIDPrefix(o.ActivityID)] = true
@@ -39,7 +39,7 @@ func (c *Canceller) Repair(ctx context.Context, repaired func()) (int, error) {
 	for p := range prefixes {
 		list = append(list, p)
 	}
-	st, err := dtmconf.ListMessages(ctx, nil, groups, list...)
+	st, err := dtmclient.ListMessages(ctx, nil, groups, list...)
 	if err != nil {
 		return 0, err
 	}
@@ -49,13 +49,13 @@ func (c *Canceller) Repair(ctx context.Context, repaired func()) (int, error) {
 		gid := contract.CancelGID(o.ActivityID, o.UserID)
 		status, ok := st[gid]
 		if !ok { // the listing can skip transactions
-			if status, err = dtmconf.MessageStatus(ctx, nil, groups, gid); err != nil {
+			if status, err = dtmclient.MessageStatus(ctx, nil, groups, gid); err != nil {
 				errs = append(errs, err)
 				continue
 			}
 		}
 		switch status {
-		case "":
+		case dtmclient.NoMessage:
 		case dtmcli.StatusFailed:
 			c.log.Error("a cancellation dtm failed after its local step committed: its unit stays out of the stock", "gid", gid, "order", o.ID)
 			continue
@@ -81,7 +81,7 @@ func (c *Canceller) Repair(ctx context.Context, repaired func()) (int, error) {
 // all of it follows from the gid, so the repair rebuilds the very message.
 func (c *Canceller) message(o orders.Order) (*dtmcli.Msg, string) {
 	gid := contract.CancelGID(o.ActivityID, o.UserID)
-	return dtmconf.NewMsg(dtmconf.ParseGroups(c.cfg.DTMServer).For(gid), c.cfg.Key, dtmconf.MsgSpec{
+	return dtmclient.NewMsg(dtmclient.ParseGroups(c.cfg.DTMServer).For(gid), c.cfg.Key, dtmclient.MsgSpec{
 		GID: gid, BranchBase: c.cfg.FlashsaleInternalURL, BranchRoute: contract.RouteStockReturn,
 		Body:      contract.ReturnRequest{ActivityID: o.ActivityID, UserID: o.UserID},
 		QueryBase: c.cfg.URL, QueryRoute: contract.RouteCancelQuery,

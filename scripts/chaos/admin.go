@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/internal/contract"
 )
 
@@ -89,7 +90,7 @@ type adjustment struct {
 // promised reports whether the admin was told the adjustment applies: 200
 // succeed (applied everywhere) or 202 (the dtm server completes it).
 func (a adjustment) promised() bool {
-	return a.code == http.StatusOK && a.status == "succeed" || a.code == http.StatusAccepted
+	return a.code == http.StatusOK && a.status == dtmcli.StatusSucceed || a.code == http.StatusAccepted
 }
 
 // admin changes the units of the sales while they run, as an operator

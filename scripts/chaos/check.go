@@ -5,14 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/flashsale/flashsale/internal/elide"
 	"github.com/flashsale/flashsale/reconcile"
 )
@@ -164,9 +165,9 @@ func (s *stack) acceptedWithoutOrder(ctx context.Context, act int64, users []str
 // adjustments.
 type adjustmentState struct {
 	act int64
-	// status is each adjustment's status on the dtm server ("none" when it
-	// has no such message): every gid the admin sent, and any other the
-	// dtm server lists for the activity.
+	// status is each adjustment's status on the dtm server
+	// (dtmclient.NoMessage when it has no such message): every gid the
+	// admin sent, and any other the dtm server lists for the activity.
 	status map[string]string
 	// rows are the activity's stock_adjustments rows, gid -> delta.
 	rows map[string]int
@@ -190,8 +191,8 @@ func (s *stack) checkAdjustments(ctx context.Context, v *verdict, act int64, uni
 	}
 	st.total = total
 	for gid, status := range st.status {
-		v.adjustments[status]++
-		if status == "succeed" {
+		v.adjustments[dtmclient.Describe(status, nil)]++
+		if status == dtmcli.StatusSucceed {
 			v.netDelta += adjustmentDelta(gid)
 		}
 	}
@@ -218,10 +219,10 @@ func (st adjustmentState) violations(units int, sent []adjustment) []string {
 	}
 	told, huge := map[string]bool{}, map[string]bool{}
 	for _, a := range sent {
-		if a.promised() && st.status[a.gid] != "succeed" {
-			told[fmt.Sprintf("%s (told %d %s, %s)", a.gid, a.code, a.status, st.status[a.gid])] = true
+		if a.promised() && st.status[a.gid] != dtmcli.StatusSucceed {
+			told[fmt.Sprintf("%s (told %d %s, %s)", a.gid, a.code, a.status, dtmclient.Describe(st.status[a.gid], nil))] = true
 		}
-		if a.kind == adjTooLarge && st.status[a.gid] == "succeed" {
+		if a.kind == adjTooLarge && st.status[a.gid] == dtmcli.StatusSucceed {
 			huge[a.gid] = true
 		}
 	}
@@ -234,7 +235,7 @@ func (st adjustmentState) violations(units int, sent []adjustment) []string {
 	want, applied := units, 0
 	var noRow, wrongRow []string
 	for gid, status := range st.status {
-		if status != "succeed" {
+		if status != dtmcli.StatusSucceed {
 			continue
 		}
 		want += adjustmentDelta(gid)
@@ -244,8 +245,8 @@ func (st adjustmentState) violations(units int, sent []adjustment) []string {
 		}
 	}
 	for gid, delta := range st.rows {
-		if st.status[gid] != "succeed" || delta != adjustmentDelta(gid) {
-			wrongRow = append(wrongRow, fmt.Sprintf("%s (%s, delta %d)", gid, st.status[gid], delta))
+		if st.status[gid] != dtmcli.StatusSucceed || delta != adjustmentDelta(gid) {
+			wrongRow = append(wrongRow, fmt.Sprintf("%s (%s, delta %d)", gid, dtmclient.Describe(st.status[gid], nil), delta))
 		}
 	}
 	if st.total != want {
@@ -267,18 +268,13 @@ func (st adjustmentState) violations(units int, sent []adjustment) []string {
 // the admin sent or stock_adjustments holds asked one by one: its listing
 // can skip some) and MySQL.
 func (s *stack) readAdjustments(ctx context.Context, act int64, sent []adjustment) (adjustmentState, error) {
-	st := adjustmentState{act: act, status: map[string]string{}, rows: map[string]int{}}
-	listed, err := reconcile.Messages(ctx, reconcile.Sources{DTM: s.dtmURL()}, act)
-	if err != nil {
+	st := adjustmentState{act: act, rows: map[string]int{}}
+	var err error
+	if st.status, err = dtmclient.ListMessages(ctx, dtmHTTP, s.dtm(), contract.AdjustGIDPrefix(act)); err != nil {
 		return st, err
 	}
-	for gid, status := range listed {
-		if strings.HasPrefix(gid, contract.AdjustGIDPrefix(act)) {
-			st.status[gid] = status
-		}
-	}
 	for _, a := range sent {
-		if st.status[a.gid], err = s.dtmStatus(ctx, a.gid); err != nil {
+		if st.status[a.gid], err = dtmclient.MessageStatus(ctx, dtmHTTP, s.dtm(), a.gid); err != nil {
 			return st, err
 		}
 	}
@@ -300,30 +296,13 @@ func (s *stack) readAdjustments(ctx context.Context, act int64, sent []adjustmen
 	}
 	for gid := range st.rows {
 		if _, ok := st.status[gid]; !ok {
-			if st.status[gid], err = s.dtmStatus(ctx, gid); err != nil {
+			if st.status[gid], err = dtmclient.MessageStatus(ctx, dtmHTTP, s.dtm(), gid); err != nil {
 				return st, err
 			}
 		}
 	}
 	err = s.db.db.QueryRowContext(ctx, "SELECT total FROM activities WHERE id = ?", act).Scan(&st.activityTotal)
 	return st, err
-}
-
-// dtmStatus returns the status of message gid on the dtm server, "none"
-// when it has no such message.
-func (s *stack) dtmStatus(ctx context.Context, gid string) (string, error) {
-	var body struct {
-		Transaction *struct {
-			Status string `json:"status"`
-		} `json:"transaction"`
-	}
-	if err := s.getJSON(ctx, s.dtmURL()+"/query?"+url.Values{"gid": {gid}}.Encode(), &body); err != nil {
-		return "", err
-	}
-	if body.Transaction == nil {
-		return "none", nil
-	}
-	return body.Transaction.Status, nil
 }
 
 // adjustmentDelta returns the units of adjustment gid (0 if gid is none).

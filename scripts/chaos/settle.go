@@ -5,78 +5,40 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"sort"
 	"time"
 
+	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/internal/contract"
-	"github.com/flashsale/flashsale/internal/httpjson"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/flashsale/flashsale/reconcile"
 )
 
-// resetCronTime asks the dtm server to retry at once every transaction
-// whose next try is later (its admin API), as an operator does after an
-// outage: failed branch calls back off 18 s, 36 s, ... It returns how many
-// transactions it hurried.
-func (s *stack) resetCronTime(ctx context.Context) (int, error) {
-	total := 0
-	for range 100 {
-		var body struct {
-			HasRemaining bool `json:"has_remaining"`
-			SucceedCount int  `json:"succeed_count"`
-		}
-		if err := s.getJSON(ctx, s.dtmURL()+"/resetCronTime?timeout=0&limit=100000", &body); err != nil {
-			return total, err
-		}
-		total += body.SucceedCount
-		if !body.HasRemaining {
-			break
-		}
-	}
-	return total, nil
-}
+// dtmHTTP is the client the run's checks ask the dtm server with: a
+// listing of a long run is large.
+var dtmHTTP = &http.Client{Timeout: 60 * time.Second}
+
+// dtm is the run's dtm server, as dtmclient addresses it.
+func (s *stack) dtm() dtmclient.Groups { return dtmclient.ParseGroups(s.dtmURL()) }
 
 // pending returns the gids of the run's messages (purchases,
 // cancellations, stock adjustments) that are not final (prepared or
 // submitted), from one listing of the dtm server.
 func (s *stack) pending(ctx context.Context, acts map[int64]bool) ([]string, error) {
-	var out []string
-	for _, status := range []string{"prepared", "submitted"} {
-		var body struct {
-			Transactions []struct {
-				Gid string `json:"gid"`
-			} `json:"transactions"`
-		}
-		// dtm's Redis store drops the rest of a SCAN batch once a page
-		// is full, so one page far larger than the run lists everything;
-		// the status filter keeps the answer small.
-		q := url.Values{"limit": {"10000000"}, "status": {status}}
-		if err := s.getJSON(ctx, s.dtmURL()+"/all?"+q.Encode(), &body); err != nil {
-			return nil, err
-		}
-		for _, t := range body.Transactions {
-			if acts[gidActivity(t.Gid)] {
-				out = append(out, t.Gid+" ("+status+")")
-			}
-		}
+	var prefixes []string
+	for act := range acts {
+		prefixes = append(prefixes, contract.PurchaseGIDPrefix(act), contract.CancelGIDPrefix(act), contract.AdjustGIDPrefix(act))
+	}
+	unsettled, err := dtmclient.ListUnsettled(ctx, dtmHTTP, s.dtm(), prefixes...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(unsettled))
+	for gid, status := range unsettled {
+		out = append(out, gid+" ("+status+")")
 	}
 	sort.Strings(out)
 	return out, nil
-}
-
-// gidActivity returns the activity of a purchase, cancellation or stock
-// adjustment gid, 0 for any other gid.
-func gidActivity(gid string) int64 {
-	if a, err := contract.ParseAdjustGID(gid); err == nil {
-		return a.ActivityID
-	}
-	if act, _, err := contract.ParseCancelGID(gid); err == nil {
-		return act
-	}
-	if act, _, err := contract.ParsePurchaseGID(gid); err == nil {
-		return act
-	}
-	return 0
 }
 
 // unpaidLeft names the sales of unpaid (sales whose orders nobody pays)
@@ -103,15 +65,16 @@ func (s *stack) unpaidLeft(ctx context.Context, unpaid map[int64]bool) ([]string
 // settle waits until no message of the run's sales is left prepared or
 // submitted, no order of the sales in unpaid (nobody pays them) is left
 // uncancelled, and, once dtm's store lost writes, nothing awaits the
-// services' repair (awaitingRepair), hurrying backed-off messages with resetCronTime every
-// 10 s, for at most bound after healed (the last fault's healing). It
-// returns the time settlement took from healed, or what is stuck.
+// services' repair (awaitingRepair), hurrying backed-off messages every
+// 10 s (dtm's resetCronTime), for at most bound after healed (the last
+// fault's healing). It returns the time settlement took from healed, or
+// what is stuck.
 func (s *stack) settle(ctx context.Context, acts, unpaid map[int64]bool, healed time.Time, bound time.Duration, progress io.Writer) (time.Duration, []string, error) {
 	var lastReset time.Time
 	var stuck []string
 	for {
 		if time.Since(lastReset) >= 10*time.Second {
-			n, err := s.resetCronTime(ctx)
+			n, err := dtmclient.Hurry(ctx, dtmHTTP, s.dtmURL(), 0)
 			if err != nil {
 				fmt.Fprintf(progress, "chaos: resetCronTime: %v\n", err)
 			} else if n > 0 {
@@ -149,10 +112,6 @@ func (s *stack) settle(ctx context.Context, acts, unpaid map[int64]bool, healed 
 	}
 }
 
-func (s *stack) getJSON(ctx context.Context, u string, into any) error {
-	return httpjson.Get(ctx, &http.Client{Timeout: 60 * time.Second}, u, into)
-}
-
 // awaitingRepair names what a loss of dtm's store left for the services'
 // repair to finish: every gid that reconciliation of the run's sales finds
 // in a broken promise while dtm has no message of that gid, or has it
@@ -175,12 +134,12 @@ func (s *stack) awaitingRepair(ctx context.Context, acts map[int64]bool) ([]stri
 					continue
 				}
 				seen[gid] = true
-				st, err := reconcile.MessageStatus(ctx, src, gid)
+				st, err := dtmclient.MessageStatus(ctx, dtmHTTP, s.dtm(), gid)
 				if err != nil {
 					return nil, err
 				}
-				if st == "" || st == "failed" {
-					out = append(out, fmt.Sprintf("%s (%s %s; dtm: %s, awaiting the repair)", gid, v.Invariant, v.Message, orDefault(st, "none")))
+				if st == dtmclient.NoMessage || st == dtmcli.StatusFailed {
+					out = append(out, fmt.Sprintf("%s (%s %s; dtm: %s, awaiting the repair)", gid, v.Invariant, v.Message, dtmclient.Describe(st, nil)))
 				}
 			}
 		}

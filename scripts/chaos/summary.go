@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/internal/elide"
 )
 
@@ -19,7 +20,7 @@ func printSummary(w io.Writer, o options, r *result, reasons []string) {
 	orders, cancelled := 0, 0
 	for _, rep := range r.verdict.reports {
 		orders += rep.LiveOrders
-		cancelled += rep.Cancels["succeed"]
+		cancelled += rep.Cancels[dtmcli.StatusSucceed]
 	}
 	fmt.Fprintf(w, "\n== chaos summary: seed %d, profile %s, storm %s, wall %s ==\n", o.seed, o.profile, o.storm, r.wall.Round(time.Second))
 	sales := fmt.Sprintf("%d (%d units, %d shoppers)", len(r.sales), len(r.sales)*o.units, len(r.sales)*o.buyers)

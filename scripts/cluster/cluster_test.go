@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale/auth"
+	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/flashsale/flashsale/internal/testenv"
 	"github.com/flashsale/flashsale/internal/testproc"
 )
@@ -184,10 +186,10 @@ func TestClusterUpDown(t *testing.T) {
 			t.Errorf("flashsale%d accepted no buy behind the balancer", i)
 		}
 	}
-	for g := range 2 {
-		code, all := call("GET", fmt.Sprintf("http://%s/api/dtmsvr/all?limit=1000", addr(layout{base: base}.dtmPort(g))), "", nil)
-		if txs, _ := all["transactions"].([]any); code != http.StatusOK || len(txs) < units/4 {
-			t.Errorf("dtm group %d holds %d transactions of %d purchases", g, len(txs), units)
+	for g, group := range dtmclient.ParseGroups(layout{base: base, groups: 2}.dtmServers()) {
+		msgs, err := dtmclient.ListMessages(ctx, hc, dtmclient.Groups{group}, contract.PurchaseGIDPrefix(act))
+		if err != nil || len(msgs) < units/4 {
+			t.Errorf("dtm group %d holds %d transactions of %d purchases (%v)", g, len(msgs), units, err)
 		}
 	}
 

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtm-labs/client/dtmcli"
 	barriersql "github.com/flashsale/flashsale/barrier_sql"
 	"github.com/flashsale/flashsale/flashsale/rediscache"
 	"github.com/flashsale/flashsale/internal/contract"
@@ -112,7 +113,7 @@ func (w *world) sell(user string) {
 	if err := w.stock.Take(context.Background(), w.act, contract.MsgBarrier(gid)); err != nil {
 		w.t.Fatal(err)
 	}
-	w.dtm.msgs[gid] = "succeed"
+	w.dtm.msgs[gid] = dtmcli.StatusSucceed
 	w.order(user)
 }
 
@@ -181,7 +182,7 @@ func TestReconcile(t *testing.T) {
 		if err := w.stock.Take(context.Background(), w.act, contract.MsgBarrier(gid)); err != nil {
 			t.Fatal(err)
 		}
-		w.dtm.msgs[gid] = "failed"
+		w.dtm.msgs[gid] = dtmcli.StatusFailed
 		out, err := w.run()
 		if !errors.Is(err, errBroken) || !strings.Contains(out, "I4 1 units taken in Redis without an order gids="+gid) {
 			t.Fatalf("run: %v\n%s", err, out)
@@ -193,7 +194,7 @@ func TestReconcile(t *testing.T) {
 		if err := w.stock.Take(context.Background(), w.act, contract.MsgBarrier(gid)); err != nil {
 			t.Fatal(err)
 		}
-		w.dtm.msgs[gid] = "submitted"
+		w.dtm.msgs[gid] = dtmcli.StatusSubmitted
 		out, err := w.run()
 		if !errors.Is(err, errBroken) || !strings.Contains(out, "unsettled: 1 messages still prepared or submitted: gids="+gid) {
 			t.Fatalf("run: %v\n%s", err, out)

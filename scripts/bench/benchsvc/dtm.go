@@ -18,7 +18,7 @@ import (
 // runDTM runs a dtm server as published: dtm's defaults for everything
 // but the ports and the Redis store, and none of dtmconf's changes (its
 // shorter cron interval, its pooled HTTP clients). It starts the server as
-// dtmconf.Start does, without the pool.
+// dtmserver.Start does, without the pool.
 func runDTM(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("dtm", flag.ContinueOnError)
 	httpPort := fs.Int("http-port", 36789, "HTTP port")

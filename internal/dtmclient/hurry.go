@@ -1,4 +1,4 @@
-package dtmconf
+package dtmclient
 
 import (
 	"context"
@@ -46,7 +46,7 @@ func HurryWhenReady(ctx context.Context, server, readyURL string, log *slog.Logg
 func HurryRetries(ctx context.Context, servers string, log *slog.Logger) int {
 	total := 0
 	for _, server := range ParseGroups(servers) {
-		n, err := hurry(ctx, server)
+		n, err := Hurry(ctx, nil, server, HurryAfter*time.Second)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Warn("could not hurry dtm's backed-off retries; they run on their own schedule", "dtm", server, "err", err)
@@ -58,9 +58,16 @@ func HurryRetries(ctx context.Context, servers string, log *slog.Logger) int {
 	return total
 }
 
-func hurry(ctx context.Context, server string) (int, error) {
-	hc := &http.Client{Timeout: RequestTimeout * time.Second}
-	q := url.Values{"timeout": {strconv.Itoa(HurryAfter)}, "limit": {"10000"}}
+// Hurry asks the dtm group at server (its API base) to retry now every
+// transaction due more than after from now (dtm's resetCronTime) and
+// returns how many transactions it moved. after 0 hurries every
+// transaction not final, the back-checks of prepared messages included:
+// what an operator does once an outage is over. hc may be nil.
+func Hurry(ctx context.Context, hc *http.Client, server string, after time.Duration) (int, error) {
+	if hc == nil {
+		hc = &http.Client{Timeout: RequestTimeout * time.Second}
+	}
+	q := url.Values{"timeout": {strconv.Itoa(int(after / time.Second))}, "limit": {"10000"}}
 	hurried := 0
 	for range 100 { // a million transactions at most
 		var body struct {

@@ -1,4 +1,4 @@
-package dtmconf
+package dtmclient
 
 import (
 	"encoding/json"
@@ -38,7 +38,7 @@ type MsgSpec struct {
 func NewMsg(server string, key contract.Key, spec MsgSpec) (msg *dtmcli.Msg, queryURL string) {
 	body, err := json.Marshal(spec.Body)
 	if err != nil {
-		panic("dtmconf: a message body that cannot be marshalled: " + err.Error())
+		panic("dtmclient: a message body that cannot be marshalled: " + err.Error())
 	}
 	// json.RawMessage goes into the message as these very bytes, so the
 	// branch receives the body that was signed.

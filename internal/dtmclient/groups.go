@@ -1,4 +1,4 @@
-package dtmconf
+package dtmclient
 
 import (
 	"hash/fnv"
