@@ -1,5 +1,8 @@
-// Package httpjson reads JSON answers of the HTTP APIs the project's
-// commands and services call (the dtm server's admin API among them).
+// Package httpjson reads JSON answers of the HTTP APIs outside the
+// services' own document: the dtm server's admin API (/query, /all,
+// /resetCronTime, the store's epoch) and the stats of the reference app
+// the bench runs. The services' API is called through its typed client,
+// internal/api.
 package httpjson
 
 import (

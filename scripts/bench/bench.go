@@ -38,7 +38,7 @@ func bench(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 	defer st.close()
 	rep.BuildSeconds = st.buildTime.Seconds()
 	r := &runner{cfg: cfg, st: st, rep: rep, log: log,
-		secrets: httpSecrets{base: st.shopperURL(), hc: st.hc, conns: 64}}
+		secrets: httpSecrets{shop: st.shopperAPI(), conns: 64}}
 	steps := []step{
 		{"ceiling: bare gin handler", r.bareCeiling},
 		{"ceiling: the take script", r.evalCeilings},

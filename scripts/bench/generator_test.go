@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/api"
 )
 
 func TestRunLoadTotal(t *testing.T) {
@@ -121,6 +123,7 @@ func TestRunLoadDownTarget(t *testing.T) {
 func TestHTTPSecrets(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/activities/1/secret", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"secret":"s-%s"}`, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 	})
 	mux.HandleFunc("GET /api/v1/activities/3/secret", func(w http.ResponseWriter, r *http.Request) {
@@ -128,7 +131,7 @@ func TestHTTPSecrets(t *testing.T) {
 	})
 	srv := httptest.NewServer(mux) // activity 2 has no secret route: 404
 	defer srv.Close()
-	h := httpSecrets{base: srv.URL, hc: srv.Client(), conns: 3}
+	h := httpSecrets{shop: api.New(srv.URL, srv.Client()), conns: 3}
 	ctx := context.Background()
 	tokens := []string{"a", "b", "c", "d", "e"}
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/httpjson"
 	"github.com/flashsale/flashsale/internal/testproc"
 )
 
@@ -57,7 +58,7 @@ func (rs *refStack) branches(ctx context.Context) (int64, error) {
 	var out struct {
 		Branches int64 `json:"branches"`
 	}
-	_, err := callJSON(ctx, rs.hc, "GET", "http://"+rs.appAddr+"/stats", "", nil, &out)
+	err := httpjson.Get(ctx, rs.hc, "http://"+rs.appAddr+"/stats", &out)
 	return out.Branches, err
 }
 
@@ -70,8 +71,9 @@ func (r *runner) reference(ctx context.Context) error {
 	}
 	setStock := func(n int64) error { return r.st.rdb.Set(ctx, refStockKey, n, 0).Err() }
 	// The reference has no users, tokens or secrets: every request is the
-	// same. Its body and headers are the size of ours minus the token.
-	reqs := [][]byte{buildRequest("POST", rs.appAddr, "/api/v1/activities/1/buy", "", "{}")}
+	// same, on the path of ours (the app routes it). Its body and headers
+	// are the size of ours minus the token.
+	reqs := [][]byte{buildRequest("POST", rs.appAddr, buyPath(1), "", "{}")}
 
 	if err := setStock(0); err != nil {
 		return err

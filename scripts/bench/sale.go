@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/api"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/reconcile"
 	"github.com/redis/go-redis/v9"
@@ -173,13 +173,13 @@ func (r *runner) buyOnce(ctx context.Context, a activity, user string) error {
 	if err != nil {
 		return err
 	}
-	var body any = map[string]string{}
+	body := "{}"
 	if bodies != nil {
-		body = json.RawMessage(bodies[0])
+		body = bodies[0]
 	}
-	code, err := callJSON(ctx, r.st.hc, "POST", fmt.Sprintf("%s/api/v1/activities/%d/buy", r.st.shopperURL(), a.ID), tokens[0], body, nil)
-	if err != nil || code != http.StatusAccepted {
-		return fmt.Errorf("buy the one unit: %d %w", code, errors.Join(err, errors.New("want 202")))
+	resp, err := r.st.shopperAPI().BuyWithBodyWithResponse(ctx, a.ID, nil, "application/json", strings.NewReader(body), api.Bearer(tokens[0]))
+	if err := api.Expect("buy", resp, err, http.StatusAccepted); err != nil {
+		return fmt.Errorf("buy the one unit: %w", err)
 	}
 	return nil
 }

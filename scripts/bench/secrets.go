@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/api"
 )
 
 // secretSource is the step that readies each user's buy body before a
@@ -25,8 +27,7 @@ type secretSource interface {
 // concurrent requests. A service without the endpoint (404 for an activity
 // the bench just created) asks for no secret.
 type httpSecrets struct {
-	base  string // shopper API base URL
-	hc    *http.Client
+	shop  *api.ClientWithResponses // the shopper API's
 	conns int
 }
 
@@ -79,25 +80,23 @@ func (h httpSecrets) Bodies(ctx context.Context, act int64, tokens []string) ([]
 // fetch returns one user's buy body. An activity opening this very
 // instant may still answer not_started for a moment: it is asked again.
 func (h httpSecrets) fetch(ctx context.Context, act int64, token string) (string, error) {
-	url := fmt.Sprintf("%s/api/v1/activities/%d/secret", h.base, act)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		var out struct {
-			Secret string `json:"secret"`
-		}
-		code, err := callJSON(ctx, h.hc, "GET", url, token, nil, &out)
+		r, err := h.shop.GetSecretWithResponse(ctx, act, nil, api.Bearer(token))
 		switch {
-		case code == http.StatusNotFound:
+		case err == nil && r.StatusCode() == http.StatusNotFound:
 			return "", errNoSecrets
-		case code == http.StatusForbidden && time.Now().Before(deadline):
+		case err == nil && r.StatusCode() == http.StatusForbidden && time.Now().Before(deadline):
 			time.Sleep(50 * time.Millisecond)
 			continue
-		case err != nil:
-			return "", fmt.Errorf("start secret: %w", err)
-		case out.Secret == "":
-			return "", fmt.Errorf("start secret: empty answer from %s", url)
 		}
-		b, err := json.Marshal(map[string]string{"secret": out.Secret})
+		if err := api.Expect("getSecret", r, err, http.StatusOK); err != nil {
+			return "", fmt.Errorf("start secret: %w", err)
+		}
+		if r.JSON200 == nil || r.JSON200.Secret == "" {
+			return "", fmt.Errorf("start secret: empty answer for activity %d", act)
+		}
+		b, err := json.Marshal(api.BuyRequest{Secret: r.JSON200.Secret})
 		return string(b), err
 	}
 }

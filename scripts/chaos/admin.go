@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
+	"github.com/flashsale/flashsale/internal/api"
 	"github.com/flashsale/flashsale/internal/contract"
 )
 
@@ -44,24 +45,16 @@ func (s *shop) openSale(ctx context.Context, name string, units, payTimeout int)
 	}
 }
 
+// createSale opens the sale through the admin API of instance inst.
 func (s *shop) createSale(ctx context.Context, inst int, name string, units, payTimeout int) (int64, error) {
-	base := s.st.adminURL(inst)
-	code, p, _ := s.call(ctx, http.MethodPost, base+"/admin/v1/products", adminToken,
-		map[string]any{"name": name, "description": "a chaos sale", "price": 5000, "image_url": "https://example.invalid/p.png"})
-	if code != http.StatusCreated {
-		return 0, fmt.Errorf("create product on instance %d: %d %v", inst+1, code, p)
+	p, a := api.SaleNow(name, units, s.st.shards)
+	p.Description, p.ImageURL = "a chaos sale", "https://example.invalid/p.png"
+	a.PayTimeoutSeconds = payTimeout
+	act, err := s.adminAPI[inst].OpenSale(ctx, p, a, api.Bearer(adminToken))
+	if err != nil {
+		return 0, fmt.Errorf("instance %d: %w", inst+1, err)
 	}
-	now := time.Now().UTC()
-	code, a, _ := s.call(ctx, http.MethodPost, base+"/admin/v1/activities", adminToken, map[string]any{
-		"name": name, "product_id": p["id"], "price": 100, "total": units,
-		"start_at": now.Add(-time.Minute).Format(time.RFC3339Nano), "end_at": now.Add(time.Hour).Format(time.RFC3339Nano),
-		"pay_timeout_seconds": payTimeout, "shards": s.st.shards,
-	})
-	if code != http.StatusCreated {
-		return 0, fmt.Errorf("create activity on instance %d: %d %v", inst+1, code, a)
-	}
-	id, _ := a["id"].(float64)
-	return int64(id), nil
+	return act.ID, nil
 }
 
 // Kinds of stock adjustment the admin sends.
@@ -100,20 +93,25 @@ func (a adjustment) promised() bool {
 // it was told; the final check (A2) reads the stores, not the answers: a
 // request answered 503, or not at all, may still apply later.
 type admin struct {
-	st *stack
-	// hc waits longer than a shopper's browser: an adjustment is answered
-	// once the dtm server has it, which takes up to 4 request timeouts
-	// and a 3 s wait when a link is slow.
-	hc      *http.Client
-	answers tally
-	log     io.Writer
+	// adminAPI are the clients of each instance's admin listener. They wait
+	// longer than a shopper's browser: an adjustment is answered once the
+	// dtm server has it, which takes up to 4 request timeouts and a 3 s
+	// wait when a link is slow.
+	adminAPI [2]*api.ClientWithResponses
+	answers  tally
+	log      io.Writer
 
 	mu   sync.Mutex // mu guards sent
 	sent map[int64][]adjustment
 }
 
 func newAdmin(st *stack, log io.Writer) *admin {
-	return &admin{st: st, hc: &http.Client{Timeout: 30 * time.Second}, log: log, sent: map[int64][]adjustment{}}
+	hc := &http.Client{Timeout: 30 * time.Second}
+	a := &admin{log: log, sent: map[int64][]adjustment{}}
+	for i := range a.adminAPI {
+		a.adminAPI[i] = api.New(st.adminURL(i), hc)
+	}
+	return a
 }
 
 // adjPlan is one adjustment drawn in full from the seed, so that the seed
@@ -199,17 +197,28 @@ func (a *admin) send(ctx context.Context, act int64, kind, requestID string, del
 				return
 			}
 		}
-		url := fmt.Sprintf("%s/admin/v1/activities/%d/stock", a.st.adminURL(inst), act)
-		code, body, _ := callJSON(ctx, a.hc, http.MethodPost, url, adminToken, map[string]any{"delta": delta, "request_id": requestID})
-		adj := adjustment{kind: kind, requestID: requestID, delta: delta, inst: inst, code: code,
-			gid: contract.Adjustment{ActivityID: act, Delta: delta, RequestID: requestID}.GID()}
-		adj.status, _ = body["status"].(string)
-		adj.ecode, _ = body["error"].(string)
+		resp, err := a.adminAPI[inst].AdjustStock(ctx, act, api.StockChange{Delta: delta, RequestID: requestID}, api.Bearer(adminToken))
+		ans, r := answered(resp, err, api.ParseAdjustStockResponse)
+		adj := adjustment{kind: kind, requestID: requestID, delta: delta, inst: inst, code: ans.code, ecode: ans.ecode,
+			status: changeStatus(r), gid: contract.Adjustment{ActivityID: act, Delta: delta, RequestID: requestID}.GID()}
 		a.record(act, adj)
-		if code != 0 && code < 500 {
+		if ans.code != 0 && ans.code < 500 {
 			return
 		}
 	}
+}
+
+// changeStatus returns the dtm status of a stock change that r tells (200
+// or 202), "" for any other answer.
+func changeStatus(r *api.AdjustStockResponse) string {
+	switch {
+	case r == nil:
+	case r.JSON200 != nil:
+		return string(r.JSON200.Status)
+	case r.JSON202 != nil:
+		return string(r.JSON202.Status)
+	}
+	return ""
 }
 
 func (a *admin) record(act int64, adj adjustment) {

@@ -1,19 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale/auth"
+	"github.com/flashsale/flashsale/internal/api"
 )
 
 // tally counts answers by outcome.
@@ -45,24 +42,27 @@ func (t *tally) snapshot() map[string]int {
 // browsers would: fetch the start secret, buy, retry a failed buy on the
 // other instance after a pause, and now and then click twice at once.
 type shop struct {
-	st      *stack
-	hc      *http.Client
-	answers tally
-	sem     chan struct{}
+	st *stack
+	// shopAPI and adminAPI are the clients of each instance's shopper and
+	// admin listeners (the admin's to open the sales).
+	shopAPI, adminAPI [2]*api.ClientWithResponses
+	answers           tally
+	sem               chan struct{}
 
 	mu       sync.Mutex // mu guards accepted
 	accepted map[int64][]string
 }
 
 func newShop(st *stack) *shop {
-	return &shop{
-		st: st,
-		hc: &http.Client{Timeout: 8 * time.Second, Transport: &http.Transport{
-			MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second, ResponseHeaderTimeout: 8 * time.Second,
-		}},
-		sem:      make(chan struct{}, 512),
-		accepted: map[int64][]string{},
+	hc := &http.Client{Timeout: 8 * time.Second, Transport: &http.Transport{
+		MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second, ResponseHeaderTimeout: 8 * time.Second,
+	}}
+	s := &shop{st: st, sem: make(chan struct{}, 512), accepted: map[int64][]string{}}
+	for i := range s.shopAPI {
+		s.shopAPI[i] = api.New(st.shopperURL(i), hc)
+		s.adminAPI[i] = api.New(st.adminURL(i), hc)
 	}
+	return s
 }
 
 // saleLoad shapes one sale's buyers: n shoppers, the share burst of them
@@ -143,31 +143,29 @@ func (s *shop) shopper(ctx context.Context, act int64, user string, double bool,
 		if try > 0 {
 			inst = 1 - inst
 		}
-		var code int
-		var ecode string
+		var ans answer
 		var wait time.Duration
 		if double && try == 0 {
 			// Two clicks at once: both attempts share the purchase's gid.
 			var wg sync.WaitGroup
-			var c2 int
-			var e2 string
+			var twin answer
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				c2, e2, _ = s.buy(ctx, act, tok, secret, 1-inst)
-				s.record(act, user, c2, e2)
+				twin, _ = s.buy(ctx, act, tok, secret, 1-inst)
+				s.record(act, user, twin)
 			}()
-			code, ecode, wait = s.buy(ctx, act, tok, secret, inst)
-			s.record(act, user, code, ecode)
+			ans, wait = s.buy(ctx, act, tok, secret, inst)
+			s.record(act, user, ans)
 			wg.Wait()
-			if c2 == http.StatusAccepted || c2 == http.StatusConflict {
-				code = c2 // the twin's answer is final: the shopper stops
+			if twin.code == http.StatusAccepted || twin.code == http.StatusConflict {
+				ans = twin // the twin's answer is final: the shopper stops
 			}
 		} else {
-			code, ecode, wait = s.buy(ctx, act, tok, secret, inst)
-			s.record(act, user, code, ecode)
+			ans, wait = s.buy(ctx, act, tok, secret, inst)
+			s.record(act, user, ans)
 		}
-		if code != 0 && code != http.StatusTooManyRequests && code < 500 {
+		if ans.code != 0 && ans.code != http.StatusTooManyRequests && ans.code < 500 {
 			return
 		}
 		if wait <= 0 {
@@ -190,9 +188,9 @@ func (s *shop) victim(ctx context.Context, act int64, user string, inst int) {
 }
 
 // record counts an answer and remembers a user told 202.
-func (s *shop) record(act int64, user string, code int, ecode string) {
-	s.answers.add(outcome(code, ecode))
-	if code == http.StatusAccepted {
+func (s *shop) record(act int64, user string, a answer) {
+	s.answers.add(a.outcome())
+	if a.code == http.StatusAccepted {
 		s.mu.Lock()
 		s.accepted[act] = append(s.accepted[act], user)
 		s.mu.Unlock()
@@ -214,71 +212,26 @@ func (s *shop) acceptedUsers(act int64) []string {
 	return out
 }
 
-func outcome(code int, ecode string) string {
-	switch {
-	case code == 0:
-		return "no answer (refused, reset or timed out)"
-	case code == http.StatusAccepted:
-		return "202 pending"
-	case ecode == "":
-		return strconv.Itoa(code)
-	}
-	return strconv.Itoa(code) + " " + ecode
-}
-
 // secret fetches the user's start secret from instance inst ("" on any
 // failure).
 func (s *shop) secret(ctx context.Context, act int64, tok string, inst int) string {
-	url := fmt.Sprintf("%s/api/v1/activities/%d/secret", s.st.shopperURL(inst), act)
-	code, body, _ := s.call(ctx, http.MethodGet, url, tok, nil)
-	if code != http.StatusOK {
+	r, err := s.shopAPI[inst].GetSecretWithResponse(ctx, act, nil, api.Bearer(tok))
+	if err != nil || r.JSON200 == nil {
 		return ""
 	}
-	v, _ := body["secret"].(string)
-	return v
+	return r.JSON200.Secret
 }
 
-// buy posts one buy to instance inst and returns the status, the error
-// code and the Retry-After pause asked for.
-func (s *shop) buy(ctx context.Context, act int64, tok, secret string, inst int) (int, string, time.Duration) {
-	url := fmt.Sprintf("%s/api/v1/activities/%d/buy", s.st.shopperURL(inst), act)
-	code, body, h := s.call(ctx, http.MethodPost, url, tok, map[string]string{"secret": secret})
-	e, _ := body["error"].(string)
+// buy posts one buy to instance inst and returns its answer and the
+// Retry-After pause asked for.
+func (s *shop) buy(ctx context.Context, act int64, tok, secret string, inst int) (answer, time.Duration) {
+	resp, err := s.shopAPI[inst].Buy(ctx, act, nil, api.BuyRequest{Secret: secret}, api.Bearer(tok))
+	a, r := answered(resp, err, api.ParseBuyResponse)
 	var wait time.Duration
-	if ra, err := strconv.Atoi(h.Get("Retry-After")); err == nil && ra > 0 {
-		wait = time.Duration(ra) * time.Second
+	if r != nil && r.Headers429 != nil && r.Headers429.RetryAfter > 0 {
+		wait = time.Duration(r.Headers429.RetryAfter) * time.Second
 	}
-	return code, e, wait
-}
-
-// call sends a JSON request with a bearer token; status 0 means no answer.
-func (s *shop) call(ctx context.Context, method, url, tok string, body any) (int, map[string]any, http.Header) {
-	return callJSON(ctx, s.hc, method, url, tok, body)
-}
-
-// callJSON sends a JSON request with a bearer token through hc; status 0
-// means no answer.
-func callJSON(ctx context.Context, hc *http.Client, method, url, tok string, body any) (int, map[string]any, http.Header) {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
-	if err != nil {
-		return 0, nil, nil
-	}
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return 0, nil, nil
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out, resp.Header
+	return a, wait
 }
 
 // pause sleeps d, or less when ctx ends; it reports whether ctx is live.

@@ -2,13 +2,15 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/api"
 )
 
 // repairCounts keeps the repair counters of the services (flashsale's
@@ -21,20 +23,19 @@ type repairCounts struct {
 	seen map[string]map[int]map[string]float64 // process -> start -> "metric{kind}" -> value
 }
 
-// repairTargets are the processes with a repair counter and their
-// /metrics.
-func (s *stack) repairTargets() map[*proc]string {
-	return map[*proc]string{
-		s.fsProc[0]:  s.adminURL(0) + "/metrics",
-		s.fsProc[1]:  s.adminURL(1) + "/metrics",
-		s.ordersProc: "http://" + s.addr(s.orders) + "/metrics",
+// repairTargets are the processes with a repair counter, each with a
+// client, over hc, of the listener that serves its /metrics.
+func (s *stack) repairTargets(hc *http.Client) map[*proc]*api.ClientWithResponses {
+	return map[*proc]*api.ClientWithResponses{
+		s.fsProc[0]:  api.New(s.adminURL(0), hc),
+		s.fsProc[1]:  api.New(s.adminURL(1), hc),
+		s.ordersProc: api.New("http://"+s.addr(s.orders), hc),
 	}
 }
 
 // scrapeRepairs reads the repair counters of every process that runs.
 func (s *stack) scrapeRepairs(ctx context.Context) {
-	hc := &http.Client{Timeout: time.Second}
-	for p, url := range s.repairTargets() {
+	for p, c := range s.repairTargets(&http.Client{Timeout: time.Second}) {
 		if p == nil {
 			continue
 		}
@@ -42,7 +43,7 @@ func (s *stack) scrapeRepairs(ctx context.Context) {
 		if !p.alive() {
 			continue
 		}
-		vals, err := repairMetrics(ctx, hc, url)
+		vals, err := repairMetrics(ctx, c)
 		// A counter read across a restart belongs to neither start.
 		if err != nil || p.startCount() != start {
 			continue
@@ -90,22 +91,14 @@ func (s *stack) repairTotals() map[string]int {
 	return out
 }
 
-// repairMetrics reads the *_repairs_total series of one /metrics.
-func repairMetrics(ctx context.Context, hc *http.Client, url string) (map[string]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
+// repairMetrics reads the *_repairs_total series of the /metrics c serves.
+func repairMetrics(ctx context.Context, c *api.ClientWithResponses) (map[string]float64, error) {
+	r, err := c.MetricsWithResponse(ctx)
+	if err := api.Expect("metrics", r, err, http.StatusOK); err != nil {
 		return nil, err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(bytes.NewReader(r.Body))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -17,6 +14,8 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale/auth"
+	"github.com/flashsale/flashsale/internal/api"
+	"github.com/flashsale/flashsale/internal/api/apitest"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/flashsale/flashsale/internal/testenv"
@@ -89,45 +88,27 @@ func TestClusterUpDown(t *testing.T) {
 		}
 	}
 
-	hc := &http.Client{Timeout: 15 * time.Second}
-	call := func(method, url, token string, body any) (int, map[string]any) {
-		var rd io.Reader
-		if body != nil {
-			b, _ := json.Marshal(body)
-			rd = bytes.NewReader(b)
-		}
-		req, _ := http.NewRequest(method, url, rd)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return 0, map[string]any{"transport": err.Error()}
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
-	}
-	adminURL, shopURL := "http://"+addr(admin), "http://"+addr(shop)
-	code, p := call("POST", adminURL+"/admin/v1/products", testAdmin, map[string]any{"name": "Phone", "price": 5000})
-	if code != http.StatusCreated {
-		t.Fatalf("create product through the balancer: %d %v", code, p)
-	}
+	// Every exchange with the services, through the balancer or not, is
+	// held against the document.
+	adminURL, shopURL, internalURL := "http://"+addr(admin), "http://"+addr(shop), "http://"+addr(internal)
+	hc := apitest.Client(t, &http.Client{Timeout: 15 * time.Second},
+		apitest.Listeners{adminURL: apitest.Admin, shopURL: apitest.Shopper, internalURL: apitest.Internal})
+	adminAPI, shopAPI := api.New(adminURL, hc), api.New(shopURL, hc)
 	const units, shoppers = 150, 400
-	code, a := call("POST", adminURL+"/admin/v1/activities", testAdmin, map[string]any{"name": "hot", "product_id": p["id"], "price": 100,
-		"total": units, "shards": 4, "start_at": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
-	if code != http.StatusCreated {
-		t.Fatalf("create activity: %d %v", code, a)
+	p, a := api.SaleNow("hot", units, 4)
+	sale, err := adminAPI.OpenSale(ctx, p, a, api.Bearer(testAdmin))
+	if err != nil {
+		t.Fatalf("open a sale through the balancer: %v", err)
 	}
-	act := int64(a["id"].(float64))
+	act := sale.ID
 
 	// The intruder: a return of a unit, unsigned, through the port dtm
 	// calls.
-	code, body := call("POST", fmt.Sprintf("http://%s/internal/stock/return?gid=flash-sale-cancel-%d-x&trans_type=msg&op=action&branch_id=01", addr(internal), act), "",
-		map[string]any{"activity_id": act, "user_id": "x"})
-	if code != http.StatusUnauthorized {
-		t.Errorf("an unsigned return through the balancer: %d %v; want 401", code, body)
+	ret, err := api.New(internalURL, hc).ReturnStockWithResponse(ctx,
+		&api.ReturnStockParams{GID: fmt.Sprintf("flash-sale-cancel-%d-x", act), TransType: "msg", Op: "action", BranchID: "01"},
+		api.ReturnRequest{ActivityID: act, UserID: "x"})
+	if err := api.Expect("returnStock", ret, err, http.StatusUnauthorized); err != nil {
+		t.Errorf("an unsigned return through the balancer: %v", err)
 	}
 
 	var mu sync.Mutex
@@ -140,10 +121,16 @@ func TestClusterUpDown(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			tok := auth.Mint(testJWT, fmt.Sprintf("c%d", i), time.Now(), time.Hour)
+			tok := api.Bearer(auth.Mint(testJWT, fmt.Sprintf("c%d", i), time.Now(), time.Hour))
 			for try := 0; ; try++ {
-				_, sec := call("GET", fmt.Sprintf("%s/api/v1/activities/%d/secret", shopURL, act), tok, nil)
-				code, _ := call("POST", fmt.Sprintf("%s/api/v1/activities/%d/buy", shopURL, act), tok, map[string]any{"secret": sec["secret"]})
+				var secret string
+				if r, err := shopAPI.GetSecretWithResponse(ctx, act, nil, tok); err == nil && r.JSON200 != nil {
+					secret = r.JSON200.Secret
+				}
+				code := 0 // no answer
+				if r, err := shopAPI.BuyWithResponse(ctx, act, nil, api.BuyRequest{Secret: secret}, tok); err == nil {
+					code = r.StatusCode()
+				}
 				// One address for every shopper: the per-address limit
 				// answers 429 (the balancer passes the address on).
 				if (code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests) && try < 100 {
@@ -161,28 +148,27 @@ func TestClusterUpDown(t *testing.T) {
 	if answers[http.StatusAccepted] != units || answers[http.StatusConflict] != shoppers-units {
 		t.Fatalf("answers %v: want %d 202 and %d 409", answers, units, shoppers-units)
 	}
-	var rec map[string]any
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		code, rec = call("GET", fmt.Sprintf("%s/admin/v1/reconcile?activity=%d", adminURL, act), testAdmin, nil)
-		report, _ := rec["report"].(map[string]any)
-		pending, _ := report["pending"].([]any) // absent when none
-		if code == http.StatusOK && rec["ok"] == true && report != nil && len(pending) == 0 && report["live_orders"] == float64(units) {
-			break
+		r, err := adminAPI.GetReconcileWithResponse(ctx, &api.GetReconcileParams{Activity: act}, api.Bearer(testAdmin))
+		err = api.Expect("getReconcile", r, err, http.StatusOK)
+		if err == nil {
+			if rec := r.JSON200; rec.Ok && len(rec.Report.Pending) == 0 && rec.Report.LiveOrders == units {
+				break
+			}
+			err = fmt.Errorf("%s", r.Body)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("reconcile through the balancer: %d %v", code, rec)
+			t.Fatalf("reconcile through the balancer: %v", err)
 		}
 	}
 	// Both instances answered buys (the shopper port weighs them 2:1).
 	for i := range 2 {
 		_, ap, _ := layout{base: base}.flashsalePorts(i)
-		resp, err := hc.Get("http://" + addr(ap) + "/metrics")
-		if err != nil {
+		m, err := api.New("http://"+addr(ap), hc).MetricsWithResponse(ctx)
+		if err := api.Expect("metrics", m, err, http.StatusOK); err != nil {
 			t.Fatal(err)
 		}
-		m, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if !strings.Contains(string(m), `flashsale_buys_total{outcome="accepted"}`) {
+		if !strings.Contains(string(m.Body), `flashsale_buys_total{outcome="accepted"}`) {
 			t.Errorf("flashsale%d accepted no buy behind the balancer", i)
 		}
 	}
