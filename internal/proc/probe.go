@@ -1,10 +1,12 @@
 package proc
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -47,6 +49,33 @@ func TCP(addr string) Probe {
 			return err
 		}
 		return c.Close()
+	}
+}
+
+// Redis is ready when the Redis server at addr answers PING with PONG
+// (not while it loads its data, say).
+func Redis(addr string) Probe {
+	return func(ctx context.Context) error {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if dl, ok := ctx.Deadline(); ok {
+			c.SetDeadline(dl)
+		}
+		if _, err := c.Write([]byte("PING\r\n")); err != nil {
+			return err
+		}
+		reply, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if reply = strings.TrimSpace(reply); reply != "+PONG" {
+			return fmt.Errorf("redis at %s: PING: %s", addr, reply)
+		}
+		return nil
 	}
 }
 

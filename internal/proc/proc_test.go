@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -356,5 +357,34 @@ func TestFreePorts(t *testing.T) {
 			t.Fatalf("port %d of the range: %v", port, err)
 		}
 		ln.Close()
+	}
+}
+
+func TestRedisProbe(t *testing.T) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("no redis-server on PATH")
+	}
+	port, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	p := cleaned(t, &Process{Name: "redis", Path: bin, Args: []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", ""},
+		Ready: Redis(addr)})
+	if err := p.StartReady(context.Background(), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := Redis(addr)(ctx); err == nil {
+		t.Fatal("a paused Redis answered PING")
+	}
+	p.Resume()
+	if err := Redis(addr)(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }

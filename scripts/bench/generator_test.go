@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/proc"
 )
 
 func TestRunLoadTotal(t *testing.T) {
@@ -107,7 +109,7 @@ func TestRunLoadDurationAndErrors(t *testing.T) {
 }
 
 func TestRunLoadDownTarget(t *testing.T) {
-	port, err := freePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/proc"
 )
 
 // repairCounts keeps the repair counters of the services (flashsale's
@@ -23,8 +25,8 @@ type repairCounts struct {
 
 // repairTargets are the processes with a repair counter and their
 // /metrics.
-func (s *stack) repairTargets() map[*proc]string {
-	return map[*proc]string{
+func (s *stack) repairTargets() map[*proc.Process]string {
+	return map[*proc.Process]string{
 		s.fsProc[0]:  s.adminURL(0) + "/metrics",
 		s.fsProc[1]:  s.adminURL(1) + "/metrics",
 		s.ordersProc: "http://" + s.addr(s.orders) + "/metrics",
@@ -38,23 +40,23 @@ func (s *stack) scrapeRepairs(ctx context.Context) {
 		if p == nil {
 			continue
 		}
-		start := p.startCount()
-		if !p.alive() {
+		start := p.Starts()
+		if !p.Alive() {
 			continue
 		}
 		vals, err := repairMetrics(ctx, hc, url)
 		// A counter read across a restart belongs to neither start.
-		if err != nil || p.startCount() != start {
+		if err != nil || p.Starts() != start {
 			continue
 		}
 		s.repairs.mu.Lock()
 		if s.repairs.seen == nil {
 			s.repairs.seen = map[string]map[int]map[string]float64{}
 		}
-		if s.repairs.seen[p.name] == nil {
-			s.repairs.seen[p.name] = map[int]map[string]float64{}
+		if s.repairs.seen[p.Name] == nil {
+			s.repairs.seen[p.Name] = map[int]map[string]float64{}
 		}
-		s.repairs.seen[p.name][start] = vals
+		s.repairs.seen[p.Name][start] = vals
 		s.repairs.mu.Unlock()
 	}
 }

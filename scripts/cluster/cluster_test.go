@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -16,8 +15,8 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale/auth"
+	"github.com/flashsale/flashsale/internal/proc"
 	"github.com/flashsale/flashsale/internal/testenv"
-	"github.com/flashsale/flashsale/internal/testproc"
 )
 
 const (
@@ -28,22 +27,11 @@ const (
 // freeBase returns a base port whose whole range (base to base+400) is
 // free now.
 func freeBase(t *testing.T) int {
-	for range 50 {
-		base := 20000 + 10*rand.IntN(900)
-		free := true
-		for p := base; p < base+400 && free; p++ {
-			if l, err := net.Listen("tcp", addr(p)); err != nil {
-				free = false
-			} else {
-				l.Close()
-			}
-		}
-		if free {
-			return base
-		}
+	base, err := proc.FreeRange(400)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free range of 400 ports")
-	return 0
+	return base
 }
 
 // TestClusterUpDown starts the layout with scripts/cluster's up, as a user
@@ -60,7 +48,7 @@ func TestClusterUpDown(t *testing.T) {
 	dsn := testenv.MySQLDSN(t)
 	dir := t.TempDir()
 	base := freeBase(t)
-	shop, admin, internal, orders := testproc.FreePort(t), testproc.FreePort(t), testproc.FreePort(t), testproc.FreePort(t)
+	shop, admin, internal, orders := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 	env := map[string]string{"FLASHSALE_JWT_SECRET": testJWT, "FLASHSALE_ADMIN_TOKEN": testAdmin}
 	args := []string{"-dir", dir, "-base-port", itoa(base), "-mysql", dsn, "-weights", "2,1",
 		"-shopper-port", itoa(shop), "-admin-port", itoa(admin), "-internal-port", itoa(internal), "-orders-port", itoa(orders)}
