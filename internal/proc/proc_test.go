@@ -91,6 +91,16 @@ func TestStartReadyFailsWhenTheProcessEnds(t *testing.T) {
 	if p.Alive() || p.Pid() != 0 {
 		t.Fatalf("alive %v, pid %d after the end", p.Alive(), p.Pid())
 	}
+
+	// With a log, the error shows the last run's lines only.
+	dir := t.TempDir()
+	p = sh(t, `if [ -e started ]; then echo second run; else touch started; echo first run; fi; exit 3`)
+	p.Dir, p.Log, p.Ready = dir, filepath.Join(dir, "sh.log"), TCP(freeAddr(t))
+	p.StartReady(context.Background(), 10*time.Second)
+	err = p.StartReady(context.Background(), 10*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "second run") || strings.Contains(err.Error(), "first run") {
+		t.Fatalf("error of the second run: %v", err)
+	}
 }
 
 func TestStartReadyTimesOut(t *testing.T) {

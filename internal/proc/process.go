@@ -114,9 +114,12 @@ func (p *Process) openLog() (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p.Name, err)
 	}
-	fmt.Fprintf(f, "=== start %s at %s ===\n", p.Name, time.Now().Format(time.RFC3339Nano))
+	fmt.Fprintf(f, "%s%s ===\n", p.startLine(), time.Now().Format(time.RFC3339Nano))
 	return f, nil
 }
+
+// startLine begins the line each start writes into Log.
+func (p *Process) startLine() string { return "=== start " + p.Name + " at " }
 
 // drainBound is how long the end of a run waits for the last of its
 // output, which a child of the process (a fork of redis-server, say) may

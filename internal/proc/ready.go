@@ -3,6 +3,7 @@ package proc
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -95,10 +96,13 @@ func (p *Process) EnsureReady(ctx context.Context, stall, timeout time.Duration)
 	}
 }
 
-// tailNote is the end of the process's output, as a message's last
-// lines ("" when it printed nothing).
+// tailNote is the end of the process's output in its last run, as a
+// message's last lines ("" when it printed nothing).
 func (p *Process) tailNote() string {
 	t := p.Tail(tailOnError)
+	if i := strings.LastIndex(t, p.startLine()); i >= 0 {
+		t = t[i:]
+	}
 	if t == "" {
 		return ""
 	}
