@@ -40,17 +40,18 @@ type Process struct {
 	// WaitReady); nil: as soon as it runs.
 	Ready Probe
 
+	out output // what it printed, over every run
+
 	mu     sync.Mutex       // mu guards the fields below
 	cmd    *exec.Cmd        // the run started here; nil when adopted
 	pid    int              // the current or last run's pid
 	done   chan struct{}    // closed when the current run is over; nil before the first
 	state  *os.ProcessState // how the last run started here ended
 	starts int
-	out    output
 }
 
-// Start starts the process, unless it runs already, and returns without
-// waiting for it to be ready.
+// Start starts the process and returns without waiting for it to be
+// ready; it fails when the process runs already.
 func (p *Process) Start() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -61,27 +62,8 @@ func (p *Process) Start() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(p.Path, p.Args...)
-	cmd.Env = append(os.Environ(), p.Env...)
-	cmd.Dir = p.Dir
-	var outR, outW *os.File
-	if p.Detach {
-		cmd.SysProcAttr = detached()
-		if logf != nil {
-			cmd.Stdout, cmd.Stderr = logf, logf
-		}
-	} else {
-		cmd.SysProcAttr = attached()
-		if outR, outW, err = os.Pipe(); err != nil {
-			closeFile(logf)
-			return err
-		}
-		cmd.Stdout, cmd.Stderr = outW, outW
-	}
-	err = cmd.Start()
-	closeFile(outW) // the child has its own
+	cmd, outR, err := p.run(logf)
 	if err != nil {
-		closeFile(outR)
 		closeFile(logf)
 		return fmt.Errorf("start %s: %w", p.Name, err)
 	}
@@ -89,7 +71,7 @@ func (p *Process) Start() error {
 	if outR != nil {
 		go p.out.copy(outR, logf, drained)
 	} else {
-		closeFile(logf)
+		closeFile(logf) // the child has its own
 		close(drained)
 	}
 	p.cmd, p.pid, p.state, p.done = cmd, cmd.Process.Pid, nil, make(chan struct{})
@@ -102,6 +84,34 @@ func (p *Process) Start() error {
 		}
 	}
 	return nil
+}
+
+// run starts the program: detached, its output straight into logf;
+// otherwise its output into a pipe, whose end to read it returns.
+func (p *Process) run(logf *os.File) (*exec.Cmd, *os.File, error) {
+	cmd := exec.Command(p.Path, p.Args...)
+	cmd.Env = append(os.Environ(), p.Env...)
+	cmd.Dir = p.Dir
+	if p.Detach {
+		cmd.SysProcAttr = detached()
+		if logf != nil {
+			cmd.Stdout, cmd.Stderr = logf, logf
+		}
+		return cmd, nil, cmd.Start()
+	}
+	cmd.SysProcAttr = attached()
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd.Stdout, cmd.Stderr = outW, outW
+	err = cmd.Start()
+	outW.Close() // the child has its own
+	if err != nil {
+		outR.Close()
+		return nil, nil, err
+	}
+	return cmd, outR, nil
 }
 
 // openLog opens Log for appending and writes the start line (nil when the
