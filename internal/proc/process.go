@@ -1,7 +1,6 @@
 package proc
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -231,6 +230,3 @@ func (p *Process) ended() chan struct{} {
 	defer p.mu.Unlock()
 	return p.done
 }
-
-// errNotRunning is Signal's error for a process that does not run.
-var errNotRunning = errors.New("not running")

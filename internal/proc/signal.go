@@ -11,7 +11,10 @@ import (
 // ErrKilled is wrapped by Stop's error when the process had to be killed.
 var ErrKilled = errors.New("killed with SIGKILL")
 
-// killBound is how long Stop waits for the process to be gone after
+// errNotRunning is Signal's error for a process that does not run.
+var errNotRunning = errors.New("not running")
+
+// killBound is how long Kill waits for the process to be gone after
 // SIGKILL.
 const killBound = 5 * time.Second
 
