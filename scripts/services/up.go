@@ -46,12 +46,8 @@ func up(ctx context.Context, c config, con console) error {
 			con.say("%s is already running (pid %d); scripts/services-down first to restart it", s.name, pid)
 			continue
 		}
-		for _, a := range s.addrs {
-			if taken(ctx, a) {
-				return fmt.Errorf("cannot start %s: %s is already in use by another process%s;\n"+
-					"stop it, or choose other addresses (FLASHSALE_ADDR, FLASHSALE_ADMIN_ADDR, FLASHSALE_INTERNAL_ADDR, ORDERS_ADDR, DTM_HTTP_PORT, DTM_GRPC_PORT, DTM_REDIS_PORT)",
-					s.name, a, holder(a))
-			}
+		if err := checkFree(ctx, s); err != nil {
+			return err
 		}
 		toStart = append(toStart, s)
 	}
@@ -92,6 +88,10 @@ func start(ctx context.Context, c config, con console, toStart []service, procs 
 	}
 	for _, s := range toStart {
 		p := procs[s.name]
+		// Again: something may have taken a port while the build ran.
+		if err := checkFree(ctx, s); err != nil {
+			return err
+		}
 		if err := p.Start(); err != nil {
 			return err
 		}
@@ -101,6 +101,18 @@ func start(ctx context.Context, c config, con console, toStart []service, procs 
 			if err := p.WaitReady(ctx, c.readyTimeout); err != nil {
 				return fmt.Errorf("dtm-redis does not answer PING at %s: %w", c.dtmRedis, err)
 			}
+		}
+	}
+	return nil
+}
+
+// checkFree fails when something listens where s would.
+func checkFree(ctx context.Context, s service) error {
+	for _, a := range s.addrs {
+		if taken(ctx, a) {
+			return fmt.Errorf("cannot start %s: %s is already in use by another process%s;\n"+
+				"stop it, or choose other addresses (FLASHSALE_ADDR, FLASHSALE_ADMIN_ADDR, FLASHSALE_INTERNAL_ADDR, ORDERS_ADDR, DTM_HTTP_PORT, DTM_GRPC_PORT, DTM_REDIS_PORT)",
+				s.name, a, holder(a))
 		}
 	}
 	return nil
