@@ -41,7 +41,7 @@ func TestEmbeddedAdjustAndCancel(t *testing.T) {
 	}
 
 	// Lose the embedded Redis: 12 units (10 + 5 - 3), 2 orders.
-	s.proc.Stop()
+	s.stop()
 	if err := os.Remove(filepath.Join(dir, "data", "redis.aof")); err != nil {
 		t.Fatal(err)
 	}

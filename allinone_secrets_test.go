@@ -103,22 +103,22 @@ func TestEmbeddedSecretsKept(t *testing.T) {
 	dir := t.TempDir()
 	s := newSale(t, dir, noSecrets...)
 	s.start()
-	s.proc.WaitLine(t, "more tokens:", 10*time.Second)
+	s.waitLine("more tokens:", 10*time.Second)
 	kept := readKept(t, filepath.Join(dir, "data"))
 	s.admin, s.jwt = kept["FLASHSALE_ADMIN_TOKEN"], kept["FLASHSALE_JWT_SECRET"]
 	path := filepath.Join(dir, "data", SecretsFile)
-	s.proc.WaitLine(t, "FLASHSALE_JWT_SECRET="+s.jwt+"  (generated; kept in "+path, time.Second)
-	s.proc.WaitLine(t, "FLASHSALE_ADMIN_TOKEN="+s.admin+"  (generated; kept in "+path, time.Second)
-	s.proc.WaitLine(t, "-secret "+s.jwt+" ", time.Second)
+	s.waitLine("FLASHSALE_JWT_SECRET="+s.jwt+"  (generated; kept in "+path, time.Second)
+	s.waitLine("FLASHSALE_ADMIN_TOKEN="+s.admin+"  (generated; kept in "+path, time.Second)
+	s.waitLine("-secret "+s.jwt+" ", time.Second)
 	act := s.newActivity(5)
 	tok := auth.Mint(s.jwt, "ann", time.Now(), time.Hour)
 	if code, e := s.buyWith(act, auth.Mint(s.jwt, "ben", time.Now(), time.Hour)); code != http.StatusAccepted {
 		t.Fatalf("buy before the restart: %d %s", code, e)
 	}
-	s.proc.Stop()
+	s.stop()
 
 	s.start()
-	s.proc.WaitLine(t, "FLASHSALE_JWT_SECRET="+s.jwt+"  (generated at an earlier start", 10*time.Second)
+	s.waitLine("FLASHSALE_JWT_SECRET="+s.jwt+"  (generated at an earlier start", 10*time.Second)
 	if fmt.Sprint(readKept(t, filepath.Join(dir, "data"))) != fmt.Sprint(kept) {
 		t.Fatal("the secrets changed at the restart")
 	}
@@ -142,12 +142,12 @@ func TestEmbeddedCorruptJournal(t *testing.T) {
 	dir := t.TempDir()
 	s := newSale(t, dir, "FLASHSALE_INTERNAL_KEY="+testKey)
 	s.start()
-	s.proc.WaitLine(t, `-secret "$FLASHSALE_JWT_SECRET" -user bob`, 10*time.Second)
+	s.waitLine(`-secret "$FLASHSALE_JWT_SECRET" -user bob`, 10*time.Second)
 	for _, name := range []string{"FLASHSALE_ADMIN_TOKEN", "FLASHSALE_JWT_SECRET", "FLASHSALE_INTERNAL_KEY"} {
-		s.proc.WaitLine(t, name+" from the environment (not shown)", time.Second)
+		s.waitLine(name+" from the environment (not shown)", time.Second)
 	}
 	act := s.soldThree()
-	s.proc.Stop()
+	s.stop()
 	for _, secret := range []string{testJWT, testAdmin, testKey} {
 		if strings.Contains(s.proc.Tail(1<<20), secret) {
 			t.Fatalf("the process printed a supplied secret:\n%s", s.proc.Tail(4000))

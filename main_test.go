@@ -18,7 +18,8 @@ import (
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/flashsale/auth"
 	"github.com/flashsale/flashsale/internal/api/apitest"
-	"github.com/flashsale/flashsale/internal/testproc"
+	"github.com/flashsale/flashsale/internal/proc"
+	"github.com/flashsale/flashsale/internal/testenv"
 )
 
 // The all-in-one binary, built once for the package's tests.
@@ -30,7 +31,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	if err := testproc.Build(dir, "."); err != nil {
+	if err := proc.Build(dir, "faultinject", "."); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -49,7 +50,7 @@ const (
 // directory, on free ports.
 type sale struct {
 	t    *testing.T
-	proc *testproc.Proc
+	proc *proc.Process
 	shop string
 	adm  string
 	dtm  string
@@ -66,8 +67,8 @@ type sale struct {
 // find), and the Redis, MySQL and dtm ports are not used.
 func newSale(t *testing.T, dir string, extra ...string) *sale {
 	t.Helper()
-	shop, adm := testproc.FreePort(t), testproc.FreePort(t)
-	dtmPort := testproc.FreePort(t)
+	shop, adm := testenv.FreePort(t), testenv.FreePort(t)
+	dtmPort := testenv.FreePort(t)
 	s := &sale{
 		t:     t,
 		shop:  fmt.Sprintf("http://127.0.0.1:%d", shop),
@@ -76,20 +77,21 @@ func newSale(t *testing.T, dir string, extra ...string) *sale {
 		http:  &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}},
 		admin: testAdmin, jwt: testJWT,
 	}
-	s.proc = &testproc.Proc{
-		Name: "flashsale", Bin: binary, Dir: dir, Log: filepath.Join(dir, "process.log"),
+	s.proc = &proc.Process{
+		Name: "flashsale", Path: binary, Dir: dir, Log: filepath.Join(dir, "process.log"),
 		Args: []string{
 			"-data", filepath.Join(dir, "data"), "-demo=false",
 			"-addr", fmt.Sprintf("127.0.0.1:%d", shop), "-admin-addr", fmt.Sprintf("127.0.0.1:%d", adm),
-			"-internal-addr", fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t)),
-			"-orders-addr", fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t)),
-			"-dtm-port", fmt.Sprint(dtmPort), "-dtm-grpc-port", fmt.Sprint(testproc.FreePort(t)),
+			"-internal-addr", fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)),
+			"-orders-addr", fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)),
+			"-dtm-port", fmt.Sprint(dtmPort), "-dtm-grpc-port", fmt.Sprint(testenv.FreePort(t)),
 		},
 		Env: append([]string{
 			"PATH=", "REDIS_ADDR=", "MYSQL_DSN=", "DTM_SERVER=",
 			"FLASHSALE_JWT_SECRET=" + testJWT, "FLASHSALE_ADMIN_TOKEN=" + testAdmin,
 			"FLASHSALE_RATE_PER_USER=0", "FLASHSALE_RATE_PER_IP=0", "FLASHSALE_ADMISSION_FACTOR=0",
 		}, extra...),
+		Ready: proc.HTTP(fmt.Sprintf("http://127.0.0.1:%d/readyz", shop)),
 	}
 	t.Cleanup(func() {
 		s.proc.Kill()
@@ -100,7 +102,32 @@ func newSale(t *testing.T, dir string, extra ...string) *sale {
 	return s
 }
 
-func (s *sale) start() { s.t.Helper(); s.proc.Start(s.t, s.shop+"/readyz") }
+// start starts the process and waits until it is ready.
+func (s *sale) start() {
+	s.t.Helper()
+	if err := s.proc.StartReady(context.Background(), time.Minute); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// stop stops the process with SIGTERM and waits until it is gone.
+func (s *sale) stop() {
+	s.t.Helper()
+	if err := s.proc.Stop(time.Minute); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// waitLine waits until the process printed a line containing substr and
+// returns it.
+func (s *sale) waitLine(substr string, timeout time.Duration) string {
+	s.t.Helper()
+	line, err := s.proc.WaitLine(substr, timeout)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return line
+}
 
 // runToExit runs the process to its end, for a start that must fail, and
 // returns its exit code and output.
@@ -108,7 +135,7 @@ func (s *sale) runToExit(timeout time.Duration) (int, string) {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, s.proc.Bin, s.proc.Args...)
+	cmd := exec.CommandContext(ctx, s.proc.Path, s.proc.Args...)
 	cmd.Env = append(os.Environ(), s.proc.Env...)
 	cmd.Dir = s.proc.Dir
 	out, err := cmd.CombinedOutput()
@@ -259,7 +286,7 @@ func TestEmbeddedRestart(t *testing.T) {
 	s := newSale(t, dir)
 	s.start()
 	act := s.soldThree()
-	s.proc.Stop()
+	s.stop()
 	if c := s.proc.ExitCode(); c != 0 {
 		t.Fatalf("exit code after SIGTERM = %d, want 0", c)
 	}
@@ -286,7 +313,7 @@ func TestEmbeddedRestart(t *testing.T) {
 
 	// Lose the embedded Redis (its journal) and restart: 10 units, 4 live
 	// orders, so 6 are re-derived; the buyers' barriers come back too.
-	s.proc.Stop()
+	s.stop()
 	if err := os.Remove(filepath.Join(dir, "data", "redis.aof")); err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +352,7 @@ func TestEmbeddedKilledAfterLua(t *testing.T) {
 		t.Fatalf("buy before the crash: %d %s", code, e)
 	}
 	go s.buy(act, "victim")
-	s.proc.WaitLine(t, fmt.Sprintf("FAULTPOINT after-lua flash-sale-%d-victim", act), 10*time.Second)
+	s.waitLine(fmt.Sprintf("FAULTPOINT after-lua flash-sale-%d-victim", act), 10*time.Second)
 	s.proc.Kill()
 	s.proc.Env = s.proc.Env[:len(s.proc.Env)-1] // restart without the fault point
 	s.start()

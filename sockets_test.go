@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/flashsale/flashsale/internal/testproc"
+	"github.com/flashsale/flashsale/internal/proc"
 )
 
 // TestEmbeddedListeningSockets reads what `go run .` listens on: the
@@ -16,7 +16,7 @@ import (
 func TestEmbeddedListeningSockets(t *testing.T) {
 	s := newSale(t, t.TempDir())
 	s.start()
-	got, err := testproc.Listening(s.proc.Pid())
+	got, err := proc.Listening(s.proc.Pid())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,8 @@ import (
 
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/internal/contract"
-	"github.com/flashsale/flashsale/internal/testproc"
+	"github.com/flashsale/flashsale/internal/proc"
+	"github.com/flashsale/flashsale/internal/testenv"
 	"github.com/flashsale/flashsale/reconcile"
 )
 
@@ -230,7 +231,7 @@ func TestAdjustKilledAfterLocalStep(t *testing.T) {
 		start := time.Now()
 		go s.adjust(act, tc.delta, tc.id) // never answered: the process dies under it
 		gid := adjustGID(act, tc.delta, tc.id)
-		s.flashsale.WaitLine(t, "FAULTPOINT after-adjust-local "+gid, 10*time.Second)
+		waitLine(t, s.flashsale, "FAULTPOINT after-adjust-local "+gid, 10*time.Second)
 		s.restartFlashsale(armed) // armed for the next case
 		for {
 			st := s.stats(act)
@@ -323,7 +324,7 @@ func TestAdjustKilledBeforeLocalStep(t *testing.T) {
 		gid := adjustGID(act, tc.delta, tc.id)
 		start := time.Now()
 		go s.adjust(act, tc.delta, tc.id)
-		s.flashsale.WaitLine(t, "FAULTPOINT before-adjust-local "+gid, 10*time.Second)
+		waitLine(t, s.flashsale, "FAULTPOINT before-adjust-local "+gid, 10*time.Second)
 		s.restartFlashsale(armed)
 		for st := s.dtmStatus(gid); st != dtmcli.StatusFailed; st = s.dtmStatus(gid) {
 			if time.Since(start) > backCheckBound+5*time.Second {
@@ -370,16 +371,16 @@ func TestAdjustWhenStoresFail(t *testing.T) {
 	if code, body := s.call("POST", fmt.Sprintf("%s/admin/v1/activities/%d/cancel", s.adminURL(), act), adminToken, nil); code != http.StatusOK {
 		t.Fatalf("cancel with dtm down: %d %v", code, body)
 	}
-	s.dtm.Start(t, s.dtmURL()+"/version")
+	startProc(t, s.dtm)
 
 	// A flashsale instance on a Redis of its own, which the test kills.
-	port := testproc.FreePort(t)
+	port := testenv.FreePort(t)
 	dir := t.TempDir()
-	redis := &testproc.Proc{Name: "redis", Bin: bin, Log: filepath.Join(dir, "redis.log"),
-		Args: []string{"--port", itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir}}
-	redis.Start(t, "")
+	redis := &proc.Process{Name: "redis", Path: bin, Log: filepath.Join(dir, "redis.log"),
+		Args:  []string{"--port", itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir},
+		Ready: proc.Redis("127.0.0.1:" + itoa(port))}
+	startProc(t, redis)
 	defer redis.Kill()
-	waitTCP(t, "127.0.0.1:"+itoa(port))
 	own := s.addFlashsale("flashsale-own-redis", "REDIS_ADDR=127.0.0.1:"+itoa(port), "REDIS_DB=0")
 	act = s.newActivityOn(own.admin, 10, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
 	if code, e := s.buyAt(own.shopper, act, "before"); code != http.StatusAccepted {
@@ -403,8 +404,7 @@ func TestAdjustWhenStoresFail(t *testing.T) {
 	if st := s.dtmStatus(add); st != dtmcli.StatusSubmitted {
 		t.Fatalf("the addition is %q with Redis down, want submitted", st)
 	}
-	redis.Start(t, "") // empty: no persistence
-	waitTCP(t, "127.0.0.1:"+itoa(port))
+	startProc(t, redis) // empty: no persistence
 	restarted := time.Now()
 
 	var added, removed time.Duration

@@ -11,9 +11,10 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/proc"
 	"github.com/flashsale/flashsale/internal/rediscluster"
 	"github.com/flashsale/flashsale/internal/redisconn"
-	"github.com/flashsale/flashsale/internal/testproc"
+	"github.com/flashsale/flashsale/internal/testenv"
 	"github.com/flashsale/flashsale/reconcile"
 	"github.com/redis/go-redis/v9"
 )
@@ -31,7 +32,7 @@ func redisCluster(t *testing.T, n int) []string {
 // clusterNode is one redis-server of a test's cluster.
 type clusterNode struct {
 	addr string
-	proc *testproc.Proc
+	proc *proc.Process
 }
 
 // startCluster starts a Redis Cluster of masters, each with replicas of
@@ -48,18 +49,16 @@ func startCluster(t *testing.T, masters, replicas int) []clusterNode {
 		// The cluster bus port is chosen too: its default, port+10000,
 		// falls in the kernel's ephemeral range, where any outgoing
 		// connection may hold it (a node then exits at start).
-		port, bus := testproc.FreePort(t), testproc.FreePort(t)
+		port, bus := testenv.FreePort(t), testenv.FreePort(t)
 		dir := t.TempDir()
-		p := &testproc.Proc{Name: fmt.Sprintf("redis-node%d", i), Bin: bin, Dir: dir, Log: filepath.Join(dir, "redis.log"),
+		p := &proc.Process{Name: fmt.Sprintf("redis-node%d", i), Path: bin, Dir: dir, Log: filepath.Join(dir, "redis.log"),
 			Args: []string{"--port", itoa(port), "--cluster-port", itoa(bus), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
 				"--cluster-config-file", filepath.Join(dir, "nodes.conf"), "--cluster-node-timeout", "1000",
-				"--save", "", "--appendonly", "yes", "--repl-diskless-sync-delay", "0", "--dir", dir}}
-		p.Start(t, "")
-		t.Cleanup(p.Kill)
+				"--save", "", "--appendonly", "yes", "--repl-diskless-sync-delay", "0", "--dir", dir},
+			Ready: proc.TCP("127.0.0.1:" + itoa(port))}
+		t.Cleanup(func() { p.Kill() })
+		startProc(t, p)
 		addr := "127.0.0.1:" + itoa(port)
-		if !listening(addr, 10*time.Second) {
-			t.Fatalf("cluster node %s not listening after 10s:\n%s", addr, p.Tail(2000))
-		}
 		nodes = append(nodes, clusterNode{addr: addr, proc: p})
 		addrs = append(addrs, addr)
 	}
@@ -83,23 +82,23 @@ func TestScaleOut(t *testing.T) {
 	nodes := redisCluster(t, 3)
 	s := newStack(t)
 	// A second dtm server on the first one's store (same Redis, same prefix).
-	dtm2Port := testproc.FreePort(t)
+	dtm2Port := testenv.FreePort(t)
 	args := append([]string(nil), s.dtm.Args...)
 	for i := range args {
 		switch args[i] {
 		case "-http-port":
 			args[i+1] = itoa(dtm2Port)
 		case "-grpc-port":
-			args[i+1] = itoa(testproc.FreePort(t))
+			args[i+1] = itoa(testenv.FreePort(t))
 		case "-dir":
 			args[i+1] = t.TempDir()
 		}
 	}
 	dtm2 := s.newProc("dtm", args, nil)
-	dtm2.Name, dtm2.Log = "dtm2", filepath.Join(s.dir, "dtm2.log")
 	dtm2URL := fmt.Sprintf("http://127.0.0.1:%d/api/dtmsvr", dtm2Port)
-	dtm2.Start(t, dtm2URL+"/version")
-	t.Cleanup(dtm2.Kill)
+	dtm2.Name, dtm2.Log, dtm2.Ready = "dtm2", filepath.Join(s.dir, "dtm2.log"), proc.HTTP(dtm2URL+"/version")
+	t.Cleanup(func() { dtm2.Kill() })
+	startProc(t, dtm2)
 
 	cluster := "REDIS_ADDR=" + strings.Join(nodes, ",")
 	a := s.addFlashsale("flashsale-a", cluster)

@@ -23,7 +23,7 @@ const backCheckBound = (dtmclient.MsgRetryInterval + 6) * time.Second
 func crashAt(t *testing.T, s *stack, act int64, user, point string) string {
 	t.Helper()
 	go s.buy(act, user) // never answered: the process dies under it
-	line := s.flashsale.WaitLine(t, "FAULTPOINT "+point, 10*time.Second)
+	line := waitLine(t, s.flashsale, "FAULTPOINT "+point, 10*time.Second)
 	gid := strings.Fields(line)[2]
 	s.flashsale.Kill()
 	s.restartFlashsale()
@@ -131,7 +131,7 @@ func TestOrdersKilledMidSale(t *testing.T) {
 	s.orders.Kill()
 	close(killed)
 	time.Sleep(time.Second)
-	s.orders.Start(t, s.ordersURL()+"/readyz")
+	startProc(t, s.orders)
 	restarted := time.Now()
 	wg.Wait()
 	if got.m["202 "] != 100 || got.m["409 sold_out"] != 100 {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/internal/contract"
-	"github.com/flashsale/flashsale/internal/testproc"
+	"github.com/flashsale/flashsale/internal/proc"
 	"github.com/flashsale/flashsale/reconcile"
 )
 
@@ -287,8 +287,8 @@ func TestListeningSockets(t *testing.T) {
 		"orders":    {"127.0.0.1:" + port(s.ordersPort)},
 		"flashsale": {"127.0.0.1:" + port(s.shopper), "127.0.0.1:" + port(s.admin), "127.0.0.1:" + port(s.internal)},
 	}
-	for _, p := range []*testproc.Proc{s.dtm, s.orders, s.flashsale} {
-		got, err := testproc.Listening(p.Pid())
+	for _, p := range []*proc.Process{s.dtm, s.orders, s.flashsale} {
+		got, err := proc.Listening(p.Pid())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -193,7 +193,7 @@ func crashCancel(t *testing.T, s *stack, act int64, victim, point string, args .
 	t.Helper()
 	gid := contract.CancelGID(act, victim)
 	s.restartOrders(nil, "FLASHSALE_FAULTPOINTS="+point+":"+gid)
-	s.orders.WaitLine(t, "FAULTPOINT "+point+" "+gid, payTimeout*time.Second+cancelBound)
+	waitLine(t, s.orders, "FAULTPOINT "+point+" "+gid, payTimeout*time.Second+cancelBound)
 	if st := s.dtmStatus(gid); st != dtmcli.StatusPrepared {
 		t.Fatalf("cancellation message %s is %q at the fault point, want prepared", gid, st)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/dtmclient"
-	"github.com/flashsale/flashsale/internal/testproc"
+	"github.com/flashsale/flashsale/internal/proc"
 )
 
 // The tests of this file make dtm's store lose a cancellation and two
@@ -35,7 +35,7 @@ func waitFor(t *testing.T, since time.Time, bound time.Duration, cond func() boo
 
 // repaired returns the gids p logged as repaired with kind, in every run
 // so far, in order.
-func repaired(p *testproc.Proc, kind string) []string {
+func repaired(p *proc.Process, kind string) []string {
 	var gids []string
 	for _, l := range p.Lines(`"msg":"repaired a message a store forgot"`) {
 		var e struct{ GID, Kind string }
@@ -175,7 +175,7 @@ func TestStoreForgetsAdjustments(t *testing.T) {
 	add, rm := adjustGID(act, 8, "lost_add"), adjustGID(act, -15, "lost_rm")
 	// Each admin request is never answered: its process dies under it.
 	go s.adjust(act, 8, "lost_add")
-	s.flashsale.WaitLine(t, "FAULTPOINT after-adjust-local "+add, 10*time.Second)
+	waitLine(t, s.flashsale, "FAULTPOINT after-adjust-local "+add, 10*time.Second)
 	s.flashsale.Kill()
 	go func() { // not s.call: a test's goroutine must not call t.Fatal
 		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/admin/v1/activities/%d/stock", other.admin, act),
@@ -185,7 +185,7 @@ func TestStoreForgetsAdjustments(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	other.proc.WaitLine(t, "FAULTPOINT after-adjust-local "+rm, 10*time.Second)
+	waitLine(t, other.proc, "FAULTPOINT after-adjust-local "+rm, 10*time.Second)
 	other.proc.Kill()
 	for _, gid := range []string{add, rm} {
 		if st := s.dtmStatus(gid); st != dtmcli.StatusPrepared {

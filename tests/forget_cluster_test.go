@@ -117,7 +117,7 @@ func TestDTMStoreMasterLost(t *testing.T) {
 	if !answered {
 		t.Logf("dtm does not answer %s after the takeover: restarting it; its last error: %v", dtmWait, qerr)
 		s.dtm.Kill()
-		s.dtm.Start(t, s.dtmURL()+"/version")
+		startProc(t, s.dtm)
 		if qerr := s.dtmAnswers(lost[0], 10*time.Second); qerr != nil {
 			t.Fatalf("dtm does not answer after a restart: %v\n%s", qerr, s.dtm.Tail(3000))
 		}
@@ -141,7 +141,7 @@ func TestDTMStoreMasterLost(t *testing.T) {
 	}
 
 	s.flashsale.Resume()
-	s.orders.Start(t, s.ordersURL()+"/readyz")
+	startProc(t, s.orders)
 	in := s.waitOrders(act, early+late, took, 20*time.Second)
 	t.Logf("%d orders %s after the takeover", early+late, in.Round(10*time.Millisecond))
 	perUser := map[string]int{}

@@ -464,7 +464,7 @@ func TestAbortedThroughGRPCThenKilled(t *testing.T) {
 	}
 	gid := contract.PurchaseGID(act, "victim")
 	go s.buy(act, "victim") // never answered: the process dies under it
-	line := s.flashsale.WaitLine(t, "FAULTPOINT after-lua "+gid, 10*time.Second)
+	line := waitLine(t, s.flashsale, "FAULTPOINT after-lua "+gid, 10*time.Second)
 	if strings.Fields(line)[2] != gid {
 		t.Fatalf("fault point reported %q", line)
 	}

@@ -73,7 +73,7 @@ func (s *stack) loseStore(store *dtmStore, gid string) time.Time {
 	s.t.Helper()
 	s.dtm.Kill()
 	store.forget()
-	s.dtm.Start(s.t, s.dtmURL()+"/version")
+	startProc(s.t, s.dtm)
 	if st := s.dtmStatus(gid); st != dtmclient.NoMessage {
 		s.t.Fatalf("after the loss dtm still knows %s (%s)", gid, st)
 	}
@@ -120,7 +120,7 @@ func TestStoreForgetsPurchases(t *testing.T) {
 	buyAll("late", 20)
 
 	back := s.loseStore(store, contract.PurchaseGID(act, "late0"))
-	s.orders.Start(t, s.ordersURL()+"/readyz")
+	startProc(t, s.orders)
 	took := s.waitOrders(act, 30, back, repairBound)
 	t.Logf("30 orders %s after dtm's store came back without their messages", took.Round(10*time.Millisecond))
 	r := s.settle(act, 20*time.Second)

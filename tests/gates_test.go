@@ -3,7 +3,6 @@ package tests
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -12,7 +11,8 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/contract"
-	"github.com/flashsale/flashsale/internal/testproc"
+	"github.com/flashsale/flashsale/internal/proc"
+	"github.com/flashsale/flashsale/internal/testenv"
 )
 
 const buyRedisCommands = "flashsale_buy_redis_commands_total"
@@ -190,13 +190,13 @@ func TestRateLimits(t *testing.T) {
 // the breaker opens, at once; the activity page still answers.
 func TestRedisDown(t *testing.T) {
 	bin := needBinaries(t, "redis-server")[0]
-	port := testproc.FreePort(t)
+	port := testenv.FreePort(t)
 	dir := t.TempDir()
-	redis := &testproc.Proc{Name: "redis", Bin: bin, Log: filepath.Join(dir, "redis.log"),
-		Args: []string{"--port", itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir}}
+	redis := &proc.Process{Name: "redis", Path: bin, Log: filepath.Join(dir, "redis.log"),
+		Args:  []string{"--port", itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir},
+		Ready: proc.Redis("127.0.0.1:" + itoa(port))}
 	s := newStack(t)
-	redis.Start(t, "")
-	waitTCP(t, "127.0.0.1:"+itoa(port))
+	startProc(t, redis)
 	own := s.addFlashsale("flashsale-own-redis", "REDIS_ADDR=127.0.0.1:"+itoa(port), "REDIS_DB=0")
 	defer redis.Kill()
 	act := s.newActivityOn(own.admin, 10, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
@@ -233,26 +233,6 @@ func TestRedisDown(t *testing.T) {
 	}
 }
 
-func waitTCP(t *testing.T, addr string) {
-	t.Helper()
-	if !listening(addr, 10*time.Second) {
-		t.Fatalf("nothing listens on %s", addr)
-	}
-}
-
-// listening reports whether a TCP connection to addr succeeds within d.
-func listening(addr string, d time.Duration) bool {
-	for deadline := time.Now().Add(d); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := (&net.Dialer{Timeout: time.Second}).Dial("tcp", addr); err == nil {
-			c.Close()
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-	}
-}
-
 // TestAdmission: a burst far larger than the stock is held at the door:
 // buys in flight stay within 4 x the remaining units (at least 64), the
 // rest get 429 with Retry-After, and the sale still sells every unit once.
@@ -281,7 +261,7 @@ func TestAdmission(t *testing.T) {
 	// CI once sold the 19 units before 76 buys were ever in flight). It
 	// resumes well within the client's 3 s request timeout.
 	s.dtm.Pause()
-	resume := time.AfterFunc(1500*time.Millisecond, s.dtm.Resume)
+	resume := time.AfterFunc(1500*time.Millisecond, func() { s.dtm.Resume() })
 	t.Cleanup(func() { resume.Stop(); s.dtm.Resume() })
 	close(start)
 	wg.Wait()

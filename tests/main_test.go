@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flashsale/flashsale/internal/testproc"
+	"github.com/flashsale/flashsale/internal/proc"
 	"github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
 )
@@ -97,7 +97,7 @@ func setup() (int, error) {
 	// flashsale is built with the faultinject tag so tests can park it
 	// between the Lua step and Submit; the fault points are inert unless
 	// armed by env.
-	if err := testproc.Build(dir, "./dtmconf/cmd/dtm", "./flashsale/cmd/flashsale", "./orders/cmd/orders"); err != nil {
+	if err := proc.Build(dir, "faultinject", "./dtmconf/cmd/dtm", "./flashsale/cmd/flashsale", "./orders/cmd/orders"); err != nil {
 		return 0, err
 	}
 	name := fmt.Sprintf("fs_it_%d_%d", time.Now().Unix(), os.Getpid())

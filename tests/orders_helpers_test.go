@@ -25,7 +25,7 @@ func (s *stack) restartOrders(args []string, env ...string) {
 	}
 	s.orders.Env = append(base, env...)
 	s.orders.Args = args
-	s.orders.Start(s.t, s.ordersURL()+"/readyz")
+	startProc(s.t, s.orders)
 }
 
 // order returns user's order status in act and the order, as the shopper

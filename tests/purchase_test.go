@@ -114,7 +114,7 @@ func TestDTMUnreachable(t *testing.T) {
 	if n := redisStock(t, act); n != 10 {
 		t.Fatalf("Redis stock = %d after a failed buy, want 10", n)
 	}
-	s.dtm.Start(t, s.dtmURL()+"/version")
+	startProc(t, s.dtm)
 	if code, e := s.buy(act, "early"); code != http.StatusAccepted {
 		t.Fatalf("buy with dtm back: %d %s", code, e)
 	}

@@ -14,8 +14,9 @@ import (
 	"github.com/flashsale/flashsale/flashsale/rediscache"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/dtmclient"
+	"github.com/flashsale/flashsale/internal/proc"
 	"github.com/flashsale/flashsale/internal/redisconn"
-	"github.com/flashsale/flashsale/internal/testproc"
+	"github.com/flashsale/flashsale/internal/testenv"
 	"github.com/flashsale/flashsale/reconcile"
 	"github.com/redis/go-redis/v9"
 )
@@ -75,12 +76,12 @@ func startLayout(t *testing.T) *layout {
 		}
 	}
 	for g, p := range prefixes {
-		port := testproc.FreePort(t)
-		d := l.s.newProc("dtm", []string{"-http-port", itoa(port), "-grpc-port", itoa(testproc.FreePort(t)),
+		port := testenv.FreePort(t)
+		d := l.s.newProc("dtm", []string{"-http-port", itoa(port), "-grpc-port", itoa(testenv.FreePort(t)),
 			"-redis", cluster, "-redis-prefix", p, "-dir", t.TempDir(), "-log-level", "warn"}, nil)
-		d.Name, d.Log = fmt.Sprintf("dtm-g%d", g), filepath.Join(l.s.dir, fmt.Sprintf("dtm-g%d.log", g))
 		u := fmt.Sprintf("http://127.0.0.1:%d/api/dtmsvr", port)
-		d.Start(t, u+"/version")
+		d.Name, d.Log, d.Ready = fmt.Sprintf("dtm-g%d", g), filepath.Join(l.s.dir, fmt.Sprintf("dtm-g%d.log", g)), proc.HTTP(u+"/version")
+		startProc(t, d)
 		t.Cleanup(func() {
 			d.Kill()
 			if t.Failed() {
@@ -93,11 +94,12 @@ func startLayout(t *testing.T) *layout {
 	// Two order services and two flashsale instances, each pair calling
 	// each other.
 	for i := range 2 {
-		op, sp, ap, ip := testproc.FreePort(t), testproc.FreePort(t), testproc.FreePort(t), testproc.FreePort(t)
+		op, sp, ap, ip := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 		o := l.s.newProc("orders", nil, []string{"ORDERS_ADDR=127.0.0.1:" + itoa(op), "MYSQL_DSN=" + env.mysqlDSN,
 			"DTM_SERVER=" + dtmList, "ORDERS_URL=http://127.0.0.1:" + itoa(op), "FLASHSALE_INTERNAL_URL=http://127.0.0.1:" + itoa(ip),
 			contract.KeyEnv + "=" + internalKey})
 		o.Name, o.Log = fmt.Sprintf("orders-%d", i), filepath.Join(l.s.dir, fmt.Sprintf("orders-%d.log", i))
+		o.Ready = proc.HTTP(fmt.Sprintf("http://127.0.0.1:%d/readyz", op))
 		f := l.s.newProc("flashsale", nil, []string{
 			"FLASHSALE_ADDR=127.0.0.1:" + itoa(sp), "FLASHSALE_ADMIN_ADDR=127.0.0.1:" + itoa(ap), "FLASHSALE_INTERNAL_ADDR=127.0.0.1:" + itoa(ip),
 			"REDIS_ADDR=" + cluster, "MYSQL_DSN=" + env.mysqlDSN, "DTM_SERVER=" + dtmList, "ORDERS_URL=http://127.0.0.1:" + itoa(op),
@@ -105,6 +107,7 @@ func startLayout(t *testing.T) *layout {
 			"FLASHSALE_RATE_PER_USER=0", "FLASHSALE_RATE_PER_IP=0", "FLASHSALE_ADMISSION_FACTOR=0",
 		})
 		f.Name, f.Log = fmt.Sprintf("flashsale-%d", i), filepath.Join(l.s.dir, fmt.Sprintf("flashsale-%d.log", i))
+		f.Ready = proc.HTTP(fmt.Sprintf("http://127.0.0.1:%d/readyz", sp))
 		t.Cleanup(func() {
 			f.Kill()
 			o.Kill()
@@ -112,8 +115,8 @@ func startLayout(t *testing.T) *layout {
 				t.Logf("---- %s log ----\n%s\n---- %s log ----\n%s", f.Name, f.Tail(2000), o.Name, o.Tail(2000))
 			}
 		})
-		o.Start(t, fmt.Sprintf("http://127.0.0.1:%d/readyz", op))
-		f.Start(t, fmt.Sprintf("http://127.0.0.1:%d/readyz", sp))
+		startProc(t, o)
+		startProc(t, f)
 		l.insts = append(l.insts, &instance{proc: f, shopper: "http://127.0.0.1:" + itoa(sp), admin: "http://127.0.0.1:" + itoa(ap)})
 	}
 	return l

@@ -16,7 +16,8 @@ import (
 	"github.com/flashsale/flashsale/internal/api/apitest"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/dtmclient"
-	"github.com/flashsale/flashsale/internal/testproc"
+	"github.com/flashsale/flashsale/internal/proc"
+	"github.com/flashsale/flashsale/internal/testenv"
 	"github.com/flashsale/flashsale/reconcile"
 )
 
@@ -35,7 +36,7 @@ type stack struct {
 	dtmPort, ordersPort      int
 	dtmGRPC                  int
 	shopper, admin, internal int
-	dtm, orders, flashsale   *testproc.Proc
+	dtm, orders, flashsale   *proc.Process
 	http                     *http.Client
 	payTimeout               int // pay_timeout_seconds of the activities it creates
 	// dtmPrefix is dtm's -redis-prefix, a hash tag: on a cluster, every
@@ -67,8 +68,8 @@ func newStackWith(t *testing.T, o stackOptions) *stack {
 	flashsaleEnv := o.flashsaleEnv
 	needServers(t)
 	s := &stack{t: t, dir: t.TempDir(), http: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}}, payTimeout: 900}
-	s.dtmPort, s.ordersPort = testproc.FreePort(t), testproc.FreePort(t)
-	s.shopper, s.admin, s.internal = testproc.FreePort(t), testproc.FreePort(t), testproc.FreePort(t)
+	s.dtmPort, s.ordersPort = testenv.FreePort(t), testenv.FreePort(t)
+	s.shopper, s.admin, s.internal = testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 	s.dtmPrefix = env.dtmPrefix
 	dtmRedis := env.redisAddr
 	if env.dtmStore != nil {
@@ -77,7 +78,7 @@ func newStackWith(t *testing.T, o stackOptions) *stack {
 	if o.dtmRedis != "" {
 		dtmRedis = o.dtmRedis
 	}
-	s.dtmGRPC = testproc.FreePort(t)
+	s.dtmGRPC = testenv.FreePort(t)
 	s.dtm = s.newProc("dtm", []string{"-http-port", itoa(s.dtmPort), "-grpc-port", itoa(s.dtmGRPC),
 		"-redis", dtmRedis, "-redis-prefix", s.dtmPrefix, "-dir", s.dir, "-log-level", getenv("IT_DTM_LOG_LEVEL", "warn")}, nil)
 	s.orders = s.newProc("orders", nil, append([]string{"ORDERS_ADDR=127.0.0.1:" + itoa(s.ordersPort), "MYSQL_DSN=" + env.mysqlDSN,
@@ -96,19 +97,22 @@ func newStackWith(t *testing.T, o stackOptions) *stack {
 		contract.KeyEnv + "=" + internalKey,
 		"FLASHSALE_RATE_PER_USER=0", "FLASHSALE_RATE_PER_IP=0", "FLASHSALE_ADMISSION_FACTOR=0",
 	}, flashsaleEnv...))
+	s.dtm.Ready = proc.HTTP(s.dtmURL() + "/version")
+	s.orders.Ready = proc.HTTP(s.ordersURL() + "/readyz")
+	s.flashsale.Ready = proc.HTTP(s.shopperURL() + "/readyz")
 	t.Cleanup(func() {
-		for _, p := range []*testproc.Proc{s.flashsale, s.orders, s.dtm} {
+		for _, p := range []*proc.Process{s.flashsale, s.orders, s.dtm} {
 			p.Kill()
 		}
 		if t.Failed() {
-			for _, p := range []*testproc.Proc{s.dtm, s.orders, s.flashsale} {
+			for _, p := range []*proc.Process{s.dtm, s.orders, s.flashsale} {
 				t.Logf("---- %s log (last 3000 bytes) ----\n%s", p.Name, p.Tail(3000))
 			}
 		}
 	})
-	s.dtm.Start(t, s.dtmURL()+"/version")
-	s.orders.Start(t, s.ordersURL()+"/readyz")
-	s.flashsale.Start(t, s.shopperURL()+"/readyz")
+	startProc(t, s.dtm)
+	startProc(t, s.orders)
+	startProc(t, s.flashsale)
 	return s
 }
 
@@ -118,8 +122,27 @@ func (s *stack) shopperURL() string  { return fmt.Sprintf("http://127.0.0.1:%d",
 func (s *stack) adminURL() string    { return fmt.Sprintf("http://127.0.0.1:%d", s.admin) }
 func (s *stack) internalURL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.internal) }
 
-func (s *stack) newProc(name string, args, env []string) *testproc.Proc {
-	return &testproc.Proc{Name: name, Bin: filepath.Join(envBin(), name), Args: args, Env: env, Log: filepath.Join(s.dir, name+".log")}
+func (s *stack) newProc(name string, args, env []string) *proc.Process {
+	return &proc.Process{Name: name, Path: filepath.Join(envBin(), name), Args: args, Env: env, Log: filepath.Join(s.dir, name+".log")}
+}
+
+// startProc starts p and waits until it is ready, or fails t.
+func startProc(t testing.TB, p *proc.Process) {
+	t.Helper()
+	if err := p.StartReady(context.Background(), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitLine waits until p printed a line containing substr, and returns
+// it, or fails t.
+func waitLine(t testing.TB, p *proc.Process, substr string, timeout time.Duration) string {
+	t.Helper()
+	line, err := p.WaitLine(substr, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return line
 }
 
 // checked is s.http, validating every exchange against the API's
@@ -258,7 +281,7 @@ func (s *stack) restartFlashsale(env ...string) {
 		}
 	}
 	s.flashsale.Env = append(base, env...)
-	s.flashsale.Start(s.t, s.shopperURL()+"/readyz")
+	startProc(s.t, s.flashsale)
 }
 
 // dtmStatus returns the dtm status of gid (dtmclient.NoMessage when dtm
@@ -305,7 +328,7 @@ func orderCount(t *testing.T, act int64) int {
 
 // instance is one more flashsale process of a stack, on its own ports.
 type instance struct {
-	proc           *testproc.Proc
+	proc           *proc.Process
 	shopper, admin string
 }
 
@@ -313,7 +336,7 @@ type instance struct {
 // server, orders service and stores; env overrides its environment.
 func (s *stack) addFlashsale(name string, env ...string) *instance {
 	s.t.Helper()
-	sp, ap, ip := testproc.FreePort(s.t), testproc.FreePort(s.t), testproc.FreePort(s.t)
+	sp, ap, ip := testenv.FreePort(s.t), testenv.FreePort(s.t), testenv.FreePort(s.t)
 	base := []string{}
 	for _, kv := range s.flashsale.Env {
 		if !strings.HasPrefix(kv, "FLASHSALE_ADDR=") && !strings.HasPrefix(kv, "FLASHSALE_ADMIN_ADDR=") && !strings.HasPrefix(kv, "FLASHSALE_INTERNAL_ADDR=") {
@@ -322,15 +345,15 @@ func (s *stack) addFlashsale(name string, env ...string) *instance {
 	}
 	p := s.newProc("flashsale", nil, append(append(base,
 		"FLASHSALE_ADDR=127.0.0.1:"+itoa(sp), "FLASHSALE_ADMIN_ADDR=127.0.0.1:"+itoa(ap), "FLASHSALE_INTERNAL_ADDR=127.0.0.1:"+itoa(ip)), env...))
-	p.Name, p.Log = name, filepath.Join(s.dir, name+".log")
 	in := &instance{proc: p, shopper: "http://127.0.0.1:" + itoa(sp), admin: "http://127.0.0.1:" + itoa(ap)}
+	p.Name, p.Log, p.Ready = name, filepath.Join(s.dir, name+".log"), proc.HTTP(in.shopper+"/readyz")
 	s.t.Cleanup(func() {
 		p.Kill()
 		if s.t.Failed() {
 			s.t.Logf("---- %s log ----\n%s", name, p.Tail(2000))
 		}
 	})
-	p.Start(s.t, in.shopper+"/readyz")
+	startProc(s.t, p)
 	return in
 }
 

@@ -3,14 +3,13 @@ package tests
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/proc"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -19,24 +18,29 @@ import (
 // (forget). Tests run one at a time, so a test that makes it forget loses
 // only the writes made since its own snapshot.
 type sharedStore struct {
-	dir  string
-	port int
-	cmd  *exec.Cmd
+	dir    string
+	port   int
+	server *proc.Process
 }
 
 // startSharedStore starts the run's dtm store on a free port.
 func startSharedStore() (*sharedStore, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp("", "flashsale-it-dtm-")
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := proc.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	st := &sharedStore{dir: dir, port: port}
+	st.server = &proc.Process{Name: "dtm-store", Path: bin, Log: filepath.Join(dir, "redis.log"),
+		Args:  []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir},
+		Ready: proc.Redis(st.addr())}
 	return st, st.start()
 }
 
@@ -45,36 +49,11 @@ func (st *sharedStore) addr() string { return "127.0.0.1:" + strconv.Itoa(st.por
 // start runs redis-server on the store's port and directory (loading
 // dump.rdb when there is one) and waits until it answers.
 func (st *sharedStore) start() error {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		return err
-	}
-	log, err := os.OpenFile(filepath.Join(st.dir, "redis.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	st.cmd = exec.Command(bin, "--port", strconv.Itoa(st.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", st.dir)
-	st.cmd.Stdout, st.cmd.Stderr = log, log
-	if err := st.cmd.Start(); err != nil {
-		return err
-	}
-	c := st.client()
-	defer c.Close()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if c.Ping(context.Background()).Err() == nil {
-			return nil
-		}
-	}
-	return fmt.Errorf("redis-server on %s does not answer", st.addr())
+	return st.server.StartReady(context.Background(), 20*time.Second)
 }
 
 // kill SIGKILLs the store and waits for it to be gone.
-func (st *sharedStore) kill() {
-	if st.cmd != nil && st.cmd.Process != nil {
-		st.cmd.Process.Signal(syscall.SIGKILL)
-		st.cmd.Wait()
-	}
-}
+func (st *sharedStore) kill() { st.server.Kill() }
 
 func (st *sharedStore) client() *redis.Client {
 	return redis.NewClient(&redis.Options{Addr: st.addr()})

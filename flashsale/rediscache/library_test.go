@@ -11,8 +11,8 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/rediscache"
+	"github.com/flashsale/flashsale/internal/proc"
 	"github.com/flashsale/flashsale/internal/testenv"
-	"github.com/flashsale/flashsale/internal/testproc"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -20,7 +20,7 @@ import (
 // append-only file in dir, so that the test can restart it.
 type ownRedis struct {
 	t    *testing.T
-	proc *testproc.Proc
+	proc *proc.Process
 	addr string
 }
 
@@ -28,28 +28,23 @@ func startOwnRedis(t *testing.T) *ownRedis {
 	t.Helper()
 	bin := testenv.Program(t, "redis-server", "the test restarts a Redis server of its own")
 	dir := t.TempDir()
-	port := testproc.FreePort(t)
-	r := &ownRedis{t: t, addr: "127.0.0.1:" + strconv.Itoa(port), proc: &testproc.Proc{
-		Name: "redis", Bin: bin, Log: filepath.Join(dir, "redis.log"),
-		Args: []string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--cluster-port", strconv.Itoa(testproc.FreePort(t)),
+	port := testenv.FreePort(t)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	r := &ownRedis{t: t, addr: addr, proc: &proc.Process{
+		Name: "redis", Path: bin, Log: filepath.Join(dir, "redis.log"),
+		Args: []string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--cluster-port", strconv.Itoa(testenv.FreePort(t)),
 			"--dir", dir, "--appendonly", "yes", "--appendfsync", "always", "--save", ""},
+		Ready: proc.Redis(addr),
 	}}
 	r.start()
-	t.Cleanup(r.proc.Kill)
+	t.Cleanup(func() { r.proc.Kill() })
 	return r
 }
 
 func (r *ownRedis) start() {
 	r.t.Helper()
-	r.proc.Start(r.t, "")
-	c := redis.NewClient(&redis.Options{Addr: r.addr})
-	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for c.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			r.t.Fatalf("redis at %s did not answer:\n%s", r.addr, r.proc.Tail(2000))
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := r.proc.StartReady(context.Background(), 10*time.Second); err != nil {
+		r.t.Fatal(err)
 	}
 }
 

@@ -1,6 +1,6 @@
 // Package testenv finds the servers that tests need: a test that needs one
 // that is absent is skipped with the reason, or fails when CI=true (CI
-// always provides them).
+// always provides them). It also hands tests free ports.
 package testenv
 
 import (
@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/proc"
 	"github.com/go-sql-driver/mysql"
 )
 
@@ -74,4 +75,14 @@ func MySQLDSN(t testing.TB) string {
 	cfg.DBName = name
 	cfg.ParseTime = true
 	return cfg.FormatDSN()
+}
+
+// FreePort returns a TCP port free now (proc.FreePort), or fails t.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	port, err := proc.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
 }

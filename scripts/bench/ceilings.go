@@ -13,9 +13,9 @@ import (
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/flashsale/rediscache"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/proc"
 	"github.com/flashsale/flashsale/internal/redisconn"
 	"github.com/flashsale/flashsale/internal/sqlconn"
-	"github.com/flashsale/flashsale/internal/testproc"
 	"github.com/flashsale/flashsale/orders/sqldb"
 	"github.com/redis/go-redis/v9"
 )
@@ -29,11 +29,11 @@ import (
 // path.
 func (r *runner) bareCeiling(ctx context.Context) error {
 	var addr string
-	var p *testproc.Proc
-	err := r.st.start("bare", func(ports []int) (*testproc.Proc, string) {
+	var p *proc.Process
+	err := r.st.start("bare", func(ports []int) *proc.Process {
 		addr = fmt.Sprintf("127.0.0.1:%d", ports[0])
-		p = r.st.benchsvc("bare", "bare", "-addr", addr)
-		return p, "http://" + addr + "/healthz"
+		p = r.st.benchsvc("bare", "http://"+addr+"/healthz", "bare", "-addr", addr)
+		return p
 	}, 1)
 	if err != nil {
 		return err

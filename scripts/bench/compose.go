@@ -3,12 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"time"
 
+	"github.com/flashsale/flashsale/internal/proc"
 	"gopkg.in/yaml.v3"
 )
 
@@ -16,19 +14,11 @@ import (
 // settings from, relative to the repository root.
 const composeFile = "docker-compose.yml"
 
-// repoRoot is the repository's root directory, where the bench finds
-// docker-compose.yml and scripts/services-up whatever its working
-// directory (go test runs it in scripts/bench).
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
-}
-
 // composeRedisArgs returns the arguments docker-compose gives a Redis
 // server (the command of its service, redis or dtm-redis, without the
 // program's name), so that the bench's Redis persists as the users' does.
 func composeRedisArgs(service string) ([]string, error) {
-	b, err := os.ReadFile(filepath.Join(repoRoot(), composeFile))
+	b, err := os.ReadFile(filepath.Join(proc.ModuleRoot(), composeFile))
 	if err != nil {
 		return nil, fmt.Errorf("the Redis settings of the services mode: %w", err)
 	}
@@ -55,16 +45,4 @@ func composeRedisArgs(service string) ([]string, error) {
 		return nil, fmt.Errorf("%s: the %s service's command is not redis-server with arguments (%v)", composeFile, service, words)
 	}
 	return words[1:], nil
-}
-
-// goBuild builds pkgs into dir as a user would (no build tags).
-func goBuild(dir string, pkgs ...string) error {
-	start := time.Now()
-	cmd := exec.Command("go", append([]string{"build", "-o", dir + "/"}, pkgs...)...)
-	cmd.Dir = repoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %v: %v\n%s", pkgs, err, out)
-	}
-	fmt.Printf("built %v in %s\n", pkgs, time.Since(start).Round(time.Millisecond))
-	return nil
 }

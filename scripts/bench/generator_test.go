@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/api"
+	"github.com/flashsale/flashsale/internal/proc"
 )
 
 func TestRunLoadTotal(t *testing.T) {
@@ -109,7 +110,7 @@ func TestRunLoadDurationAndErrors(t *testing.T) {
 }
 
 func TestRunLoadDownTarget(t *testing.T) {
-	port, err := freePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -162,21 +161,6 @@ func findPID(match func(pid int) bool) int {
 		}
 	}
 	return 0
-}
-
-// pidOfCommand returns the pid of the live process running the binary at
-// path with exactly args (the bench's binaries are in its own directory,
-// so the match is ours).
-func pidOfCommand(path string, args []string) int {
-	want := strings.Join(append([]string{path}, args...), "\x00")
-	return findPID(func(pid int) bool {
-		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-		if err != nil || filepath.Clean(exe) != filepath.Clean(path) {
-			return false
-		}
-		cl, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		return err == nil && strings.TrimSuffix(string(cl), "\x00") == want
-	})
 }
 
 // pidOfServer returns the pid of the process named comm whose command line

@@ -3,13 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/proc"
 )
 
 // Profiles are taken with perf, of the whole machine, while a judged run
@@ -25,9 +26,8 @@ type perfRecord struct {
 	name     string
 	file     string
 	connects string
-	cmd      *exec.Cmd
-	conn     *exec.Cmd
-	out      bytes.Buffer
+	rec      *proc.Process
+	conn     *proc.Process // nil when the tracepoint is missing
 }
 
 // startPerf starts sampling every CPU at 499 Hz with call chains into
@@ -37,12 +37,12 @@ type perfRecord struct {
 func startPerf(dir, name string) *perfRecord {
 	base := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
 	p := &perfRecord{name: name, file: base + ".perf.data", connects: base + ".connect.data"}
-	p.cmd = exec.Command("perf", "record", "-F", "499", "-a", "-g", "-o", p.file)
-	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
-	if err := p.cmd.Start(); err != nil {
+	p.rec = &proc.Process{Name: "perf record", Path: "perf", Args: []string{"record", "-F", "499", "-a", "-g", "-o", p.file}}
+	if err := p.rec.Start(); err != nil {
 		return nil
 	}
-	p.conn = exec.Command("perf", "record", "-e", "syscalls:sys_enter_connect", "-a", "-g", "-o", p.connects)
+	p.conn = &proc.Process{Name: "perf record connect", Path: "perf",
+		Args: []string{"record", "-e", "syscalls:sys_enter_connect", "-a", "-g", "-o", p.connects}}
 	if err := p.conn.Start(); err != nil {
 		p.conn = nil // the tracepoint may be missing: the CPU profile still counts
 	}
@@ -79,13 +79,17 @@ func (p *perfRecord) stop(ctx context.Context, comms ...string) (Profile, error)
 	if p == nil {
 		return Profile{}, fmt.Errorf("perf is not running")
 	}
-	p.cmd.Process.Signal(syscall.SIGINT)
+	p.rec.Signal(syscall.SIGINT)
 	if p.conn != nil {
-		p.conn.Process.Signal(syscall.SIGINT)
-		p.conn.Wait()
+		p.conn.Signal(syscall.SIGINT)
+		p.conn.Wait(ctx)
 	}
-	if err := p.cmd.Wait(); err != nil && !isInterrupt(err) {
-		return Profile{}, fmt.Errorf("perf record: %v: %s", err, p.out.String())
+	if err := p.rec.Wait(ctx); err != nil {
+		return Profile{}, err
+	}
+	// perf ends with 0, or 130, or by the SIGINT itself (-1).
+	if code := p.rec.ExitCode(); code != 0 && code != 130 && code != -1 {
+		return Profile{}, fmt.Errorf("perf record: exit code %d: %s", code, p.rec.Tail(2000))
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "== %s: CPU samples by process (whole machine, perf record -a -F 499) ==\n", p.name)
@@ -121,15 +125,6 @@ func (p *perfRecord) stop(ctx context.Context, comms ...string) (Profile, error)
 		}
 	}
 	return Profile{Name: p.name, File: p.file, Text: b.String()}, nil
-}
-
-func isInterrupt(err error) bool {
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
-		return false
-	}
-	ws, ok := ee.Sys().(syscall.WaitStatus)
-	return ok && (ws.Signaled() && ws.Signal() == syscall.SIGINT || ws.ExitStatus() == 130 || ws.ExitStatus() == 0)
 }
 
 // trimLines keeps the first n non-empty lines of s that contain substr.

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/httpjson"
-	"github.com/flashsale/flashsale/internal/testproc"
+	"github.com/flashsale/flashsale/internal/proc"
 )
 
 // This file runs the reference path: dtm's flash-sale example as
@@ -33,19 +33,19 @@ type refStack struct {
 func (r *runner) startReference(ctx context.Context) (*refStack, error) {
 	st := r.st
 	var dtmURL string
-	err := st.start("ref-dtm", func(ports []int) (*testproc.Proc, string) {
+	err := st.start("ref-dtm", func(ports []int) *proc.Process {
 		dtmURL = fmt.Sprintf("http://127.0.0.1:%d/api/dtmsvr", ports[0])
-		return st.benchsvc("ref-dtm", "dtm", "-http-port", strconv.Itoa(ports[0]), "-grpc-port", strconv.Itoa(ports[1]),
-			"-redis", st.dtmStore, "-redis-prefix", refDTMPrefix, "-dir", st.dir), dtmURL + "/version"
+		return st.benchsvc("ref-dtm", dtmURL+"/version", "dtm", "-http-port", strconv.Itoa(ports[0]), "-grpc-port", strconv.Itoa(ports[1]),
+			"-redis", st.dtmStore, "-redis-prefix", refDTMPrefix, "-dir", st.dir)
 	}, 2)
 	if err != nil {
 		return nil, err
 	}
 	rs := &refStack{hc: st.hc}
-	err = st.start("ref-app", func(ports []int) (*testproc.Proc, string) {
+	err = st.start("ref-app", func(ports []int) *proc.Process {
 		rs.appAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
-		return st.benchsvc("ref-app", "ref", "-addr", rs.appAddr, "-dtm", dtmURL, "-redis", st.redisAddr,
-			"-redis-db", strconv.Itoa(st.redisDB), "-stock-key", refStockKey), "http://" + rs.appAddr + "/healthz"
+		return st.benchsvc("ref-app", "http://"+rs.appAddr+"/healthz", "ref", "-addr", rs.appAddr, "-dtm", dtmURL, "-redis", st.redisAddr,
+			"-redis-db", strconv.Itoa(st.redisDB), "-stock-key", refStockKey)
 	}, 1)
 	if err != nil {
 		return nil, err

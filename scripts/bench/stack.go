@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/contract"
-	"github.com/flashsale/flashsale/internal/testproc"
+	"github.com/flashsale/flashsale/internal/proc"
 	"github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
 )
@@ -54,7 +54,7 @@ type stack struct {
 
 	buildTime time.Duration
 
-	procs    []*testproc.Proc
+	procs    []*proc.Process
 	services bool // services-up started the services: services-down stops them
 	pids     procSet
 	hc       *http.Client
@@ -85,9 +85,10 @@ func startStack(ctx context.Context, cfg Config, log io.Writer) (s *stack, err e
 	s.run = filepath.Join(s.dir, "run")
 	fmt.Fprintf(log, "bench: run directory %s\n", s.dir)
 	built := time.Now()
-	if err := goBuild(s.bin, "./scripts/bench/benchsvc"); err != nil {
+	if err := proc.Build(s.bin, "", "./scripts/bench/benchsvc"); err != nil {
 		return s, err
 	}
+	fmt.Fprintf(log, "bench: built benchsvc in %s\n", time.Since(built).Round(time.Millisecond))
 	for _, name := range benchsvcNames {
 		if err := os.Link(filepath.Join(s.bin, "benchsvc"), filepath.Join(s.bin, name)); err != nil {
 			return s, err
@@ -148,7 +149,7 @@ func (s *stack) startDTMStore() error {
 		rdb.Close()
 		s.dtmStore = addr
 	default: // "always", or "" in a Config not from loadConfig
-		port, err := freePort()
+		port, err := proc.FreePort()
 		if err != nil {
 			return err
 		}
@@ -172,38 +173,23 @@ func (s *stack) startRedisServer(name string, args []string) (string, *redis.Cli
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		var port int
-		if port, err = freePort(); err != nil {
+		if port, err = proc.FreePort(); err != nil {
 			return "", nil, err
 		}
 		addr := "127.0.0.1:" + strconv.Itoa(port)
-		p := &testproc.Proc{Name: name, Bin: "redis-server", Log: filepath.Join(s.dir, name+".log"),
-			Args: append(slices.Clone(args), "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--dir", data)}
+		p := &proc.Process{Name: name, Path: "redis-server", Log: filepath.Join(s.dir, name+".log"),
+			Args:  append(slices.Clone(args), "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--dir", data),
+			Ready: proc.Redis(addr)}
 		s.procs = append(s.procs, p)
-		if err = startProc(p, ""); err == nil {
-			rdb := redis.NewClient(&redis.Options{Addr: addr})
-			if err = waitFor(10*time.Second, func() error { return rdb.Ping(context.Background()).Err() }); err == nil {
-				s.pids[name] = pidOfServer("redis-server", addr)
-				fmt.Fprintf(s.log, "bench: %s ready at %s (pid %d, %s)\n", name, addr, s.pids[name], strings.Join(args, " "))
-				return addr, rdb, nil
-			}
-			rdb.Close()
+		if err = p.StartReady(context.Background(), 10*time.Second); err == nil {
+			s.pids[name] = p.Pid()
+			fmt.Fprintf(s.log, "bench: %s ready at %s (pid %d, %s)\n", name, addr, s.pids[name], strings.Join(args, " "))
+			return addr, redis.NewClient(&redis.Options{Addr: addr}), nil
 		}
 		p.Kill()
 		fmt.Fprintf(s.log, "bench: %s did not start (attempt %d): %v\n%s\n", name, attempt+1, err, p.Tail(2000))
 	}
 	return "", nil, err
-}
-
-// waitFor calls f until it returns nil, for up to d.
-func waitFor(d time.Duration, f func() error) error {
-	deadline := time.Now().Add(d)
-	for {
-		err := f()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // servicesUp runs scripts/services-up with the run's ports, stores and
@@ -215,13 +201,13 @@ func (s *stack) servicesUp() error {
 	for attempt := 0; attempt < 3; attempt++ {
 		var ports [6]int
 		for i := range ports {
-			if ports[i], err = freePort(); err != nil {
+			if ports[i], err = proc.FreePort(); err != nil {
 				return err
 			}
 		}
 		s.dtmPort, s.ordersPort, s.shopperPort, s.adminPort, s.internalPort = ports[0], ports[2], ports[3], ports[4], ports[5]
 		env := s.servicesEnv(ports[1])
-		cmd := exec.Command(filepath.Join(repoRoot(), "scripts", "services-up"))
+		cmd := exec.Command(filepath.Join(proc.ModuleRoot(), "scripts", "services-up"))
 		cmd.Env = append(os.Environ(), env...)
 		out, runErr := cmd.CombinedOutput()
 		s.services = true
@@ -274,7 +260,7 @@ func (s *stack) servicesEnv(grpcPort int) []string {
 
 // servicesDown stops what services-up started.
 func (s *stack) servicesDown() {
-	cmd := exec.Command(filepath.Join(repoRoot(), "scripts", "services-down"))
+	cmd := exec.Command(filepath.Join(proc.ModuleRoot(), "scripts", "services-down"))
 	cmd.Env = append(os.Environ(), "FLASHSALE_RUN_DIR="+s.run)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(s.log, "bench: services-down: %v\n%s", err, out)
@@ -292,28 +278,30 @@ func (s *stack) servicesDown() {
 // show) tells the bare handler, the reference's app and its dtm apart.
 var benchsvcNames = []string{"bare", "ref-app", "ref-dtm"}
 
-// benchsvc returns a Proc of scripts/bench/benchsvc running as name.
-func (s *stack) benchsvc(name string, args ...string) *testproc.Proc {
-	return &testproc.Proc{Name: name, Bin: filepath.Join(s.bin, name), Args: args, Log: filepath.Join(s.dir, name+".log")}
+// benchsvc returns a process of scripts/bench/benchsvc running as name,
+// ready when readyURL answers 200.
+func (s *stack) benchsvc(name, readyURL string, args ...string) *proc.Process {
+	return &proc.Process{Name: name, Path: filepath.Join(s.bin, name), Args: args, Log: filepath.Join(s.dir, name+".log"),
+		Ready: proc.HTTP(readyURL)}
 }
 
 // start starts the process newProc returns for nports fresh free ports and
-// waits until its readiness URL answers, then notes its pid under name. A port free when probed can
+// waits until it is ready, then notes its pid under name. A port free when probed can
 // be taken by another process before the service binds it (the machine is
 // shared), so a failed start is tried again, twice, with new ports.
-func (s *stack) start(name string, newProc func(ports []int) (*testproc.Proc, string), nports int) error {
+func (s *stack) start(name string, newProc func(ports []int) *proc.Process, nports int) error {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		ports := make([]int, nports)
 		for i := range ports {
-			if ports[i], err = freePort(); err != nil {
+			if ports[i], err = proc.FreePort(); err != nil {
 				return err
 			}
 		}
-		p, readyURL := newProc(ports)
+		p := newProc(ports)
 		s.procs = append(s.procs, p)
-		if err = startProc(p, readyURL); err == nil {
-			s.pids[name] = pidOfCommand(p.Bin, p.Args)
+		if err = p.StartReady(context.Background(), time.Minute); err == nil {
+			s.pids[name] = p.Pid()
 			fmt.Fprintf(s.log, "bench: %s ready (pid %d, log %s)\n", name, s.pids[name], p.Log)
 			return nil
 		}
@@ -324,7 +312,7 @@ func (s *stack) start(name string, newProc func(ports []int) (*testproc.Proc, st
 }
 
 // stop kills p, started under its own name, and forgets it.
-func (s *stack) stop(p *testproc.Proc) {
+func (s *stack) stop(p *proc.Process) {
 	p.Kill()
 	delete(s.pids, p.Name)
 }

@@ -11,8 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/flashsale/flashsale/internal/proc"
 	"github.com/flashsale/flashsale/internal/testenv"
-	"github.com/flashsale/flashsale/internal/testproc"
 )
 
 // builds are the binaries of the test run, built once: the correct set in
@@ -52,14 +52,14 @@ func needBinaries(t *testing.T) string {
 		if builds.dir, builds.err = os.MkdirTemp("", "flashsale-chaos-bin-"); builds.err != nil {
 			return
 		}
-		builds.err = testproc.Build(builds.dir, "./dtmconf/cmd/dtm", "./flashsale/cmd/flashsale", "./orders/cmd/orders", "./reconcile/cmd/reconcile")
+		builds.err = proc.Build(builds.dir, "faultinject", "./dtmconf/cmd/dtm", "./flashsale/cmd/flashsale", "./orders/cmd/orders", "./reconcile/cmd/reconcile")
 		builds.broken = map[string]string{}
 		for tag, svc := range brokenBuilds {
 			if builds.err != nil {
 				return
 			}
 			dir := filepath.Join(builds.dir, tag)
-			builds.err = testproc.BuildTags(dir, tag, "./"+svc+"/cmd/"+svc)
+			builds.err = proc.Build(dir, "faultinject "+tag, "./"+svc+"/cmd/"+svc)
 			builds.broken[tag] = filepath.Join(dir, svc)
 		}
 	})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/proc"
 	"github.com/flashsale/flashsale/internal/rediscluster"
 	"github.com/redis/go-redis/v9"
 )
@@ -58,21 +59,20 @@ func (s *stack) startCluster(ctx context.Context, o options, ports []int, sales 
 			return err
 		}
 		addr := s.addr(ports[2*i])
-		c := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: time.Second, MaxRetries: -1})
-		p := &proc{
-			name: fmt.Sprintf("redis%d", i+1), bin: o.redisServer, log: filepath.Join(dir, "redis.log"),
-			args: []string{"--port", strconv.Itoa(ports[2*i]), "--cluster-port", strconv.Itoa(ports[2*i+1]), "--bind", "127.0.0.1",
+		p := &proc.Process{
+			Name: fmt.Sprintf("redis%d", i+1), Path: o.redisServer, Log: filepath.Join(dir, "redis.log"),
+			Args: []string{"--port", strconv.Itoa(ports[2*i]), "--cluster-port", strconv.Itoa(ports[2*i+1]), "--bind", "127.0.0.1",
 				"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf"), "--cluster-node-timeout", "1000",
 				"--appendonly", "yes", "--appendfsync", "always", "--repl-diskless-sync-delay", "0",
 				"--dir", dir, "--save", "", "--daemonize", "no"},
-			ready: func(ctx context.Context) error { return c.Ping(ctx).Err() },
+			Ready: proc.Redis(addr),
 		}
 		s.redisNodes = append(s.redisNodes, p)
 		s.nodeAddr = append(s.nodeAddr, addr)
 	}
 	stock := 2 * clusterMasters
 	for _, p := range s.redisNodes[:stock] {
-		if err := p.startReady(ctx, 30*time.Second); err != nil {
+		if err := p.EnsureReady(ctx, stallAfter, 30*time.Second); err != nil {
 			return err
 		}
 	}
@@ -87,7 +87,7 @@ func (s *stack) startCluster(ctx context.Context, o options, ports []int, sales 
 		return err
 	}
 	for _, p := range s.redisNodes[stock:] {
-		if err := p.startReady(ctx, 30*time.Second); err != nil {
+		if err := p.EnsureReady(ctx, stallAfter, 30*time.Second); err != nil {
 			return err
 		}
 	}
@@ -326,7 +326,7 @@ func (s *stack) checkSale(act int64) error {
 // store, the pick-th (modulo their
 // number; the next one when it has no replica in sync). dtm tells whether
 // it holds dtm's store.
-func (s *stack) clusterVictim(ctx context.Context, act int64, kind string, pick int) (master, replica *proc, dtm bool, err error) {
+func (s *stack) clusterVictim(ctx context.Context, act int64, kind string, pick int) (master, replica *proc.Process, dtm bool, err error) {
 	c, ok := s.rdb.(*redis.ClusterClient)
 	if !ok {
 		return nil, nil, false, fmt.Errorf("not a cluster")
@@ -368,7 +368,7 @@ func (s *stack) clusterVictim(ctx context.Context, act int64, kind string, pick 
 	return nil, nil, false, fmt.Errorf("no master of %s has a replica in sync", strings.Join(addrs, ", "))
 }
 
-func (s *stack) node(addr string) *proc {
+func (s *stack) node(addr string) *proc.Process {
 	for i, a := range s.nodeAddr {
 		if a == addr {
 			return s.redisNodes[i]
@@ -377,7 +377,7 @@ func (s *stack) node(addr string) *proc {
 	return nil
 }
 
-func (s *stack) nodeAddrOf(p *proc) string {
+func (s *stack) nodeAddrOf(p *proc.Process) string {
 	for i, n := range s.redisNodes {
 		if n == p {
 			return s.nodeAddr[i]
@@ -391,7 +391,7 @@ func (s *stack) nodeAddrOf(p *proc) string {
 // replica), failover-redis (CLUSTER FAILOVER on the replica: a promotion
 // without loss) or lose-dtm-master (loseMaster). It reports whether it
 // injected f.
-func (in *injector) clusterFault(ctx context.Context, f fault, say func(string, ...any), restart func(*proc)) bool {
+func (in *injector) clusterFault(ctx context.Context, f fault, say func(string, ...any), restart func(*proc.Process)) bool {
 	act := in.saleWithStock(ctx, 5*time.Second)
 	if act == 0 {
 		in.count(in.skipped, f.kind)
@@ -413,9 +413,9 @@ func (in *injector) clusterFault(ctx context.Context, f fault, say func(string, 
 	}
 	switch f.kind {
 	case "kill-redis-master":
-		master.kill()
+		master.Kill()
 		in.count(in.injected, f.kind)
-		say("SIGKILL %s (%s, %s); restart in %s", master.name, in.st.nodeAddrOf(master), what, f.down.Round(time.Millisecond))
+		say("SIGKILL %s (%s, %s); restart in %s", master.Name, in.st.nodeAddrOf(master), what, f.down.Round(time.Millisecond))
 		pause(ctx, f.down)
 		restart(master)
 	case "failover-redis":
@@ -423,11 +423,11 @@ func (in *injector) clusterFault(ctx context.Context, f fault, say func(string, 
 		err := n.Do(ctx, "CLUSTER", "FAILOVER").Err()
 		n.Close()
 		if err != nil {
-			in.fail("CLUSTER FAILOVER on %s: %v", replica.name, err)
+			in.fail("CLUSTER FAILOVER on %s: %v", replica.Name, err)
 			return false
 		}
 		in.count(in.injected, f.kind)
-		say("CLUSTER FAILOVER on %s (replica of %s, %s)", replica.name, master.name, what)
+		say("CLUSTER FAILOVER on %s (replica of %s, %s)", replica.Name, master.Name, what)
 		pause(ctx, f.down)
 	case "lose-dtm-master":
 		return in.loseMaster(ctx, f, master, replica, say, restart)
@@ -444,9 +444,9 @@ func (in *injector) clusterFault(ctx context.Context, f fault, say func(string, 
 // promoted (CLUSTER FAILOVER TAKEOVER, unless the cluster elected it
 // first), and the old master restarted after f.down: it rejoins as the
 // new master's replica and drops the writes only it had.
-func (in *injector) loseMaster(ctx context.Context, f fault, master, replica *proc, say func(string, ...any), restart func(*proc)) bool {
+func (in *injector) loseMaster(ctx context.Context, f fault, master, replica *proc.Process, say func(string, ...any), restart func(*proc.Process)) bool {
 	st := in.st
-	if err := replica.stop(); err != nil {
+	if err := replica.Pause(); err != nil {
 		in.count(in.skipped, f.kind)
 		return false
 	}
@@ -454,19 +454,19 @@ func (in *injector) loseMaster(ctx context.Context, f fault, master, replica *pr
 	n, err := m.ClientKillByFilter(ctx, "TYPE", "replica").Result()
 	m.Close()
 	if err != nil || n == 0 {
-		if err := replica.cont(); err != nil {
-			in.fail("SIGCONT %s: %v", replica.name, err)
+		if err := replica.Resume(); err != nil {
+			in.fail("SIGCONT %s: %v", replica.Name, err)
 		}
-		say("%s skipped: CLIENT KILL TYPE replica on %s: %d, %v", f.kind, master.name, n, err)
+		say("%s skipped: CLIENT KILL TYPE replica on %s: %d, %v", f.kind, master.Name, n, err)
 		in.count(in.skipped, f.kind)
 		return false
 	}
 	in.count(in.injected, f.kind)
-	say("SIGSTOP %s and cut its link to %s (master of dtm's store); the sale goes on for %s", replica.name, master.name, f.lag.Round(time.Millisecond))
+	say("SIGSTOP %s and cut its link to %s (master of dtm's store); the sale goes on for %s", replica.Name, master.Name, f.lag.Round(time.Millisecond))
 	pause(ctx, f.lag)
-	master.kill()
-	if err := replica.cont(); err != nil {
-		in.fail("SIGCONT %s: %v", replica.name, err)
+	master.Kill()
+	if err := replica.Resume(); err != nil {
+		in.fail("SIGCONT %s: %v", replica.Name, err)
 	}
 	r := redis.NewClient(&redis.Options{Addr: st.nodeAddrOf(replica), DialTimeout: time.Second, MaxRetries: -1})
 	defer r.Close()
@@ -478,10 +478,10 @@ func (in *injector) loseMaster(ctx context.Context, f fault, master, replica *pr
 		}
 	}
 	if ferr != nil && !strings.Contains(ferr.Error(), "to a replica") {
-		in.fail("CLUSTER FAILOVER TAKEOVER on %s: %v", replica.name, ferr)
+		in.fail("CLUSTER FAILOVER TAKEOVER on %s: %v", replica.Name, ferr)
 	}
 	say("SIGKILL %s, SIGCONT %s and CLUSTER FAILOVER TAKEOVER on it: dtm's store without the writes of the last %s; restart %s in %s",
-		master.name, replica.name, f.lag.Round(time.Millisecond), master.name, f.down.Round(time.Millisecond))
+		master.Name, replica.Name, f.lag.Round(time.Millisecond), master.Name, f.down.Round(time.Millisecond))
 	pause(ctx, f.down)
 	restart(master)
 	return true

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/proc"
 )
 
 // loseDTMStore injects lose-dtm-store: dtm's store loses the writes of its
@@ -20,7 +22,7 @@ import (
 // dtm's store acknowledged since the snapshot is gone; the services see
 // its epoch change and repair what it forgot. It reports whether it
 // injected f.
-func (in *injector) loseDTMStore(ctx context.Context, f fault, say func(string, ...any), restart func(*proc)) bool {
+func (in *injector) loseDTMStore(ctx context.Context, f fault, say func(string, ...any), restart func(*proc.Process)) bool {
 	st := in.st
 	r := st.dtmRedisProc
 	dir := filepath.Join(st.dir, "dtm-redis")
@@ -38,9 +40,9 @@ func (in *injector) loseDTMStore(ctx context.Context, f fault, say func(string, 
 	say("SAVE dtm-redis (a snapshot); the sale goes on for %s, then dtm-redis restarts from the snapshot", f.lag.Round(time.Millisecond))
 	pause(ctx, f.lag)
 	if f.alsoDTM {
-		st.dtmProc.kill()
+		st.dtmProc.Kill()
 	}
-	r.kill()
+	r.Kill()
 	st.storeLosses.Add(1)
 	// The append-only file (Redis 7: a directory) holds the writes since
 	// the snapshot: it goes, and the snapshot becomes the data.
@@ -58,10 +60,10 @@ func (in *injector) loseDTMStore(ctx context.Context, f fault, say func(string, 
 	say("SIGKILL %sdtm-redis, the writes of the last %s lost; restart from the snapshot in %s",
 		map[bool]string{true: "dtm and "}[f.alsoDTM], f.lag.Round(time.Millisecond), f.down.Round(time.Millisecond))
 	pause(ctx, f.down)
-	args := r.getArgs()
-	r.setArgs(withArg(args, "--appendonly", "no"))
+	args := r.Args
+	r.Args = withArg(args, "--appendonly", "no")
 	restart(r)
-	r.setArgs(args)
+	r.Args = args
 	if err := st.dtmAppendOnly(ctx); err != nil && ctx.Err() == nil {
 		in.fail("%s: append-only again: %v", f.kind, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/proc"
 )
 
 // Fault kinds. Every one is real: a signal to a process, a KILL CONNECTION
@@ -228,17 +229,17 @@ func (in *injector) do(ctx context.Context, f fault) bool {
 	say := func(format string, args ...any) {
 		fmt.Fprintf(in.log, "chaos: %s %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
 	}
-	restart := func(p *proc) {
-		if err := p.startReady(ctx, 90*time.Second); err != nil && ctx.Err() == nil {
-			in.fail("restart %s after %s: %v", p.name, f.kind, err)
+	restart := func(p *proc.Process) {
+		if err := p.EnsureReady(ctx, stallAfter, 90*time.Second); err != nil && ctx.Err() == nil {
+			in.fail("restart %s after %s: %v", p.Name, f.kind, err)
 		}
 	}
 	switch f.kind {
 	case "kill-flashsale", "kill-orders", "kill-dtm", "kill-redis":
-		p := map[string]*proc{"kill-flashsale": st.fsProc[f.inst], "kill-orders": st.ordersProc, "kill-dtm": st.dtmProc, "kill-redis": st.redisProc}[f.kind]
-		p.kill()
+		p := map[string]*proc.Process{"kill-flashsale": st.fsProc[f.inst], "kill-orders": st.ordersProc, "kill-dtm": st.dtmProc, "kill-redis": st.redisProc}[f.kind]
+		p.Kill()
 		in.count(in.injected, f.kind)
-		say("SIGKILL %s; restart in %s", p.name, f.down.Round(time.Millisecond))
+		say("SIGKILL %s; restart in %s", p.Name, f.down.Round(time.Millisecond))
 		pause(ctx, f.down)
 		restart(p)
 	case "kill-flashsale-after-lua", "kill-flashsale-before-lua":
@@ -249,18 +250,18 @@ func (in *injector) do(ctx context.Context, f fault) bool {
 		return in.clusterFault(ctx, f, say, restart)
 	case "stop-flashsale":
 		p := st.fsProc[f.inst]
-		if err := p.stop(); err != nil {
+		if err := p.Pause(); err != nil {
 			in.count(in.skipped, f.kind)
 			return false
 		}
 		in.count(in.injected, f.kind)
-		say("SIGSTOP %s for %s", p.name, f.down.Round(time.Millisecond))
+		say("SIGSTOP %s for %s", p.Name, f.down.Round(time.Millisecond))
 		pause(ctx, f.down)
-		if err := p.cont(); err != nil {
-			in.fail("SIGCONT %s: %v", p.name, err)
+		if err := p.Resume(); err != nil {
+			in.fail("SIGCONT %s: %v", p.Name, err)
 		}
 	case "kill-mysql-conns":
-		n, err := st.db.killConnections(ctx, st.ordersProc.pid())
+		n, err := st.db.killConnections(ctx, st.ordersProc.Pid())
 		if err != nil || n == 0 {
 			in.count(in.skipped, f.kind)
 			return false
@@ -285,14 +286,14 @@ func (in *injector) do(ctx context.Context, f fault) bool {
 // until the instance parks it at the fault point, SIGKILLs the instance
 // there and restarts it. It needs a sale with units left; it reports
 // whether it injected the fault.
-func (in *injector) killParked(ctx context.Context, f fault, say func(string, ...any), restart func(*proc)) bool {
+func (in *injector) killParked(ctx context.Context, f fault, say func(string, ...any), restart func(*proc.Process)) bool {
 	point, victim := "after-lua", victimAfterLua
 	if f.kind == "kill-flashsale-before-lua" {
 		point, victim = "before-lua", victimBeforeLua
 	}
 	act := in.saleWithStock(ctx, 10*time.Second)
 	p := in.st.fsProc[f.inst]
-	if act == 0 || !p.alive() {
+	if act == 0 || !p.Alive() {
 		in.count(in.skipped, f.kind)
 		return false
 	}
@@ -301,7 +302,7 @@ func (in *injector) killParked(ctx context.Context, f fault, say func(string, ..
 	user := fmt.Sprintf("%s%05d", victim, in.victims)
 	in.mu.Unlock()
 	gid := contract.PurchaseGID(act, user)
-	parked, cancel := p.expect("FAULTPOINT " + point + " " + gid)
+	parked, cancel := p.Expect("FAULTPOINT " + point + " " + gid)
 	defer cancel()
 	go in.shop.victim(ctx, act, user, f.inst)
 	select {
@@ -310,9 +311,9 @@ func (in *injector) killParked(ctx context.Context, f fault, say func(string, ..
 		in.count(in.skipped, f.kind)
 		return false
 	}
-	p.kill()
+	p.Kill()
 	in.count(in.injected, f.kind)
-	say("SIGKILL %s parked %s (%s); restart in %s", p.name, point, gid, f.down.Round(time.Millisecond))
+	say("SIGKILL %s parked %s (%s); restart in %s", p.Name, point, gid, f.down.Round(time.Millisecond))
 	pause(ctx, f.down)
 	restart(p)
 	return true

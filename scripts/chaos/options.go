@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flashsale/flashsale/internal/testproc"
+	"github.com/flashsale/flashsale/internal/proc"
 )
 
 // options is one run's configuration.
@@ -136,7 +136,7 @@ func (o options) binaries() (binaries, error) {
 	dir := o.bin
 	if dir == "" {
 		dir = filepath.Join(o.workdir, "bin")
-		if err := testproc.BuildTags(dir, o.tags, "./dtmconf/cmd/dtm", "./flashsale/cmd/flashsale", "./orders/cmd/orders", "./reconcile/cmd/reconcile"); err != nil {
+		if err := proc.Build(dir, "faultinject "+o.tags, "./dtmconf/cmd/dtm", "./flashsale/cmd/flashsale", "./orders/cmd/orders", "./reconcile/cmd/reconcile"); err != nil {
 			return binaries{}, err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/api"
+	"github.com/flashsale/flashsale/internal/proc"
 )
 
 // repairCounts keeps the repair counters of the services (flashsale's
@@ -25,8 +26,8 @@ type repairCounts struct {
 
 // repairTargets are the processes with a repair counter, each with a
 // client, over hc, of the listener that serves its /metrics.
-func (s *stack) repairTargets(hc *http.Client) map[*proc]*api.ClientWithResponses {
-	return map[*proc]*api.ClientWithResponses{
+func (s *stack) repairTargets(hc *http.Client) map[*proc.Process]*api.ClientWithResponses {
+	return map[*proc.Process]*api.ClientWithResponses{
 		s.fsProc[0]:  api.New(s.adminURL(0), hc),
 		s.fsProc[1]:  api.New(s.adminURL(1), hc),
 		s.ordersProc: api.New("http://"+s.addr(s.orders), hc),
@@ -39,23 +40,23 @@ func (s *stack) scrapeRepairs(ctx context.Context) {
 		if p == nil {
 			continue
 		}
-		start := p.startCount()
-		if !p.alive() {
+		start := p.Starts()
+		if !p.Alive() {
 			continue
 		}
 		vals, err := repairMetrics(ctx, c)
 		// A counter read across a restart belongs to neither start.
-		if err != nil || p.startCount() != start {
+		if err != nil || p.Starts() != start {
 			continue
 		}
 		s.repairs.mu.Lock()
 		if s.repairs.seen == nil {
 			s.repairs.seen = map[string]map[int]map[string]float64{}
 		}
-		if s.repairs.seen[p.name] == nil {
-			s.repairs.seen[p.name] = map[int]map[string]float64{}
+		if s.repairs.seen[p.Name] == nil {
+			s.repairs.seen[p.Name] = map[int]map[string]float64{}
 		}
-		s.repairs.seen[p.name][start] = vals
+		s.repairs.seen[p.Name][start] = vals
 		s.repairs.mu.Unlock()
 	}
 }

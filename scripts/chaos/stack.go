@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/proc"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -57,11 +56,11 @@ type stack struct {
 	orders       int
 	fs           [2]fsPorts
 
-	redisProc, dtmRedisProc, dtmProc, ordersProc *proc
-	fsProc                                       [2]*proc
+	redisProc, dtmRedisProc, dtmProc, ordersProc *proc.Process
+	fsProc                                       [2]*proc.Process
 	// redisNodes are the cluster profile's nodes (redisProc is nil then),
 	// at nodeAddr.
-	redisNodes []*proc
+	redisNodes []*proc.Process
 	nodeAddr   []string
 	// saleBound is the last activity whose stock's slots the cluster
 	// profile's start checked against dtm's store's (cluster.go).
@@ -121,11 +120,11 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 		}
 	} else {
 		s.rdb = redis.NewClient(&redis.Options{Addr: s.redisAddr(), DialTimeout: time.Second, ReadTimeout: 2 * time.Second, MaxRetries: -1})
-		s.redisProc = &proc{
-			name: "redis-server", bin: o.redisServer, log: filepath.Join(s.dir, "redis.log"),
-			args: []string{"--port", strconv.Itoa(s.redisPort), "--bind", "127.0.0.1", "--appendonly", "yes",
+		s.redisProc = &proc.Process{
+			Name: "redis-server", Path: o.redisServer, Log: filepath.Join(s.dir, "redis.log"),
+			Args: []string{"--port", strconv.Itoa(s.redisPort), "--bind", "127.0.0.1", "--appendonly", "yes",
 				"--appendfsync", "everysec", "--dir", redisDir, "--save", "", "--daemonize", "no"},
-			ready: func(ctx context.Context) error { return s.rdb.Ping(ctx).Err() },
+			Ready: proc.Redis(s.redisAddr()),
 		}
 		// dtm's store: a redis-server of its own that fsyncs every write
 		// before it answers. kill-redis is the stock's; lose-dtm-store
@@ -135,27 +134,27 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 			return s, err
 		}
 		s.dtmRDB = redis.NewClient(&redis.Options{Addr: s.dtmStoreAddr(), DialTimeout: time.Second, ReadTimeout: 2 * time.Second, MaxRetries: -1})
-		s.dtmRedisProc = &proc{
-			name: "dtm-redis", bin: o.redisServer, log: filepath.Join(s.dir, "dtm-redis.log"),
-			args: []string{"--port", strconv.Itoa(s.dtmRedisPort), "--bind", "127.0.0.1", "--appendonly", "yes",
+		s.dtmRedisProc = &proc.Process{
+			Name: "dtm-redis", Path: o.redisServer, Log: filepath.Join(s.dir, "dtm-redis.log"),
+			Args: []string{"--port", strconv.Itoa(s.dtmRedisPort), "--bind", "127.0.0.1", "--appendonly", "yes",
 				"--appendfsync", "always", "--dir", dtmRedisDir, "--save", "", "--daemonize", "no"},
-			ready: func(ctx context.Context) error { return s.dtmRDB.Ping(ctx).Err() },
+			Ready: proc.Redis(s.dtmStoreAddr()),
 		}
 	}
-	s.dtmProc = &proc{
-		name: "dtm", bin: bins.dtm, log: filepath.Join(s.dir, "dtm.log"),
-		args: []string{"-http-port", strconv.Itoa(s.dtmHTTP), "-grpc-port", strconv.Itoa(ports[2]), "-redis", s.dtmStoreAddr(),
+	s.dtmProc = &proc.Process{
+		Name: "dtm", Path: bins.dtm, Log: filepath.Join(s.dir, "dtm.log"),
+		Args: []string{"-http-port", strconv.Itoa(s.dtmHTTP), "-grpc-port", strconv.Itoa(ports[2]), "-redis", s.dtmStoreAddr(),
 			"-redis-prefix", "{dtm}", "-dir", s.dir, "-log-level", "warn"},
-		ready: s.httpReady(s.dtmURL() + "/version"),
+		Ready: proc.HTTP(s.dtmURL() + "/version"),
 	}
 	// The proxies dial their upstream per connection: they can listen
 	// before the services do.
 	if s.net, err = newNetwork(s.addr(s.dtmHTTP), s.addr(s.orders), []string{s.addr(s.fs[0].internal), s.addr(s.fs[1].internal)}); err != nil {
 		return s, err
 	}
-	s.ordersProc = &proc{
-		name: "orders", bin: bins.orders, log: filepath.Join(s.dir, "orders.log"),
-		env: []string{
+	s.ordersProc = &proc.Process{
+		Name: "orders", Path: bins.orders, Log: filepath.Join(s.dir, "orders.log"),
+		Env: []string{
 			"ORDERS_ADDR=" + s.addr(s.orders), "MYSQL_DSN=" + s.db.dsn,
 			// The MySQL server is shared and allows 151 connections by
 			// default: the run keeps to a few dozen.
@@ -168,21 +167,21 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 			"FLASHSALE_INTERNAL_URL=http://" + s.net.addr(linkDTMFS),
 			contract.KeyEnv + "=" + internalKey,
 		},
-		ready: s.httpReady("http://" + s.addr(s.orders) + "/readyz"),
+		Ready: proc.HTTP("http://" + s.addr(s.orders) + "/readyz"),
 	}
-	for _, p := range []*proc{s.redisProc, s.dtmRedisProc, s.dtmProc, s.ordersProc} {
+	for _, p := range []*proc.Process{s.redisProc, s.dtmRedisProc, s.dtmProc, s.ordersProc} {
 		if p == nil {
 			continue // the cluster's nodes, started already
 		}
-		if err := p.startReady(ctx, 30*time.Second); err != nil {
+		if err := p.EnsureReady(ctx, stallAfter, 30*time.Second); err != nil {
 			return s, err
 		}
 	}
 	for i := range s.fs {
 		link := []string{linkFS1DTM, linkFS2DTM}[i]
-		s.fsProc[i] = &proc{
-			name: fmt.Sprintf("flashsale%d", i+1), bin: bins.flashsale, log: filepath.Join(s.dir, fmt.Sprintf("flashsale%d.log", i+1)),
-			env: []string{
+		s.fsProc[i] = &proc.Process{
+			Name: fmt.Sprintf("flashsale%d", i+1), Path: bins.flashsale, Log: filepath.Join(s.dir, fmt.Sprintf("flashsale%d.log", i+1)),
+			Env: []string{
 				"FLASHSALE_ADDR=" + s.addr(s.fs[i].shopper),
 				"FLASHSALE_ADMIN_ADDR=" + s.addr(s.fs[i].admin),
 				"FLASHSALE_INTERNAL_ADDR=" + s.addr(s.fs[i].internal),
@@ -199,14 +198,19 @@ func newStack(ctx context.Context, o options, bins binaries, progress io.Writer)
 				"FLASHSALE_RATE_PER_USER=0", "FLASHSALE_RATE_PER_IP=0",
 				"FLASHSALE_FAULTPOINTS=after-lua:-" + victimAfterLua + ",before-lua:-" + victimBeforeLua,
 			},
-			ready: s.httpReady(fmt.Sprintf("http://%s/readyz", s.addr(s.fs[i].shopper))),
+			Ready: proc.HTTP(fmt.Sprintf("http://%s/readyz", s.addr(s.fs[i].shopper))),
 		}
-		if err := s.fsProc[i].startReady(ctx, 30*time.Second); err != nil {
+		if err := s.fsProc[i].EnsureReady(ctx, stallAfter, 30*time.Second); err != nil {
 			return s, err
 		}
 	}
 	return s, nil
 }
+
+// stallAfter is how long a started process may stay unready before it is
+// killed and started again (proc.Process.EnsureReady): the dtm server, for
+// one, keeps running without its HTTP listener when it could not bind it.
+const stallAfter = 20 * time.Second
 
 // quietRedis drops go-redis's own log lines ("failed to dial" while the
 // run's redis-server is down on purpose).
@@ -242,29 +246,11 @@ func (s *stack) shopperURL(i int) string { return "http://" + s.addr(s.fs[i].sho
 func (s *stack) adminURL(i int) string   { return "http://" + s.addr(s.fs[i].admin) }
 
 // procs lists every process of the stack.
-func (s *stack) procs() []*proc {
+func (s *stack) procs() []*proc.Process {
 	if s.redisProc == nil {
-		return append([]*proc{s.fsProc[0], s.fsProc[1], s.ordersProc, s.dtmProc}, s.redisNodes...)
+		return append([]*proc.Process{s.fsProc[0], s.fsProc[1], s.ordersProc, s.dtmProc}, s.redisNodes...)
 	}
-	return []*proc{s.fsProc[0], s.fsProc[1], s.ordersProc, s.dtmProc, s.redisProc, s.dtmRedisProc}
-}
-
-func (s *stack) httpReady(url string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := s.http.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: %s", url, resp.Status)
-		}
-		return nil
-	}
+	return []*proc.Process{s.fsProc[0], s.fsProc[1], s.ordersProc, s.dtmProc, s.redisProc, s.dtmRedisProc}
 }
 
 // close kills every process (by pid), stops the proxies, and drops the
@@ -272,7 +258,7 @@ func (s *stack) httpReady(url string) func(context.Context) error {
 func (s *stack) close(keep bool) {
 	for _, p := range s.procs() {
 		if p != nil {
-			p.kill()
+			p.Kill()
 		}
 	}
 	if s.net != nil {
@@ -289,37 +275,16 @@ func (s *stack) close(keep bool) {
 	}
 }
 
-// freePorts returns n ports free right now on every interface, below the
-// kernel's ephemeral range: a process of the run restarts on its port,
-// and while it is down, a port of the ephemeral range can be taken as the
-// local port of some outgoing connection (the run makes thousands).
+// freePorts returns n ports free right now (proc.FreePort: below the
+// kernel's ephemeral range, so that a process of the run restarts on its
+// port while the run makes thousands of outgoing connections).
 func freePorts(n int) ([]int, error) {
-	low := 32768
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if v, err := strconv.Atoi(f[0]); err == nil && v > 12000 {
-				low = v
-			}
+	ports := make([]int, n)
+	for i := range ports {
+		var err error
+		if ports[i], err = proc.FreePort(); err != nil {
+			return nil, err
 		}
-	}
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for try := 0; len(ports) < n && try < 100*n; try++ {
-		port := 10000 + rand.IntN(low-10000)
-		ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
-		if err != nil {
-			continue
-		}
-		lns = append(lns, ln)
-		ports = append(ports, port)
-	}
-	if len(ports) < n {
-		return nil, fmt.Errorf("no %d free ports below %d", n, low)
 	}
 	return ports, nil
 }

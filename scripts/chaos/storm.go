@@ -94,7 +94,7 @@ func storm(ctx context.Context, o options, st *stack, progress io.Writer) (*resu
 	res.injected, res.skipped, _, res.fatal = in.summary()
 	// Every process must run again, whatever the faults did.
 	for _, p := range st.procs() {
-		if err := p.startReady(ctx, 90*time.Second); err != nil {
+		if err := p.EnsureReady(ctx, stallAfter, 90*time.Second); err != nil {
 			res.fatal = append(res.fatal, err.Error())
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -18,8 +17,8 @@ import (
 	"github.com/flashsale/flashsale/internal/api/apitest"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/dtmclient"
+	"github.com/flashsale/flashsale/internal/proc"
 	"github.com/flashsale/flashsale/internal/testenv"
-	"github.com/flashsale/flashsale/internal/testproc"
 )
 
 const (
@@ -30,22 +29,11 @@ const (
 // freeBase returns a base port whose whole range (base to base+400) is
 // free now.
 func freeBase(t *testing.T) int {
-	for range 50 {
-		base := 20000 + 10*rand.IntN(900)
-		free := true
-		for p := base; p < base+400 && free; p++ {
-			if l, err := net.Listen("tcp", addr(p)); err != nil {
-				free = false
-			} else {
-				l.Close()
-			}
-		}
-		if free {
-			return base
-		}
+	base, err := proc.FreeRange(400)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free range of 400 ports")
-	return 0
+	return base
 }
 
 // TestClusterUpDown starts the layout with scripts/cluster's up, as a user
@@ -62,7 +50,7 @@ func TestClusterUpDown(t *testing.T) {
 	dsn := testenv.MySQLDSN(t)
 	dir := t.TempDir()
 	base := freeBase(t)
-	shop, admin, internal, orders := testproc.FreePort(t), testproc.FreePort(t), testproc.FreePort(t), testproc.FreePort(t)
+	shop, admin, internal, orders := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 	env := map[string]string{"FLASHSALE_JWT_SECRET": testJWT, "FLASHSALE_ADMIN_TOKEN": testAdmin}
 	args := []string{"-dir", dir, "-base-port", strconv.Itoa(base), "-mysql", dsn, "-weights", "2,1",
 		"-shopper-port", strconv.Itoa(shop), "-admin-port", strconv.Itoa(admin), "-internal-port", strconv.Itoa(internal), "-orders-port", strconv.Itoa(orders)}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/proc"
 	"github.com/flashsale/flashsale/internal/rediscluster"
 )
 
@@ -49,7 +50,7 @@ func up(ctx context.Context, o options, getenv func(string) string) error {
 		return err
 	}
 	fmt.Println("cluster-up: building dtm, flashsale, orders into", filepath.Join(dir, "bin"))
-	if err := build(ctx, filepath.Join(dir, "bin")); err != nil {
+	if err := proc.Build(filepath.Join(dir, "bin"), "", "./dtmconf/cmd/dtm", "./flashsale/cmd/flashsale", "./orders/cmd/orders"); err != nil {
 		return err
 	}
 	bin := func(name string) string { return filepath.Join(dir, "bin", name) }
@@ -90,7 +91,7 @@ func up(ctx context.Context, o options, getenv func(string) string) error {
 		if err := start(ctx, dir, process{name: fmt.Sprintf("dtm%d", g), bin: bin("dtm"), ports: []int{l.dtmPort(g), l.dtmPort(g) + 1},
 			args: []string{"-redis", addr(l.dtmRedisPort()), "-redis-prefix", storePrefix(g), "-http-port", strconv.Itoa(l.dtmPort(g)),
 				"-grpc-port", strconv.Itoa(l.dtmPort(g) + 1), "-dir", dtmDir, "-log-level", "warn"},
-			ready: "http://" + addr(l.dtmPort(g)) + "/api/dtmsvr/version"}); err != nil {
+			ready: proc.HTTP("http://" + addr(l.dtmPort(g)) + "/api/dtmsvr/version")}); err != nil {
 			return err
 		}
 	}
@@ -99,7 +100,7 @@ func up(ctx context.Context, o options, getenv func(string) string) error {
 	for i := range l.orders {
 		if err := start(ctx, dir, process{name: fmt.Sprintf("orders%d", i), bin: bin("orders"), ports: []int{l.ordersPort(i)},
 			env:   append([]string{"ORDERS_ADDR=" + addr(l.ordersPort(i))}, common...),
-			ready: "http://" + addr(l.ordersPort(i)) + "/readyz"}); err != nil {
+			ready: proc.HTTP("http://" + addr(l.ordersPort(i)) + "/readyz")}); err != nil {
 			return err
 		}
 	}
@@ -109,7 +110,7 @@ func up(ctx context.Context, o options, getenv func(string) string) error {
 			env: append([]string{"FLASHSALE_ADDR=" + addr(sp), "FLASHSALE_ADMIN_ADDR=" + addr(ap), "FLASHSALE_INTERNAL_ADDR=" + addr(ip),
 				"REDIS_ADDR=" + l.redisAddrs(), "FLASHSALE_TRUSTED_PROXIES=127.0.0.1",
 				"FLASHSALE_JWT_SECRET=" + getenv("FLASHSALE_JWT_SECRET"), "FLASHSALE_ADMIN_TOKEN=" + getenv("FLASHSALE_ADMIN_TOKEN")}, common...),
-			ready: "http://" + addr(sp) + "/readyz"}); err != nil {
+			ready: proc.HTTP("http://" + addr(sp) + "/readyz")}); err != nil {
 			return err
 		}
 	}
@@ -121,7 +122,7 @@ func up(ctx context.Context, o options, getenv func(string) string) error {
 		return fmt.Errorf("haproxy -c: %v\n%s", err, out)
 	}
 	if err := start(ctx, dir, process{name: "haproxy", bin: progs["haproxy"], args: []string{"-db", "-f", cfg},
-		ports: []int{l.shopper, l.admin, l.internal, l.ordersP}, ready: "http://" + addr(l.shopper) + "/readyz"}); err != nil {
+		ports: []int{l.shopper, l.admin, l.internal, l.ordersP}, ready: proc.HTTP("http://" + addr(l.shopper) + "/readyz")}); err != nil {
 		return err
 	}
 	fmt.Printf(`cluster-up: ready.
@@ -133,19 +134,6 @@ func up(ctx context.Context, o options, getenv func(string) string) error {
   stop with    scripts/cluster-down
 `, l.host, l.shopper, l.flashsale, l.host, l.admin, l.dtmServers(), l.redisAddrs(), filepath.Join(dir, "logs"))
 	return nil
-}
-
-// build builds the three programs into bin, as users run them (no test
-// tags), from the module's root.
-func build(ctx context.Context, bin string) error {
-	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil || strings.TrimSpace(string(gomod)) == "" || strings.TrimSpace(string(gomod)) == os.DevNull {
-		return fmt.Errorf("run from the repository: go env GOMOD: %v", err)
-	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin+"/", "./dtmconf/cmd/dtm", "./flashsale/cmd/flashsale", "./orders/cmd/orders")
-	cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	return cmd.Run()
 }
 
 // makeCluster joins the nodes into a cluster unless they are one already,

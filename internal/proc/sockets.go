@@ -1,4 +1,4 @@
-package testproc
+package proc
 
 import (
 	"bufio"
@@ -11,16 +11,6 @@ import (
 	"strconv"
 	"strings"
 )
-
-// Pid returns the running process's pid (0 when it is not running).
-func (p *Proc) Pid() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cmd == nil || p.cmd.Process == nil {
-		return 0
-	}
-	return p.cmd.Process.Pid
-}
 
 // Listening returns the TCP sockets process pid listens on, as "ip:port"
 // sorted (Linux: /proc/net/tcp and tcp6, joined with the socket inodes of
