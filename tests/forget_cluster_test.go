@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/reconcile"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -56,7 +57,7 @@ func TestDTMStoreMasterLost(t *testing.T) {
 	t.Logf("cluster up and stack started in %s; dtm's store (%s, slot %d) on master %s, replica %s",
 		time.Since(begin).Round(10*time.Millisecond), s.dtmPrefix, slot, master.addr, replica.addr)
 
-	act := s.newActivity(early + late + 10)
+	act := s.NewActivity(early + late + 10)
 	var users []string
 	for i := range early { // ordered before the loss, and kept by the replica
 		u := fmt.Sprintf("keep%d", i)
@@ -81,7 +82,7 @@ func TestDTMStoreMasterLost(t *testing.T) {
 	var lost []string
 	for i := range late {
 		u := fmt.Sprintf("lost%d", i)
-		if code, e := s.buy(act, u); code != http.StatusAccepted {
+		if code, e := s.Buy(act, u); code != http.StatusAccepted {
 			t.Fatalf("buy %s: %d %s", u, code, e)
 		}
 		users = append(users, u)
@@ -160,12 +161,12 @@ func TestDTMStoreMasterLost(t *testing.T) {
 			t.Errorf("%s, told 202, has %d orders", u, perUser[u])
 		}
 	}
-	r := s.settle(act, 20*time.Second)
+	r := s.SettleStores(act, 20*time.Second)
 	total := early + late + 10
 	if r.LiveOrders != early+late || r.Messages["succeed"] != early+late || int(r.RedisStock) != total-early-late || r.DBStock != total-early-late {
 		t.Fatalf("after the repair: %s", r)
 	}
-	repairs := s.metric(s.adminURL(), `flashsale_repairs_total{kind="purchase_resubmitted"}`)
+	repairs := s.Metric(s.Admin, `flashsale_repairs_total{kind="purchase_resubmitted"}`)
 	if repairs <= 0 {
 		t.Fatalf("repairs counted: %v, want > 0", repairs)
 	}
@@ -273,16 +274,19 @@ func takeover(t *testing.T, nodes []clusterNode, dead, replica clusterNode, slot
 	}
 }
 
-// dtmQueryError returns dtm's answer to a query of gid, as text.
+// dtmQueryError returns what a query of gid gets from dtm: its error, or
+// "none" when dtm answers.
 func (s *stack) dtmQueryError(gid string) string {
-	code, body := s.call("GET", s.dtmURL()+"/query?gid="+gid, "", nil)
-	return fmt.Sprintf("%d %v", code, body)
+	if _, err := reconcile.MessageStatus(context.Background(), s.sources(), gid); err != nil {
+		return err.Error()
+	}
+	return "none"
 }
 
 // dtmAnswers waits up to d until dtm answers a query of gid.
 func (s *stack) dtmAnswers(gid string, d time.Duration) bool {
 	for deadline := time.Now().Add(d); ; time.Sleep(100 * time.Millisecond) {
-		if code, _ := s.call("GET", s.dtmURL()+"/query?gid="+gid, "", nil); code == http.StatusOK {
+		if _, err := reconcile.MessageStatus(context.Background(), s.sources(), gid); err == nil {
 			return true
 		}
 		if time.Now().After(deadline) {

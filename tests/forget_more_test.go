@@ -250,14 +250,14 @@ func (s *stack) waitRepaired(gid, kind string, since time.Time, bound time.Durat
 func TestHeldPurchaseWhileRepairing(t *testing.T) {
 	s, store := newForgetfulStack(t)
 	p := newDTMProxy(t, s)
-	act := s.newActivity(10)
+	act := s.NewActivity(10)
 	store.snapshot() // before the buy: the loss takes its Prepare
 	const user = "held1"
 	gid := contract.PurchaseGID(act, user)
 	h := p.hold("/submit", gid, true)
 	answer := make(chan [2]any, 1)
 	go func() {
-		code, e := s.buy(act, user)
+		code, e := s.Buy(act, user)
 		answer <- [2]any{code, e}
 	}()
 	h.wait(t, 10*time.Second)
@@ -295,7 +295,7 @@ func TestHeldPurchaseWhileRepairing(t *testing.T) {
 		t.Fatal("the held buy never answered")
 	}
 	s.waitOrders(act, 1, back, repairBound)
-	r := s.settle(act, 20*time.Second)
+	r := s.SettleStores(act, 20*time.Second)
 	if r.LiveOrders != 1 || r.RedisStock != 9 || r.DBStock != 9 || r.Messages["succeed"] != 1 {
 		t.Fatalf("after the repair and the late Submit: %s", r)
 	}
@@ -305,7 +305,7 @@ func TestHeldPurchaseWhileRepairing(t *testing.T) {
 	if n := len(s.repaired(gid, "purchase_resubmitted")); n != 1 {
 		t.Fatalf("%s resubmitted %d times, want 1", gid, n)
 	}
-	if n := s.metric(s.adminURL(), `flashsale_repairs_total{kind="purchase_resubmitted"}`); n < 1 {
+	if n := s.Metric(s.Admin, `flashsale_repairs_total{kind="purchase_resubmitted"}`); n < 1 {
 		t.Fatalf("resubmissions counted: %v, want at least 1", n)
 	}
 }
@@ -320,14 +320,14 @@ func TestOrdersLostFromDatabase(t *testing.T) {
 	const n = 10
 	fenv, oenv := repairEnv()
 	s := newStackWith(t, stackOptions{flashsaleEnv: append(fenv, "FLASHSALE_REPAIR_EVERY=2s"), ordersEnv: oenv})
-	act := s.newActivity(20)
+	act := s.NewActivity(20)
 	for i := range n {
-		if code, e := s.buy(act, fmt.Sprintf("lost%d", i)); code != http.StatusAccepted {
+		if code, e := s.Buy(act, fmt.Sprintf("lost%d", i)); code != http.StatusAccepted {
 			t.Fatalf("buy lost%d: %d %s", i, code, e)
 		}
 	}
 	s.waitOrders(act, n, time.Now(), 15*time.Second)
-	s.settle(act, 20*time.Second)
+	s.SettleStores(act, 20*time.Second)
 
 	tx, err := env.db.Begin()
 	if err != nil {
@@ -353,7 +353,7 @@ func TestOrdersLostFromDatabase(t *testing.T) {
 
 	took := s.waitOrders(act, n, lost, repairBound)
 	t.Logf("%d orders created again %s after the database lost them", n, took.Round(10*time.Millisecond))
-	r := s.settle(act, 20*time.Second)
+	r := s.SettleStores(act, 20*time.Second)
 	if r.LiveOrders != n || r.RedisStock != 20-n || r.DBStock != 20-n || r.Messages["succeed"] != n {
 		t.Fatalf("after the repair: %s", r)
 	}
@@ -372,7 +372,7 @@ func TestOrdersLostFromDatabase(t *testing.T) {
 	if got := len(s.repaired(contract.PurchaseGIDPrefix(act), "order_recreated")); got != n {
 		t.Fatalf("orders recreated logged: %d, want %d", got, n)
 	}
-	if got := s.metric(s.adminURL(), `flashsale_repairs_total{kind="order_recreated"}`); got != n {
+	if got := s.Metric(s.Admin, `flashsale_repairs_total{kind="order_recreated"}`); got != n {
 		t.Fatalf("orders recreated counted: %v, want %d", got, n)
 	}
 }
@@ -393,8 +393,8 @@ func TestAbortedThroughGRPC(t *testing.T) {
 	fenv, oenv := repairEnv()
 	s := newStackWith(t, stackOptions{flashsaleEnv: fenv, ordersEnv: oenv})
 	p := newDTMProxy(t, s)
-	act := s.newActivity(10)
-	if code, e := s.buy(act, "bystander"); code != http.StatusAccepted {
+	act := s.NewActivity(10)
+	if code, e := s.Buy(act, "bystander"); code != http.StatusAccepted {
 		t.Fatalf("bystander's buy: %d %s", code, e)
 	}
 	cases := []struct {
@@ -410,7 +410,7 @@ func TestAbortedThroughGRPC(t *testing.T) {
 		h := p.hold(c.route, gid, c.before)
 		answer := make(chan [2]any, 1)
 		go func() {
-			code, e := s.buy(act, c.user)
+			code, e := s.Buy(act, c.user)
 			answer <- [2]any{code, e}
 		}()
 		h.wait(t, 10*time.Second)
@@ -436,11 +436,11 @@ func TestAbortedThroughGRPC(t *testing.T) {
 		if st := s.dtmStatus(gid); st != "failed" {
 			t.Fatalf("%s: dtm status %q, want failed", c.user, st)
 		}
-		if code, e := s.buy(act, c.user); code != http.StatusConflict || e != contract.EAttemptUsed {
+		if code, e := s.Buy(act, c.user); code != http.StatusConflict || e != contract.EAttemptUsed {
 			t.Fatalf("%s buying again: %d %s, want 409 %s", c.user, code, e, contract.EAttemptUsed)
 		}
 	}
-	r := s.settle(act, 20*time.Second)
+	r := s.SettleStores(act, 20*time.Second)
 	if r.LiveOrders != 1 || r.RedisStock != 9 || r.DBStock != 9 || r.Messages["succeed"] != 1 || r.Messages["failed"] != 2 {
 		t.Fatalf("after the aborts: %s", r)
 	}
@@ -456,12 +456,12 @@ func TestAbortedThroughGRPC(t *testing.T) {
 func TestAbortedThroughGRPCThenKilled(t *testing.T) {
 	fenv, oenv := repairEnv()
 	s := newStackWith(t, stackOptions{flashsaleEnv: append(fenv, "FLASHSALE_FAULTPOINTS=after-lua:-victim"), ordersEnv: oenv})
-	act := s.newActivity(10)
-	if code, e := s.buy(act, "bystander"); code != http.StatusAccepted {
+	act := s.NewActivity(10)
+	if code, e := s.Buy(act, "bystander"); code != http.StatusAccepted {
 		t.Fatalf("bystander's buy: %d %s", code, e)
 	}
 	gid := contract.PurchaseGID(act, "victim")
-	go s.buy(act, "victim") // never answered: the process dies under it
+	go s.Buy(act, "victim") // never answered: the process dies under it
 	line := s.flashsale.WaitLine(t, "FAULTPOINT after-lua "+gid, 10*time.Second)
 	if strings.Fields(line)[2] != gid {
 		t.Fatalf("fault point reported %q", line)
@@ -489,20 +489,20 @@ func TestAbortedThroughGRPCThenKilled(t *testing.T) {
 	if n := len(s.repaired(gid, "purchase_compensated")); n != 1 {
 		t.Fatalf("%s compensated %d times by the repair, want 1", gid, n)
 	}
-	if n := s.metric(s.adminURL(), `flashsale_repairs_total{kind="purchase_compensated"}`); n != 1 {
+	if n := s.Metric(s.Admin, `flashsale_repairs_total{kind="purchase_compensated"}`); n != 1 {
 		t.Fatalf("compensations counted: %v, want 1", n)
 	}
 	if st := s.dtmStatus(gid); st != "failed" {
 		t.Fatalf("dtm status %q, want failed", st)
 	}
-	r := s.settle(act, 20*time.Second)
+	r := s.SettleStores(act, 20*time.Second)
 	if r.LiveOrders != 1 || r.RedisStock != 9 || r.DBStock != 9 || r.Messages["succeed"] != 1 || r.Messages["failed"] != 1 {
 		t.Fatalf("after the repair: %s", r)
 	}
 	if n := userOrders(t, act, "victim"); n != 0 {
 		t.Fatalf("victim has %d orders, want none", n)
 	}
-	if code, e := s.buy(act, "victim"); code != http.StatusConflict || e != contract.EAttemptUsed {
+	if code, e := s.Buy(act, "victim"); code != http.StatusConflict || e != contract.EAttemptUsed {
 		t.Fatalf("victim buying again: %d %s, want 409 %s", code, e, contract.EAttemptUsed)
 	}
 }
