@@ -10,7 +10,6 @@ import (
 
 	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/internal/api"
-	"github.com/flashsale/flashsale/internal/contract"
 )
 
 // backCheckBound is how long a purchase whose flashsale died may stay
@@ -81,8 +80,8 @@ func TestKilledBeforeLua(t *testing.T) {
 	}
 	// The user's one attempt has ended without a unit, cut short: the sale
 	// is not sold out, and the answer says which.
-	if code, e := s.Buy(act, "crash2"); code != http.StatusConflict || e != contract.EAttemptUsed {
-		t.Fatalf("buying again: %d %s, want 409 %s", code, e, contract.EAttemptUsed)
+	if code, e := s.Buy(act, "crash2"); code != http.StatusConflict || e != api.ErrorCodeAttemptUsed {
+		t.Fatalf("buying again: %d %s, want 409 %s", code, e, api.ErrorCodeAttemptUsed)
 	}
 	if n := redisStock(t, act); n != 10 {
 		t.Fatalf("Redis stock = %d, want 10", n)

@@ -143,7 +143,7 @@ func TestClusterFailover(t *testing.T) {
 		// An attempt the failover cut short (its message aborted) is
 		// that shopper's one attempt: its retry is told attempt_used,
 		// never sold_out while the sale is not sold out.
-		if a.code == http.StatusConflict && a.err == contract.ESoldOut && a.got.Before(lastWinSent) {
+		if a.code == http.StatusConflict && a.err == api.ErrorCodeSoldOut && a.got.Before(lastWinSent) {
 			t.Errorf("told sold out at %s while a unit was still to be taken at %s", a.got.Format(time.StampMilli), lastWinSent.Format(time.StampMilli))
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dtm-labs/client/dtmgrpc/dtmgpb"
+	"github.com/flashsale/flashsale/internal/api"
 	"github.com/flashsale/flashsale/internal/contract"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -427,8 +428,8 @@ func TestAbortedThroughGRPC(t *testing.T) {
 			by = "the repair"
 		}
 		t.Logf("%s, aborted %s: held %s; answered %v %v; unit returned by %s", c.user, c.when, held.Round(time.Millisecond), a[0], a[1], by)
-		if a[0] != http.StatusConflict || a[1] != contract.EAttemptUsed {
-			t.Fatalf("%s: the aborted buy answered %v %v, want 409 %s", c.user, a[0], a[1], contract.EAttemptUsed)
+		if a[0] != http.StatusConflict || a[1] != api.ErrorCodeAttemptUsed {
+			t.Fatalf("%s: the aborted buy answered %v %v, want 409 %s", c.user, a[0], a[1], api.ErrorCodeAttemptUsed)
 		}
 		if b, n := barrierOf(t, act, gid), redisStock(t, act); b != contract.BarrierRollback || n != stock {
 			t.Fatalf("%s: barrier %q, Redis stock %d after the answer, want rollback and %d (the unit back)", c.user, b, n, stock)
@@ -436,8 +437,8 @@ func TestAbortedThroughGRPC(t *testing.T) {
 		if st := s.dtmStatus(gid); st != "failed" {
 			t.Fatalf("%s: dtm status %q, want failed", c.user, st)
 		}
-		if code, e := s.Buy(act, c.user); code != http.StatusConflict || e != contract.EAttemptUsed {
-			t.Fatalf("%s buying again: %d %s, want 409 %s", c.user, code, e, contract.EAttemptUsed)
+		if code, e := s.Buy(act, c.user); code != http.StatusConflict || e != api.ErrorCodeAttemptUsed {
+			t.Fatalf("%s buying again: %d %s, want 409 %s", c.user, code, e, api.ErrorCodeAttemptUsed)
 		}
 	}
 	r := s.SettleStores(act, 20*time.Second)
@@ -502,7 +503,7 @@ func TestAbortedThroughGRPCThenKilled(t *testing.T) {
 	if n := userOrders(t, act, "victim"); n != 0 {
 		t.Fatalf("victim has %d orders, want none", n)
 	}
-	if code, e := s.Buy(act, "victim"); code != http.StatusConflict || e != contract.EAttemptUsed {
-		t.Fatalf("victim buying again: %d %s, want 409 %s", code, e, contract.EAttemptUsed)
+	if code, e := s.Buy(act, "victim"); code != http.StatusConflict || e != api.ErrorCodeAttemptUsed {
+		t.Fatalf("victim buying again: %d %s, want 409 %s", code, e, api.ErrorCodeAttemptUsed)
 	}
 }

@@ -258,7 +258,7 @@ func shardedSale(t *testing.T, kill bool) {
 	// sent after t may win, and no reading begun after t may find a unit.
 	bad := 0
 	for _, a := range answers {
-		if a.code != http.StatusConflict || a.err != contract.ESoldOut {
+		if a.code != http.StatusConflict || a.err != api.ErrorCodeSoldOut {
 			continue
 		}
 		if a.got.Before(lastWinSent) {
@@ -277,7 +277,7 @@ func shardedSale(t *testing.T, kill bool) {
 			}
 		}
 	}
-	if counts[fmt.Sprintf("%d %s", http.StatusConflict, contract.ESoldOut)] == 0 {
+	if counts[fmt.Sprintf("%d %s", http.StatusConflict, api.ErrorCodeSoldOut)] == 0 {
 		t.Error("no shopper was told sold_out: the timeline checked nothing")
 	}
 

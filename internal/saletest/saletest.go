@@ -110,7 +110,6 @@ func (h *Harness) connect(shopper, admin, internal, orders string) {
 	h.ShopperURL, h.AdminURL = shopper, admin
 	h.Shopper = h.client(shopper, h.checked)
 	h.Admin = h.client(admin, h.checked, api.WithRequestEditorFn(h.sendAdminToken))
-	h.Internal, h.Orders = nil, nil
 	if internal != "" {
 		h.Internal = h.client(internal, h.checked)
 	}
