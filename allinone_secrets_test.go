@@ -146,7 +146,7 @@ func TestEmbeddedCorruptJournal(t *testing.T) {
 	for _, name := range []string{"FLASHSALE_ADMIN_TOKEN", "FLASHSALE_JWT_SECRET", "FLASHSALE_INTERNAL_KEY"} {
 		s.proc.WaitLine(t, name+" from the environment (not shown)", time.Second)
 	}
-	act := s.soldThree()
+	act := soldThree(t, s.Harness)
 	s.proc.Stop()
 	for _, secret := range []string{testJWT, testAdmin, testKey} {
 		if strings.Contains(s.proc.Tail(1<<20), secret) {

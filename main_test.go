@@ -117,12 +117,12 @@ func (s *sale) runToExit(timeout time.Duration) (int, string) {
 
 // soldThree creates an activity of 10 units, sells one each to ann, ben
 // and cat, waits until the sale is settled, and returns the activity.
-func (s *sale) soldThree() int64 {
-	s.t.Helper()
+func soldThree(t *testing.T, s *saletest.Harness) int64 {
+	t.Helper()
 	act := s.NewActivity(10)
 	for _, u := range []string{"ann", "ben", "cat"} {
 		if code, e := s.Buy(act, u); code != http.StatusAccepted {
-			s.t.Fatalf("buy %s: %d %s", u, code, e)
+			t.Fatalf("buy %s: %d %s", u, code, e)
 		}
 	}
 	s.Settle(act, 15*time.Second)
@@ -165,7 +165,7 @@ func TestEmbeddedRestart(t *testing.T) {
 	dir := t.TempDir()
 	s := newSale(t, dir)
 	s.start()
-	act := s.soldThree()
+	act := soldThree(t, s.Harness)
 	s.proc.Stop()
 	if c := s.proc.ExitCode(); c != 0 {
 		t.Fatalf("exit code after SIGTERM = %d, want 0", c)

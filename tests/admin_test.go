@@ -45,7 +45,7 @@ func concurrently(n int, f func(i int) int) map[int]int {
 
 // burst runs n buyers named prefix0..prefixN-1 at once and counts answers
 // by status code.
-func (s *stack) burst(act int64, prefix string, n int) map[int]int {
+func burst(s *saletest.Harness, act int64, prefix string, n int) map[int]int {
 	return concurrently(n, func(i int) int {
 		code, _ := s.Buy(act, fmt.Sprintf("%s%d", prefix, i))
 		return code
@@ -96,7 +96,7 @@ func TestAdjustStock(t *testing.T) {
 			t.Errorf("adding during the burst: %s", saletest.Show(r))
 		}
 	}()
-	codes := s.burst(act, "w1_", 200)
+	codes := burst(s.Harness, act, "w1_", 200)
 	during := adjustGID(act, 20, "during")
 	for deadline := time.Now().Add(20 * time.Second); !added.Load() || s.dtmStatus(during) != "succeed"; time.Sleep(20 * time.Millisecond) {
 		if t.Failed() || time.Now().After(deadline) {
@@ -105,7 +105,7 @@ func TestAdjustStock(t *testing.T) {
 	}
 	// Whatever the burst left (the addition may have landed after it),
 	// a second wave takes.
-	more := s.burst(act, "w2_", 60)
+	more := burst(s.Harness, act, "w2_", 60)
 	t.Logf("first wave %v, second wave %v", codes, more)
 	if got := codes[http.StatusAccepted] + more[http.StatusAccepted]; got != 90 {
 		t.Fatalf("%d purchases accepted, want 90 (50 + 30 - 10 + 20)", got)
@@ -249,7 +249,7 @@ func TestAdjustKilledAfterLocalStep(t *testing.T) {
 			t.Fatalf("replay of %s: %s", tc.id, saletest.Show(r))
 		}
 	}
-	if code := s.burst(act, "b", 40)[http.StatusAccepted]; code != 33 {
+	if code := burst(s.Harness, act, "b", 40)[http.StatusAccepted]; code != 33 {
 		t.Fatalf("%d purchases accepted, want 33", code)
 	}
 	r := s.SettleStores(act, 20*time.Second)

@@ -223,7 +223,7 @@ func TestStoreForgetsAdjustments(t *testing.T) {
 			t.Fatalf("replay of %s: %s", tc.id, saletest.Show(r))
 		}
 	}
-	if code := s.burst(act, "b", 40)[http.StatusAccepted]; code != 33 {
+	if code := burst(s.Harness, act, "b", 40)[http.StatusAccepted]; code != 33 {
 		t.Fatalf("%d purchases accepted, want 33", code)
 	}
 	r = s.SettleStores(act, 20*time.Second)
