@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/api/apitest"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/saletest"
 	"github.com/flashsale/flashsale/internal/testproc"
@@ -128,6 +129,12 @@ func (s *stack) connect() {
 		AdminToken: adminToken, JWTSecret: jwtSecret, HTTP: s.http, Stores: &src,
 	})
 	s.PayTimeout = 900
+}
+
+// listeners names the stack's listeners for apitest.
+func (s *stack) listeners() apitest.Listeners {
+	return apitest.Listeners{s.shopperURL(): apitest.Shopper, s.adminURL(): apitest.Admin,
+		s.internalURL(): apitest.Internal, s.ordersURL(): apitest.Orders}
 }
 
 func (s *stack) sources() reconcile.Sources {

@@ -9,6 +9,7 @@ import (
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/dtm-labs/client/dtmcli/dtmimp"
 	"github.com/flashsale/flashsale/flashsale"
+	"github.com/flashsale/flashsale/internal/api"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/gin-gonic/gin"
 )
@@ -46,11 +47,6 @@ func handleCancelActivity(cat flashsale.Catalog, stock flashsale.Stock, now func
 	}
 }
 
-type adjustRequest struct {
-	Delta     int    `json:"delta"`
-	RequestID string `json:"request_id"`
-}
-
 // handleAdjustStock adds units to an activity (delta > 0) or removes unsold
 // ones (delta < 0). 200 once every store has the change, 202 while the dtm
 // server is still completing it.
@@ -61,7 +57,7 @@ func handleAdjustStock(cat flashsale.Catalog, adj Adjuster, log *slog.Logger) gi
 			writeError(c, log, err)
 			return
 		}
-		var req adjustRequest
+		var req api.StockChange
 		if err := decodeBody(c, &req, false); err != nil {
 			writeError(c, log, err)
 			return

@@ -12,6 +12,7 @@ import (
 
 	"github.com/flashsale/flashsale/flashsale"
 	"github.com/flashsale/flashsale/flashsale/gate"
+	"github.com/flashsale/flashsale/internal/api"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/reconcile"
 	"github.com/gin-gonic/gin"
@@ -30,14 +31,9 @@ func requireAdmin(token string) gin.HandlerFunc {
 	}
 }
 
-type productRequest struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	Price       int64  `json:"price"`
-	ImageURL    string `json:"image_url"`
-}
-
-func (r productRequest) validate() error {
+// validateProduct checks a product's body (NewProduct in
+// internal/api/openapi.yaml).
+func validateProduct(r api.NewProduct) error {
 	switch {
 	case !textOK(r.Name, 1, 128):
 		return contract.Errorf(contract.EBadRequest, "name must be 1-128 characters")
@@ -53,12 +49,12 @@ func (r productRequest) validate() error {
 
 func handleCreateProduct(cat flashsale.Catalog, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		var req productRequest
+		var req api.NewProduct
 		if err := decodeBody(c, &req, false); err != nil {
 			writeError(c, log, err)
 			return
 		}
-		if err := req.validate(); err != nil {
+		if err := validateProduct(req); err != nil {
 			writeError(c, log, err)
 			return
 		}
@@ -71,28 +67,15 @@ func handleCreateProduct(cat flashsale.Catalog, log *slog.Logger) gin.HandlerFun
 	}
 }
 
-type activityRequest struct {
-	Name              string    `json:"name"`
-	ProductID         int64     `json:"product_id"`
-	Price             int64     `json:"price"`
-	Total             int       `json:"total"`
-	StartAt           time.Time `json:"start_at"`
-	EndAt             time.Time `json:"end_at"`
-	PayTimeoutSeconds int       `json:"pay_timeout_seconds"`
-	Shards            int       `json:"shards"`
-	// ChallengeDifficulty is the proof of work before the secret, in bits
-	// (0: none).
-	ChallengeDifficulty int `json:"challenge_difficulty"`
-	// FairStartMS is the fair-start window in milliseconds (0: none).
-	FairStartMS int `json:"fair_start_ms"`
-}
-
 // MaxTotal bounds an activity's units, at creation and after additions.
 const MaxTotal = 10_000_000
 
 const defaultPayTimeout = 900
 
-func (r *activityRequest) validate() error {
+// validateActivity checks an activity's body (NewActivity in
+// internal/api/openapi.yaml) and fills in the defaults of the fields left
+// out.
+func validateActivity(r *api.NewActivity) error {
 	if r.PayTimeoutSeconds == 0 {
 		r.PayTimeoutSeconds = defaultPayTimeout
 	}
@@ -130,12 +113,12 @@ func (r *activityRequest) validate() error {
 // its Redis stock.
 func handleCreateActivity(cat flashsale.Catalog, stock flashsale.Stock, now func() time.Time, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		var req activityRequest
+		var req api.NewActivity
 		if err := decodeBody(c, &req, false); err != nil {
 			writeError(c, log, err)
 			return
 		}
-		if err := req.validate(); err != nil {
+		if err := validateActivity(&req); err != nil {
 			writeError(c, log, err)
 			return
 		}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 
+	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/getkin/kin-openapi/openapi3"
 )
 
@@ -42,5 +44,18 @@ func TestSpecJSON(t *testing.T) {
 	}
 	if !bytes.Equal(fromYAML, fromJSON) {
 		t.Fatal("the JSON document differs from the YAML one")
+	}
+}
+
+// TestErrorCodes: the document's error codes are the contract's.
+func TestErrorCodes(t *testing.T) {
+	enum := load(t, SpecYAML()).Components.Schemas["ErrorCode"].Value.Enum
+	var documented []string
+	for _, c := range enum {
+		documented = append(documented, c.(string))
+	}
+	slices.Sort(documented)
+	if want := contract.Codes(); !slices.Equal(documented, want) {
+		t.Errorf("ErrorCode in openapi.yaml is %v; internal/contract has %v", documented, want)
 	}
 }

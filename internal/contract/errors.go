@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 )
 
 // Error codes of every answer of the services. They are stable identifiers.
@@ -53,6 +54,16 @@ var statusOf = map[string]int{
 	ENotPayable:        http.StatusConflict,
 	EInsufficientStock: http.StatusConflict,
 	EInternal:          http.StatusInternalServerError,
+}
+
+// Codes returns every error code, sorted.
+func Codes() []string {
+	out := make([]string, 0, len(statusOf))
+	for c := range statusOf {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Status returns the HTTP status of code: 500 for a code it does not know.

@@ -129,8 +129,9 @@ func servedBy(op *openapi3.Operation, listener string) bool {
 	return false
 }
 
-// Operations returns the operations the document gives listener, each as
-// "METHOD /path" with the path as the document writes it.
+// Operations returns the operations the document gives listener ("": all
+// of them), each as "METHOD /path" with the path as the document writes
+// it.
 func Operations(listener string) ([]string, error) {
 	s, err := loadSpec()
 	if err != nil {
@@ -139,7 +140,7 @@ func Operations(listener string) ([]string, error) {
 	var out []string
 	for path, item := range s.doc.Paths.Map() {
 		for method, op := range item.Operations() {
-			if servedBy(op, listener) {
+			if listener == "" || servedBy(op, listener) {
 				out = append(out, strings.ToUpper(method)+" "+path)
 			}
 		}

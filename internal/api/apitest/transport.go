@@ -8,9 +8,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/flashsale/flashsale/internal/api"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -42,28 +45,47 @@ func Client(t testing.TB, c *http.Client, l Listeners) *http.Client {
 //
 // Requests to other hosts are checked against the operations of every
 // listener, and pass unchecked when none routes them (the dtm server's
-// API, say).
-func NewTransport(t testing.TB, base http.RoundTripper, l Listeners) http.RoundTripper {
+// API, say). A mismatch fails t, not the request: the caller gets the
+// answer as it came.
+func NewTransport(t testing.TB, base http.RoundTripper, l Listeners) *Transport {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &transport{t: t, base: base, listeners: l}
+	return &Transport{t: t, base: base, listeners: l, seen: map[string]bool{}}
 }
 
-type transport struct {
+// Transport is an http.RoundTripper that validates every exchange it
+// carries against the document (NewTransport).
+type Transport struct {
 	t         testing.TB
 	base      http.RoundTripper
 	listeners Listeners
+
+	mu   sync.Mutex
+	seen map[string]bool // the operations carried, "METHOD /path"
 }
 
-func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+// Seen returns the documented operations the transport carried, each as
+// "METHOD /path" (Operations), sorted.
+func (tr *Transport) Seen() []string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	out := make([]string, 0, len(tr.seen))
+	for op := range tr.seen {
+		out = append(out, op)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// RoundTrip carries req over the base transport and validates the
+// exchange; a mismatch fails the test, not the request.
+func (tr *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	body, err := readBody(req)
 	if err != nil {
 		return nil, err
 	}
-	sent := req.Clone(req.Context())
-	sent.Body = io.NopCloser(bytes.NewReader(body))
-	resp, err := tr.base.RoundTrip(sent)
+	resp, err := tr.base.RoundTrip(withBody(req, body))
 	if err != nil {
 		return resp, err
 	}
@@ -89,7 +111,7 @@ func readBody(req *http.Request) ([]byte, error) {
 }
 
 // check validates one exchange: req with body, answered resp with answer.
-func (tr *transport) check(req *http.Request, body []byte, resp *http.Response, answer []byte) error {
+func (tr *Transport) check(req *http.Request, body []byte, resp *http.Response, answer []byte) error {
 	s, err := loadSpec()
 	if err != nil {
 		return err
@@ -105,6 +127,9 @@ func (tr *transport) check(req *http.Request, body []byte, resp *http.Response, 
 	if err != nil {
 		return err
 	}
+	tr.mu.Lock()
+	tr.seen[req.Method+" "+strictRoute.Path] = true
+	tr.mu.Unlock()
 	ctx := context.Background()
 	reqIn := &openapi3filter.RequestValidationInput{
 		Request: withBody(req, body), PathParams: params, Route: strictRoute,
@@ -127,7 +152,7 @@ func (tr *transport) check(req *http.Request, body []byte, resp *http.Response, 
 	if err != nil {
 		return err
 	}
-	reqIn.Request, reqIn.PathParams, reqIn.Route = withBody(req, body), params, route
+	reqIn.Request, reqIn.PathParams, reqIn.Route = asJSON(withBody(req, body), len(body), route.Operation), params, route
 	if err := openapi3filter.ValidateRequest(ctx, reqIn); err != nil {
 		return fmt.Errorf("the service accepted a request the document refuses: %w", err)
 	}
@@ -140,8 +165,22 @@ func origin(u *url.URL) string { return u.Scheme + "://" + u.Host }
 // withBody returns a copy of req that reads body.
 func withBody(req *http.Request, body []byte) *http.Request {
 	r := req.Clone(req.Context())
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.Body = http.NoBody
+	if len(body) > 0 {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	return r
+}
+
+// asJSON returns req marked as JSON when it has a body (of size bytes)
+// and op takes a JSON one: the services read a body as JSON whatever its
+// Content-Type says (curl -d sends a form's).
+func asJSON(req *http.Request, size int, op *openapi3.Operation) *http.Request {
+	if size == 0 || op.RequestBody == nil || op.RequestBody.Value.Content.Get("application/json") == nil {
+		return req
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return req
 }
 
 // credentialsGiven checks that a request carries the credentials a
@@ -161,4 +200,14 @@ func credentialsGiven(_ context.Context, in *openapi3filter.AuthenticationInput)
 		return fmt.Errorf("security scheme %q is not checked", in.SecuritySchemeName)
 	}
 	return nil
+}
+
+// NewClient returns a typed client of the listener at server whose
+// exchanges, carried by c's transport, are validated (NewTransport).
+func NewClient(t testing.TB, server string, c *http.Client, l Listeners) *api.ClientWithResponses {
+	cl, err := api.NewClientWithResponses(server, api.WithHTTPClient(Client(t, c, l)))
+	if err != nil {
+		t.Fatal(err) // only a server URL that does not parse
+	}
+	return cl
 }
