@@ -1,14 +1,14 @@
 package main
 
 import (
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/dtm-labs/client/dtmcli"
+	"github.com/flashsale/flashsale/internal/api"
+	"github.com/flashsale/flashsale/internal/saletest"
 )
 
 // TestEmbeddedAdjustAndCancel: in the embedded mode (SQLite, the in-process
@@ -19,25 +19,23 @@ func TestEmbeddedAdjustAndCancel(t *testing.T) {
 	dir := t.TempDir()
 	s := newSale(t, dir)
 	s.start()
-	act := s.newActivity(10)
+	act := s.NewActivity(10)
 	for _, adj := range []struct {
 		delta int
 		id    string
 	}{{5, "add_1"}, {-3, "remove_1"}} {
-		code, body := s.call("POST", fmt.Sprintf("%s/admin/v1/activities/%d/stock", s.adm, act), testAdmin,
-			map[string]any{"delta": adj.delta, "request_id": adj.id})
-		if code != http.StatusOK || body["status"] != dtmcli.StatusSucceed {
-			t.Fatalf("adjust %+d: %d %v", adj.delta, code, body)
+		if r := s.Adjust(act, adj.delta, adj.id); r.StatusCode() != http.StatusOK || r.JSON200.Status != api.StockChangeResultStatusSucceed {
+			t.Fatalf("adjust %+d: %s", adj.delta, saletest.Show(r))
 		}
 	}
 	for _, u := range []string{"ann", "ben"} {
-		if code, e := s.buy(act, u); code != http.StatusAccepted {
+		if code, e := s.Buy(act, u); code != http.StatusAccepted {
 			t.Fatalf("buy %s: %d %s", u, code, e)
 		}
 	}
-	r := s.settle(act, 15*time.Second)
-	if r["total"] != 12.0 || r["live_orders"] != 2.0 || r["redis_stock"] != 10.0 {
-		t.Fatalf("after the adjustments and two purchases: %v", r)
+	r := s.Settle(act, 15*time.Second)
+	if r.Total != 12 || r.LiveOrders != 2 || r.RedisStock != 10 {
+		t.Fatalf("after the adjustments and two purchases: %+v", r)
 	}
 
 	// Lose the embedded Redis: 12 units (10 + 5 - 3), 2 orders.
@@ -46,21 +44,19 @@ func TestEmbeddedAdjustAndCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.start()
-	if st := s.stats(act); st["redis_stock"] != 10.0 || st["db_stock"] != 10.0 || st["total"] != 12.0 {
-		t.Fatalf("re-derived after losing Redis: %v", st)
+	if st := s.Stats(act); saletest.RedisStock(st) != 10 || st.DBStock != 10 || st.Total != 12 {
+		t.Fatalf("re-derived after losing Redis: %s", saletest.JSON(st))
 	}
 
-	code, body := s.call("POST", fmt.Sprintf("%s/admin/v1/activities/%d/cancel", s.adm, act), testAdmin, nil)
-	if code != http.StatusOK || body["status"] != "ended" {
-		t.Fatalf("cancel: %d %v", code, body)
+	if c := saletest.Got(s.Admin.CancelActivityWithResponse(t.Context(), act)); c.StatusCode() != http.StatusOK || c.JSON200.Status != api.ActivityStatusEnded {
+		t.Fatalf("cancel: %s", saletest.Show(c))
 	}
-	if code, e := s.buy(act, "cat"); code != http.StatusGone || e != "ended" {
+	if code, e := s.Buy(act, "cat"); code != http.StatusGone || e != api.ErrorCodeEnded {
 		t.Fatalf("buy after the cancel: %d %s, want 410 ended", code, e)
 	}
 	// (No reconciliation here: the dtm server's store went with the
 	// journal, so the orders' messages are gone; the stores still agree.)
-	st := s.stats(act)
-	if st["redis_stock"] != 10.0 || st["db_stock"] != 10.0 || st["orders"].(map[string]any)["created"] != 2.0 {
-		t.Fatalf("after the cancel: %v", st)
+	if st := s.Stats(act); saletest.RedisStock(st) != 10 || st.DBStock != 10 || st.Orders.Created != 2 {
+		t.Fatalf("after the cancel: %s", saletest.JSON(st))
 	}
 }

@@ -1,12 +1,13 @@
 package main
 
 import (
-	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
+	"github.com/flashsale/flashsale/internal/api"
+	"github.com/flashsale/flashsale/internal/saletest"
 )
 
 // TestEmbeddedPayAndTimeout: in the embedded mode (SQLite, the in-process
@@ -17,89 +18,74 @@ import (
 func TestEmbeddedPayAndTimeout(t *testing.T) {
 	s := newSale(t, t.TempDir())
 	s.start()
-	code, p := s.call("POST", s.adm+"/admin/v1/products", testAdmin, map[string]any{"name": "Phone", "price": 5000})
-	if code != http.StatusCreated {
-		t.Fatalf("create product: %d %v", code, p)
-	}
-	code, a := s.call("POST", s.adm+"/admin/v1/activities", testAdmin, map[string]any{
-		"name": "sale", "product_id": p["id"], "price": 100, "total": 2, "pay_timeout_seconds": 10,
-		"start_at": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339),
-		"end_at":   time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
-	})
-	if code != http.StatusCreated {
-		t.Fatalf("create activity: %d %v", code, a)
-	}
-	act := int64(a["id"].(float64))
-	order := func(user, want string, timeout time.Duration) map[string]any {
+	s.PayTimeout = 10
+	act := s.NewActivity(2)
+	order := func(user string, want api.ShopperOrderStatus, timeout time.Duration) api.Order {
 		t.Helper()
 		deadline := time.Now().Add(timeout)
 		for {
-			code, body := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d/order", s.shop, act), shopper(user), nil)
-			if code == http.StatusOK && body["status"] == want {
-				return body["order"].(map[string]any)
+			r := saletest.Got(s.Shopper.GetOrderWithResponse(t.Context(), act, s.As(user)))
+			if r.StatusCode() == http.StatusOK && r.JSON200.Status == want {
+				return r.JSON200.Order
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%s's order: %d %v, want %s", user, code, body, want)
+				t.Fatalf("%s's order: %s, want %s", user, saletest.Show(r), want)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	pay := func(o map[string]any, user string) (int, map[string]any) {
-		return s.call("POST", fmt.Sprintf("%s/api/v1/orders/%.0f/pay", s.shop, o["id"]), shopper(user), nil)
-	}
 	for _, u := range []string{"payer", "late"} {
-		if code, e := s.buy(act, u); code != http.StatusAccepted {
+		if code, e := s.Buy(act, u); code != http.StatusAccepted {
 			t.Fatalf("buy for %s: %d %s", u, code, e)
 		}
 	}
-	paid := order("payer", "created", 10*time.Second)
-	late := order("late", "created", 10*time.Second)
+	paid := order("payer", api.ShopperOrderStatusCreated, 10*time.Second)
+	late := order("late", api.ShopperOrderStatusCreated, 10*time.Second)
 	for i := 0; i < 2; i++ {
-		if code, body := pay(paid, "payer"); code != http.StatusOK || body["status"] != "paid" {
-			t.Fatalf("pay #%d: %d %v", i+1, code, body)
+		if r := s.Pay(paid.ID, "payer"); r.StatusCode() != http.StatusOK || r.JSON200.Status != api.OrderStatusPaid {
+			t.Fatalf("pay #%d: %s", i+1, saletest.Show(r))
 		}
 	}
-	if code, body := pay(late, "payer"); code != http.StatusNotFound {
-		t.Fatalf("paying someone else's order: %d %v, want 404", code, body)
+	if r := s.Pay(late.ID, "payer"); r.StatusCode() != http.StatusNotFound {
+		t.Fatalf("paying someone else's order: %s, want 404", saletest.Show(r))
 	}
 
-	order("late", "cancelled", 17*time.Second)
-	if code, body := pay(late, "late"); code != http.StatusConflict || body["error"] != "not_payable" {
-		t.Fatalf("paying the cancelled order: %d %v, want 409 not_payable", code, body)
+	order("late", api.ShopperOrderStatusCancelled, 17*time.Second)
+	if r := s.Pay(late.ID, "late"); r.StatusCode() != http.StatusConflict || r.JSON409.Error != api.ErrorCodeNotPayable {
+		t.Fatalf("paying the cancelled order: %s, want 409 not_payable", saletest.Show(r))
 	}
 	// The order is cancelled by the message's local step; the unit is back
 	// in Redis once its branch ran.
-	for deadline := time.Now().Add(10 * time.Second); s.stats(act)["redis_stock"] != 1.0; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); saletest.RedisStock(s.Stats(act)) != 1; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the unit is not back in Redis: %v", s.stats(act))
+			t.Fatalf("the unit is not back in Redis: %s", saletest.JSON(s.Stats(act)))
 		}
 	}
 	// The sold-out flag set while the stock was 0 clears at its next poll
 	// (50 ms); until then a buy is turned away as sold out.
 	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		code, e := s.buy(act, "late")
-		if code == http.StatusConflict && e == "already_purchased" {
+		code, e := s.Buy(act, "late")
+		if code == http.StatusConflict && e == api.ErrorCodeAlreadyPurchased {
 			break
 		}
-		if e != "sold_out" || time.Now().After(deadline) {
+		if e != api.ErrorCodeSoldOut || time.Now().After(deadline) {
 			t.Fatalf("the cancelled buyer buys again: %d %s, want 409 already_purchased", code, e)
 		}
 	}
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		code, e := s.buy(act, "newcomer")
+		code, e := s.Buy(act, "newcomer")
 		if code == http.StatusAccepted {
 			break
 		}
-		if e != "sold_out" || time.Now().After(deadline) {
+		if e != api.ErrorCodeSoldOut || time.Now().After(deadline) {
 			t.Fatalf("a newcomer buys the returned unit: %d %s", code, e)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	order("newcomer", "created", 10*time.Second)
-	r := s.settle(act, 15*time.Second)
-	cancels, _ := r["cancels"].(map[string]any)
-	if r["live_orders"] != 2.0 || r["redis_stock"] != 0.0 || r["db_stock"] != 0.0 || cancels[dtmcli.StatusSucceed] != 1.0 || len(cancels) != 1 {
-		t.Fatalf("after settlement: %v", r)
+	order("newcomer", api.ShopperOrderStatusCreated, 10*time.Second)
+	r := s.Settle(act, 15*time.Second)
+	if r.LiveOrders != 2 || r.RedisStock != 0 || r.DBStock != 0 || r.Cancels[dtmcli.StatusSucceed] != 1 || len(r.Cancels) != 1 {
+		t.Fatalf("after settlement: %+v", r)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flashsale/flashsale/flashsale/auth"
+	"github.com/flashsale/flashsale/internal/saletest"
 )
 
 const testKey = "embedded-internal-key-0123456789abcdef"
@@ -105,28 +105,28 @@ func TestEmbeddedSecretsKept(t *testing.T) {
 	s.start()
 	s.waitLine("more tokens:", 10*time.Second)
 	kept := readKept(t, filepath.Join(dir, "data"))
-	s.admin, s.jwt = kept["FLASHSALE_ADMIN_TOKEN"], kept["FLASHSALE_JWT_SECRET"]
+	s.AdminToken, s.JWTSecret = kept["FLASHSALE_ADMIN_TOKEN"], kept["FLASHSALE_JWT_SECRET"]
 	path := filepath.Join(dir, "data", SecretsFile)
-	s.waitLine("FLASHSALE_JWT_SECRET="+s.jwt+"  (generated; kept in "+path, time.Second)
-	s.waitLine("FLASHSALE_ADMIN_TOKEN="+s.admin+"  (generated; kept in "+path, time.Second)
-	s.waitLine("-secret "+s.jwt+" ", time.Second)
-	act := s.newActivity(5)
-	tok := auth.Mint(s.jwt, "ann", time.Now(), time.Hour)
-	if code, e := s.buyWith(act, auth.Mint(s.jwt, "ben", time.Now(), time.Hour)); code != http.StatusAccepted {
+	s.waitLine("FLASHSALE_JWT_SECRET="+s.JWTSecret+"  (generated; kept in "+path, time.Second)
+	s.waitLine("FLASHSALE_ADMIN_TOKEN="+s.AdminToken+"  (generated; kept in "+path, time.Second)
+	s.waitLine("-secret "+s.JWTSecret+" ", time.Second)
+	act := s.NewActivity(5)
+	tok := s.Token("ann")
+	if code, e := s.Buy(act, "ben"); code != http.StatusAccepted {
 		t.Fatalf("buy before the restart: %d %s", code, e)
 	}
 	s.stop()
 
 	s.start()
-	s.waitLine("FLASHSALE_JWT_SECRET="+s.jwt+"  (generated at an earlier start", 10*time.Second)
+	s.waitLine("FLASHSALE_JWT_SECRET="+s.JWTSecret+"  (generated at an earlier start", 10*time.Second)
 	if fmt.Sprint(readKept(t, filepath.Join(dir, "data"))) != fmt.Sprint(kept) {
 		t.Fatal("the secrets changed at the restart")
 	}
-	if code, e := s.buyWith(act, tok); code != http.StatusAccepted {
+	if code, e := s.BuyWith(act, tok, nil); code != http.StatusAccepted {
 		t.Fatalf("a token minted before the restart buys after it: %d %s", code, e)
 	}
-	if st := s.stats(act); st["redis_stock"] != 3.0 {
-		t.Fatalf("after two purchases: %v", st)
+	if st := s.Stats(act); saletest.RedisStock(st) != 3 {
+		t.Fatalf("after two purchases: %s", saletest.JSON(st))
 	}
 	if log := s.proc.Tail(1 << 20); strings.Contains(log, kept["FLASHSALE_INTERNAL_KEY"]) || strings.Contains(log, "invalid log level") {
 		t.Fatalf("the process printed the internal key or a stray log level line:\n%s", log)
@@ -146,7 +146,7 @@ func TestEmbeddedCorruptJournal(t *testing.T) {
 	for _, name := range []string{"FLASHSALE_ADMIN_TOKEN", "FLASHSALE_JWT_SECRET", "FLASHSALE_INTERNAL_KEY"} {
 		s.waitLine(name+" from the environment (not shown)", time.Second)
 	}
-	act := s.soldThree()
+	act := soldThree(t, s.Harness)
 	s.stop()
 	for _, secret := range []string{testJWT, testAdmin, testKey} {
 		if strings.Contains(s.proc.Tail(1<<20), secret) {
@@ -187,8 +187,8 @@ func TestEmbeddedCorruptJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.start()
-	if st := s.stats(act); st["redis_stock"] != 7.0 || st["db_stock"] != 7.0 {
-		t.Fatalf("stock after moving the journal aside: %v", st)
+	if st := s.Stats(act); saletest.RedisStock(st) != 7 || st.DBStock != 7 {
+		t.Fatalf("stock after moving the journal aside: %s", saletest.JSON(st))
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/flashsale/flashsale/dtmconf"
+	"github.com/flashsale/flashsale/internal/api"
 )
 
 // TestBrowserSale is a shopper and an operator with a real browser
@@ -50,7 +51,7 @@ func TestBrowserSale(t *testing.T) {
 
 	// The sale opens 12 s from now, on a whole second as an operator sets it.
 	start := time.Now().Add(12 * time.Second).Truncate(time.Second).Add(time.Second)
-	act := s.newActivityAt(3, start)
+	act := s.Open(browserSale(3, start, 0)).ID
 	user := "carol"
 	gid := fmt.Sprintf("flash-sale-%d-%s", act, user)
 
@@ -62,7 +63,7 @@ func TestBrowserSale(t *testing.T) {
 		step(t, ctx, "open the page, the sale not started",
 			// The browser's clock runs 90 s behind (newBrowser): the
 			// page must count down by the server's.
-			chromedp.Navigate(s.shop+"/#token="+shopper(user)),
+			chromedp.Navigate(s.shop+"/#token="+s.Token(user)),
 			chromedp.WaitVisible(fmt.Sprintf(`a[data-activity="%d"]`, act)),
 			screenshot(shots, "1-list.png"),
 			chromedp.Click(fmt.Sprintf(`a[data-activity="%d"]`, act)),
@@ -135,7 +136,7 @@ func TestBrowserSale(t *testing.T) {
 				nil, chromedp.WithPollingTimeout(10*time.Second)),
 			screenshot(shots, "7-sale-changed.png"),
 		)
-		if code, e := s.buy(act, "after_the_end"); code != http.StatusGone || e != "ended" {
+		if code, e := s.Buy(act, "after_the_end"); code != http.StatusGone || e != api.ErrorCodeEnded {
 			t.Fatalf("a buy after the operator ended the sale: %d %s, want 410 ended", code, e)
 		}
 	})
@@ -192,11 +193,11 @@ func TestBrowserSale(t *testing.T) {
 		// A sale asking a proof of work: the page solves it in a Web
 		// Worker, showing its progress, and buys.
 		const d = 14
-		powAct := s.newActivityAt(2, time.Now().Add(-time.Minute), d)
+		powAct := s.Open(browserSale(2, time.Now().Add(-time.Minute), d)).ID
 		ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 		defer cancel()
 		step(t, ctx, "buy through the challenge",
-			chromedp.Navigate(s.shop+"/#token="+shopper("dora")),
+			chromedp.Navigate(s.shop+"/#token="+s.Token("dora")),
 			chromedp.WaitVisible(fmt.Sprintf(`a[data-activity="%d"]`, powAct)),
 			chromedp.Click(fmt.Sprintf(`a[data-activity="%d"]`, powAct)),
 			chromedp.WaitEnabled(`#buy`),
@@ -322,8 +323,8 @@ func countdownNear(text string, left time.Duration) bool {
 // payEndpoint reports whether the pay endpoint (docs/api.md) is routed: the
 // engine answers an unrouted path with "no such endpoint".
 func payEndpoint(t *testing.T, s *sale) bool {
-	code, body := s.call("POST", s.shop+"/api/v1/orders/999999999/pay", shopper("nobody"), nil)
-	return !(code == http.StatusNotFound && body["message"] == "no such endpoint")
+	r := s.Pay(999999999, "nobody")
+	return !(r.StatusCode() == http.StatusNotFound && r.JSON404.Message == "no such endpoint")
 }
 
 func findChromium() string {
@@ -367,23 +368,12 @@ func screenshotDir(t *testing.T) string {
 	return dir
 }
 
-// newActivityAt creates an activity of total units opening at start, for
-// an hour, with a proof of work of difficulty bits before the secret (none
-// given: none).
-func (s *sale) newActivityAt(total int, start time.Time, difficulty ...int) int64 {
-	s.t.Helper()
-	code, p := s.call("POST", s.adm+"/admin/v1/products", testAdmin, map[string]any{
-		"name": "Browser phone", "description": "A phone for the browser test.", "price": 5000})
-	if code != http.StatusCreated {
-		s.t.Fatalf("create product: %d %v", code, p)
-	}
-	code, a := s.call("POST", s.adm+"/admin/v1/activities", testAdmin, map[string]any{
-		"name": "Browser sale", "product_id": p["id"], "price": 1999, "total": total,
-		"start_at": start.UTC().Format(time.RFC3339), "end_at": start.Add(time.Hour).UTC().Format(time.RFC3339),
-		"challenge_difficulty": append(difficulty, 0)[0],
-	})
-	if code != http.StatusCreated {
-		s.t.Fatalf("create activity: %d %v", code, a)
-	}
-	return int64(a["id"].(float64))
+// browserSale is the sale the browser sees: total units of a phone at
+// 1999, opening at start for an hour, with a proof of work of difficulty
+// bits before the secret (0: none).
+func browserSale(total int, start time.Time, difficulty int) (api.NewProduct, api.NewActivity) {
+	p := api.NewProduct{Name: "Browser phone", Description: "A phone for the browser test.", Price: 5000}
+	a := api.NewActivity{Name: "Browser sale", Price: 1999, Total: total, StartAt: start.UTC(), EndAt: start.Add(time.Hour).UTC(),
+		ChallengeDifficulty: difficulty}
+	return p, a
 }

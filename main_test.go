@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,9 +13,9 @@ import (
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
-	"github.com/flashsale/flashsale/flashsale/auth"
-	"github.com/flashsale/flashsale/internal/api/apitest"
+	"github.com/flashsale/flashsale/internal/api"
 	"github.com/flashsale/flashsale/internal/proc"
+	"github.com/flashsale/flashsale/internal/saletest"
 	"github.com/flashsale/flashsale/internal/testenv"
 )
 
@@ -47,18 +44,16 @@ const (
 )
 
 // sale is one all-in-one process in the embedded mode, in its own data
-// directory, on free ports.
+// directory, on free ports, and the harness the tests drive it through:
+// its secrets are testAdmin and testJWT, which newSale supplies in the
+// environment, unless a test has the process generate its own.
 type sale struct {
+	*saletest.Harness
 	t    *testing.T
 	proc *proc.Process
 	shop string
 	adm  string
 	dtm  string
-	http *http.Client
-	// admin and jwt are the admin token and the JWT secret the helpers use:
-	// testAdmin and testJWT, which newSale supplies in the environment,
-	// unless a test has the process generate its own.
-	admin, jwt string
 }
 
 // newSale prepares an all-in-one process in dir; extra env is appended.
@@ -70,13 +65,12 @@ func newSale(t *testing.T, dir string, extra ...string) *sale {
 	shop, adm := testenv.FreePort(t), testenv.FreePort(t)
 	dtmPort := testenv.FreePort(t)
 	s := &sale{
-		t:     t,
-		shop:  fmt.Sprintf("http://127.0.0.1:%d", shop),
-		adm:   fmt.Sprintf("http://127.0.0.1:%d", adm),
-		dtm:   fmt.Sprintf("http://127.0.0.1:%d/api/dtmsvr", dtmPort),
-		http:  &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}},
-		admin: testAdmin, jwt: testJWT,
+		t:    t,
+		shop: fmt.Sprintf("http://127.0.0.1:%d", shop),
+		adm:  fmt.Sprintf("http://127.0.0.1:%d", adm),
+		dtm:  fmt.Sprintf("http://127.0.0.1:%d/api/dtmsvr", dtmPort),
 	}
+	s.Harness = saletest.New(t, saletest.Config{Shopper: s.shop, Admin: s.adm, AdminToken: testAdmin, JWTSecret: testJWT})
 	s.proc = &proc.Process{
 		Name: "flashsale", Path: binary, Dir: dir, Log: filepath.Join(dir, "process.log"),
 		Args: []string{
@@ -149,104 +143,18 @@ func (s *sale) runToExit(timeout time.Duration) (int, string) {
 	return cmd.ProcessState.ExitCode(), string(out)
 }
 
-func (s *sale) call(method, url, token string, body any) (int, map[string]any) {
-	s.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		j, _ := json.Marshal(body)
-		rd = bytes.NewReader(j)
-	}
-	req, _ := http.NewRequest(method, url, rd)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := s.checked().Do(req)
-	if err != nil {
-		return 0, map[string]any{"error": "transport", "message": err.Error()}
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
-}
-
-// checked is s.http, validating every exchange against the API's
-// document (internal/api/openapi.yaml).
-func (s *sale) checked() *http.Client {
-	return apitest.Client(s.t, s.http, apitest.Listeners{s.shop: apitest.Shopper, s.adm: apitest.Admin})
-}
-
-func (s *sale) newActivity(total int) int64 {
-	s.t.Helper()
-	code, p := s.call("POST", s.adm+"/admin/v1/products", s.admin, map[string]any{"name": "Phone", "price": 5000})
-	if code != http.StatusCreated {
-		s.t.Fatalf("create product: %d %v", code, p)
-	}
-	code, a := s.call("POST", s.adm+"/admin/v1/activities", s.admin, map[string]any{
-		"name": "sale", "product_id": p["id"], "price": 100, "total": total,
-		"start_at": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339),
-		"end_at":   time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
-	})
-	if code != http.StatusCreated {
-		s.t.Fatalf("create activity: %d %v", code, a)
-	}
-	return int64(a["id"].(float64))
-}
-
-func shopper(user string) string { return auth.Mint(testJWT, user, time.Now(), time.Hour) }
-
 // soldThree creates an activity of 10 units, sells one each to ann, ben
 // and cat, waits until the sale is settled, and returns the activity.
-func (s *sale) soldThree() int64 {
-	s.t.Helper()
-	act := s.newActivity(10)
+func soldThree(t *testing.T, s *saletest.Harness) int64 {
+	t.Helper()
+	act := s.NewActivity(10)
 	for _, u := range []string{"ann", "ben", "cat"} {
-		if code, e := s.buy(act, u); code != http.StatusAccepted {
-			s.t.Fatalf("buy %s: %d %s", u, code, e)
+		if code, e := s.Buy(act, u); code != http.StatusAccepted {
+			t.Fatalf("buy %s: %d %s", u, code, e)
 		}
 	}
-	s.settle(act, 15*time.Second)
+	s.Settle(act, 15*time.Second)
 	return act
-}
-
-func (s *sale) buy(act int64, user string) (int, string) {
-	return s.buyWith(act, auth.Mint(s.jwt, user, time.Now(), time.Hour))
-}
-
-// buyWith buys a unit of act with the shopper token tok.
-func (s *sale) buyWith(act int64, tok string) (int, string) {
-	_, sec := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d/secret", s.shop, act), tok, nil)
-	code, body := s.call("POST", fmt.Sprintf("%s/api/v1/activities/%d/buy", s.shop, act), tok, map[string]any{"secret": sec["secret"]})
-	e, _ := body["error"].(string)
-	return code, e
-}
-
-// settle polls the admin reconciliation until no purchase message of act is
-// prepared or submitted and I1-I5 hold; it returns the report.
-func (s *sale) settle(act int64, timeout time.Duration) map[string]any {
-	s.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		code, body := s.call("GET", fmt.Sprintf("%s/admin/v1/reconcile?activity=%d", s.adm, act), s.admin, nil)
-		r, _ := body["report"].(map[string]any)
-		msgs, _ := r["messages"].(map[string]any)
-		if code == http.StatusOK && body["ok"] == true && msgs[dtmcli.StatusPrepared] == nil && msgs[dtmcli.StatusSubmitted] == nil {
-			return r
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("not settled after %s: %d %v", timeout, code, body)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func (s *sale) stats(act int64) map[string]any {
-	s.t.Helper()
-	code, body := s.call("GET", fmt.Sprintf("%s/admin/v1/activities/%d/stats", s.adm, act), s.admin, nil)
-	if code != http.StatusOK {
-		s.t.Fatalf("stats: %d %v", code, body)
-	}
-	return body
 }
 
 // TestEmbeddedSale: 400 shoppers chase 100 units through HTTP in the
@@ -254,7 +162,7 @@ func (s *sale) stats(act int64) map[string]any {
 func TestEmbeddedSale(t *testing.T) {
 	s := newSale(t, t.TempDir())
 	s.start()
-	act := s.newActivity(100)
+	act := s.NewActivity(100)
 	var mu sync.Mutex
 	got := map[string]int{}
 	var wg sync.WaitGroup
@@ -262,7 +170,7 @@ func TestEmbeddedSale(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			code, e := s.buy(act, fmt.Sprintf("shopper%d", i))
+			code, e := s.Buy(act, fmt.Sprintf("shopper%d", i))
 			mu.Lock()
 			got[fmt.Sprintf("%d %s", code, e)]++
 			mu.Unlock()
@@ -272,9 +180,9 @@ func TestEmbeddedSale(t *testing.T) {
 	if want := map[string]int{"202 ": 100, "409 sold_out": 300}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("answers = %v, want %v", got, want)
 	}
-	r := s.settle(act, 30*time.Second)
-	if r["live_orders"] != 100.0 || r["redis_stock"] != 0.0 || r["db_stock"] != 0.0 {
-		t.Fatalf("after settlement: %v", r)
+	r := s.Settle(act, 30*time.Second)
+	if r.LiveOrders != 100 || r.RedisStock != 0 || r.DBStock != 0 {
+		t.Fatalf("after settlement: %+v", r)
 	}
 }
 
@@ -285,30 +193,27 @@ func TestEmbeddedRestart(t *testing.T) {
 	dir := t.TempDir()
 	s := newSale(t, dir)
 	s.start()
-	act := s.soldThree()
+	act := soldThree(t, s.Harness)
 	s.stop()
 	if c := s.proc.ExitCode(); c != 0 {
 		t.Fatalf("exit code after SIGTERM = %d, want 0", c)
 	}
 	s.start()
-	st := s.stats(act)
-	orders := st["orders"].(map[string]any)
-	if st["redis_stock"] != 7.0 || st["db_stock"] != 7.0 || orders["created"] != 3.0 {
-		t.Fatalf("after restart: %v", st)
+	if st := s.Stats(act); saletest.RedisStock(st) != 7 || st.DBStock != 7 || st.Orders.Created != 3 {
+		t.Fatalf("after restart: %s", saletest.JSON(st))
 	}
-	code, body := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d/order", s.shop, act), shopper("ben"), nil)
-	if code != http.StatusOK || body["status"] != "created" {
-		t.Fatalf("ben's order after restart: %d %v", code, body)
+	if o := s.Order(act, "ben"); o.Status != api.ShopperOrderStatusCreated {
+		t.Fatalf("ben's order after restart: %s", saletest.JSON(o))
 	}
-	if code, e := s.buy(act, "ben"); code != http.StatusConflict || e != "already_purchased" {
+	if code, e := s.Buy(act, "ben"); code != http.StatusConflict || e != api.ErrorCodeAlreadyPurchased {
 		t.Fatalf("ben buys again after restart: %d %s", code, e)
 	}
-	if code, e := s.buy(act, "dan"); code != http.StatusAccepted {
+	if code, e := s.Buy(act, "dan"); code != http.StatusAccepted {
 		t.Fatalf("a new shopper after restart: %d %s", code, e)
 	}
-	r := s.settle(act, 15*time.Second)
-	if r["live_orders"] != 4.0 || r["redis_stock"] != 6.0 {
-		t.Fatalf("after the new purchase: %v", r)
+	r := s.Settle(act, 15*time.Second)
+	if r.LiveOrders != 4 || r.RedisStock != 6 {
+		t.Fatalf("after the new purchase: %+v", r)
 	}
 
 	// Lose the embedded Redis (its journal) and restart: 10 units, 4 live
@@ -318,22 +223,22 @@ func TestEmbeddedRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.start()
-	if st := s.stats(act); st["redis_stock"] != 6.0 || st["db_stock"] != 6.0 {
-		t.Fatalf("after losing Redis: %v", st)
+	if st := s.Stats(act); saletest.RedisStock(st) != 6 || st.DBStock != 6 {
+		t.Fatalf("after losing Redis: %s", saletest.JSON(st))
 	}
-	if code, e := s.buy(act, "dan"); code != http.StatusConflict || e != "already_purchased" {
+	if code, e := s.Buy(act, "dan"); code != http.StatusConflict || e != api.ErrorCodeAlreadyPurchased {
 		t.Fatalf("dan buys again after Redis was lost: %d %s", code, e)
 	}
-	if code, e := s.buy(act, "eve"); code != http.StatusAccepted {
+	if code, e := s.Buy(act, "eve"); code != http.StatusAccepted {
 		t.Fatalf("a new shopper after Redis was lost: %d %s", code, e)
 	}
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		st := s.stats(act)
-		if st["orders"].(map[string]any)["created"] == 5.0 && st["redis_stock"] == 5.0 && st["db_stock"] == 5.0 {
+		st := s.Stats(act)
+		if st.Orders.Created == 5 && saletest.RedisStock(st) == 5 && st.DBStock == 5 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("eve's order: %v", st)
+			t.Fatalf("eve's order: %s", saletest.JSON(st))
 		}
 	}
 }
@@ -347,25 +252,23 @@ func TestEmbeddedKilledAfterLua(t *testing.T) {
 	dir := t.TempDir()
 	s := newSale(t, dir, "FLASHSALE_FAULTPOINTS=after-lua:victim")
 	s.start()
-	act := s.newActivity(10)
-	if code, e := s.buy(act, "early"); code != http.StatusAccepted {
+	act := s.NewActivity(10)
+	if code, e := s.Buy(act, "early"); code != http.StatusAccepted {
 		t.Fatalf("buy before the crash: %d %s", code, e)
 	}
-	go s.buy(act, "victim")
+	go s.Buy(act, "victim")
 	s.waitLine(fmt.Sprintf("FAULTPOINT after-lua flash-sale-%d-victim", act), 10*time.Second)
 	s.proc.Kill()
 	s.proc.Env = s.proc.Env[:len(s.proc.Env)-1] // restart without the fault point
 	s.start()
 	start := time.Now()
-	r := s.settle(act, 25*time.Second)
-	t.Logf("settled %s after the restart: %v", time.Since(start).Round(100*time.Millisecond), r)
-	msgs := r["messages"].(map[string]any)
-	if r["live_orders"] != 2.0 || r["redis_stock"] != 8.0 || msgs[dtmcli.StatusSucceed] != 2.0 {
-		t.Fatalf("after settlement: %v", r)
+	r := s.Settle(act, 25*time.Second)
+	t.Logf("settled %s after the restart: %+v", time.Since(start).Round(100*time.Millisecond), r)
+	if r.LiveOrders != 2 || r.RedisStock != 8 || r.Messages[dtmcli.StatusSucceed] != 2 {
+		t.Fatalf("after settlement: %+v", r)
 	}
-	code, body := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d/order", s.shop, act), shopper("victim"), nil)
-	if code != http.StatusOK || body["status"] != "created" {
-		t.Fatalf("victim's order: %d %v", code, body)
+	if o := s.Order(act, "victim"); o.Status != api.ShopperOrderStatusCreated {
+		t.Fatalf("victim's order: %s", saletest.JSON(o))
 	}
 }
 
@@ -383,7 +286,7 @@ func TestEmbeddedJournalCut(t *testing.T) {
 	}
 	s := newSale(t, dir, extra...)
 	s.start()
-	act := s.newActivity(10)
+	act := s.NewActivity(10)
 	time.Sleep(2 * time.Second) // the start's writes (the store's marker) done
 	journal := filepath.Join(dir, "data", "redis.aof")
 	before, err := os.Stat(journal)
@@ -391,13 +294,13 @@ func TestEmbeddedJournalCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, u := range []string{"ann", "ben", "cat"} {
-		if code, e := s.buy(act, u); code != http.StatusAccepted {
+		if code, e := s.Buy(act, u); code != http.StatusAccepted {
 			t.Fatalf("buy %s: %d %s", u, code, e)
 		}
 	}
-	for deadline := time.Now().Add(15 * time.Second); s.stats(act)["orders"].(map[string]any)["created"] != 3.0; time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(15 * time.Second); s.Stats(act).Orders.Created != 3; time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("orders: %v", s.stats(act))
+			t.Fatalf("orders: %s", saletest.JSON(s.Stats(act)))
 		}
 	}
 	s.proc.Kill()
@@ -405,12 +308,11 @@ func TestEmbeddedJournalCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.start()
-	r := s.settle(act, 15*time.Second)
-	msgs, _ := r["messages"].(map[string]any)
-	if r["live_orders"] != 3.0 || r["redis_stock"] != 7.0 || r["db_stock"] != 7.0 || msgs[dtmcli.StatusSucceed] != 3.0 {
-		t.Fatalf("after the cut: %v", r)
+	r := s.Settle(act, 15*time.Second)
+	if r.LiveOrders != 3 || r.RedisStock != 7 || r.DBStock != 7 || r.Messages[dtmcli.StatusSucceed] != 3 {
+		t.Fatalf("after the cut: %+v", r)
 	}
-	if code, e := s.buy(act, "ann"); code != http.StatusConflict || e != "already_purchased" {
+	if code, e := s.Buy(act, "ann"); code != http.StatusConflict || e != api.ErrorCodeAlreadyPurchased {
 		t.Fatalf("ann buys again after the cut: %d %s", code, e)
 	}
 }

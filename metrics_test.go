@@ -1,10 +1,14 @@
 package main
 
 import (
-	"fmt"
+	"bytes"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/api"
+	"github.com/flashsale/flashsale/internal/api/apitest"
+	"github.com/flashsale/flashsale/internal/saletest"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -16,38 +20,40 @@ import (
 func TestMetricsCountTheSale(t *testing.T) {
 	s := newSale(t, t.TempDir())
 	s.start()
-	act := s.newActivity(5)
-	later := s.newActivityAt(5, time.Now().Add(time.Hour))
+	act := s.NewActivity(5)
+	later := s.NewActivityAt(5, time.Now().Add(time.Hour), time.Now().Add(2*time.Hour))
 
+	// want counts the buys by outcome: accepted, or the error's code.
 	want := map[string]int{}
-	buy := func(act int64, user, wantCode string) {
+	const accepted = "accepted"
+	buy := func(act int64, user string, wantCode api.ErrorCode) {
 		t.Helper()
-		code, e := s.buy(act, user)
+		code, e := s.Buy(act, user)
 		if e == "" {
-			e = "accepted"
+			e = accepted
 		}
 		if e != wantCode {
 			t.Fatalf("buy by %s: %d %s, want %s", user, code, e, wantCode)
 		}
-		want[e]++
+		want[string(e)]++
 	}
-	buy(later, "u1", "not_started")
-	buy(act, "u1", "accepted")
-	buy(act, "u1", "already_purchased")
-	code, body := s.call("POST", fmt.Sprintf("%s/api/v1/activities/%d/buy", s.shop, act), shopper("u2"), map[string]any{"secret": "forged"})
-	if code != http.StatusForbidden || body["error"] != "bad_secret" {
-		t.Fatalf("forged secret: %d %v", code, body)
+	buy(later, "u1", api.ErrorCodeNotStarted)
+	buy(act, "u1", accepted)
+	buy(act, "u1", api.ErrorCodeAlreadyPurchased)
+	forged := saletest.Got(s.Shopper.BuyWithResponse(t.Context(), act, nil, api.BuyRequest{Secret: "forged"}, s.As("u2")))
+	if forged.StatusCode() != http.StatusForbidden || forged.JSON403.Error != api.ErrorCodeBadSecret {
+		t.Fatalf("forged secret: %s", saletest.Show(forged))
 	}
-	want["bad_secret"]++
+	want[string(api.ErrorCodeBadSecret)]++
 	for _, u := range []string{"u2", "u3", "u4", "u5"} {
-		buy(act, u, "accepted")
+		buy(act, u, accepted)
 	}
 	for _, u := range []string{"u6", "u7", "u8"} {
-		buy(act, u, "sold_out")
+		buy(act, u, api.ErrorCodeSoldOut)
 	}
-	s.settle(act, 30*time.Second)
+	s.Settle(act, 30*time.Second)
 
-	fs := scrape(t, s.adm+"/metrics") // the admin listener: the shopper port has no /metrics
+	fs := scrape(t, s.Admin) // the admin listener: the shopper port has no /metrics
 	total := 0
 	for outcome, n := range want {
 		total += n
@@ -76,7 +82,7 @@ func TestMetricsCountTheSale(t *testing.T) {
 		t.Errorf("sold-out flag rejections %v, more than the 3 sold-out buys", got)
 	}
 
-	ord := scrape(t, "http://"+argOf(t, s, "-orders-addr")+"/metrics")
+	ord := scrape(t, s.Client(apitest.Orders, "http://"+argOf(t, s, "-orders-addr"), nil))
 	for _, c := range []struct {
 		name, label, val string
 		want             float64
@@ -94,36 +100,33 @@ func TestMetricsCountTheSale(t *testing.T) {
 	}
 
 	// The sale view's tally of the activity says the same.
-	code, live := s.call("GET", fmt.Sprintf("%s/admin/v1/activities/%d/live", s.adm, act), testAdmin, nil)
-	if code != http.StatusOK {
-		t.Fatalf("live: %d %v", code, live)
+	live := saletest.Got(s.Admin.GetLiveWithResponse(t.Context(), act))
+	if live.StatusCode() != http.StatusOK {
+		t.Fatalf("live: %s", saletest.Show(live))
 	}
-	outcomes := live["instance"].(map[string]any)["outcomes"].(map[string]any)
+	outcomes := live.JSON200.Instance.Outcomes
 	for outcome, n := range want {
-		if outcome == "not_started" {
+		if outcome == string(api.ErrorCodeNotStarted) {
 			continue // another activity's
 		}
-		if outcomes[outcome] != float64(n) {
-			t.Errorf("live outcomes[%s] = %v, want %d", outcome, outcomes[outcome], n)
+		if outcomes[outcome] != int64(n) {
+			t.Errorf("live outcomes[%s] = %d, want %d", outcome, outcomes[outcome], n)
 		}
 	}
 }
 
-// scrape reads url in the Prometheus text format.
-func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
+// scrape reads the metrics of c's listener, in the Prometheus text
+// format.
+func scrape(t *testing.T, c *api.ClientWithResponses) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
+	r, err := c.MetricsWithResponse(t.Context())
+	if err := api.Expect("metrics", r, err, http.StatusOK); err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
-	}
 	var p expfmt.TextParser
-	fams, err := p.TextToMetricFamilies(resp.Body)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(r.Body))
 	if err != nil {
-		t.Fatalf("parse %s: %v", url, err)
+		t.Fatalf("parse the metrics: %v", err)
 	}
 	return fams
 }

@@ -27,11 +27,11 @@ func TestTraceCrossesDTM(t *testing.T) {
 	defer srv.Close()
 	s := newSale(t, t.TempDir(), "OTEL_EXPORTER_OTLP_ENDPOINT="+srv.URL, "OTEL_BSP_SCHEDULE_DELAY=100")
 	s.start()
-	act := s.newActivity(1)
-	if code, e := s.buy(act, "tina"); code != http.StatusAccepted {
+	act := s.NewActivity(1)
+	if code, e := s.Buy(act, "tina"); code != http.StatusAccepted {
 		t.Fatalf("buy: %d %s", code, e)
 	}
-	s.settle(act, 30*time.Second)
+	s.Settle(act, 30*time.Second)
 
 	var buy, create *tracepb.Span
 	deadline := time.Now().Add(15 * time.Second)

@@ -12,29 +12,13 @@ import (
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
+	"github.com/flashsale/flashsale/internal/api"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/proc"
+	"github.com/flashsale/flashsale/internal/saletest"
 	"github.com/flashsale/flashsale/internal/testenv"
 	"github.com/flashsale/flashsale/reconcile"
 )
-
-// adjust asks the admin API to change act's units by delta under
-// requestID and returns the status and body.
-func (s *stack) adjust(act int64, delta int, requestID string) (int, map[string]any) {
-	s.t.Helper()
-	return s.call("POST", fmt.Sprintf("%s/admin/v1/activities/%d/stock", s.adminURL(), act), adminToken,
-		map[string]any{"delta": delta, "request_id": requestID})
-}
-
-// stats returns the activity's admin stats.
-func (s *stack) stats(act int64) map[string]any {
-	s.t.Helper()
-	code, body := s.call("GET", fmt.Sprintf("%s/admin/v1/activities/%d/stats", s.adminURL(), act), adminToken, nil)
-	if code != http.StatusOK {
-		s.t.Fatalf("stats: %d %v", code, body)
-	}
-	return body
-}
 
 // adjustGID is the gid of act's adjustment by delta under request id.
 func adjustGID(act int64, delta int, id string) string {
@@ -63,9 +47,9 @@ func concurrently(n int, f func(i int) int) map[int]int {
 
 // burst runs n buyers named prefix0..prefixN-1 at once and counts answers
 // by status code.
-func (s *stack) burst(act int64, prefix string, n int) map[int]int {
+func burst(s *saletest.Harness, act int64, prefix string, n int) map[int]int {
 	return concurrently(n, func(i int) int {
-		code, _ := s.buy(act, fmt.Sprintf("%s%d", prefix, i))
+		code, _ := s.Buy(act, fmt.Sprintf("%s%d", prefix, i))
 		return code
 	})
 }
@@ -77,45 +61,44 @@ func (s *stack) burst(act int64, prefix string, n int) map[int]int {
 // total sold exactly once: I1-I5 hold.
 func TestAdjustStock(t *testing.T) {
 	s := newStack(t)
-	act := s.newActivity(50)
+	act := s.NewActivity(50)
 	for _, tc := range []struct {
 		delta int
 		id    string
-		total float64
+		total int
 	}{{30, "add_a", 80}, {-10, "remove_b", 70}, {30, "add_a", 70}} {
-		code, body := s.adjust(act, tc.delta, tc.id)
-		if code != http.StatusOK || body["status"] != dtmcli.StatusSucceed {
-			t.Fatalf("adjust %+d (%s): %d %v", tc.delta, tc.id, code, body)
+		r := s.Adjust(act, tc.delta, tc.id)
+		if r.StatusCode() != http.StatusOK || r.JSON200.Status != api.StockChangeResultStatusSucceed {
+			t.Fatalf("adjust %+d (%s): %s", tc.delta, tc.id, saletest.Show(r))
 		}
 		// The gid as README documents it.
 		dir := fmt.Sprintf("add%d", tc.delta)
 		if tc.delta < 0 {
 			dir = fmt.Sprintf("remove%d", -tc.delta)
 		}
-		if want := fmt.Sprintf("flash-sale-stock-%d-%s-%s", act, dir, tc.id); body["gid"] != want {
-			t.Fatalf("adjust %+d (%s): gid %v, want %s", tc.delta, tc.id, body["gid"], want)
+		if want := fmt.Sprintf("flash-sale-stock-%d-%s-%s", act, dir, tc.id); r.JSON200.GID != want {
+			t.Fatalf("adjust %+d (%s): gid %v, want %s", tc.delta, tc.id, r.JSON200.GID, want)
 		}
-		st := s.stats(act)
-		if st["total"] != tc.total || st["db_stock"] != tc.total || st["redis_stock"] != tc.total {
-			t.Fatalf("after %+d (%s): stats %v, want total, DB and Redis stock %v", tc.delta, tc.id, st, tc.total)
+		st := s.Stats(act)
+		if st.Total != tc.total || st.DBStock != tc.total || saletest.RedisStock(st) != int64(tc.total) {
+			t.Fatalf("after %+d (%s): stats %s, want total, DB and Redis stock %v", tc.delta, tc.id, saletest.JSON(st), tc.total)
 		}
 	}
-	code, body := s.adjust(act, -71, "too_many")
-	if code != http.StatusConflict || body["error"] != "insufficient_stock" {
-		t.Fatalf("removing 71 of 70: %d %v, want 409 insufficient_stock", code, body)
+	if r := s.Adjust(act, -71, "too_many"); r.StatusCode() != http.StatusConflict || r.JSON409.Error != api.ErrorCodeInsufficientStock {
+		t.Fatalf("removing 71 of 70: %s, want 409 insufficient_stock", saletest.Show(r))
 	}
 
 	// A burst of 200 buyers for 70 units, with 20 more added during it.
 	var added atomic.Bool
 	go func() {
 		time.Sleep(50 * time.Millisecond)
-		if code, body := s.adjust(act, 20, "during"); code == http.StatusOK || code == http.StatusAccepted {
+		if r := s.Adjust(act, 20, "during"); r.StatusCode() == http.StatusOK || r.StatusCode() == http.StatusAccepted {
 			added.Store(true)
 		} else {
-			t.Errorf("adding during the burst: %d %v", code, body)
+			t.Errorf("adding during the burst: %s", saletest.Show(r))
 		}
 	}()
-	codes := s.burst(act, "w1_", 200)
+	codes := burst(s.Harness, act, "w1_", 200)
 	during := adjustGID(act, 20, "during")
 	for deadline := time.Now().Add(20 * time.Second); !added.Load() || s.dtmStatus(during) != dtmcli.StatusSucceed; time.Sleep(20 * time.Millisecond) {
 		if t.Failed() || time.Now().After(deadline) {
@@ -124,27 +107,27 @@ func TestAdjustStock(t *testing.T) {
 	}
 	// Whatever the burst left (the addition may have landed after it),
 	// a second wave takes.
-	more := s.burst(act, "w2_", 60)
+	more := burst(s.Harness, act, "w2_", 60)
 	t.Logf("first wave %v, second wave %v", codes, more)
 	if got := codes[http.StatusAccepted] + more[http.StatusAccepted]; got != 90 {
 		t.Fatalf("%d purchases accepted, want 90 (50 + 30 - 10 + 20)", got)
 	}
-	r := s.settle(act, 20*time.Second)
+	r := s.SettleStores(act, 20*time.Second)
 	if r.LiveOrders != 90 || r.Total != 90 || r.RedisStock != 0 || r.DBStock != 0 || r.Adjustments[dtmcli.StatusSucceed] != 3 {
 		t.Fatalf("after the sale: %s adjustments %v", r, r.Adjustments)
 	}
 
 	// Sold out: nothing is left to remove; 3 more units sell, the sold-out
 	// flag clears for them.
-	if code, body := s.adjust(act, -1, "after_sellout"); code != http.StatusConflict {
-		t.Fatalf("removing after the sell-out: %d %v, want 409", code, body)
+	if r := s.Adjust(act, -1, "after_sellout"); r.StatusCode() != http.StatusConflict {
+		t.Fatalf("removing after the sell-out: %s, want 409", saletest.Show(r))
 	}
-	if code, body := s.adjust(act, 3, "restock"); code != http.StatusOK {
-		t.Fatalf("adding after the sell-out: %d %v", code, body)
+	if r := s.Adjust(act, 3, "restock"); r.StatusCode() != http.StatusOK {
+		t.Fatalf("adding after the sell-out: %s", saletest.Show(r))
 	}
 	sold := 0
 	for i := 0; sold < 3 && i < 100; i++ {
-		if code, _ := s.buy(act, fmt.Sprintf("late%d", i)); code == http.StatusAccepted {
+		if code, _ := s.Buy(act, fmt.Sprintf("late%d", i)); code == http.StatusAccepted {
 			sold++
 		} else {
 			time.Sleep(20 * time.Millisecond) // the flag clears within one 50 ms poll
@@ -153,22 +136,23 @@ func TestAdjustStock(t *testing.T) {
 	if sold != 3 {
 		t.Fatalf("%d of the 3 added units sold", sold)
 	}
-	r = s.settle(act, 20*time.Second)
+	r = s.SettleStores(act, 20*time.Second)
 	if r.LiveOrders != 93 || r.Total != 93 || r.RedisStock != 0 {
 		t.Fatalf("after the restock: %s", r)
 	}
 
 	// The audit trail: each applied adjustment once, in order; the refused
 	// ones are not in it.
-	code, list := s.call("GET", fmt.Sprintf("%s/admin/v1/activities/%d/stock", s.adminURL(), act), adminToken, nil)
-	var got []string
-	items, _ := list["adjustments"].([]any)
-	for _, it := range items {
-		m, _ := it.(map[string]any)
-		got = append(got, fmt.Sprintf("%v %v", m["request_id"], m["delta"]))
+	list := saletest.Got(s.Admin.ListStockChangesWithResponse(t.Context(), act))
+	if list.StatusCode() != http.StatusOK {
+		t.Fatalf("adjustments listed: %s", saletest.Show(list))
 	}
-	if want := "[add_a 30 remove_b -10 during 20 restock 3]"; code != http.StatusOK || fmt.Sprint(got) != want {
-		t.Fatalf("adjustments listed: %d %v, want %s", code, got, want)
+	var got []string
+	for _, a := range list.JSON200.Adjustments {
+		got = append(got, fmt.Sprintf("%s %d", a.RequestID, a.Delta))
+	}
+	if want := "[add_a 30 remove_b -10 during 20 restock 3]"; fmt.Sprint(got) != want {
+		t.Fatalf("adjustments listed: %v, want %s", got, want)
 	}
 }
 
@@ -176,42 +160,60 @@ func TestAdjustStock(t *testing.T) {
 // JSON error and changes nothing.
 func TestAdjustStockBadInput(t *testing.T) {
 	s := newStack(t)
-	act := s.newActivity(10)
-	path := fmt.Sprintf("%s/admin/v1/activities/%d/stock", s.adminURL(), act)
-	for _, tc := range []struct {
-		name, url, token string
-		body             any
-		code             int
-		err              string
-	}{
-		{"no token", path, "", map[string]any{"delta": 1, "request_id": "x"}, 401, "unauthorized"},
-		{"shopper token", path, token("alice"), map[string]any{"delta": 1, "request_id": "x"}, 401, "unauthorized"},
-		{"zero delta", path, adminToken, map[string]any{"delta": 0, "request_id": "x"}, 400, "bad_request"},
-		{"delta not a number", path, adminToken, `{"delta":"5","request_id":"x"}`, 400, "bad_request"},
-		{"delta too large", path, adminToken, map[string]any{"delta": 20_000_000, "request_id": "x"}, 400, "bad_request"},
-		{"no request id", path, adminToken, map[string]any{"delta": 1}, 400, "bad_request"},
-		{"request id with -", path, adminToken, map[string]any{"delta": 1, "request_id": "a-b"}, 400, "bad_request"},
-		{"request id of 10 KB", path, adminToken, map[string]any{"delta": 1, "request_id": strings.Repeat("a", 10000)}, 400, "bad_request"},
-		{"malformed JSON", path, adminToken, `{"delta":`, 400, "bad_request"},
-		{"2 MB body", path, adminToken, `{"delta":1,"request_id":"` + strings.Repeat("a", 2<<20) + `"}`, 413, "too_large"},
-		{"no such activity", fmt.Sprintf("%s/admin/v1/activities/%d/stock", s.adminURL(), act+1000), adminToken, map[string]any{"delta": 1, "request_id": "x"}, 404, "not_found"},
-		{"cancel, shopper token", fmt.Sprintf("%s/admin/v1/activities/%d/cancel", s.adminURL(), act), token("alice"), nil, 401, "unauthorized"},
-		{"cancel, no such activity", fmt.Sprintf("%s/admin/v1/activities/%d/cancel", s.adminURL(), act+1000), adminToken, nil, 404, "not_found"},
-		{"through the shopper port", fmt.Sprintf("%s/admin/v1/activities/%d/stock", s.shopperURL(), act), adminToken, map[string]any{"delta": 1, "request_id": "x"}, 404, "not_found"},
-	} {
-		code, body := s.call("POST", tc.url, tc.token, tc.body)
-		if code != tc.code || body["error"] != tc.err {
-			t.Errorf("%s: %d %v, want %d %s", tc.name, code, body, tc.code, tc.err)
+	act := s.NewActivity(10)
+	ctx, alice := t.Context(), s.As("alice")
+	// adjust and adjustBytes ask for a change of act (or another
+	// activity) through the admin listener's client.
+	adjust := func(id int64, c api.StockChange, editors ...api.RequestEditorFn) func() (int, api.Error) {
+		return func() (int, api.Error) {
+			return saletest.ErrorOf(s.Admin.AdjustStockWithResponse(ctx, id, c, editors...))
 		}
 	}
-	st := s.stats(act)
-	if st["total"] != 10.0 || st["db_stock"] != 10.0 || st["redis_stock"] != 10.0 {
-		t.Fatalf("stats after bad requests: %v", st)
+	adjustBytes := func(body string) func() (int, api.Error) {
+		return func() (int, api.Error) {
+			return saletest.ErrorOf(s.Admin.AdjustStockWithBodyWithResponse(ctx, act, "application/json", strings.NewReader(body)))
+		}
 	}
-	if code, _ := s.buy(act, "still_open"); code != http.StatusAccepted {
+	cancel := func(id int64, editors ...api.RequestEditorFn) func() (int, api.Error) {
+		return func() (int, api.Error) {
+			return saletest.ErrorOf(s.Admin.CancelActivityWithResponse(ctx, id, editors...))
+		}
+	}
+	one := api.StockChange{Delta: 1, RequestID: "x"}
+	for _, tc := range []struct {
+		name string
+		do   func() (int, api.Error)
+		code int
+		err  api.ErrorCode
+	}{
+		{"no token", adjust(act, one, saletest.NoToken), 401, api.ErrorCodeUnauthorized},
+		{"shopper token", adjust(act, one, alice), 401, api.ErrorCodeUnauthorized},
+		{"zero delta", adjust(act, api.StockChange{Delta: 0, RequestID: "x"}), 400, api.ErrorCodeBadRequest},
+		{"delta not a number", adjustBytes(`{"delta":"5","request_id":"x"}`), 400, api.ErrorCodeBadRequest},
+		{"delta too large", adjust(act, api.StockChange{Delta: 20_000_000, RequestID: "x"}), 400, api.ErrorCodeBadRequest},
+		{"no request id", adjustBytes(`{"delta":1}`), 400, api.ErrorCodeBadRequest},
+		{"request id with -", adjust(act, api.StockChange{Delta: 1, RequestID: "a-b"}), 400, api.ErrorCodeBadRequest},
+		{"request id of 10 KB", adjust(act, api.StockChange{Delta: 1, RequestID: strings.Repeat("a", 10000)}), 400, api.ErrorCodeBadRequest},
+		{"malformed JSON", adjustBytes(`{"delta":`), 400, api.ErrorCodeBadRequest},
+		{"2 MB body", adjustBytes(`{"delta":1,"request_id":"` + strings.Repeat("a", 2<<20) + `"}`), 413, api.ErrorCodeTooLarge},
+		{"no such activity", adjust(act+1000, one), 404, api.ErrorCodeNotFound},
+		{"cancel, shopper token", cancel(act, alice), 401, api.ErrorCodeUnauthorized},
+		{"cancel, no such activity", cancel(act + 1000), 404, api.ErrorCodeNotFound},
+		{"through the shopper port", func() (int, api.Error) {
+			return saletest.ErrorOf(s.Shopper.AdjustStockWithResponse(ctx, act, one, api.Bearer(adminToken)))
+		}, 404, api.ErrorCodeNotFound},
+	} {
+		if code, e := tc.do(); code != tc.code || e.Error != tc.err {
+			t.Errorf("%s: %d %+v, want %d %s", tc.name, code, e, tc.code, tc.err)
+		}
+	}
+	if st := s.Stats(act); st.Total != 10 || st.DBStock != 10 || saletest.RedisStock(st) != 10 {
+		t.Fatalf("stats after bad requests: %s", saletest.JSON(st))
+	}
+	if code, _ := s.Buy(act, "still_open"); code != http.StatusAccepted {
 		t.Fatalf("buy after bad requests: %d", code)
 	}
-	s.settle(act, 10*time.Second)
+	s.SettleStores(act, 10*time.Second)
 }
 
 // TestAdjustKilledAfterLocalStep: flashsale is SIGKILLed after an
@@ -222,37 +224,37 @@ func TestAdjustStockBadInput(t *testing.T) {
 func TestAdjustKilledAfterLocalStep(t *testing.T) {
 	const armed = "FLASHSALE_FAULTPOINTS=after-adjust-local:crash_"
 	s := newStack(t, armed)
-	act := s.newActivity(40)
+	act := s.NewActivity(40)
 	for _, tc := range []struct {
 		delta int
 		id    string
-		total float64
+		total int
 	}{{-15, "crash_rm", 25}, {8, "crash_add", 33}} {
 		start := time.Now()
-		go s.adjust(act, tc.delta, tc.id) // never answered: the process dies under it
+		go s.Adjust(act, tc.delta, tc.id) // never answered: the process dies under it
 		gid := adjustGID(act, tc.delta, tc.id)
 		waitLine(t, s.flashsale, "FAULTPOINT after-adjust-local "+gid, 10*time.Second)
 		s.restartFlashsale(armed) // armed for the next case
 		for {
-			st := s.stats(act)
-			if st["total"] == tc.total && st["db_stock"] == tc.total && st["redis_stock"] == tc.total {
+			st := s.Stats(act)
+			if st.Total == tc.total && st.DBStock == tc.total && saletest.RedisStock(st) == int64(tc.total) {
 				t.Logf("%+d settled %s after the request", tc.delta, time.Since(start).Round(100*time.Millisecond))
 				break
 			}
 			if time.Since(start) > backCheckBound+5*time.Second {
-				t.Fatalf("%+d not settled after %s: %v", tc.delta, time.Since(start), st)
+				t.Fatalf("%+d not settled after %s: %s", tc.delta, time.Since(start), saletest.JSON(st))
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
 		// Replayed by the admin whose request died: nothing more.
-		if code, body := s.adjust(act, tc.delta, tc.id); code != http.StatusOK || body["status"] != dtmcli.StatusSucceed {
-			t.Fatalf("replay of %s: %d %v", tc.id, code, body)
+		if r := s.Adjust(act, tc.delta, tc.id); r.StatusCode() != http.StatusOK || r.JSON200.Status != api.StockChangeResultStatusSucceed {
+			t.Fatalf("replay of %s: %s", tc.id, saletest.Show(r))
 		}
 	}
-	if code := s.burst(act, "b", 40)[http.StatusAccepted]; code != 33 {
+	if code := burst(s.Harness, act, "b", 40)[http.StatusAccepted]; code != 33 {
 		t.Fatalf("%d purchases accepted, want 33", code)
 	}
-	r := s.settle(act, 20*time.Second)
+	r := s.SettleStores(act, 20*time.Second)
 	if r.Total != 33 || r.LiveOrders != 33 || r.Adjustments[dtmcli.StatusSucceed] != 2 {
 		t.Fatalf("after the sale: %s adjustments %v", r, r.Adjustments)
 	}
@@ -265,46 +267,47 @@ func TestAdjustKilledAfterLocalStep(t *testing.T) {
 func TestCancelActivity(t *testing.T) {
 	s := newStack(t)
 	other := s.addFlashsale("flashsale2")
-	act := s.newActivity(20)
+	act := s.NewActivity(20)
 	for i := 0; i < 5; i++ {
-		if code, e := s.buy(act, fmt.Sprintf("early%d", i)); code != http.StatusAccepted {
+		if code, e := s.Buy(act, fmt.Sprintf("early%d", i)); code != http.StatusAccepted {
 			t.Fatalf("buy before the cancel: %d %s", code, e)
 		}
 	}
 	// The other instance caches the activity as open.
-	if code, _ := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d", other.shopper, act), "", nil); code != http.StatusOK {
-		t.Fatalf("activity on the other instance: %d", code)
+	ctx := t.Context()
+	if a := saletest.Got(other.Shopper.GetActivityWithResponse(ctx, act)); a.StatusCode() != http.StatusOK {
+		t.Fatalf("activity on the other instance: %s", saletest.Show(a))
 	}
-	code, body := s.call("POST", fmt.Sprintf("%s/admin/v1/activities/%d/cancel", s.adminURL(), act), adminToken, nil)
-	if code != http.StatusOK || body["status"] != "ended" {
-		t.Fatalf("cancel: %d %v", code, body)
+	cancelled := saletest.Got(s.Admin.CancelActivityWithResponse(ctx, act))
+	if cancelled.StatusCode() != http.StatusOK || cancelled.JSON200.Status != api.ActivityStatusEnded {
+		t.Fatalf("cancel: %s", saletest.Show(cancelled))
 	}
-	if code, e := s.buyAt(other.shopper, act, "after_cancel"); code != http.StatusGone || e != "ended" {
+	if code, e := other.Buy(act, "after_cancel"); code != http.StatusGone || e != api.ErrorCodeEnded {
 		t.Fatalf("buy on the other instance right after the cancel: %d %s, want 410 ended", code, e)
 	}
-	if code, e := s.buy(act, "after_cancel2"); code != http.StatusGone || e != "ended" {
+	if code, e := s.Buy(act, "after_cancel2"); code != http.StatusGone || e != api.ErrorCodeEnded {
 		t.Fatalf("buy after the cancel: %d %s, want 410 ended", code, e)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		_, a := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d", other.shopper, act), "", nil)
-		if a["status"] == "ended" {
+		a := saletest.Got(other.Shopper.GetActivityWithResponse(ctx, act))
+		if a.StatusCode() == http.StatusOK && a.JSON200.Status == api.ActivityStatusEnded {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the other instance still shows %v", a)
+			t.Fatalf("the other instance still shows %s", saletest.Show(a))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	code, again := s.call("POST", fmt.Sprintf("%s/admin/v1/activities/%d/cancel", s.adminURL(), act), adminToken, nil)
-	if code != http.StatusOK || again["end_at"] != body["end_at"] {
-		t.Fatalf("cancel again: %d %v, want the same end %v", code, again, body["end_at"])
+	again := saletest.Got(s.Admin.CancelActivityWithResponse(ctx, act))
+	if again.StatusCode() != http.StatusOK || !again.JSON200.EndAt.Equal(cancelled.JSON200.EndAt) {
+		t.Fatalf("cancel again: %s, want the same end %s", saletest.Show(again), cancelled.JSON200.EndAt)
 	}
-	r := s.settle(act, 15*time.Second)
+	r := s.SettleStores(act, 15*time.Second)
 	if r.LiveOrders != 5 || r.RedisStock != 15 {
 		t.Fatalf("after the cancel: %s", r)
 	}
-	if code, e := s.buy(act, "early0"); code != http.StatusGone {
+	if code, e := s.Buy(act, "early0"); code != http.StatusGone {
 		t.Fatalf("a buyer of before the cancel buying again: %d %s, want 410", code, e)
 	}
 }
@@ -316,14 +319,14 @@ func TestCancelActivity(t *testing.T) {
 func TestAdjustKilledBeforeLocalStep(t *testing.T) {
 	const armed = "FLASHSALE_FAULTPOINTS=before-adjust-local:crash_"
 	s := newStack(t, armed)
-	act := s.newActivity(40)
+	act := s.NewActivity(40)
 	for _, tc := range []struct {
 		delta int
 		id    string
 	}{{-15, "crash_rm"}, {8, "crash_add"}} {
 		gid := adjustGID(act, tc.delta, tc.id)
 		start := time.Now()
-		go s.adjust(act, tc.delta, tc.id)
+		go s.Adjust(act, tc.delta, tc.id)
 		waitLine(t, s.flashsale, "FAULTPOINT before-adjust-local "+gid, 10*time.Second)
 		s.restartFlashsale(armed)
 		for st := s.dtmStatus(gid); st != dtmcli.StatusFailed; st = s.dtmStatus(gid) {
@@ -333,14 +336,14 @@ func TestAdjustKilledBeforeLocalStep(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 		t.Logf("%+d failed by the back-check %s after the request", tc.delta, time.Since(start).Round(100*time.Millisecond))
-		if st := s.stats(act); st["total"] != 40.0 || st["db_stock"] != 40.0 || st["redis_stock"] != 40.0 {
-			t.Fatalf("after a failed %+d: %v", tc.delta, st)
+		if st := s.Stats(act); st.Total != 40 || st.DBStock != 40 || saletest.RedisStock(st) != 40 {
+			t.Fatalf("after a failed %+d: %s", tc.delta, saletest.JSON(st))
 		}
-		if code, body := s.adjust(act, tc.delta, tc.id); code != http.StatusBadRequest {
-			t.Fatalf("reusing the request id of a failed adjustment: %d %v, want 400", code, body)
+		if r := s.Adjust(act, tc.delta, tc.id); r.StatusCode() != http.StatusBadRequest {
+			t.Fatalf("reusing the request id of a failed adjustment: %s, want 400", saletest.Show(r))
 		}
 	}
-	r := s.settle(act, 10*time.Second)
+	r := s.SettleStores(act, 10*time.Second)
 	if r.Total != 40 || r.RedisStock != 40 || r.Adjustments[dtmcli.StatusFailed] != 2 {
 		t.Fatalf("after the failed adjustments: %s adjustments %v", r, r.Adjustments)
 	}
@@ -360,16 +363,16 @@ func TestAdjustWhenStoresFail(t *testing.T) {
 	bin := needBinaries(t, "redis-server")[0]
 	s := newStack(t)
 
-	act := s.newActivity(10)
+	act := s.NewActivity(10)
 	s.dtm.Kill()
-	if code, body := s.adjust(act, 5, "dtm_down"); code != http.StatusServiceUnavailable || body["error"] != "unavailable" {
-		t.Fatalf("adjust with dtm down: %d %v, want 503 unavailable", code, body)
+	if r := s.Adjust(act, 5, "dtm_down"); r.StatusCode() != http.StatusServiceUnavailable || r.JSON503.Error != api.ErrorCodeUnavailable {
+		t.Fatalf("adjust with dtm down: %s, want 503 unavailable", saletest.Show(r))
 	}
-	if st := s.stats(act); st["total"] != 10.0 || st["db_stock"] != 10.0 || st["redis_stock"] != 10.0 {
-		t.Fatalf("after an adjustment with dtm down: %v", st)
+	if st := s.Stats(act); st.Total != 10 || st.DBStock != 10 || saletest.RedisStock(st) != 10 {
+		t.Fatalf("after an adjustment with dtm down: %s", saletest.JSON(st))
 	}
-	if code, body := s.call("POST", fmt.Sprintf("%s/admin/v1/activities/%d/cancel", s.adminURL(), act), adminToken, nil); code != http.StatusOK {
-		t.Fatalf("cancel with dtm down: %d %v", code, body)
+	if c := saletest.Got(s.Admin.CancelActivityWithResponse(t.Context(), act)); c.StatusCode() != http.StatusOK {
+		t.Fatalf("cancel with dtm down: %s", saletest.Show(c))
 	}
 	startProc(t, s.dtm)
 
@@ -382,20 +385,16 @@ func TestAdjustWhenStoresFail(t *testing.T) {
 	startProc(t, redis)
 	defer redis.Kill()
 	own := s.addFlashsale("flashsale-own-redis", "REDIS_ADDR=127.0.0.1:"+itoa(port), "REDIS_DB=0")
-	act = s.newActivityOn(own.admin, 10, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
-	if code, e := s.buyAt(own.shopper, act, "before"); code != http.StatusAccepted {
+	act = own.NewActivity(10)
+	if code, e := own.Buy(act, "before"); code != http.StatusAccepted {
 		t.Fatalf("buy with Redis up: %d %s", code, e)
 	}
-	adjust := func(delta int, id string) (int, map[string]any) {
-		return s.call("POST", fmt.Sprintf("%s/admin/v1/activities/%d/stock", own.admin, act), adminToken,
-			map[string]any{"delta": delta, "request_id": id})
-	}
 	redis.Kill()
-	if code, body := adjust(-3, "redis_down_rm"); code != http.StatusServiceUnavailable {
-		t.Fatalf("a removal with Redis down: %d %v, want 503", code, body)
+	if r := own.Adjust(act, -3, "redis_down_rm"); r.StatusCode() != http.StatusServiceUnavailable {
+		t.Fatalf("a removal with Redis down: %s, want 503", saletest.Show(r))
 	}
-	if code, body := adjust(5, "redis_down_add"); code != http.StatusAccepted || body["status"] != dtmcli.StatusSubmitted {
-		t.Fatalf("an addition with Redis down: %d %v, want 202 submitted", code, body)
+	if r := own.Adjust(act, 5, "redis_down_add"); r.StatusCode() != http.StatusAccepted || r.JSON202.Status != api.StockChangeResultStatusSubmitted {
+		t.Fatalf("an addition with Redis down: %s, want 202 submitted", saletest.Show(r))
 	}
 	// dtm's call of the addition's branch fails on the dead Redis (within
 	// its 3 s request timeout) and is backed off 18 s.
@@ -426,9 +425,8 @@ func TestAdjustWhenStoresFail(t *testing.T) {
 		t.Errorf("the addition succeeded %s after Redis came back, want within 8 s (hurried, not dtm's 18 s backoff)", added)
 	}
 	// 10 + 5 units, one order: 14 in Redis, re-derived, and no more.
-	code, st := s.call("GET", fmt.Sprintf("%s/admin/v1/activities/%d/stats", own.admin, act), adminToken, nil)
-	if code != http.StatusOK || st["total"] != 15.0 || st["db_stock"] != 14.0 || st["redis_stock"] != 14.0 {
-		t.Fatalf("after Redis came back: %d %v", code, st)
+	if st := own.Stats(act); st.Total != 15 || st.DBStock != 14 || saletest.RedisStock(st) != 14 {
+		t.Fatalf("after Redis came back: %s", saletest.JSON(st))
 	}
 }
 
@@ -437,16 +435,16 @@ func TestAdjustWhenStoresFail(t *testing.T) {
 // nothing each, and the rest are refused with 409.
 func TestAdjustConcurrent(t *testing.T) {
 	s := newStack(t)
-	act := s.newActivity(13)
-	copies := concurrently(10, func(int) int { code, _ := s.adjust(act, 7, "same_request"); return code })
+	act := s.NewActivity(13)
+	copies := concurrently(10, func(int) int { return s.Adjust(act, 7, "same_request").StatusCode() })
 	if copies[http.StatusServiceUnavailable] > 0 || copies[http.StatusBadRequest] > 0 || copies[http.StatusConflict] > 0 {
 		t.Fatalf("ten copies of one addition: %v", copies)
 	}
-	removals := concurrently(10, func(i int) int { code, _ := s.adjust(act, -3, fmt.Sprintf("rm%d", i)); return code })
+	removals := concurrently(10, func(i int) int { return s.Adjust(act, -3, fmt.Sprintf("rm%d", i)).StatusCode() })
 	if removals[http.StatusOK]+removals[http.StatusAccepted] != 6 || removals[http.StatusConflict] != 4 {
 		t.Fatalf("ten removals of 3 from 20: %v, want 6 applied and 4 x 409", removals)
 	}
-	r := s.settle(act, 15*time.Second)
+	r := s.SettleStores(act, 15*time.Second)
 	if r.Total != 2 || r.RedisStock != 2 || r.DBStock != 2 || r.Adjustments[dtmcli.StatusSucceed] != 7 {
 		t.Fatalf("13 + 7 - 18: %s adjustments %v", r, r.Adjustments)
 	}
@@ -456,17 +454,17 @@ func TestAdjustConcurrent(t *testing.T) {
 // whose record or Redis side is missing, though the totals still add up.
 func TestReconcileChecksAdjustments(t *testing.T) {
 	s := newStack(t)
-	act := s.newActivity(10)
+	act := s.NewActivity(10)
 	for _, id := range []string{"plus", "minus"} {
 		delta := 4
 		if id == "minus" {
 			delta = -4
 		}
-		if code, body := s.adjust(act, delta, id); code != http.StatusOK {
-			t.Fatalf("adjust %s: %d %v", id, code, body)
+		if r := s.Adjust(act, delta, id); r.StatusCode() != http.StatusOK {
+			t.Fatalf("adjust %s: %s", id, saletest.Show(r))
 		}
 	}
-	s.settle(act, 10*time.Second)
+	s.SettleStores(act, 10*time.Second)
 	plus, minus := adjustGID(act, 4, "plus"), adjustGID(act, -4, "minus")
 	if _, err := env.db.Exec("DELETE FROM stock_adjustments WHERE gid = ?", minus); err != nil {
 		t.Fatal(err)

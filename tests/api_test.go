@@ -143,11 +143,11 @@ func (tu *tour) shopper(act int64) api.Order {
 	for _, user := range []string{"alice", "bob"} {
 		tu.buy(act, user)
 	}
-	o := tu.s.waitOrder(act, "alice", contract.OrderCreated, 10*time.Second)
-	alice := api.Bearer(token("alice"))
+	o := tu.s.WaitOrder(act, "alice", api.ShopperOrderStatusCreated, 10*time.Second)
+	alice := tu.s.As("alice")
 	mine, err := tu.shop.GetOrderWithResponse(ctx, act, alice)
 	tu.want("alice's order", http.StatusOK, mine, err)
-	if mine.JSON200.Status != api.ShopperOrderStatusCreated || mine.JSON200.Order.ID != int64(o["id"].(float64)) {
+	if mine.JSON200.Status != api.ShopperOrderStatusCreated || mine.JSON200.Order.ID != o.ID {
 		tu.t.Fatalf("alice's order: %+v", mine.JSON200)
 	}
 	paid, err := tu.shop.PayWithResponse(ctx, mine.JSON200.Order.ID, alice)
@@ -161,7 +161,7 @@ func (tu *tour) shopper(act int64) api.Order {
 // buy solves user's challenge, takes the secret and buys.
 func (tu *tour) buy(act int64, user string) {
 	ctx := context.Background()
-	as := api.Bearer(token(user))
+	as := tu.s.As(user)
 	ch, err := tu.shop.GetChallengeWithResponse(ctx, act, as)
 	tu.want(user+"'s challenge", http.StatusOK, ch, err)
 	solution := 0
@@ -256,7 +256,7 @@ func (tu *tour) internalCalls(act, productID int64) {
 	if f.JSON200.Ordered {
 		tu.t.Fatal("fence of a purchase never made: ordered")
 	}
-	bob := int64(tu.s.waitOrder(act, "bob", contract.OrderCreated, 10*time.Second)["id"].(float64))
+	bob := tu.s.WaitOrder(act, "bob", api.ShopperOrderStatusCreated, 10*time.Second).ID
 	p, err := tu.orders.PayOrderWithResponse(ctx, bob, api.PayRequest{UserID: "bob"}, tu.signed)
 	tu.want("pay, for flashsale", http.StatusOK, p, err)
 }

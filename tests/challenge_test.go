@@ -1,15 +1,14 @@
 package tests
 
 import (
-	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale/gate"
-	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/api"
+	"github.com/flashsale/flashsale/internal/saletest"
 )
 
 // TestChallengeBeforeSecret: a sale with a challenge difficulty hands its
@@ -18,24 +17,21 @@ import (
 // challenge_required and changes nothing; a sale without one asks none.
 func TestChallengeBeforeSecret(t *testing.T) {
 	s := newStack(t)
+	ctx := t.Context()
 	const d = 10
-	code, p := s.call("POST", s.adminURL()+"/admin/v1/products", adminToken, map[string]any{"name": "Phone", "price": 5000})
-	if code != http.StatusCreated {
-		t.Fatalf("product: %d %v", code, p)
+	p, a := api.SaleNow("pow", 5, 0)
+	a.ChallengeDifficulty = d
+	opened := s.Open(p, a)
+	if opened.ChallengeDifficulty != d {
+		t.Fatalf("activity: %s", saletest.JSON(opened))
 	}
-	code, a := s.call("POST", s.adminURL()+"/admin/v1/activities", adminToken, map[string]any{"name": "pow", "product_id": p["id"], "price": 100,
-		"total": 5, "challenge_difficulty": d, "start_at": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
-	if code != http.StatusCreated || a["challenge_difficulty"] != float64(d) {
-		t.Fatalf("activity: %d %v", code, a)
-	}
-	act := int64(a["id"].(float64))
-	base := fmt.Sprintf("%s/api/v1/activities/%d", s.shopperURL(), act)
+	act := opened.ID
 	challenge := func(user string) gate.Challenge {
-		code, body := s.call("GET", base+"/challenge", token(user), nil)
-		if code != http.StatusOK || body["difficulty"] != float64(d) {
-			t.Fatalf("challenge for %s: %d %v", user, code, body)
+		r := saletest.Got(s.Shopper.GetChallengeWithResponse(ctx, act, s.As(user)))
+		if r.StatusCode() != http.StatusOK || r.JSON200.Difficulty != d {
+			t.Fatalf("challenge for %s: %s", user, saletest.Show(r))
 		}
-		return gate.Challenge{Challenge: body["challenge"].(string), Difficulty: d}
+		return gate.Challenge{Challenge: r.JSON200.Challenge, Difficulty: d}
 	}
 	solve := func(ch string) string {
 		for i := 0; ; i++ {
@@ -44,13 +40,12 @@ func TestChallengeBeforeSecret(t *testing.T) {
 			}
 		}
 	}
-	secret := func(user, ch, sol string) (int, map[string]any) {
-		q := url.Values{}
+	secret := func(user, ch, sol string) *api.GetSecretResponse {
+		var q *api.GetSecretParams
 		if ch != "" {
-			q.Set("challenge", ch)
-			q.Set("solution", sol)
+			q = &api.GetSecretParams{Challenge: ch, Solution: sol}
 		}
-		return s.call("GET", base+"/secret?"+q.Encode(), token(user), nil)
+		return saletest.Got(s.Shopper.GetSecretWithResponse(ctx, act, q, s.As(user)))
 	}
 	alice := challenge("alice")
 	good := solve(alice.Challenge)
@@ -58,39 +53,39 @@ func TestChallengeBeforeSecret(t *testing.T) {
 	for gate.ZeroBits(alice.Challenge, wrong) >= d {
 		wrong += "w"
 	}
-	for name, try := range map[string]func() (int, map[string]any){
-		"missing":       func() (int, map[string]any) { return secret("alice", "", "") },
-		"wrong":         func() (int, map[string]any) { return secret("alice", alice.Challenge, wrong) },
-		"other user's":  func() (int, map[string]any) { return secret("bob", alice.Challenge, good) },
-		"not ours":      func() (int, map[string]any) { return secret("alice", "eyJ4Ijox.AAAA", good) },
-		"over-long sol": func() (int, map[string]any) { return secret("alice", alice.Challenge, string(make([]byte, 100))) },
+	for name, try := range map[string]func() *api.GetSecretResponse{
+		"missing":       func() *api.GetSecretResponse { return secret("alice", "", "") },
+		"wrong":         func() *api.GetSecretResponse { return secret("alice", alice.Challenge, wrong) },
+		"other user's":  func() *api.GetSecretResponse { return secret("bob", alice.Challenge, good) },
+		"not ours":      func() *api.GetSecretResponse { return secret("alice", "eyJ4Ijox.AAAA", good) },
+		"over-long sol": func() *api.GetSecretResponse { return secret("alice", alice.Challenge, string(make([]byte, 100))) },
 	} {
-		if code, body := try(); code != http.StatusForbidden || body["error"] != contract.EChallengeRequired || body["message"] == "" {
-			t.Errorf("%s solution: %d %v; want 403 challenge_required", name, code, body)
+		if r := try(); r.StatusCode() != http.StatusForbidden || r.JSON403.Error != api.ErrorCodeChallengeRequired || r.JSON403.Message == "" {
+			t.Errorf("%s solution: %s; want 403 challenge_required", name, saletest.Show(r))
 		}
 	}
-	code, body := secret("alice", alice.Challenge, good)
-	if code != http.StatusOK || body["secret"] == "" {
-		t.Fatalf("solved: %d %v", code, body)
+	solved := secret("alice", alice.Challenge, good)
+	if solved.StatusCode() != http.StatusOK || solved.JSON200.Secret == "" {
+		t.Fatalf("solved: %s", saletest.Show(solved))
 	}
-	sec := body["secret"]
-	if code, body := secret("alice", alice.Challenge, good); code != http.StatusForbidden || body["error"] != contract.EChallengeRequired {
-		t.Errorf("replayed: %d %v; want 403 challenge_required", code, body)
+	sec := solved.JSON200.Secret
+	if r := secret("alice", alice.Challenge, good); r.StatusCode() != http.StatusForbidden || r.JSON403.Error != api.ErrorCodeChallengeRequired {
+		t.Errorf("replayed: %s; want 403 challenge_required", saletest.Show(r))
 	}
 	// Nothing was taken by the refusals; the secret buys.
-	if r := s.settle(act, 5*time.Second); r.RedisStock != 5 || len(r.Messages) != 0 {
+	if r := s.SettleStores(act, 5*time.Second); r.RedisStock != 5 || len(r.Messages) != 0 {
 		t.Fatalf("after the refusals: %s", r)
 	}
-	if code, body := s.call("POST", base+"/buy", token("alice"), map[string]any{"secret": sec}); code != http.StatusAccepted {
-		t.Fatalf("buy with the secret: %d %v", code, body)
+	if r := saletest.Got(s.Shopper.BuyWithResponse(ctx, act, nil, api.BuyRequest{Secret: sec}, s.As("alice"))); r.StatusCode() != http.StatusAccepted {
+		t.Fatalf("buy with the secret: %s", saletest.Show(r))
 	}
 	// A sale without a difficulty asks no challenge.
-	plain := s.newActivity(1)
-	if code, _ := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d/challenge", s.shopperURL(), plain), token("alice"), nil); code != http.StatusNotFound {
-		t.Errorf("challenge of a sale without one: %d; want 404", code)
+	plain := s.NewActivity(1)
+	if r := saletest.Got(s.Shopper.GetChallengeWithResponse(ctx, plain, s.As("alice"))); r.StatusCode() != http.StatusNotFound {
+		t.Errorf("challenge of a sale without one: %s; want 404", saletest.Show(r))
 	}
-	if s.secret(plain, "alice") == "" {
+	if s.Secret(plain, "alice") == "" {
 		t.Error("no secret for a sale without a challenge")
 	}
-	s.settle(act, 15*time.Second)
+	s.SettleStores(act, 15*time.Second)
 }

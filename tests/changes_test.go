@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/api"
+	"github.com/flashsale/flashsale/internal/saletest"
 )
 
 // TestChangesHeardAtOnce: a change made on one instance reaches the memory
@@ -20,7 +23,7 @@ func TestChangesHeardAtOnce(t *testing.T) {
 	s := newStack(t)
 	b := s.addFlashsale("flashsale-b")
 	c := s.addFlashsale("flashsale-c", "FLASHSALE_PUBSUB=off")
-	act := s.newActivity(1000)
+	act := s.NewActivity(1000)
 	// until times how long after start probe first holds, up to bound.
 	until := func(bound time.Duration, probe func() bool) time.Duration {
 		start := time.Now()
@@ -32,20 +35,21 @@ func TestChangesHeardAtOnce(t *testing.T) {
 		}
 		return time.Since(start)
 	}
-	blocked := func(base, user string) func() bool {
+	blocked := func(in *instance, user string) func() bool {
 		return func() bool {
-			code, e := s.buyAt(base, act, user)
-			return code == http.StatusForbidden && e == "blocked"
+			code, e := in.Buy(act, user)
+			return code == http.StatusForbidden && e == api.ErrorCodeBlocked
 		}
 	}
+	ctx := t.Context()
 	var heard, polled []time.Duration
 	for i := range 5 {
 		user := fmt.Sprintf("bl%d", i)
-		if code, body := s.call("POST", s.adminURL()+"/admin/v1/blacklist", adminToken, map[string]any{"users": []string{user}}); code != http.StatusOK {
-			t.Fatalf("blacklist %s: %d %v", user, code, body)
+		if r := saletest.Got(s.Admin.AddToBlacklistWithResponse(ctx, api.BlacklistChange{Users: []string{user}})); r.StatusCode() != http.StatusOK {
+			t.Fatalf("blacklist %s: %s", user, saletest.Show(r))
 		}
-		heard = append(heard, until(2*time.Second, blocked(b.shopper, user)))
-		polled = append(polled, until(3*time.Second, blocked(c.shopper, user)))
+		heard = append(heard, until(2*time.Second, blocked(b, user)))
+		polled = append(polled, until(3*time.Second, blocked(c, user)))
 	}
 	slices.Sort(heard)
 	slices.Sort(polled)
@@ -56,22 +60,21 @@ func TestChangesHeardAtOnce(t *testing.T) {
 
 	// A cancel, with each instance holding the activity in memory.
 	for _, in := range []*instance{b, c} {
-		if code, _ := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d", in.shopper, act), "", nil); code != http.StatusOK {
-			t.Fatalf("activity at %s: %d", in.shopper, code)
+		if r := saletest.Got(in.Shopper.GetActivityWithResponse(ctx, act)); r.StatusCode() != http.StatusOK {
+			t.Fatalf("activity at %s: %s", in.shopper, saletest.Show(r))
 		}
 	}
-	endedInMemory := func(base string) func() bool {
+	endedInMemory := func(in *instance) func() bool {
 		return func() bool {
-			code, body := s.call("POST", fmt.Sprintf("%s/api/v1/activities/%d/buy", base, act), token("late"), map[string]any{"secret": "x"})
-			msg, _ := body["message"].(string)
-			return code == http.StatusGone && strings.Contains(msg, "ended at")
+			r := saletest.Got(in.Shopper.BuyWithResponse(ctx, act, nil, api.BuyRequest{Secret: "x"}, s.As("late")))
+			return r.StatusCode() == http.StatusGone && strings.Contains(r.JSON410.Message, "ended at")
 		}
 	}
-	if code, body := s.call("POST", fmt.Sprintf("%s/admin/v1/activities/%d/cancel", s.adminURL(), act), adminToken, nil); code != http.StatusOK {
-		t.Fatalf("cancel: %d %v", code, body)
+	if r := saletest.Got(s.Admin.CancelActivityWithResponse(ctx, act)); r.StatusCode() != http.StatusOK {
+		t.Fatalf("cancel: %s", saletest.Show(r))
 	}
-	dB := until(2*time.Second, endedInMemory(b.shopper))
-	dC := until(4*time.Second, endedInMemory(c.shopper))
+	dB := until(2*time.Second, endedInMemory(b))
+	dC := until(4*time.Second, endedInMemory(c))
 	t.Logf("cancel to refusal from memory: pub/sub %s, polls alone %s", dB, dC)
 	if dB > 100*time.Millisecond || dC > 3*time.Second {
 		t.Errorf("a cancelled activity refused from memory after %s with pub/sub, %s by the polls; want under 100 ms, and within the catalog's 2 s copy", dB, dC)

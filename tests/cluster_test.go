@@ -10,10 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/api"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/proc"
 	"github.com/flashsale/flashsale/internal/rediscluster"
 	"github.com/flashsale/flashsale/internal/redisconn"
+	"github.com/flashsale/flashsale/internal/saletest"
 	"github.com/flashsale/flashsale/internal/testenv"
 	"github.com/flashsale/flashsale/reconcile"
 	"github.com/redis/go-redis/v9"
@@ -113,7 +115,7 @@ func TestScaleOut(t *testing.T) {
 	var acts []int64
 	onNode := map[string]bool{}
 	for len(acts) < 6 && (len(acts) < 3 || len(onNode) < 2) {
-		id := s.newActivityOn(a.admin, 30, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
+		id := a.NewActivity(30)
 		acts = append(acts, id)
 		node, err := cc.MasterForKey(context.Background(), contract.StockKey(id, 0))
 		if err != nil {
@@ -129,9 +131,8 @@ func TestScaleOut(t *testing.T) {
 	// first activity gets 10 more units, the last is cancelled after its
 	// first 20 buyers.
 	first, last := acts[0], acts[len(acts)-1]
-	if code, body := s.call("POST", fmt.Sprintf("%s/admin/v1/activities/%d/stock", b.admin, first), adminToken,
-		map[string]any{"delta": 10, "request_id": "cluster_add"}); code != http.StatusOK {
-		t.Fatalf("adjust on the cluster: %d %v", code, body)
+	if r := b.Adjust(first, 10, "cluster_add"); r.StatusCode() != http.StatusOK {
+		t.Fatalf("adjust on the cluster: %s", saletest.Show(r))
 	}
 	accepted := map[int64]int{}
 	var mu sync.Mutex
@@ -142,13 +143,13 @@ func TestScaleOut(t *testing.T) {
 				wg.Add(1)
 				go func(act int64, i int) {
 					defer wg.Done()
-					code, e := s.buyAt(insts[i%2].shopper, act, fmt.Sprintf("c%d", i))
+					code, e := insts[i%2].Buy(act, fmt.Sprintf("c%d", i))
 					mu.Lock()
 					defer mu.Unlock()
 					switch {
 					case code == http.StatusAccepted:
 						accepted[act]++
-					case act == last && from > 0 && (code != http.StatusGone || e != "ended"):
+					case act == last && from > 0 && (code != http.StatusGone || e != api.ErrorCodeEnded):
 						t.Errorf("a buy after the cancel: %d %s, want 410 ended", code, e)
 					}
 				}(act, i)
@@ -157,8 +158,8 @@ func TestScaleOut(t *testing.T) {
 		wg.Wait()
 	}
 	wave(0, 20)
-	if code, body := s.call("POST", fmt.Sprintf("%s/admin/v1/activities/%d/cancel", a.admin, last), adminToken, nil); code != http.StatusOK {
-		t.Fatalf("cancel on the cluster: %d %v", code, body)
+	if r := saletest.Got(a.Admin.CancelActivityWithResponse(t.Context(), last)); r.StatusCode() != http.StatusOK {
+		t.Fatalf("cancel on the cluster: %s", saletest.Show(r))
 	}
 	beforeCancel := accepted[last]
 	wave(20, 100)

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
-	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/api"
 	"github.com/flashsale/flashsale/internal/dtmclient"
 )
 
@@ -22,7 +22,7 @@ const backCheckBound = (dtmclient.MsgRetryInterval + 6) * time.Second
 // returns the gid of the interrupted purchase.
 func crashAt(t *testing.T, s *stack, act int64, user, point string) string {
 	t.Helper()
-	go s.buy(act, user) // never answered: the process dies under it
+	go s.Buy(act, user) // never answered: the process dies under it
 	line := waitLine(t, s.flashsale, "FAULTPOINT "+point, 10*time.Second)
 	gid := strings.Fields(line)[2]
 	s.flashsale.Kill()
@@ -35,7 +35,7 @@ func crashAt(t *testing.T, s *stack, act int64, user, point string) string {
 // commits the message, and the order is created within the bound.
 func TestKilledAfterLua(t *testing.T) {
 	s := newStack(t, "FLASHSALE_FAULTPOINTS=after-lua")
-	act := s.newActivity(10)
+	act := s.NewActivity(10)
 	start := time.Now()
 	gid := crashAt(t, s, act, "crash1", "after-lua")
 	if gid != fmt.Sprintf("flash-sale-%d-crash1", act) {
@@ -51,11 +51,11 @@ func TestKilledAfterLua(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("order created %s after the purchase began", time.Since(start).Round(100*time.Millisecond))
-	r := s.settle(act, 10*time.Second)
+	r := s.SettleStores(act, 10*time.Second)
 	if r.LiveOrders != 1 || r.RedisStock != 9 || s.dtmStatus(gid) != dtmcli.StatusSucceed {
 		t.Fatalf("after settlement: %s", r)
 	}
-	if code, e := s.buy(act, "crash1"); code != http.StatusConflict || e != "already_purchased" {
+	if code, e := s.Buy(act, "crash1"); code != http.StatusConflict || e != api.ErrorCodeAlreadyPurchased {
 		t.Fatalf("buying again: %d %s, want 409 already_purchased", code, e)
 	}
 }
@@ -65,7 +65,7 @@ func TestKilledAfterLua(t *testing.T) {
 // taken, and a late local step could no longer commit.
 func TestKilledBeforeLua(t *testing.T) {
 	s := newStack(t, "FLASHSALE_FAULTPOINTS=before-lua")
-	act := s.newActivity(10)
+	act := s.NewActivity(10)
 	start := time.Now()
 	gid := crashAt(t, s, act, "crash2", "before-lua")
 	for s.dtmStatus(gid) != dtmcli.StatusFailed {
@@ -75,14 +75,14 @@ func TestKilledBeforeLua(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("message failed %s after the purchase began", time.Since(start).Round(100*time.Millisecond))
-	r := s.settle(act, 10*time.Second)
+	r := s.SettleStores(act, 10*time.Second)
 	if r.LiveOrders != 0 || r.RedisStock != 10 || r.DBStock != 10 {
 		t.Fatalf("after settlement: %s", r)
 	}
 	// The user's one attempt has ended without a unit, cut short: the sale
 	// is not sold out, and the answer says which.
-	if code, e := s.buy(act, "crash2"); code != http.StatusConflict || e != contract.EAttemptUsed {
-		t.Fatalf("buying again: %d %s, want 409 %s", code, e, contract.EAttemptUsed)
+	if code, e := s.Buy(act, "crash2"); code != http.StatusConflict || e != api.ErrorCodeAttemptUsed {
+		t.Fatalf("buying again: %d %s, want 409 %s", code, e, api.ErrorCodeAttemptUsed)
 	}
 	if n := redisStock(t, act); n != 10 {
 		t.Fatalf("Redis stock = %d, want 10", n)
@@ -100,7 +100,7 @@ func TestOrdersKilledMidSale(t *testing.T) {
 	// let that pass first, so that the hurry the test looks for is the
 	// restarted order service's, not flashsale's landing after the kill.
 	time.Sleep(1500 * time.Millisecond)
-	act := s.newActivity(100)
+	act := s.NewActivity(100)
 	var got outcomes
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -113,7 +113,7 @@ func TestOrdersKilledMidSale(t *testing.T) {
 			if i >= 60 {
 				<-killed // the second half buys while orders is down
 			}
-			got.add(s.buy(act, fmt.Sprintf("okill%d", i)))
+			got.add(s.Buy(act, fmt.Sprintf("okill%d", i)))
 			mu.Lock()
 			done++
 			mu.Unlock()
@@ -140,7 +140,7 @@ func TestOrdersKilledMidSale(t *testing.T) {
 	// dtm retries a failed branch 18 s later; the restarted order service
 	// hurries those retries (dtmclient.HurryRetries), so every order is there
 	// well before that.
-	r := s.settle(act, time.Until(restarted.Add(12*time.Second)))
+	r := s.SettleStores(act, time.Until(restarted.Add(12*time.Second)))
 	if r.LiveOrders != 100 || r.Messages[dtmcli.StatusSucceed] != 100 {
 		t.Fatalf("after settlement: %s", r)
 	}

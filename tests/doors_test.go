@@ -1,11 +1,9 @@
 package tests
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -15,8 +13,10 @@ import (
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
+	"github.com/flashsale/flashsale/internal/api"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/proc"
+	"github.com/flashsale/flashsale/internal/saletest"
 	"github.com/flashsale/flashsale/reconcile"
 )
 
@@ -58,27 +58,15 @@ func (s *stack) snapshot(act int64) sale {
 	return sale{redis: redisStock(s.t, act), db: dbStock(s.t, act), orders: b.String(), barriers: len(keys)}
 }
 
-// raw sends body (nil: none) to url with the given signature header value
-// ("" for none) and returns the status and error code.
-func (s *stack) raw(method, url string, body []byte, signature string) (int, string) {
-	s.t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
-	if err != nil {
-		s.t.Fatal(err)
+// signature returns a request editor that sends the signature header
+// value sig ("": none), for an intruder's raw call.
+func signature(sig string) api.RequestEditorFn {
+	return func(_ context.Context, r *http.Request) error {
+		if sig != "" {
+			r.Header.Set(contract.SignatureHeader, sig)
+		}
+		return nil
 	}
-	req.Header.Set("Content-Type", "application/json")
-	if signature != "" {
-		req.Header.Set(contract.SignatureHeader, signature)
-	}
-	resp, err := s.http.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var e contract.ErrorBody
-	json.Unmarshal(raw, &e)
-	return resp.StatusCode, e.Error
 }
 
 func testKey(t *testing.T) contract.Key {
@@ -106,9 +94,9 @@ func dtmQuery(gid, branch, op string) string {
 // nothing.
 func TestForgedInternalCalls(t *testing.T) {
 	s := newStack(t)
-	act := s.newActivity(10)
+	act := s.NewActivity(10)
 	orderID, _ := s.buyOrder(act, "alice")
-	s.settle(act, 15*time.Second)
+	s.SettleStores(act, 15*time.Second)
 	before := s.snapshot(act)
 
 	wrongKey, _ := contract.ParseKey(strings.Repeat("w", 40))
@@ -139,8 +127,8 @@ func TestForgedInternalCalls(t *testing.T) {
 		{"adjustment back-check", "GET", s.internalURL() + contract.RouteAdjustQuery + dtmQuery(contract.Adjustment{ActivityID: act, Delta: -5, RequestID: "forged"}.GID(), "00", "msg"), nil, ""},
 	}
 	for _, d := range doors {
-		if code, e := s.raw(d.method, d.url, d.body, d.sig); code != http.StatusUnauthorized || e != contract.EUnauthorized {
-			t.Errorf("%s: %d %q, want 401 unauthorized", d.name, code, e)
+		if code, e := s.Raw(d.method, d.url, d.body, signature(d.sig)); code != http.StatusUnauthorized || e.Error != api.ErrorCodeUnauthorized {
+			t.Errorf("%s: %d %+v, want 401 unauthorized", d.name, code, e)
 		}
 	}
 	time.Sleep(500 * time.Millisecond) // anything that got through has had time to land
@@ -149,44 +137,44 @@ func TestForgedInternalCalls(t *testing.T) {
 	}
 	// bob's one attempt was not spent by the forged back-check, and
 	// alice's order is still hers to pay.
-	if code, e := s.buy(act, "bob"); code != http.StatusAccepted {
+	if code, e := s.Buy(act, "bob"); code != http.StatusAccepted {
 		t.Errorf("bob's buy after the forged back-check: %d %s", code, e)
 	}
-	if code, body := s.pay(orderID, "alice"); code != http.StatusOK {
-		t.Errorf("alice's payment after the forged calls: %d %v", code, body)
+	if r := s.Pay(orderID, "alice"); r.StatusCode() != http.StatusOK {
+		t.Errorf("alice's payment after the forged calls: %s", saletest.Show(r))
 	}
-	s.settle(act, 15*time.Second)
+	s.SettleStores(act, 15*time.Second)
 }
 
 // TestSignatureBindsTheBody replays the signature of alice's real branch
 // call with another body: 401, no second order, no other price.
 func TestSignatureBindsTheBody(t *testing.T) {
 	s := newStack(t)
-	act := s.newActivity(10)
+	act := s.NewActivity(10)
 	gid := contract.PurchaseGID(act, "alice")
 	real := contract.OrderRequest{ActivityID: act, UserID: "alice", ProductID: 1, Price: 100, PayTimeoutSeconds: 900}
 	sigs := testKey(t).MessageSignatures(gid, contract.RouteCreateOrder, mustJSON(real), contract.RoutePurchaseQuery)
 	s.buyOrder(act, "alice")
-	s.settle(act, 15*time.Second)
+	s.SettleStores(act, 15*time.Second)
 	before := s.snapshot(act)
 	url := s.ordersURL() + contract.RouteCreateOrder + dtmQuery(gid, "01", "action")
 	for _, forged := range []contract.OrderRequest{
 		{ActivityID: act, UserID: "alice", ProductID: 1, Price: 1, PayTimeoutSeconds: 900},
 		{ActivityID: act, UserID: "alice", ProductID: 1, Price: 100, PayTimeoutSeconds: 999999},
 	} {
-		if code, e := s.raw("POST", url, mustJSON(forged), sigs); code != http.StatusUnauthorized {
-			t.Errorf("replayed signature with body %+v: %d %s", forged, code, e)
+		if code, e := s.Raw("POST", url, mustJSON(forged), signature(sigs)); code != http.StatusUnauthorized {
+			t.Errorf("replayed signature with body %+v: %d %+v", forged, code, e)
 		}
 	}
 	// The same signature on another gid's call (bob's purchase).
 	bob := contract.OrderRequest{ActivityID: act, UserID: "bob", ProductID: 1, Price: 100, PayTimeoutSeconds: 900}
-	if code, e := s.raw("POST", s.ordersURL()+contract.RouteCreateOrder+dtmQuery(contract.PurchaseGID(act, "bob"), "01", "action"), mustJSON(bob), sigs); code != http.StatusUnauthorized {
-		t.Errorf("alice's signature on bob's branch: %d %s", code, e)
+	if code, e := s.Raw("POST", s.ordersURL()+contract.RouteCreateOrder+dtmQuery(contract.PurchaseGID(act, "bob"), "01", "action"), mustJSON(bob), signature(sigs)); code != http.StatusUnauthorized {
+		t.Errorf("alice's signature on bob's branch: %d %+v", code, e)
 	}
 	// The very call replayed whole is a redelivery: answered, and it
 	// changes nothing either (the barrier).
-	if code, e := s.raw("POST", url, mustJSON(real), sigs); code != http.StatusOK {
-		t.Errorf("the real call replayed: %d %s", code, e)
+	if code, e := s.Raw("POST", url, mustJSON(real), signature(sigs)); code != http.StatusOK {
+		t.Errorf("the real call replayed: %d %+v", code, e)
 	}
 	if after := s.snapshot(act); after != before {
 		t.Errorf("the replays changed the sale:\nbefore %+v\nafter  %+v", before, after)
@@ -204,9 +192,9 @@ func TestSignatureBindsTheBody(t *testing.T) {
 // changes; the messages stay pending, which reconcile shows.
 func TestForgeryThroughDTM(t *testing.T) {
 	s := newStack(t)
-	act := s.newActivity(10)
+	act := s.NewActivity(10)
 	s.buyOrder(act, "alice")
-	s.settle(act, 15*time.Second)
+	s.SettleStores(act, 15*time.Second)
 	before := s.snapshot(act)
 
 	forgedOrder := contract.PurchaseGID(act, "mallory")
@@ -250,16 +238,16 @@ func TestForgeryThroughDTM(t *testing.T) {
 // that the cancellation rolled back, and the order stays payable.
 func TestCancelQueryLeavesALiveOrder(t *testing.T) {
 	s := newStack(t)
-	act := s.newActivity(10)
+	act := s.NewActivity(10)
 	orderID, exp := s.buyOrder(act, "alice")
 	if time.Until(exp) < time.Minute {
 		t.Fatalf("the order expires at %s: the test needs a live one", exp)
 	}
-	s.settle(act, 15*time.Second)
+	s.SettleStores(act, 15*time.Second)
 	before := s.snapshot(act)
 	gid := contract.CancelGID(act, "alice")
 	sig := testKey(t).MessageSignatures(gid, contract.RouteStockReturn, mustJSON(contract.ReturnRequest{ActivityID: act, UserID: "alice"}), contract.RouteCancelQuery)
-	code, _ := s.raw("GET", s.ordersURL()+contract.RouteCancelQuery+dtmQuery(gid, "00", "msg"), nil, sig)
+	code, _ := s.Raw("GET", s.ordersURL()+contract.RouteCancelQuery+dtmQuery(gid, "00", "msg"), nil, signature(sig))
 	if code != http.StatusConflict {
 		t.Errorf("signed cancel-query of a live order: %d, want 409 (rolled back)", code)
 	}
@@ -269,10 +257,10 @@ func TestCancelQueryLeavesALiveOrder(t *testing.T) {
 	if st, _ := dbOrder(t, act, "alice"); st != "created" {
 		t.Errorf("alice's order is %s", st)
 	}
-	if code, body := s.pay(orderID, "alice"); code != http.StatusOK {
-		t.Errorf("alice pays after the cancel-query: %d %v", code, body)
+	if r := s.Pay(orderID, "alice"); r.StatusCode() != http.StatusOK {
+		t.Errorf("alice pays after the cancel-query: %s", saletest.Show(r))
 	}
-	s.settle(act, 15*time.Second)
+	s.SettleStores(act, 15*time.Second)
 }
 
 // TestListeningSockets reads what each process of the services mode

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
+	"github.com/flashsale/flashsale/internal/api"
 	"github.com/flashsale/flashsale/internal/contract"
+	"github.com/flashsale/flashsale/internal/saletest"
 )
 
 // payTimeout is the shortest time to pay the admin API accepts, in seconds.
@@ -25,24 +27,24 @@ const cancelBound = 5 * time.Second
 // sold out.
 func TestUnpaidTimeout(t *testing.T) {
 	s := newStack(t)
-	s.payTimeout = payTimeout
-	act := s.newActivity(2)
+	s.PayTimeout = payTimeout
+	act := s.NewActivity(2)
 	lateID, expires := s.buyOrder(act, "late")
 	promptID, _ := s.buyOrder(act, "prompt")
-	if code, body := s.pay(promptID, "prompt"); code != http.StatusOK {
-		t.Fatalf("prompt pays: %d %v", code, body)
+	if r := s.Pay(promptID, "prompt"); r.StatusCode() != http.StatusOK {
+		t.Fatalf("prompt pays: %s", saletest.Show(r))
 	}
-	if code, e := s.buy(act, "waiting"); code != http.StatusConflict || e != "sold_out" {
+	if code, e := s.Buy(act, "waiting"); code != http.StatusConflict || e != api.ErrorCodeSoldOut {
 		t.Fatalf("a buy while sold out: %d %s", code, e)
 	}
 	if n := redisStock(t, act); n != 0 {
 		t.Fatalf("Redis stock %d before the timeout, want 0", n)
 	}
 
-	o := s.waitOrder(act, "late", "cancelled", time.Until(expires)+cancelBound)
+	o := s.WaitOrder(act, "late", api.ShopperOrderStatusCancelled, time.Until(expires)+cancelBound)
 	t.Logf("cancelled %s after its time to pay ended", time.Since(expires).Round(10*time.Millisecond))
-	if o["cancelled_at"] == nil {
-		t.Fatalf("cancelled order without cancelled_at: %v", o)
+	if o.CancelledAt.IsZero() {
+		t.Fatalf("cancelled order without cancelled_at: %s", saletest.JSON(o))
 	}
 	gid := contract.CancelGID(act, "late")
 	for st := s.dtmStatus(gid); st != dtmcli.StatusSucceed; st = s.dtmStatus(gid) {
@@ -58,32 +60,32 @@ func TestUnpaidTimeout(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
-	if code, body := s.pay(lateID, "late"); code != http.StatusConflict || body["error"] != "not_payable" {
-		t.Fatalf("paying a cancelled order: %d %v, want 409 not_payable", code, body)
+	if r := s.Pay(lateID, "late"); r.StatusCode() != http.StatusConflict || r.JSON409.Error != api.ErrorCodeNotPayable {
+		t.Fatalf("paying a cancelled order: %s, want 409 not_payable", saletest.Show(r))
 	}
 	if charged, _, _ := s.ledger(lateID); charged != 0 {
 		t.Fatal("the cancelled order was charged")
 	}
-	if code, e := s.buy(act, "late"); code != http.StatusConflict || e != "already_purchased" {
+	if code, e := s.Buy(act, "late"); code != http.StatusConflict || e != api.ErrorCodeAlreadyPurchased {
 		t.Fatalf("the cancelled buyer buys again: %d %s, want 409 already_purchased", code, e)
 	}
-	if st, _ := s.order(act, "late"); st != "cancelled" {
-		t.Fatalf("the cancelled buyer's order is now %q", st)
+	if o := s.Order(act, "late"); o.Status != api.ShopperOrderStatusCancelled {
+		t.Fatalf("the cancelled buyer's order is now %q", o.Status)
 	}
 	// The sold-out flags learn of the returned unit within their poll.
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		code, e := s.buy(act, "newcomer")
+		code, e := s.Buy(act, "newcomer")
 		if code == http.StatusAccepted {
 			break
 		}
-		if e != "sold_out" || time.Now().After(deadline) {
+		if e != api.ErrorCodeSoldOut || time.Now().After(deadline) {
 			t.Fatalf("another shopper buys the returned unit: %d %s", code, e)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	s.waitOrder(act, "newcomer", "created", 10*time.Second)
-	r := s.settle(act, 15*time.Second)
+	s.WaitOrder(act, "newcomer", api.ShopperOrderStatusCreated, 10*time.Second)
+	r := s.SettleStores(act, 15*time.Second)
 	if r.LiveOrders != 2 || r.RedisStock != 0 || r.DBStock != 0 || r.Cancels[dtmcli.StatusSucceed] != 1 {
 		t.Fatalf("after settlement: %s", r)
 	}
@@ -97,9 +99,9 @@ func TestUnpaidTimeout(t *testing.T) {
 func TestPayRacesTimeout(t *testing.T) {
 	s := newStack(t)
 	s.restartOrders(nil, "PAYMENT_SIMULATE=ok:1500ms")
-	s.payTimeout = payTimeout
+	s.PayTimeout = payTimeout
 	const n = 30
-	act := s.newActivity(n)
+	act := s.NewActivity(n)
 	type buyer struct {
 		user    string
 		id      int64
@@ -134,9 +136,10 @@ func TestPayRacesTimeout(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				time.Sleep(time.Until(b.expires.Add(b.offset)))
-				code, body := s.pay(b.id, b.user)
+				r := s.Pay(b.id, b.user)
+				code := r.StatusCode()
 				if code != http.StatusOK && code != http.StatusConflict {
-					t.Errorf("%s pays: %d %v", b.user, code, body)
+					t.Errorf("%s pays: %s", b.user, saletest.Show(r))
 				}
 				mu.Lock()
 				b.answers = append(b.answers, code)
@@ -181,7 +184,7 @@ func TestPayRacesTimeout(t *testing.T) {
 	if paid == 0 || cancelled == 0 || refunded == 0 {
 		t.Errorf("the race was not run: %d paid, %d cancelled, %d refunded; want some of each", paid, cancelled, refunded)
 	}
-	r := s.settle(act, 15*time.Second)
+	r := s.SettleStores(act, 15*time.Second)
 	if r.LiveOrders != paid || r.RedisStock != int64(n-paid) || r.DBStock != n-paid || r.Cancels[dtmcli.StatusSucceed] != cancelled {
 		t.Fatalf("after settlement: %s", r)
 	}
@@ -207,11 +210,11 @@ func crashCancel(t *testing.T, s *stack, act int64, victim, point string, args .
 // message, and the unit goes back to Redis, once.
 func TestCancelKilledAfterLocalStep(t *testing.T) {
 	s := newStack(t)
-	s.payTimeout = payTimeout
-	act := s.newActivity(5)
+	s.PayTimeout = payTimeout
+	act := s.NewActivity(5)
 	keeper, _ := s.buyOrder(act, "keeper")
-	if code, body := s.pay(keeper, "keeper"); code != http.StatusOK {
-		t.Fatalf("keeper pays: %d %v", code, body)
+	if r := s.Pay(keeper, "keeper"); r.StatusCode() != http.StatusOK {
+		t.Fatalf("keeper pays: %s", saletest.Show(r))
 	}
 	s.buyOrder(act, "victim")
 	crashCancel(t, s, act, "victim", "cancel-after-local")
@@ -230,7 +233,7 @@ func TestCancelKilledAfterLocalStep(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("settled %s after the kill", time.Since(killed).Round(100*time.Millisecond))
-	r := s.settle(act, 15*time.Second)
+	r := s.SettleStores(act, 15*time.Second)
 	time.Sleep(time.Second) // a late redelivery would show now
 	if r.LiveOrders != 1 || r.RedisStock != 4 || r.DBStock != 4 || redisStock(t, act) != 4 || r.Cancels[dtmcli.StatusSucceed] != 1 {
 		t.Fatalf("after settlement: %s", r)
@@ -244,8 +247,8 @@ func TestCancelKilledAfterLocalStep(t *testing.T) {
 // prepare again), commits, and the unit goes back to both stocks, once.
 func TestCancelKilledBeforeLocalStep(t *testing.T) {
 	s := newStack(t)
-	s.payTimeout = payTimeout
-	act := s.newActivity(5)
+	s.PayTimeout = payTimeout
+	act := s.NewActivity(5)
 	s.buyOrder(act, "victim")
 	crashCancel(t, s, act, "victim", "cancel-before-local", "-cancel-interval", "0")
 	killed := time.Now()
@@ -260,7 +263,7 @@ func TestCancelKilledBeforeLocalStep(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("settled %s after the kill", time.Since(killed).Round(100*time.Millisecond))
-	r := s.settle(act, 15*time.Second)
+	r := s.SettleStores(act, 15*time.Second)
 	if st, _ := dbOrder(t, act, "victim"); st != "cancelled" || r.LiveOrders != 0 || r.RedisStock != 5 || r.DBStock != 5 {
 		t.Fatalf("after settlement: order %s; %s", st, r)
 	}
@@ -273,8 +276,8 @@ func TestCancelKilledBeforeLocalStep(t *testing.T) {
 // is back in Redis within 8 s of the restart, once.
 func TestFlashsaleDownWhileCancelling(t *testing.T) {
 	s := newStack(t)
-	s.payTimeout = payTimeout
-	act := s.newActivity(1)
+	s.PayTimeout = payTimeout
+	act := s.NewActivity(1)
 	_, expires := s.buyOrder(act, "late")
 	s.flashsale.Kill()
 	gid := contract.CancelGID(act, "late")
@@ -303,7 +306,7 @@ func TestFlashsaleDownWhileCancelling(t *testing.T) {
 	if len(s.flashsale.Lines("hurried dtm's backed-off retries")) == 0 {
 		t.Error("the restarted flashsale did not hurry dtm's retries")
 	}
-	r := s.settle(act, 5*time.Second)
+	r := s.SettleStores(act, 5*time.Second)
 	if r.LiveOrders != 0 || r.RedisStock != 1 || r.DBStock != 1 || r.Cancels[dtmcli.StatusSucceed] != 1 {
 		t.Fatalf("after settlement: %s", r)
 	}

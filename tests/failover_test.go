@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/api"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/redisconn"
+	"github.com/flashsale/flashsale/internal/saletest"
 	"github.com/flashsale/flashsale/reconcile"
 	"github.com/redis/go-redis/v9"
 )
@@ -18,9 +20,10 @@ import (
 // answer is one buy's final answer, and when its last try was sent and
 // answered.
 type answer struct {
-	code         int
-	err, message string
-	sent, got    time.Time
+	code      int
+	err       api.ErrorCode
+	message   string
+	sent, got time.Time
 }
 
 // TestClusterFailover: a sale on a Redis Cluster of three masters with a
@@ -47,7 +50,7 @@ func TestClusterFailover(t *testing.T) {
 	ctx := context.Background()
 
 	const units, shoppers = 150, 300
-	act := s.newActivityOn(insts[0].admin, units, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
+	act := insts[0].NewActivity(units)
 	master, err := rdb.(*redis.ClusterClient).MasterForKey(ctx, contract.StockKey(act, 0))
 	if err != nil {
 		t.Fatal(err)
@@ -72,11 +75,9 @@ func TestClusterFailover(t *testing.T) {
 		in := insts[i%2]
 		for {
 			sent := time.Now()
-			_, sec := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d/secret", in.shopper, act), token(user), nil)
-			code, body := s.call("POST", fmt.Sprintf("%s/api/v1/activities/%d/buy", in.shopper, act), token(user), map[string]any{"secret": sec["secret"]})
-			a := answer{code: code, sent: sent, got: time.Now()}
-			a.err, _ = body["error"].(string)
-			a.message, _ = body["message"].(string)
+			sec := in.Secret(act, user)
+			code, e := saletest.ErrorOf(in.Shopper.BuyWithResponse(ctx, act, nil, api.BuyRequest{Secret: sec}, s.As(user)))
+			a := answer{code: code, err: e.Error, message: e.Message, sent: sent, got: time.Now()}
 			if (code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests || code == 0) && time.Now().Before(deadline) {
 				time.Sleep(100 * time.Millisecond) // a shopper trying again
 				continue
@@ -142,7 +143,7 @@ func TestClusterFailover(t *testing.T) {
 		// An attempt the failover cut short (its message aborted) is
 		// that shopper's one attempt: its retry is told attempt_used,
 		// never sold_out while the sale is not sold out.
-		if a.code == http.StatusConflict && a.err == contract.ESoldOut && a.got.Before(lastWinSent) {
+		if a.code == http.StatusConflict && a.err == api.ErrorCodeSoldOut && a.got.Before(lastWinSent) {
 			t.Errorf("told sold out at %s while a unit was still to be taken at %s", a.got.Format(time.StampMilli), lastWinSent.Format(time.StampMilli))
 		}
 	}

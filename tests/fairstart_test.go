@@ -1,8 +1,6 @@
 package tests
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -11,6 +9,8 @@ import (
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"github.com/flashsale/flashsale/internal/api"
+	"github.com/flashsale/flashsale/internal/api/apitest"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 )
@@ -39,51 +39,35 @@ func TestFairStart(t *testing.T) {
 	sale := func(round int, fairMS int) int {
 		const units, each = 10, 30
 		start := time.Now().Add(1500 * time.Millisecond)
-		code, p := s.call("POST", s.adminURL()+"/admin/v1/products", adminToken, map[string]any{"name": "Phone", "price": 5000})
-		if code != http.StatusCreated {
-			t.Fatalf("product: %d %v", code, p)
-		}
-		code, a := s.call("POST", s.adminURL()+"/admin/v1/activities", adminToken, map[string]any{"name": "fair", "product_id": p["id"], "price": 100,
-			"total": units, "fair_start_ms": fairMS, "start_at": start.UTC().Format(time.RFC3339Nano), "end_at": start.Add(time.Hour).UTC().Format(time.RFC3339Nano)})
-		if code != http.StatusCreated {
-			t.Fatalf("activity: %d %v", code, a)
-		}
-		act := int64(a["id"].(float64))
-		hc := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+		p, a := api.SaleAt("fair", units, 0, start, start.Add(time.Hour))
+		a.FairStartMS = fairMS
+		act := s.Open(p, a).ID
 		// Each shopper's connection is open before the start, as a page's.
+		hc := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+		fast, slow := s.Client(apitest.Shopper, s.shopperURL(), hc), s.Client(apitest.Shopper, slowURL, hc)
 		var mu sync.Mutex
 		won := map[bool]int{}
 		var wg sync.WaitGroup
 		for i := range 2 * each {
-			slow := i%2 == 1
-			base := s.shopperURL()
-			if slow {
-				base = slowURL
+			isSlow := i%2 == 1
+			c := fast
+			if isSlow {
+				c = slow
 			}
 			user := fmt.Sprintf("r%df%ds%d", round, fairMS, i)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				do := func(method, url string, body any) (int, map[string]any) {
-					b, _ := json.Marshal(body)
-					req, _ := http.NewRequest(method, url, bytes.NewReader(b))
-					req.Header.Set("Authorization", "Bearer "+token(user))
-					resp, err := hc.Do(req)
-					if err != nil {
-						return 0, nil
-					}
-					defer resp.Body.Close()
-					var out map[string]any
-					json.NewDecoder(resp.Body).Decode(&out)
-					return resp.StatusCode, out
-				}
-				do("GET", base+"/readyz", nil) // the connection, before the start
+				ctx, as := t.Context(), s.As(user)
+				c.ReadyzWithResponse(ctx) // the connection, before the start
 				time.Sleep(time.Until(start))
-				_, sec := do("GET", fmt.Sprintf("%s/api/v1/activities/%d/secret", base, act), nil)
-				code, _ := do("POST", fmt.Sprintf("%s/api/v1/activities/%d/buy", base, act), map[string]any{"secret": sec["secret"]})
-				if code == http.StatusAccepted {
+				var secret string
+				if r, err := c.GetSecretWithResponse(ctx, act, nil, as); err == nil && r.JSON200 != nil {
+					secret = r.JSON200.Secret
+				}
+				if r, err := c.BuyWithResponse(ctx, act, nil, api.BuyRequest{Secret: secret}, as); err == nil && r.StatusCode() == http.StatusAccepted {
 					mu.Lock()
-					won[slow]++
+					won[isSlow]++
 					mu.Unlock()
 				}
 			}()

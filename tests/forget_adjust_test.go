@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
+	"github.com/flashsale/flashsale/internal/api"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/flashsale/flashsale/internal/proc"
+	"github.com/flashsale/flashsale/internal/saletest"
 )
 
 // The tests of this file make dtm's store lose a cancellation and two
@@ -96,8 +97,8 @@ func dbTotal(t *testing.T, act int64) int {
 // reconcile is clean.
 func TestStoreForgetsCancellation(t *testing.T) {
 	s, store := newForgetfulStack(t)
-	s.payTimeout = payTimeout // the shortest the admin API accepts
-	act := s.newActivity(3)
+	s.PayTimeout = payTimeout // the shortest the admin API accepts
+	act := s.NewActivity(3)
 	_, expires := s.buyOrder(act, "unpaid") // the purchase's message has succeeded
 	store.snapshot()
 	s.flashsale.Kill()
@@ -114,7 +115,7 @@ func TestStoreForgetsCancellation(t *testing.T) {
 	if r, d := redisStock(t, act), dbStock(t, act); r != 2 || d != 3 {
 		t.Fatalf("cancelled with flashsale down: Redis stock %d, DB stock %d; want 2 and 3", r, d)
 	}
-	before := s.metric(s.ordersURL(), `orders_repairs_total{kind="cancellation_resubmitted"}`)
+	before := s.Metric(s.Orders, `orders_repairs_total{kind="cancellation_resubmitted"}`)
 	logged := len(repaired(s.orders, "cancellation_resubmitted"))
 
 	back := s.loseStore(store, gid)
@@ -139,7 +140,7 @@ func TestStoreForgetsCancellation(t *testing.T) {
 	t.Logf("unit returned %s after flashsale restarted (%s after the store came back)",
 		took.Round(10*time.Millisecond), time.Since(back).Round(10*time.Millisecond))
 
-	r := s.settle(act, 15*time.Second)
+	r := s.SettleStores(act, 15*time.Second)
 	time.Sleep(time.Second) // a second return would show now
 	if r.LiveOrders != 0 || r.RedisStock != 3 || r.DBStock != 3 || r.Cancels[dtmcli.StatusSucceed] != 1 || r.Messages[dtmcli.StatusSucceed] != 1 ||
 		redisStock(t, act) != 3 || dbStock(t, act) != 3 {
@@ -150,7 +151,7 @@ func TestStoreForgetsCancellation(t *testing.T) {
 	}
 	// Alone, the metric moves from 0 to 1.
 	checkRepaired(t, repaired(s.orders, "cancellation_resubmitted")[logged:],
-		s.metric(s.ordersURL(), `orders_repairs_total{kind="cancellation_resubmitted"}`)-before, gid)
+		s.Metric(s.Orders, `orders_repairs_total{kind="cancellation_resubmitted"}`)-before, gid)
 }
 
 // TestStoreForgetsAdjustments: an addition of 8 units and a removal of 15
@@ -169,22 +170,15 @@ func TestStoreForgetsAdjustments(t *testing.T) {
 	const armed = "FLASHSALE_FAULTPOINTS=after-adjust-local:lost_"
 	s, store := newForgetfulStack(t, armed)
 	other := s.addFlashsale("flashsale2")
-	act := s.newActivity(40)
+	act := s.NewActivity(40)
 	store.snapshot()
 
 	add, rm := adjustGID(act, 8, "lost_add"), adjustGID(act, -15, "lost_rm")
 	// Each admin request is never answered: its process dies under it.
-	go s.adjust(act, 8, "lost_add")
+	go s.Adjust(act, 8, "lost_add")
 	waitLine(t, s.flashsale, "FAULTPOINT after-adjust-local "+add, 10*time.Second)
 	s.flashsale.Kill()
-	go func() { // not s.call: a test's goroutine must not call t.Fatal
-		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/admin/v1/activities/%d/stock", other.admin, act),
-			strings.NewReader(`{"delta": -15, "request_id": "lost_rm"}`))
-		req.Header.Set("Authorization", "Bearer "+adminToken)
-		if resp, err := s.http.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	}()
+	go other.Adjust(act, -15, "lost_rm")
 	waitLine(t, other.proc, "FAULTPOINT after-adjust-local "+rm, 10*time.Second)
 	other.proc.Kill()
 	for _, gid := range []string{add, rm} {
@@ -213,7 +207,7 @@ func TestStoreForgetsAdjustments(t *testing.T) {
 	})
 	t.Logf("both adjustments applied %s after dtm's store came back without them", took.Round(10*time.Millisecond))
 
-	r := s.settle(act, 15*time.Second)
+	r := s.SettleStores(act, 15*time.Second)
 	time.Sleep(time.Second) // a second application would show now
 	if r.Total != 33 || r.RedisStock != 33 || r.DBStock != 33 || r.Adjustments[dtmcli.StatusSucceed] != 2 ||
 		redisStock(t, act) != 33 || dbStock(t, act) != 33 || dbTotal(t, act) != 33 {
@@ -221,20 +215,20 @@ func TestStoreForgetsAdjustments(t *testing.T) {
 	}
 	// Alone, the restarted flashsale's metric is 2.
 	checkRepaired(t, repaired(s.flashsale, "adjustment_resubmitted")[logged:],
-		s.metric(s.adminURL(), `flashsale_repairs_total{kind="adjustment_resubmitted"}`), add, rm)
+		s.Metric(s.Admin, `flashsale_repairs_total{kind="adjustment_resubmitted"}`), add, rm)
 	// The admins' requests, replayed, apply nothing more.
 	for _, tc := range []struct {
 		delta int
 		id    string
 	}{{8, "lost_add"}, {-15, "lost_rm"}} {
-		if code, body := s.adjust(act, tc.delta, tc.id); code != http.StatusOK || body["status"] != dtmcli.StatusSucceed {
-			t.Fatalf("replay of %s: %d %v", tc.id, code, body)
+		if r := s.Adjust(act, tc.delta, tc.id); r.StatusCode() != http.StatusOK || r.JSON200.Status != api.StockChangeResultStatusSucceed {
+			t.Fatalf("replay of %s: %s", tc.id, saletest.Show(r))
 		}
 	}
-	if code := s.burst(act, "b", 40)[http.StatusAccepted]; code != 33 {
+	if code := burst(s.Harness, act, "b", 40)[http.StatusAccepted]; code != 33 {
 		t.Fatalf("%d purchases accepted, want 33", code)
 	}
-	r = s.settle(act, 20*time.Second)
+	r = s.SettleStores(act, 20*time.Second)
 	if r.Total != 33 || r.LiveOrders != 33 || r.RedisStock != 0 || r.DBStock != 0 || r.Adjustments[dtmcli.StatusSucceed] != 2 {
 		t.Fatalf("after the sale: %s adjustments %v", r, r.Adjustments)
 	}

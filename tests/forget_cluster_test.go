@@ -58,7 +58,7 @@ func TestDTMStoreMasterLost(t *testing.T) {
 	t.Logf("cluster up and stack started in %s; dtm's store (%s, slot %d) on master %s, replica %s",
 		time.Since(begin).Round(10*time.Millisecond), s.dtmPrefix, slot, master.addr, replica.addr)
 
-	act := s.newActivity(early + late + 10)
+	act := s.NewActivity(early + late + 10)
 	var users []string
 	for i := range early { // ordered before the loss, and kept by the replica
 		u := fmt.Sprintf("keep%d", i)
@@ -83,7 +83,7 @@ func TestDTMStoreMasterLost(t *testing.T) {
 	var lost []string
 	for i := range late {
 		u := fmt.Sprintf("lost%d", i)
-		if code, e := s.buy(act, u); code != http.StatusAccepted {
+		if code, e := s.Buy(act, u); code != http.StatusAccepted {
 			t.Fatalf("buy %s: %d %s", u, code, e)
 		}
 		users = append(users, u)
@@ -163,12 +163,12 @@ func TestDTMStoreMasterLost(t *testing.T) {
 			t.Errorf("%s, told 202, has %d orders", u, perUser[u])
 		}
 	}
-	r := s.settle(act, 20*time.Second)
+	r := s.SettleStores(act, 20*time.Second)
 	total := early + late + 10
 	if r.LiveOrders != early+late || r.Messages[dtmcli.StatusSucceed] != early+late || int(r.RedisStock) != total-early-late || r.DBStock != total-early-late {
 		t.Fatalf("after the repair: %s", r)
 	}
-	repairs := s.metric(s.adminURL(), `flashsale_repairs_total{kind="purchase_resubmitted"}`)
+	repairs := s.Metric(s.Admin, `flashsale_repairs_total{kind="purchase_resubmitted"}`)
 	if repairs <= 0 {
 		t.Fatalf("repairs counted: %v, want > 0", repairs)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/dtm-labs/client/dtmgrpc/dtmgpb"
+	"github.com/flashsale/flashsale/internal/api"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/dtmclient"
 	"google.golang.org/grpc"
@@ -252,14 +253,14 @@ func (s *stack) waitRepaired(gid, kind string, since time.Time, bound time.Durat
 func TestHeldPurchaseWhileRepairing(t *testing.T) {
 	s, store := newForgetfulStack(t)
 	p := newDTMProxy(t, s)
-	act := s.newActivity(10)
+	act := s.NewActivity(10)
 	store.snapshot() // before the buy: the loss takes its Prepare
 	const user = "held1"
 	gid := contract.PurchaseGID(act, user)
 	h := p.hold("/submit", gid, true)
 	answer := make(chan [2]any, 1)
 	go func() {
-		code, e := s.buy(act, user)
+		code, e := s.Buy(act, user)
 		answer <- [2]any{code, e}
 	}()
 	h.wait(t, 10*time.Second)
@@ -297,7 +298,7 @@ func TestHeldPurchaseWhileRepairing(t *testing.T) {
 		t.Fatal("the held buy never answered")
 	}
 	s.waitOrders(act, 1, back, repairBound)
-	r := s.settle(act, 20*time.Second)
+	r := s.SettleStores(act, 20*time.Second)
 	if r.LiveOrders != 1 || r.RedisStock != 9 || r.DBStock != 9 || r.Messages[dtmcli.StatusSucceed] != 1 {
 		t.Fatalf("after the repair and the late Submit: %s", r)
 	}
@@ -307,7 +308,7 @@ func TestHeldPurchaseWhileRepairing(t *testing.T) {
 	if n := len(s.repaired(gid, "purchase_resubmitted")); n != 1 {
 		t.Fatalf("%s resubmitted %d times, want 1", gid, n)
 	}
-	if n := s.metric(s.adminURL(), `flashsale_repairs_total{kind="purchase_resubmitted"}`); n < 1 {
+	if n := s.Metric(s.Admin, `flashsale_repairs_total{kind="purchase_resubmitted"}`); n < 1 {
 		t.Fatalf("resubmissions counted: %v, want at least 1", n)
 	}
 }
@@ -322,14 +323,14 @@ func TestOrdersLostFromDatabase(t *testing.T) {
 	const n = 10
 	fenv, oenv := repairEnv()
 	s := newStackWith(t, stackOptions{flashsaleEnv: append(fenv, "FLASHSALE_REPAIR_EVERY=2s"), ordersEnv: oenv})
-	act := s.newActivity(20)
+	act := s.NewActivity(20)
 	for i := range n {
-		if code, e := s.buy(act, fmt.Sprintf("lost%d", i)); code != http.StatusAccepted {
+		if code, e := s.Buy(act, fmt.Sprintf("lost%d", i)); code != http.StatusAccepted {
 			t.Fatalf("buy lost%d: %d %s", i, code, e)
 		}
 	}
 	s.waitOrders(act, n, time.Now(), 15*time.Second)
-	s.settle(act, 20*time.Second)
+	s.SettleStores(act, 20*time.Second)
 
 	tx, err := env.db.Begin()
 	if err != nil {
@@ -355,7 +356,7 @@ func TestOrdersLostFromDatabase(t *testing.T) {
 
 	took := s.waitOrders(act, n, lost, repairBound)
 	t.Logf("%d orders created again %s after the database lost them", n, took.Round(10*time.Millisecond))
-	r := s.settle(act, 20*time.Second)
+	r := s.SettleStores(act, 20*time.Second)
 	if r.LiveOrders != n || r.RedisStock != 20-n || r.DBStock != 20-n || r.Messages[dtmcli.StatusSucceed] != n {
 		t.Fatalf("after the repair: %s", r)
 	}
@@ -374,7 +375,7 @@ func TestOrdersLostFromDatabase(t *testing.T) {
 	if got := len(s.repaired(contract.PurchaseGIDPrefix(act), "order_recreated")); got != n {
 		t.Fatalf("orders recreated logged: %d, want %d", got, n)
 	}
-	if got := s.metric(s.adminURL(), `flashsale_repairs_total{kind="order_recreated"}`); got != n {
+	if got := s.Metric(s.Admin, `flashsale_repairs_total{kind="order_recreated"}`); got != n {
 		t.Fatalf("orders recreated counted: %v, want %d", got, n)
 	}
 }
@@ -395,8 +396,8 @@ func TestAbortedThroughGRPC(t *testing.T) {
 	fenv, oenv := repairEnv()
 	s := newStackWith(t, stackOptions{flashsaleEnv: fenv, ordersEnv: oenv})
 	p := newDTMProxy(t, s)
-	act := s.newActivity(10)
-	if code, e := s.buy(act, "bystander"); code != http.StatusAccepted {
+	act := s.NewActivity(10)
+	if code, e := s.Buy(act, "bystander"); code != http.StatusAccepted {
 		t.Fatalf("bystander's buy: %d %s", code, e)
 	}
 	cases := []struct {
@@ -412,7 +413,7 @@ func TestAbortedThroughGRPC(t *testing.T) {
 		h := p.hold(c.route, gid, c.before)
 		answer := make(chan [2]any, 1)
 		go func() {
-			code, e := s.buy(act, c.user)
+			code, e := s.Buy(act, c.user)
 			answer <- [2]any{code, e}
 		}()
 		h.wait(t, 10*time.Second)
@@ -429,8 +430,8 @@ func TestAbortedThroughGRPC(t *testing.T) {
 			by = "the repair"
 		}
 		t.Logf("%s, aborted %s: held %s; answered %v %v; unit returned by %s", c.user, c.when, held.Round(time.Millisecond), a[0], a[1], by)
-		if a[0] != http.StatusConflict || a[1] != contract.EAttemptUsed {
-			t.Fatalf("%s: the aborted buy answered %v %v, want 409 %s", c.user, a[0], a[1], contract.EAttemptUsed)
+		if a[0] != http.StatusConflict || a[1] != api.ErrorCodeAttemptUsed {
+			t.Fatalf("%s: the aborted buy answered %v %v, want 409 %s", c.user, a[0], a[1], api.ErrorCodeAttemptUsed)
 		}
 		if b, n := barrierOf(t, act, gid), redisStock(t, act); b != contract.BarrierRollback || n != stock {
 			t.Fatalf("%s: barrier %q, Redis stock %d after the answer, want rollback and %d (the unit back)", c.user, b, n, stock)
@@ -438,11 +439,11 @@ func TestAbortedThroughGRPC(t *testing.T) {
 		if st := s.dtmStatus(gid); st != dtmcli.StatusFailed {
 			t.Fatalf("%s: dtm status %q, want failed", c.user, st)
 		}
-		if code, e := s.buy(act, c.user); code != http.StatusConflict || e != contract.EAttemptUsed {
-			t.Fatalf("%s buying again: %d %s, want 409 %s", c.user, code, e, contract.EAttemptUsed)
+		if code, e := s.Buy(act, c.user); code != http.StatusConflict || e != api.ErrorCodeAttemptUsed {
+			t.Fatalf("%s buying again: %d %s, want 409 %s", c.user, code, e, api.ErrorCodeAttemptUsed)
 		}
 	}
-	r := s.settle(act, 20*time.Second)
+	r := s.SettleStores(act, 20*time.Second)
 	if r.LiveOrders != 1 || r.RedisStock != 9 || r.DBStock != 9 || r.Messages[dtmcli.StatusSucceed] != 1 || r.Messages[dtmcli.StatusFailed] != 2 {
 		t.Fatalf("after the aborts: %s", r)
 	}
@@ -458,12 +459,12 @@ func TestAbortedThroughGRPC(t *testing.T) {
 func TestAbortedThroughGRPCThenKilled(t *testing.T) {
 	fenv, oenv := repairEnv()
 	s := newStackWith(t, stackOptions{flashsaleEnv: append(fenv, "FLASHSALE_FAULTPOINTS=after-lua:-victim"), ordersEnv: oenv})
-	act := s.newActivity(10)
-	if code, e := s.buy(act, "bystander"); code != http.StatusAccepted {
+	act := s.NewActivity(10)
+	if code, e := s.Buy(act, "bystander"); code != http.StatusAccepted {
 		t.Fatalf("bystander's buy: %d %s", code, e)
 	}
 	gid := contract.PurchaseGID(act, "victim")
-	go s.buy(act, "victim") // never answered: the process dies under it
+	go s.Buy(act, "victim") // never answered: the process dies under it
 	line := waitLine(t, s.flashsale, "FAULTPOINT after-lua "+gid, 10*time.Second)
 	if strings.Fields(line)[2] != gid {
 		t.Fatalf("fault point reported %q", line)
@@ -491,20 +492,20 @@ func TestAbortedThroughGRPCThenKilled(t *testing.T) {
 	if n := len(s.repaired(gid, "purchase_compensated")); n != 1 {
 		t.Fatalf("%s compensated %d times by the repair, want 1", gid, n)
 	}
-	if n := s.metric(s.adminURL(), `flashsale_repairs_total{kind="purchase_compensated"}`); n != 1 {
+	if n := s.Metric(s.Admin, `flashsale_repairs_total{kind="purchase_compensated"}`); n != 1 {
 		t.Fatalf("compensations counted: %v, want 1", n)
 	}
 	if st := s.dtmStatus(gid); st != dtmcli.StatusFailed {
 		t.Fatalf("dtm status %q, want failed", st)
 	}
-	r := s.settle(act, 20*time.Second)
+	r := s.SettleStores(act, 20*time.Second)
 	if r.LiveOrders != 1 || r.RedisStock != 9 || r.DBStock != 9 || r.Messages[dtmcli.StatusSucceed] != 1 || r.Messages[dtmcli.StatusFailed] != 1 {
 		t.Fatalf("after the repair: %s", r)
 	}
 	if n := userOrders(t, act, "victim"); n != 0 {
 		t.Fatalf("victim has %d orders, want none", n)
 	}
-	if code, e := s.buy(act, "victim"); code != http.StatusConflict || e != contract.EAttemptUsed {
-		t.Fatalf("victim buying again: %d %s, want 409 %s", code, e, contract.EAttemptUsed)
+	if code, e := s.Buy(act, "victim"); code != http.StatusConflict || e != api.ErrorCodeAttemptUsed {
+		t.Fatalf("victim buying again: %d %s, want 409 %s", code, e, api.ErrorCodeAttemptUsed)
 	}
 }

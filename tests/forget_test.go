@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
+	"github.com/flashsale/flashsale/internal/api"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/dtmclient"
+	"github.com/flashsale/flashsale/internal/saletest"
 )
 
 // The tests of this file make dtm's store (or the orders database) lose
@@ -105,11 +107,11 @@ func (s *stack) waitOrders(act int64, n int, since time.Time, bound time.Duratio
 // the stores agree and reconcile is clean.
 func TestStoreForgetsPurchases(t *testing.T) {
 	s, store := newForgetfulStack(t)
-	act := s.newActivity(50)
+	act := s.NewActivity(50)
 	store.snapshot()
 	buyAll := func(prefix string, n int) {
 		for i := range n {
-			if code, e := s.buy(act, fmt.Sprintf("%s%d", prefix, i)); code != http.StatusAccepted {
+			if code, e := s.Buy(act, fmt.Sprintf("%s%d", prefix, i)); code != http.StatusAccepted {
 				t.Fatalf("buy %s%d: %d %s", prefix, i, code, e)
 			}
 		}
@@ -123,7 +125,7 @@ func TestStoreForgetsPurchases(t *testing.T) {
 	startProc(t, s.orders)
 	took := s.waitOrders(act, 30, back, repairBound)
 	t.Logf("30 orders %s after dtm's store came back without their messages", took.Round(10*time.Millisecond))
-	r := s.settle(act, 20*time.Second)
+	r := s.SettleStores(act, 20*time.Second)
 	if r.LiveOrders != 30 || r.RedisStock != 20 || r.DBStock != 20 || r.Messages[dtmcli.StatusSucceed] != 30 {
 		t.Fatalf("after the repair: %s", r)
 	}
@@ -137,11 +139,10 @@ func TestStoreForgetsPurchases(t *testing.T) {
 		want = append(want, contract.PurchaseGID(act, fmt.Sprintf("late%d", i)))
 	}
 	checkRepaired(t, repaired(s.flashsale, "purchase_resubmitted"),
-		s.metric(s.adminURL(), `flashsale_repairs_total{kind="purchase_resubmitted"}`), want...)
+		s.Metric(s.Admin, `flashsale_repairs_total{kind="purchase_resubmitted"}`), want...)
 	for _, u := range []string{"early0", "late19"} {
-		code, body := s.call("GET", s.orderURL(act), token(u), nil)
-		if code != http.StatusOK || body["status"] != "created" {
-			t.Fatalf("%s's order: %d %v", u, code, body)
+		if o := s.Order(act, u); o.Status != api.ShopperOrderStatusCreated {
+			t.Fatalf("%s's order: %s", u, saletest.JSON(o))
 		}
 	}
 }

@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flashsale/flashsale/internal/api"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/proc"
+	"github.com/flashsale/flashsale/internal/saletest"
 	"github.com/flashsale/flashsale/internal/testenv"
 )
 
@@ -23,21 +25,21 @@ const buyRedisCommands = "flashsale_buy_redis_commands_total"
 func TestSoldOutFastPath(t *testing.T) {
 	s := newStack(t)
 	b := s.addFlashsale("flashsale-b")
-	act := s.newActivity(5)
+	act := s.NewActivity(5)
 	for i := 0; i < 5; i++ {
-		if code, e := s.buy(act, fmt.Sprintf("early%d", i)); code != http.StatusAccepted {
+		if code, e := s.Buy(act, fmt.Sprintf("early%d", i)); code != http.StatusAccepted {
 			t.Fatalf("buy %d: %d %s", i, code, e)
 		}
 	}
 	// The second instance learns of a sale by its first buy and polls the
 	// stock from then on; one buy makes it watch this activity.
-	if code, e := s.buyAt(b.shopper, act, "watcher"); code != http.StatusConflict || e != "sold_out" {
+	if code, e := b.Buy(act, "watcher"); code != http.StatusConflict || e != api.ErrorCodeSoldOut {
 		t.Fatalf("first buy on b: %d %s", code, e)
 	}
 	time.Sleep(100 * time.Millisecond) // the poll interval is 50 ms
-	s.settle(act, 15*time.Second)
+	s.SettleStores(act, 15*time.Second)
 	msgs := s.dtmMessages(contract.PurchaseGIDPrefix(act), contract.AdjustGIDPrefix(act))
-	redisBefore := s.metric(b.admin, buyRedisCommands)
+	redisBefore := s.Metric(b.Admin, buyRedisCommands)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	answers := map[string]int{}
@@ -45,7 +47,7 @@ func TestSoldOutFastPath(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			code, e := s.buyAt(b.shopper, act, fmt.Sprintf("late%d", i))
+			code, e := b.Buy(act, fmt.Sprintf("late%d", i))
 			mu.Lock()
 			answers[fmt.Sprintf("%d %s", code, e)]++
 			mu.Unlock()
@@ -55,14 +57,14 @@ func TestSoldOutFastPath(t *testing.T) {
 	if answers["409 sold_out"] != 200 {
 		t.Fatalf("answers after sell-out: %v", answers)
 	}
-	if d := s.metric(b.admin, buyRedisCommands) - redisBefore; d != 0 {
+	if d := s.Metric(b.Admin, buyRedisCommands) - redisBefore; d != 0 {
 		t.Fatalf("the burst after sell-out sent %v Redis commands", d)
 	}
 	after := s.dtmMessages(contract.PurchaseGIDPrefix(act), contract.AdjustGIDPrefix(act))
 	if len(after) != len(msgs) {
 		t.Fatalf("the burst after sell-out made %d dtm transactions", len(after)-len(msgs))
 	}
-	if got := s.metric(b.admin, `flashsale_gate_rejections_total{reason="sold_out"}`); got < 200 {
+	if got := s.Metric(b.Admin, `flashsale_gate_rejections_total{reason="sold_out"}`); got < 200 {
 		t.Fatalf("sold_out rejections counted: %v", got)
 	}
 }
@@ -71,19 +73,19 @@ func TestSoldOutFastPath(t *testing.T) {
 // returns it) clears the flag on every instance within the poll interval.
 func TestSoldOutFlagClears(t *testing.T) {
 	s := newStack(t)
-	act := s.newActivity(1)
-	if code, _ := s.buy(act, "first"); code != http.StatusAccepted {
+	act := s.NewActivity(1)
+	if code, _ := s.Buy(act, "first"); code != http.StatusAccepted {
 		t.Fatal("first buy refused")
 	}
-	if code, e := s.buy(act, "second"); e != "sold_out" {
+	if code, e := s.Buy(act, "second"); e != api.ErrorCodeSoldOut {
 		t.Fatalf("second buy: %d %s", code, e)
 	}
-	s.settle(act, 15*time.Second)
+	s.SettleStores(act, 15*time.Second)
 	key := fmt.Sprintf("{fs:%d}:stock", act)
 	env.rdb.Incr(context.Background(), key)
 	defer env.rdb.Decr(context.Background(), key)
 	time.Sleep(150 * time.Millisecond)
-	if code, e := s.buy(act, "third"); code != http.StatusAccepted {
+	if code, e := s.Buy(act, "third"); code != http.StatusAccepted {
 		t.Fatalf("buy after a unit returned: %d %s", code, e)
 	}
 }
@@ -93,49 +95,49 @@ func TestSoldOutFlagClears(t *testing.T) {
 func TestBlacklist(t *testing.T) {
 	s := newStack(t)
 	b := s.addFlashsale("flashsale-b")
-	act := s.newActivity(10)
-	code, body := s.call("POST", s.adminURL()+"/admin/v1/blacklist", adminToken, map[string]any{"users": []string{"evil"}, "ips": []string{"198.51.100.9"}})
-	if code != http.StatusOK {
-		t.Fatalf("blacklist: %d %v", code, body)
+	act := s.NewActivity(10)
+	ctx := t.Context()
+	if r := saletest.Got(s.Admin.AddToBlacklistWithResponse(ctx, api.BlacklistChange{Users: []string{"evil"}, IPs: []string{"198.51.100.9"}})); r.StatusCode() != http.StatusOK {
+		t.Fatalf("blacklist: %s", saletest.Show(r))
 	}
 	time.Sleep(time.Second)
-	for _, base := range []string{s.shopperURL(), b.shopper} {
-		if code, e := s.buyAt(base, act, "evil"); code != http.StatusForbidden || e != "blocked" {
-			t.Fatalf("blacklisted user at %s: %d %s", base, code, e)
+	for _, in := range []*saletest.Harness{s.Harness, b.Harness} {
+		if code, e := in.Buy(act, "evil"); code != http.StatusForbidden || e != api.ErrorCodeBlocked {
+			t.Fatalf("blacklisted user at %s: %d %s", in.ShopperURL, code, e)
 		}
 	}
-	if code, e := s.buy(act, "good"); code != http.StatusAccepted {
+	if code, e := s.Buy(act, "good"); code != http.StatusAccepted {
 		t.Fatalf("a user not blacklisted: %d %s", code, e)
 	}
 	// A range: every address in it, here the test's own loopback.
-	if code, body := s.call("POST", s.adminURL()+"/admin/v1/blacklist", adminToken, map[string]any{"ips": []string{"127.0.0.9/8"}}); code != http.StatusOK {
-		t.Fatalf("blacklist a range: %d %v", code, body)
+	if r := saletest.Got(s.Admin.AddToBlacklistWithResponse(ctx, api.BlacklistChange{IPs: []string{"127.0.0.9/8"}})); r.StatusCode() != http.StatusOK {
+		t.Fatalf("blacklist a range: %s", saletest.Show(r))
 	}
 	time.Sleep(time.Second)
-	if code, e := s.buyAt(b.shopper, act, "inrange"); code != http.StatusForbidden || e != "blocked" {
+	if code, e := b.Buy(act, "inrange"); code != http.StatusForbidden || e != api.ErrorCodeBlocked {
 		t.Fatalf("a user from a blacklisted range: %d %s", code, e)
 	}
-	if code, body := s.call("DELETE", s.adminURL()+"/admin/v1/blacklist", adminToken, map[string]any{"ips": []string{"127.0.0.0/8"}}); code != http.StatusOK {
-		t.Fatalf("unblacklist the range: %d %v", code, body)
+	if r := saletest.Got(s.Admin.RemoveFromBlacklistWithResponse(ctx, api.BlacklistChange{IPs: []string{"127.0.0.0/8"}})); r.StatusCode() != http.StatusOK {
+		t.Fatalf("unblacklist the range: %s", saletest.Show(r))
 	}
 	time.Sleep(time.Second)
-	if code, e := s.buyAt(b.shopper, act, "inrange"); code != http.StatusAccepted {
+	if code, e := b.Buy(act, "inrange"); code != http.StatusAccepted {
 		t.Fatalf("a user from a range taken off: %d %s", code, e)
 	}
-	for _, bad := range []map[string]any{{"users": []string{"a-b"}}, {"ips": []string{"999.1.1.1"}}, {"ips": []string{"10.0.0.0/33"}}, {}} {
-		if code, body := s.call("POST", s.adminURL()+"/admin/v1/blacklist", adminToken, bad); code != http.StatusBadRequest {
-			t.Fatalf("blacklist %v: %d %v", bad, code, body)
+	for _, bad := range []api.BlacklistChange{{Users: []string{"a-b"}}, {IPs: []string{"999.1.1.1"}}, {IPs: []string{"10.0.0.0/33"}}, {}} {
+		if r := saletest.Got(s.Admin.AddToBlacklistWithResponse(ctx, bad)); r.StatusCode() != http.StatusBadRequest {
+			t.Fatalf("blacklist %+v: %s", bad, saletest.Show(r))
 		}
 	}
-	if code, body := s.call("DELETE", s.adminURL()+"/admin/v1/blacklist", adminToken, map[string]any{"users": []string{"evil"}}); code != http.StatusOK {
-		t.Fatalf("unblacklist: %d %v", code, body)
+	if r := saletest.Got(s.Admin.RemoveFromBlacklistWithResponse(ctx, api.BlacklistChange{Users: []string{"evil"}})); r.StatusCode() != http.StatusOK {
+		t.Fatalf("unblacklist: %s", saletest.Show(r))
 	}
 	time.Sleep(time.Second)
-	if code, e := s.buyAt(b.shopper, act, "evil"); code != http.StatusAccepted {
+	if code, e := b.Buy(act, "evil"); code != http.StatusAccepted {
 		t.Fatalf("user taken off the blacklist: %d %s", code, e)
 	}
-	s.call("DELETE", s.adminURL()+"/admin/v1/blacklist", adminToken, map[string]any{"ips": []string{"198.51.100.9"}})
-	s.settle(act, 15*time.Second)
+	s.Admin.RemoveFromBlacklistWithResponse(ctx, api.BlacklistChange{IPs: []string{"198.51.100.9"}})
+	s.SettleStores(act, 15*time.Second)
 }
 
 // TestForwardedFor: X-Forwarded-For is read only from a trusted proxy; a
@@ -143,19 +145,21 @@ func TestBlacklist(t *testing.T) {
 func TestForwardedFor(t *testing.T) {
 	s := newStack(t)
 	proxied := s.addFlashsale("flashsale-proxied", "FLASHSALE_TRUSTED_PROXIES=127.0.0.1")
-	act := s.newActivity(10)
-	if code, body := s.call("POST", s.adminURL()+"/admin/v1/blacklist", adminToken, map[string]any{"ips": []string{"198.51.100.7"}}); code != http.StatusOK {
-		t.Fatalf("blacklist: %d %v", code, body)
+	act := s.NewActivity(10)
+	ctx, blocked := t.Context(), api.BlacklistChange{IPs: []string{"198.51.100.7"}}
+	if r := saletest.Got(s.Admin.AddToBlacklistWithResponse(ctx, blocked)); r.StatusCode() != http.StatusOK {
+		t.Fatalf("blacklist: %s", saletest.Show(r))
 	}
-	defer s.call("DELETE", s.adminURL()+"/admin/v1/blacklist", adminToken, map[string]any{"ips": []string{"198.51.100.7"}})
+	defer s.Admin.RemoveFromBlacklistWithResponse(ctx, blocked)
 	time.Sleep(time.Second)
-	if code, e := s.buyAt(s.shopperURL(), act, "spoofer", "X-Forwarded-For", "198.51.100.7"); code != http.StatusAccepted {
+	forwarded := &api.BuyParams{XForwardedFor: &blocked.IPs[0]}
+	if code, e := s.BuyWith(act, s.Token("spoofer"), forwarded); code != http.StatusAccepted {
 		t.Fatalf("spoofed header from an untrusted peer: %d %s, want it ignored", code, e)
 	}
-	if code, e := s.buyAt(proxied.shopper, act, "proxied", "X-Forwarded-For", "198.51.100.7"); code != http.StatusForbidden || e != "blocked" {
+	if code, e := proxied.BuyWith(act, s.Token("proxied"), forwarded); code != http.StatusForbidden || e != api.ErrorCodeBlocked {
 		t.Fatalf("blacklisted client behind a trusted proxy: %d %s", code, e)
 	}
-	s.settle(act, 15*time.Second)
+	s.SettleStores(act, 15*time.Second)
 }
 
 // TestRateLimits: the per-user limit is shared by every instance; the
@@ -163,27 +167,20 @@ func TestForwardedFor(t *testing.T) {
 func TestRateLimits(t *testing.T) {
 	s := newStack(t, "FLASHSALE_RATE_PER_USER=2")
 	b := s.addFlashsale("flashsale-b")
-	act := s.newActivity(10)
+	act := s.NewActivity(10)
 	// Align to the start of a second so that the three buys share a window.
 	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
-	s.buyAt(s.shopperURL(), act, "eager")
-	s.buyAt(b.shopper, act, "eager")
-	body := strings.NewReader(fmt.Sprintf(`{"secret":%q}`, s.secret(act, "eager")))
-	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/activities/%d/buy", s.shopperURL(), act), body)
-	req.Header.Set("Authorization", "Bearer "+token("eager"))
-	resp, err := s.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "1" {
-		t.Fatalf("third buy in a second: %d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	s.Buy(act, "eager")
+	b.Buy(act, "eager")
+	r := saletest.Got(s.Shopper.BuyWithResponse(t.Context(), act, nil, api.BuyRequest{Secret: s.Secret(act, "eager")}, s.As("eager")))
+	if r.StatusCode() != http.StatusTooManyRequests || r.Headers429.RetryAfter != 1 {
+		t.Fatalf("third buy in a second: %s (Retry-After %q)", saletest.Show(r), r.HTTPResponse.Header.Get("Retry-After"))
 	}
 	time.Sleep(1100 * time.Millisecond)
-	if code, e := s.buy(act, "eager"); code != http.StatusConflict || e != "already_purchased" {
+	if code, e := s.Buy(act, "eager"); code != http.StatusConflict || e != api.ErrorCodeAlreadyPurchased {
 		t.Fatalf("a buy in the next second: %d %s", code, e)
 	}
-	s.settle(act, 15*time.Second)
+	s.SettleStores(act, 15*time.Second)
 }
 
 // TestRedisDown: with its Redis gone, flashsale answers buys 503 and, once
@@ -199,34 +196,37 @@ func TestRedisDown(t *testing.T) {
 	startProc(t, redis)
 	own := s.addFlashsale("flashsale-own-redis", "REDIS_ADDR=127.0.0.1:"+itoa(port), "REDIS_DB=0")
 	defer redis.Kill()
-	act := s.newActivityOn(own.admin, 10, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
-	if code, e := s.buyAt(own.shopper, act, "before"); code != http.StatusAccepted {
+	act := own.NewActivity(10)
+	if code, e := own.Buy(act, "before"); code != http.StatusAccepted {
 		t.Fatalf("buy with Redis up: %d %s", code, e)
 	}
 	redis.Kill()
 	for i := 0; i < 5; i++ {
-		if code, e := s.buyAt(own.shopper, act, fmt.Sprintf("down%d", i)); code != http.StatusServiceUnavailable || e != "unavailable" {
+		if code, e := own.Buy(act, fmt.Sprintf("down%d", i)); code != http.StatusServiceUnavailable || e != api.ErrorCodeUnavailable {
 			t.Fatalf("buy %d with Redis down: %d %s", i, code, e)
 		}
 	}
 	start := time.Now()
-	if code, e := s.buyAt(own.shopper, act, "fast"); code != http.StatusServiceUnavailable || e != "unavailable" {
+	if code, e := own.Buy(act, "fast"); code != http.StatusServiceUnavailable || e != api.ErrorCodeUnavailable {
 		t.Fatalf("buy with the breaker open: %d %s", code, e)
 	}
 	if d := time.Since(start); d > 200*time.Millisecond {
 		t.Fatalf("the breaker answered in %s", d)
 	}
-	if code, body := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d", own.shopper, act), "", nil); code != http.StatusOK || body["id"] == nil {
-		t.Fatalf("activity page with Redis down: %d %v", code, body)
+	ctx := t.Context()
+	if r := saletest.Got(own.Shopper.GetActivityWithResponse(ctx, act)); r.StatusCode() != http.StatusOK || r.JSON200.ID != act {
+		t.Fatalf("activity page with Redis down: %s", saletest.Show(r))
 	}
 	// Not ready, said without a log line: flashsale asks its own /readyz
 	// every second (dtmclient.HurryWhenReady), and so do load balancers.
 	// The shopper port says only that; the admin listener names the store.
-	if code, body := s.call("GET", own.shopper+"/readyz", "", nil); code != http.StatusServiceUnavailable || body["error"] != "unavailable" || body["message"] != "not ready" {
-		t.Fatalf("shopper /readyz with Redis down: %d %v, want 503 unavailable, not ready", code, body)
+	if r := saletest.Got(own.Shopper.ReadyzWithResponse(ctx)); r.StatusCode() != http.StatusServiceUnavailable ||
+		r.JSON503.Error != api.ErrorCodeUnavailable || r.JSON503.Message != "not ready" {
+		t.Fatalf("shopper /readyz with Redis down: %s, want 503 unavailable, not ready", saletest.Show(r))
 	}
-	if code, body := s.call("GET", own.admin+"/readyz", "", nil); code != http.StatusServiceUnavailable || body["error"] != "unavailable" || !strings.HasPrefix(fmt.Sprint(body["message"]), "redis: ") {
-		t.Fatalf("admin /readyz with Redis down: %d %v, want 503 unavailable naming redis", code, body)
+	if r := saletest.Got(own.Admin.ReadyzWithResponse(ctx)); r.StatusCode() != http.StatusServiceUnavailable ||
+		r.JSON503.Error != api.ErrorCodeUnavailable || !strings.HasPrefix(r.JSON503.Message, "redis: ") {
+		t.Fatalf("admin /readyz with Redis down: %s, want 503 unavailable naming redis", saletest.Show(r))
 	}
 	if l := own.proc.Lines(`"path":"/readyz"`); len(l) > 0 {
 		t.Fatalf("%d log lines for /readyz with Redis down, the first: %s", len(l), l[0])
@@ -238,8 +238,8 @@ func TestRedisDown(t *testing.T) {
 // rest get 429 with Retry-After, and the sale still sells every unit once.
 func TestAdmission(t *testing.T) {
 	s := newStack(t, "FLASHSALE_ADMISSION_FACTOR=4")
-	act := s.newActivity(20)
-	s.buy(act, "opener") // the instance learns the remaining units by polling
+	act := s.NewActivity(20)
+	s.Buy(act, "opener") // the instance learns the remaining units by polling
 	time.Sleep(100 * time.Millisecond)
 	var got outcomes
 	var wg sync.WaitGroup
@@ -249,11 +249,9 @@ func TestAdmission(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			user := fmt.Sprintf("crowd%d", i)
-			sec := s.secret(act, user)
+			sec := s.Secret(act, user)
 			<-start
-			code, body := s.call("POST", s.buyURL(act), token(user), map[string]any{"secret": sec})
-			e, _ := body["error"].(string)
-			got.add(code, e)
+			got.add(saletest.Outcome(s.Shopper.BuyWithResponse(t.Context(), act, nil, api.BuyRequest{Secret: sec}, s.As(user))))
 		}(i)
 	}
 	// The dtm server paused, every buy past the door waits at Prepare, so
@@ -271,7 +269,7 @@ func TestAdmission(t *testing.T) {
 	if past := got.m["202 "] + got.m["409 sold_out"]; past > 4*19 {
 		t.Fatalf("%d buys past the door, want at most 4 x 19 remaining units = 76: %v", past, got.m)
 	}
-	r := s.settle(act, 20*time.Second)
+	r := s.SettleStores(act, 20*time.Second)
 	if r.LiveOrders != 20 || r.RedisStock != 0 {
 		t.Fatalf("after settlement: %s", r)
 	}

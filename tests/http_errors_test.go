@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale/auth"
+	"github.com/flashsale/flashsale/internal/api"
+	"github.com/flashsale/flashsale/internal/saletest"
 )
 
 // TestBadRequests sends every malformed or unauthorized request of the
@@ -15,79 +17,141 @@ import (
 // nothing changed: Redis stock, orders and dtm messages of the activity.
 func TestBadRequests(t *testing.T) {
 	s := newStack(t)
-	open := s.newActivity(10)
-	upcoming := s.newActivityAt(10, time.Now().Add(time.Hour), time.Now().Add(2*time.Hour))
-	ended := s.newActivityAt(10, time.Now().Add(-2*time.Hour), time.Now().Add(-time.Hour))
-	good := token("alice")
-	buy := func(act int64) string { return s.buyURL(act) }
+	open := s.NewActivity(10)
+	upcoming := s.NewActivityAt(10, time.Now().Add(time.Hour), time.Now().Add(2*time.Hour))
+	ended := s.NewActivityAt(10, time.Now().Add(-2*time.Hour), time.Now().Add(-time.Hour))
+	ctx, good := t.Context(), s.As("alice")
+	// A call is one request of the table, made when its test runs.
+	type call = func() (int, api.Error)
+	buy := func(act int64, secret string, editors ...api.RequestEditorFn) call {
+		return func() (int, api.Error) {
+			return saletest.ErrorOf(s.Shopper.BuyWithResponse(ctx, act, nil, api.BuyRequest{Secret: secret}, editors...))
+		}
+	}
+	buyBytes := func(body string, editors ...api.RequestEditorFn) call {
+		return func() (int, api.Error) {
+			return saletest.ErrorOf(s.Shopper.BuyWithBodyWithResponse(ctx, open, nil, "application/json", strings.NewReader(body), editors...))
+		}
+	}
+	// shopper sends what the typed client cannot: a malformed path.
+	shopper := func(path string) call {
+		return func() (int, api.Error) { return s.Raw("POST", s.shopperURL()+path, []byte("{}"), good) }
+	}
+	secret := func(act int64, editors ...api.RequestEditorFn) call {
+		return func() (int, api.Error) {
+			return saletest.ErrorOf(s.Shopper.GetSecretWithResponse(ctx, act, nil, editors...))
+		}
+	}
+	order := func(act int64, editors ...api.RequestEditorFn) call {
+		return func() (int, api.Error) { return saletest.ErrorOf(s.Shopper.GetOrderWithResponse(ctx, act, editors...)) }
+	}
+	challenge := func(act int64, editors ...api.RequestEditorFn) call {
+		return func() (int, api.Error) {
+			return saletest.ErrorOf(s.Shopper.GetChallengeWithResponse(ctx, act, editors...))
+		}
+	}
+	newProduct := func(c *api.ClientWithResponses, body string, editors ...api.RequestEditorFn) call {
+		return func() (int, api.Error) {
+			return saletest.ErrorOf(c.CreateProductWithBodyWithResponse(ctx, "application/json", strings.NewReader(body), editors...))
+		}
+	}
+	// activity creates an activity of total units, open for an hour, with
+	// edit's change: the field under test.
+	activity := func(total int, edit func(*api.NewActivity)) call {
+		a := api.NewActivity{Name: "x", ProductID: 1, Price: 1, Total: total, StartAt: time.Now().UTC(), EndAt: time.Now().Add(time.Hour).UTC()}
+		edit(&a)
+		return func() (int, api.Error) { return saletest.ErrorOf(s.Admin.CreateActivityWithResponse(ctx, a)) }
+	}
+	branch := api.CreateOrderParams{GID: "flash-sale-1-alice", TransType: "msg", BranchID: "01", Op: "action"}
 	big := "{\"name\":\"" + strings.Repeat("a", 2<<20) + "\"}"
 	tests := []struct {
-		name, method, url, token string
-		body                     any
-		status                   int
-		code                     string
+		name   string
+		do     call
+		status int
+		code   api.ErrorCode
 	}{
-		{"NoToken", "POST", buy(open), "", "{}", 401, "unauthorized"},
-		{"ExpiredToken", "POST", buy(open), auth.Mint(jwtSecret, "alice", time.Now().Add(-2*time.Hour), time.Hour), "{}", 401, "unauthorized"},
-		{"WrongKey", "POST", buy(open), auth.Mint("another-secret-0123456789", "alice", time.Now(), time.Hour), "{}", 401, "unauthorized"},
-		{"AlgNone", "POST", buy(open), "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSIsImV4cCI6NDEwMjQ0NDgwMH0.", "{}", 401, "unauthorized"},
-		{"UnknownActivity", "POST", buy(999999), good, "{}", 404, "not_found"},
-		{"ActivityIDNotANumber", "POST", s.shopperURL() + "/api/v1/activities/abc/buy", good, "{}", 404, "not_found"},
-		{"ActivityIDWithBraces", "POST", s.shopperURL() + "/api/v1/activities/%7Bfs:1%7D/buy", good, "{}", 404, "not_found"},
-		{"ActivityIDNegative", "POST", s.shopperURL() + "/api/v1/activities/-1/buy", good, "{}", 404, "not_found"},
-		{"BeforeStart", "POST", buy(upcoming), good, "{}", 403, "not_started"},
-		{"AfterEnd", "POST", buy(ended), good, "{}", 410, "ended"},
-		{"MalformedJSON", "POST", buy(open), good, "{\"secret\":", 400, "bad_request"},
-		{"NoSecret", "POST", buy(open), good, "{}", 403, "bad_secret"},
-		{"EmptyBody", "POST", buy(open), good, nil, 403, "bad_secret"},
-		{"WrongSecret", "POST", buy(open), good, map[string]any{"secret": "AAAAAAAAAAAAAAAAAAAAAA"}, 403, "bad_secret"},
-		{"AnotherUsersSecret", "POST", buy(open), good, map[string]any{"secret": s.secret(open, "mallory")}, 403, "bad_secret"},
-		{"SecretOfAnotherActivity", "POST", buy(open), good, map[string]any{"secret": s.secret(s.newActivity(1), "alice")}, 403, "bad_secret"},
-		{"SecretNoToken", "GET", fmt.Sprintf("%s/api/v1/activities/%d/secret", s.shopperURL(), open), "", nil, 401, "unauthorized"},
-		{"SecretBeforeStart", "GET", fmt.Sprintf("%s/api/v1/activities/%d/secret", s.shopperURL(), upcoming), good, nil, 403, "not_started"},
-		{"SecretAfterEnd", "GET", fmt.Sprintf("%s/api/v1/activities/%d/secret", s.shopperURL(), ended), good, nil, 410, "ended"},
-		{"SecretUnknownActivity", "GET", s.shopperURL() + "/api/v1/activities/999999/secret", good, nil, 404, "not_found"},
-		{"TenKilobyteSecret", "POST", buy(open), good, map[string]any{"secret": strings.Repeat("x", 10<<10)}, 403, "bad_secret"},
-		{"TenKilobyteActivityID", "POST", s.shopperURL() + "/api/v1/activities/" + strings.Repeat("9", 10<<10) + "/buy", good, "{}", 404, "not_found"},
-		{"ActivityIDWithNewline", "POST", s.shopperURL() + "/api/v1/activities/1%0A/buy", good, "{}", 404, "not_found"},
-		{"ActivityIDWithStar", "POST", s.shopperURL() + "/api/v1/activities/*/buy", good, "{}", 404, "not_found"},
-		{"UserIDInBodyDiffers", "POST", buy(open), good, map[string]any{"user_id": "mallory", "secret": s.secret(open, "mallory")}, 403, "bad_secret"},
-		{"JSONArray", "POST", buy(open), good, "[1,2]", 400, "bad_request"},
-		{"TooLarge", "POST", buy(open), good, "{\"secret\":\"" + strings.Repeat("a", 2<<20) + "\"}", 413, "too_large"},
-		{"OrderNoToken", "GET", s.orderURL(open), "", nil, 401, "unauthorized"},
-		{"OrderUnknownActivity", "GET", s.orderURL(999999), good, nil, 404, "not_found"},
-		{"OrderBranchOnShopperPort", "POST", s.shopperURL() + "/internal/orders/create?gid=flash-sale-1-alice&trans_type=msg&branch_id=01&op=action", "", map[string]any{"activity_id": open, "user_id": "alice", "product_id": 1, "price": 1}, 404, "not_found"},
-		{"BackCheckOnShopperPort", "GET", s.shopperURL() + "/internal/dtm/query-prepared?gid=flash-sale-1-alice", "", nil, 404, "not_found"},
-		{"AdjustBranchOnShopperPort", "POST", s.shopperURL() + fmt.Sprintf("/internal/stock/adjust?gid=flash-sale-stock-%d-add5-x&trans_type=msg&branch_id=01&op=action", open), "", map[string]any{"activity_id": open, "delta": 5}, 404, "not_found"},
-		{"AdjustBackCheckOnShopperPort", "GET", s.shopperURL() + fmt.Sprintf("/internal/dtm/stock-query?gid=flash-sale-stock-%d-remove5-x", open), "", nil, 404, "not_found"},
-		{"AdjustOnShopperPort", "POST", s.shopperURL() + fmt.Sprintf("/admin/v1/activities/%d/stock", open), adminToken, map[string]any{"delta": 5, "request_id": "x"}, 404, "not_found"},
-		{"CancelOnShopperPort", "POST", s.shopperURL() + fmt.Sprintf("/admin/v1/activities/%d/cancel", open), adminToken, nil, 404, "not_found"},
-		{"AdminOnShopperPort", "POST", s.shopperURL() + "/admin/v1/products", adminToken, "{}", 404, "not_found"},
-		{"AdminWithShopperToken", "GET", fmt.Sprintf("%s/admin/v1/activities/%d/stats", s.adminURL(), open), good, nil, 401, "unauthorized"},
-		{"AdminNoToken", "POST", s.adminURL() + "/admin/v1/products", "", "{}", 401, "unauthorized"},
-		{"ProductMissingName", "POST", s.adminURL() + "/admin/v1/products", adminToken, map[string]any{"price": 10}, 400, "bad_request"},
-		{"ActivityUnknownProduct", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
-			"name": "x", "product_id": 999999, "price": 1, "total": 1,
-			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 404, "not_found"},
-		{"ActivityEndBeforeStart", "POST", s.adminURL() + "/admin/v1/activities", adminToken, map[string]any{
-			"name": "x", "product_id": 1, "price": 1, "total": 1,
-			"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}, 400, "bad_request"},
-		{"ActivityTooManyShards", "POST", s.adminURL() + "/admin/v1/activities", adminToken, badActivity(100, "shards", 65), 400, "bad_request"},
-		{"ActivityNegativeShards", "POST", s.adminURL() + "/admin/v1/activities", adminToken, badActivity(100, "shards", -1), 400, "bad_request"},
-		{"ActivityMoreShardsThanUnits", "POST", s.adminURL() + "/admin/v1/activities", adminToken, badActivity(2, "shards", 3), 400, "bad_request"},
-		{"ActivityShardsNotANumber", "POST", s.adminURL() + "/admin/v1/activities", adminToken, badActivity(2, "shards", "four"), 400, "bad_request"},
-		{"ActivityChallengeTooHard", "POST", s.adminURL() + "/admin/v1/activities", adminToken, badActivity(2, "challenge_difficulty", 25), 400, "bad_request"},
-		{"ActivityChallengeNegative", "POST", s.adminURL() + "/admin/v1/activities", adminToken, badActivity(2, "challenge_difficulty", -1), 400, "bad_request"},
-		{"ActivityFairStartTooLong", "POST", s.adminURL() + "/admin/v1/activities", adminToken, badActivity(2, "fair_start_ms", 5001), 400, "bad_request"},
-		{"ActivityFairStartNegative", "POST", s.adminURL() + "/admin/v1/activities", adminToken, badActivity(2, "fair_start_ms", -1), 400, "bad_request"},
-		{"BlacklistBadRange", "POST", s.adminURL() + "/admin/v1/blacklist", adminToken, map[string]any{"ips": []string{"10.0.0.0/33"}}, 400, "bad_request"},
-		{"ChallengeNoToken", "GET", fmt.Sprintf("%s/api/v1/activities/%d/challenge", s.shopperURL(), open), "", nil, 401, "unauthorized"},
-		{"ChallengeUnknownActivity", "GET", s.shopperURL() + "/api/v1/activities/999999/challenge", good, nil, 404, "not_found"},
-		{"StatsUnknownActivity", "GET", s.adminURL() + "/admin/v1/activities/999999/stats", adminToken, nil, 404, "not_found"},
+		{"NoToken", buy(open, ""), 401, api.ErrorCodeUnauthorized},
+		{"ExpiredToken", buy(open, "", api.Bearer(auth.Mint(jwtSecret, "alice", time.Now().Add(-2*time.Hour), time.Hour))), 401, api.ErrorCodeUnauthorized},
+		{"WrongKey", buy(open, "", api.Bearer(auth.Mint("another-secret-0123456789", "alice", time.Now(), time.Hour))), 401, api.ErrorCodeUnauthorized},
+		{"AlgNone", buy(open, "", api.Bearer("eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSIsImV4cCI6NDEwMjQ0NDgwMH0.")), 401, api.ErrorCodeUnauthorized},
+		{"UnknownActivity", buy(999999, "", good), 404, api.ErrorCodeNotFound},
+		{"ActivityIDNotANumber", shopper("/api/v1/activities/abc/buy"), 404, api.ErrorCodeNotFound},
+		{"ActivityIDWithBraces", shopper("/api/v1/activities/%7Bfs:1%7D/buy"), 404, api.ErrorCodeNotFound},
+		{"ActivityIDNegative", buy(-1, "", good), 404, api.ErrorCodeNotFound},
+		{"BeforeStart", buy(upcoming, "", good), 403, api.ErrorCodeNotStarted},
+		{"AfterEnd", buy(ended, "", good), 410, api.ErrorCodeEnded},
+		{"MalformedJSON", buyBytes("{\"secret\":", good), 400, api.ErrorCodeBadRequest},
+		{"NoSecret", buy(open, "", good), 403, api.ErrorCodeBadSecret},
+		{"EmptyBody", buyBytes("", good), 403, api.ErrorCodeBadSecret},
+		{"WrongSecret", buy(open, "AAAAAAAAAAAAAAAAAAAAAA", good), 403, api.ErrorCodeBadSecret},
+		{"AnotherUsersSecret", buy(open, s.Secret(open, "mallory"), good), 403, api.ErrorCodeBadSecret},
+		{"SecretOfAnotherActivity", buy(open, s.Secret(s.NewActivity(1), "alice"), good), 403, api.ErrorCodeBadSecret},
+		{"SecretNoToken", secret(open), 401, api.ErrorCodeUnauthorized},
+		{"SecretBeforeStart", secret(upcoming, good), 403, api.ErrorCodeNotStarted},
+		{"SecretAfterEnd", secret(ended, good), 410, api.ErrorCodeEnded},
+		{"SecretUnknownActivity", secret(999999, good), 404, api.ErrorCodeNotFound},
+		{"TenKilobyteSecret", buy(open, strings.Repeat("x", 10<<10), good), 403, api.ErrorCodeBadSecret},
+		{"TenKilobyteActivityID", shopper("/api/v1/activities/" + strings.Repeat("9", 10<<10) + "/buy"), 404, api.ErrorCodeNotFound},
+		{"ActivityIDWithNewline", shopper("/api/v1/activities/1%0A/buy"), 404, api.ErrorCodeNotFound},
+		{"ActivityIDWithStar", shopper("/api/v1/activities/*/buy"), 404, api.ErrorCodeNotFound},
+		{"UserIDInBodyDiffers", buyBytes(fmt.Sprintf(`{"user_id":"mallory","secret":%q}`, s.Secret(open, "mallory")), good), 403, api.ErrorCodeBadSecret},
+		{"JSONArray", buyBytes("[1,2]", good), 400, api.ErrorCodeBadRequest},
+		{"TooLarge", buyBytes("{\"secret\":\""+strings.Repeat("a", 2<<20)+"\"}", good), 413, api.ErrorCodeTooLarge},
+		{"OrderNoToken", order(open), 401, api.ErrorCodeUnauthorized},
+		{"OrderUnknownActivity", order(999999, good), 404, api.ErrorCodeNotFound},
+		{"OrderBranchOnShopperPort", func() (int, api.Error) {
+			return saletest.ErrorOf(s.Shopper.CreateOrderWithResponse(ctx, &branch, api.OrderRequest{ActivityID: open, UserID: "alice", ProductID: 1, Price: 1}))
+		}, 404, api.ErrorCodeNotFound},
+		{"BackCheckOnShopperPort", func() (int, api.Error) {
+			return saletest.ErrorOf(s.Shopper.QueryPurchaseWithResponse(ctx, &api.QueryPurchaseParams{GID: "flash-sale-1-alice"}))
+		}, 404, api.ErrorCodeNotFound},
+		{"AdjustBranchOnShopperPort", func() (int, api.Error) {
+			params := api.ApplyStockChangeParams{GID: fmt.Sprintf("flash-sale-stock-%d-add5-x", open), TransType: "msg", BranchID: "01", Op: "action"}
+			return saletest.ErrorOf(s.Shopper.ApplyStockChangeWithResponse(ctx, &params, api.AdjustRequest{ActivityID: open, Delta: 5}))
+		}, 404, api.ErrorCodeNotFound},
+		{"AdjustBackCheckOnShopperPort", func() (int, api.Error) {
+			params := api.QueryStockChangeParams{GID: fmt.Sprintf("flash-sale-stock-%d-remove5-x", open)}
+			return saletest.ErrorOf(s.Shopper.QueryStockChangeWithResponse(ctx, &params))
+		}, 404, api.ErrorCodeNotFound},
+		{"AdjustOnShopperPort", func() (int, api.Error) {
+			return saletest.ErrorOf(s.Shopper.AdjustStockWithResponse(ctx, open, api.StockChange{Delta: 5, RequestID: "x"}, api.Bearer(adminToken)))
+		}, 404, api.ErrorCodeNotFound},
+		{"CancelOnShopperPort", func() (int, api.Error) {
+			return saletest.ErrorOf(s.Shopper.CancelActivityWithResponse(ctx, open, api.Bearer(adminToken)))
+		}, 404, api.ErrorCodeNotFound},
+		{"AdminOnShopperPort", newProduct(s.Shopper, "{}", api.Bearer(adminToken)), 404, api.ErrorCodeNotFound},
+		{"AdminWithShopperToken", func() (int, api.Error) { return saletest.ErrorOf(s.Admin.GetStatsWithResponse(ctx, open, good)) }, 401, api.ErrorCodeUnauthorized},
+		{"AdminNoToken", newProduct(s.Admin, "{}", saletest.NoToken), 401, api.ErrorCodeUnauthorized},
+		{"ProductMissingName", newProduct(s.Admin, `{"price":10}`), 400, api.ErrorCodeBadRequest},
+		{"ActivityUnknownProduct", activity(1, func(a *api.NewActivity) { a.ProductID = 999999 }), 404, api.ErrorCodeNotFound},
+		{"ActivityEndBeforeStart", activity(1, func(a *api.NewActivity) { a.EndAt = time.Now().Add(-time.Hour).UTC() }), 400, api.ErrorCodeBadRequest},
+		{"ActivityTooManyShards", activity(100, func(a *api.NewActivity) { a.Shards = 65 }), 400, api.ErrorCodeBadRequest},
+		{"ActivityNegativeShards", activity(100, func(a *api.NewActivity) { a.Shards = -1 }), 400, api.ErrorCodeBadRequest},
+		{"ActivityMoreShardsThanUnits", activity(2, func(a *api.NewActivity) { a.Shards = 3 }), 400, api.ErrorCodeBadRequest},
+		{"ActivityShardsNotANumber", func() (int, api.Error) {
+			body := fmt.Sprintf(`{"name":"x","product_id":1,"price":1,"total":2,"shards":"four","start_at":%q,"end_at":%q}`,
+				time.Now().UTC().Format(time.RFC3339), time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+			return saletest.ErrorOf(s.Admin.CreateActivityWithBodyWithResponse(ctx, "application/json", strings.NewReader(body)))
+		}, 400, api.ErrorCodeBadRequest},
+		{"ActivityChallengeTooHard", activity(2, func(a *api.NewActivity) { a.ChallengeDifficulty = 25 }), 400, api.ErrorCodeBadRequest},
+		{"ActivityChallengeNegative", activity(2, func(a *api.NewActivity) { a.ChallengeDifficulty = -1 }), 400, api.ErrorCodeBadRequest},
+		{"ActivityFairStartTooLong", activity(2, func(a *api.NewActivity) { a.FairStartMS = 5001 }), 400, api.ErrorCodeBadRequest},
+		{"ActivityFairStartNegative", activity(2, func(a *api.NewActivity) { a.FairStartMS = -1 }), 400, api.ErrorCodeBadRequest},
+		{"BlacklistBadRange", func() (int, api.Error) {
+			return saletest.ErrorOf(s.Admin.AddToBlacklistWithResponse(ctx, api.BlacklistChange{IPs: []string{"10.0.0.0/33"}}))
+		}, 400, api.ErrorCodeBadRequest},
+		{"ChallengeNoToken", challenge(open), 401, api.ErrorCodeUnauthorized},
+		{"ChallengeUnknownActivity", challenge(999999, good), 404, api.ErrorCodeNotFound},
+		{"StatsUnknownActivity", func() (int, api.Error) { return saletest.ErrorOf(s.Admin.GetStatsWithResponse(ctx, 999999)) }, 404, api.ErrorCodeNotFound},
 		// Every listener bounds bodies to 1 MiB (internal/serve), before any handler.
-		{"TooLargeAdmin", "POST", s.adminURL() + "/admin/v1/products", adminToken, big, 413, "too_large"},
-		{"TooLargeInternal", "POST", s.internalURL() + "/internal/stock/return?gid=flash-sale-cancel-1-alice&trans_type=msg&branch_id=01&op=action", "", big, 413, "too_large"},
-		{"TooLargeOrders", "POST", s.ordersURL() + "/internal/orders/create?gid=flash-sale-1-alice&trans_type=msg&branch_id=01&op=action", "", big, 413, "too_large"},
+		{"TooLargeAdmin", newProduct(s.Admin, big), 413, api.ErrorCodeTooLarge},
+		{"TooLargeInternal", func() (int, api.Error) {
+			params := api.ReturnStockParams{GID: "flash-sale-cancel-1-alice", TransType: "msg", BranchID: "01", Op: "action"}
+			return saletest.ErrorOf(s.Internal.ReturnStockWithBodyWithResponse(ctx, &params, "application/json", strings.NewReader(big)))
+		}, 413, api.ErrorCodeTooLarge},
+		{"TooLargeOrders", func() (int, api.Error) {
+			return saletest.ErrorOf(s.Orders.CreateOrderWithBodyWithResponse(ctx, &branch, "application/json", strings.NewReader(big)))
+		}, 413, api.ErrorCodeTooLarge},
 	}
 	// The table made its own activities; the requests below make none.
 	var activities int
@@ -96,12 +160,12 @@ func TestBadRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, body := s.call(tt.method, tt.url, tt.token, tt.body)
-			if code != tt.status || body["error"] != tt.code {
-				t.Fatalf("%s %s = %d %v, want %d %s", tt.method, tt.name, code, body, tt.status, tt.code)
+			code, e := tt.do()
+			if code != tt.status || e.Error != tt.code {
+				t.Fatalf("%s = %d %+v, want %d %s", tt.name, code, e, tt.status, tt.code)
 			}
-			if msg, _ := body["message"].(string); msg == "" {
-				t.Fatalf("error without a message: %v", body)
+			if e.Message == "" {
+				t.Fatalf("error without a message: %+v", e)
 			}
 		})
 	}
@@ -112,7 +176,7 @@ func TestBadRequests(t *testing.T) {
 		t.Fatalf("%d activities after the bad requests, %d before (%v)", after, activities, err)
 	}
 	for _, act := range []int64{open, upcoming, ended} {
-		r := s.settle(act, 5*time.Second)
+		r := s.SettleStores(act, 5*time.Second)
 		if r.RedisStock != 10 || r.LiveOrders != 0 || len(r.Messages) != 0 {
 			t.Fatalf("activity %d changed: %s", act, r)
 		}
@@ -123,14 +187,13 @@ func TestBadRequests(t *testing.T) {
 // change nothing; the purchase is one unit for the token's user.
 func TestIgnoredBodyFields(t *testing.T) {
 	s := newStack(t)
-	act := s.newActivity(10)
-	code, body := s.call("POST", s.buyURL(act), token("bob"),
-		map[string]any{"secret": s.secret(act, "bob"), "quantity": 5, "price": 1, "user_id": "mallory", "status": "paid"})
-	if code != http.StatusAccepted || body["gid"] != fmt.Sprintf("flash-sale-%d-bob", act) {
-		t.Fatalf("buy = %d %v", code, body)
+	act := s.NewActivity(10)
+	body := fmt.Sprintf(`{"secret":%q,"quantity":5,"price":1,"user_id":"mallory","status":"paid"}`, s.Secret(act, "bob"))
+	r := saletest.Got(s.Shopper.BuyWithBodyWithResponse(t.Context(), act, nil, "application/json", strings.NewReader(body), s.As("bob")))
+	if r.StatusCode() != http.StatusAccepted || r.JSON202.GID != fmt.Sprintf("flash-sale-%d-bob", act) {
+		t.Fatalf("buy = %s", saletest.Show(r))
 	}
-	r := s.settle(act, 10*time.Second)
-	if r.RedisStock != 9 || r.LiveOrders != 1 {
+	if r := s.SettleStores(act, 10*time.Second); r.RedisStock != 9 || r.LiveOrders != 1 {
 		t.Fatalf("after the buy: %s", r)
 	}
 	var user string
@@ -147,24 +210,16 @@ func TestIgnoredBodyFields(t *testing.T) {
 // secret) buys once.
 func TestReplayedPurchase(t *testing.T) {
 	s := newStack(t)
-	act := s.newActivity(10)
-	body := map[string]any{"secret": s.secret(act, "replayer")}
-	tok := token("replayer")
-	if code, b := s.call("POST", s.buyURL(act), tok, body); code != http.StatusAccepted {
-		t.Fatalf("first: %d %v", code, b)
+	act := s.NewActivity(10)
+	body, tok := api.BuyRequest{Secret: s.Secret(act, "replayer")}, s.As("replayer")
+	if r := saletest.Got(s.Shopper.BuyWithResponse(t.Context(), act, nil, body, tok)); r.StatusCode() != http.StatusAccepted {
+		t.Fatalf("first: %s", saletest.Show(r))
 	}
-	if code, b := s.call("POST", s.buyURL(act), tok, body); code != http.StatusConflict || b["error"] != "already_purchased" {
-		t.Fatalf("replay: %d %v", code, b)
+	if r := saletest.Got(s.Shopper.BuyWithResponse(t.Context(), act, nil, body, tok)); r.StatusCode() != http.StatusConflict || r.JSON409.Error != api.ErrorCodeAlreadyPurchased {
+		t.Fatalf("replay: %s", saletest.Show(r))
 	}
-	r := s.settle(act, 10*time.Second)
+	r := s.SettleStores(act, 10*time.Second)
 	if r.LiveOrders != 1 || r.RedisStock != 9 || len(r.Messages) != 1 {
 		t.Fatalf("after the replay: %s", r)
 	}
-}
-
-// badActivity is the body of an activity of total units, open for an
-// hour, with one field set to value: the field under test.
-func badActivity(total int, field string, value any) map[string]any {
-	return map[string]any{"name": "x", "product_id": 1, "price": 1, "total": total, field: value,
-		"start_at": time.Now().UTC().Format(time.RFC3339), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}
 }

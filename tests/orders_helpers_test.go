@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
+	"github.com/flashsale/flashsale/internal/api"
+	"github.com/flashsale/flashsale/internal/saletest"
 )
 
 // restartOrders kills the order service and starts it again with args and
@@ -28,44 +30,14 @@ func (s *stack) restartOrders(args []string, env ...string) {
 	startProc(s.t, s.orders)
 }
 
-// order returns user's order status in act and the order, as the shopper
-// API shows them.
-func (s *stack) order(act int64, user string) (string, map[string]any) {
-	s.t.Helper()
-	code, body := s.call("GET", s.orderURL(act), token(user), nil)
-	if code != http.StatusOK {
-		s.t.Fatalf("order of %s in %d: %d %v", user, act, code, body)
-	}
-	o, _ := body["order"].(map[string]any)
-	st, _ := body["status"].(string)
-	return st, o
-}
-
-// waitOrder polls user's order in act until its status is want and returns
-// the order.
-func (s *stack) waitOrder(act int64, user, want string, timeout time.Duration) map[string]any {
-	s.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		st, o := s.order(act, user)
-		if st == want {
-			return o
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("order of %s in %d is %q after %s, want %q: %v", user, act, st, timeout, want, o)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // buyOrder buys for user and waits for the order; it returns the order id
 // and when it expires.
 func (s *stack) buyOrder(act int64, user string) (int64, time.Time) {
 	s.t.Helper()
-	if code, e := s.buy(act, user); code != http.StatusAccepted {
+	if code, e := s.Buy(act, user); code != http.StatusAccepted {
 		s.t.Fatalf("buy for %s: %d %s", user, code, e)
 	}
-	o := s.waitOrder(act, user, "created", 10*time.Second)
+	o := s.WaitOrder(act, user, api.ShopperOrderStatusCreated, 10*time.Second)
 	// The order is visible as soon as the branch's transaction commits, a
 	// moment before dtm hears the branch's answer; callers that restart the
 	// order service next would cut that answer off and leave the message
@@ -76,16 +48,10 @@ func (s *stack) buyOrder(act int64, user string) (int64, time.Time) {
 			s.t.Fatalf("purchase %s: order created, message %s after 10s", gid, s.dtmStatus(gid))
 		}
 	}
-	exp, err := time.Parse(time.RFC3339Nano, fmt.Sprint(o["expires_at"]))
-	if err != nil {
-		s.t.Fatalf("order %v: expires_at: %v", o, err)
+	if o.ExpiresAt.IsZero() {
+		s.t.Fatalf("order %s: no expires_at", saletest.JSON(o))
 	}
-	return int64(o["id"].(float64)), exp
-}
-
-// pay pays order id as user and returns the status and body.
-func (s *stack) pay(id int64, user string) (int, map[string]any) {
-	return s.call("POST", fmt.Sprintf("%s/api/v1/orders/%d/pay", s.shopperURL(), id), token(user), nil)
+	return o.ID, o.ExpiresAt
 }
 
 // ledger counts what the simulated payment provider logged for order id:

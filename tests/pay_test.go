@@ -1,10 +1,12 @@
 package tests
 
 import (
-	"fmt"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/api"
+	"github.com/flashsale/flashsale/internal/saletest"
 )
 
 // TestPay: the shopper pays an order through the shopper port; the order
@@ -13,22 +15,22 @@ import (
 // hangs leaves the order unpaid, and paying again once it is back works.
 func TestPay(t *testing.T) {
 	s := newStack(t)
-	act := s.newActivity(10)
+	act := s.NewActivity(10)
 	id, _ := s.buyOrder(act, "payer")
 
 	t.Run("OK", func(t *testing.T) {
-		code, body := s.pay(id, "payer")
-		if code != http.StatusOK || body["status"] != "paid" || body["id"] != float64(id) || body["paid_at"] == nil {
-			t.Fatalf("pay = %d %v, want 200 with the paid order", code, body)
+		r := s.Pay(id, "payer")
+		if r.StatusCode() != http.StatusOK || r.JSON200.Status != api.OrderStatusPaid || r.JSON200.ID != id || r.JSON200.PaidAt.IsZero() {
+			t.Fatalf("pay = %s, want 200 with the paid order", saletest.Show(r))
 		}
-		if st, _ := s.order(act, "payer"); st != "paid" {
-			t.Fatalf("order status %q after paying", st)
+		if o := s.Order(act, "payer"); o.Status != api.ShopperOrderStatusPaid {
+			t.Fatalf("order status %q after paying", o.Status)
 		}
 	})
 	t.Run("Twice", func(t *testing.T) {
 		for i := 0; i < 2; i++ {
-			if code, body := s.pay(id, "payer"); code != http.StatusOK || body["status"] != "paid" {
-				t.Fatalf("paying again: %d %v", code, body)
+			if r := s.Pay(id, "payer"); r.StatusCode() != http.StatusOK || r.JSON200.Status != api.OrderStatusPaid {
+				t.Fatalf("paying again: %s", saletest.Show(r))
 			}
 		}
 		if charged, refunded, repeated := s.ledger(id); charged != 1 || refunded != 0 || repeated != 0 {
@@ -37,20 +39,28 @@ func TestPay(t *testing.T) {
 	})
 	t.Run("Errors", func(t *testing.T) {
 		other, _ := s.buyOrder(act, "bystander")
+		ctx, payer := t.Context(), s.As("payer")
+		pay := func(id int64, editors ...api.RequestEditorFn) func() (int, api.Error) {
+			return func() (int, api.Error) { return saletest.ErrorOf(s.Shopper.PayWithResponse(ctx, id, editors...)) }
+		}
 		for _, tc := range []struct {
-			name, url, token string
-			status           int
-			code             string
+			name   string
+			do     func() (int, api.Error)
+			status int
+			code   api.ErrorCode
 		}{
-			{"SomeoneElses", fmt.Sprintf("%s/api/v1/orders/%d/pay", s.shopperURL(), other), token("payer"), 404, "not_found"},
-			{"UnknownOrder", s.shopperURL() + "/api/v1/orders/999999/pay", token("payer"), 404, "not_found"},
-			{"OrderIDNotANumber", s.shopperURL() + "/api/v1/orders/abc/pay", token("payer"), 404, "not_found"},
-			{"NoToken", fmt.Sprintf("%s/api/v1/orders/%d/pay", s.shopperURL(), other), "", 401, "unauthorized"},
-			{"StockReturnOnShopperPort", s.shopperURL() + "/internal/stock/return", "", 404, "not_found"},
+			{"SomeoneElses", pay(other, payer), 404, api.ErrorCodeNotFound},
+			{"UnknownOrder", pay(999999, payer), 404, api.ErrorCodeNotFound},
+			{"OrderIDNotANumber", func() (int, api.Error) {
+				return s.Raw("POST", s.shopperURL()+"/api/v1/orders/abc/pay", nil, payer)
+			}, 404, api.ErrorCodeNotFound},
+			{"NoToken", pay(other), 401, api.ErrorCodeUnauthorized},
+			{"StockReturnOnShopperPort", func() (int, api.Error) {
+				return saletest.ErrorOf(s.Shopper.ReturnStockWithBodyWithResponse(ctx, &api.ReturnStockParams{}, "application/json", nil))
+			}, 404, api.ErrorCodeNotFound},
 		} {
-			code, body := s.call("POST", tc.url, tc.token, nil)
-			if code != tc.status || body["error"] != tc.code || body["message"] == "" {
-				t.Errorf("%s: %d %v, want %d %s", tc.name, code, body, tc.status, tc.code)
+			if code, e := tc.do(); code != tc.status || e.Error != tc.code || e.Message == "" {
+				t.Errorf("%s: %d %+v, want %d %s", tc.name, code, e, tc.status, tc.code)
 			}
 		}
 		if st, _ := dbOrder(t, act, "bystander"); st != "created" {
@@ -66,26 +76,25 @@ func TestPay(t *testing.T) {
 			oid, _ := s.buyOrder(act, user)
 			s.restartOrders([]string{"-payment-timeout", "1s"}, "PAYMENT_SIMULATE="+mode)
 			start := time.Now()
-			code, body := s.pay(oid, user)
-			if code != http.StatusServiceUnavailable || body["error"] != "unavailable" {
-				t.Fatalf("pay with the provider told to %s: %d %v, want 503 unavailable", mode, code, body)
+			if r := s.Pay(oid, user); r.StatusCode() != http.StatusServiceUnavailable || r.JSON503.Error != api.ErrorCodeUnavailable {
+				t.Fatalf("pay with the provider told to %s: %s, want 503 unavailable", mode, saletest.Show(r))
 			}
 			if d := time.Since(start); d > 5*time.Second {
 				t.Fatalf("the payment took %s with a 1 s provider timeout", d)
 			}
-			if st, _ := s.order(act, user); st != "created" {
-				t.Fatalf("order is %q after a failed payment, want created", st)
+			if o := s.Order(act, user); o.Status != api.ShopperOrderStatusCreated {
+				t.Fatalf("order is %q after a failed payment, want created", o.Status)
 			}
 			s.restartOrders(nil)
-			if code, body := s.pay(oid, user); code != http.StatusOK || body["status"] != "paid" {
-				t.Fatalf("paying once the provider is back: %d %v", code, body)
+			if r := s.Pay(oid, user); r.StatusCode() != http.StatusOK || r.JSON200.Status != api.OrderStatusPaid {
+				t.Fatalf("paying once the provider is back: %s", saletest.Show(r))
 			}
 			if charged, _, _ := s.ledger(oid); charged != 1 {
 				t.Fatalf("%d charges, want 1", charged)
 			}
 		})
 	}
-	r := s.settle(act, 15*time.Second)
+	r := s.SettleStores(act, 15*time.Second)
 	if r.LiveOrders != 4 || r.RedisStock != 6 || r.DBStock != 6 {
 		t.Fatalf("after settlement: %s", r)
 	}

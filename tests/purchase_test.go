@@ -6,6 +6,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/flashsale/flashsale/internal/api"
+	"github.com/flashsale/flashsale/internal/saletest"
 )
 
 // outcomes counts answers as "<status> <code>".
@@ -14,7 +17,7 @@ type outcomes struct {
 	m  map[string]int
 }
 
-func (o *outcomes) add(code int, e string) {
+func (o *outcomes) add(code int, e api.ErrorCode) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.m == nil {
@@ -25,14 +28,14 @@ func (o *outcomes) add(code int, e string) {
 
 func TestConcurrentDistinctUsers(t *testing.T) {
 	s := newStack(t)
-	act := s.newActivity(100)
+	act := s.NewActivity(100)
 	var got outcomes
 	var wg sync.WaitGroup
 	for i := 0; i < 400; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			got.add(s.buy(act, fmt.Sprintf("user%d", i)))
+			got.add(s.Buy(act, fmt.Sprintf("user%d", i)))
 		}(i)
 	}
 	wg.Wait()
@@ -40,7 +43,7 @@ func TestConcurrentDistinctUsers(t *testing.T) {
 	if fmt.Sprint(got.m) != fmt.Sprint(want) {
 		t.Fatalf("answers = %v, want %v", got.m, want)
 	}
-	r := s.settle(act, 30*time.Second)
+	r := s.SettleStores(act, 30*time.Second)
 	if r.LiveOrders != 100 || r.RedisStock != 0 || r.DBStock != 0 {
 		t.Fatalf("after settlement: %s", r)
 	}
@@ -48,7 +51,7 @@ func TestConcurrentDistinctUsers(t *testing.T) {
 
 func TestConcurrentAttemptsOfOneUser(t *testing.T) {
 	s := newStack(t)
-	act := s.newActivity(100)
+	act := s.NewActivity(100)
 	var got outcomes
 	var wg sync.WaitGroup
 	for u := 0; u < 50; u++ {
@@ -56,7 +59,7 @@ func TestConcurrentAttemptsOfOneUser(t *testing.T) {
 			wg.Add(1)
 			go func(u int) {
 				defer wg.Done()
-				got.add(s.buy(act, fmt.Sprintf("repeat%d", u)))
+				got.add(s.Buy(act, fmt.Sprintf("repeat%d", u)))
 			}(u)
 		}
 	}
@@ -65,7 +68,7 @@ func TestConcurrentAttemptsOfOneUser(t *testing.T) {
 	if fmt.Sprint(got.m) != fmt.Sprint(want) {
 		t.Fatalf("answers = %v, want %v", got.m, want)
 	}
-	r := s.settle(act, 30*time.Second)
+	r := s.SettleStores(act, 30*time.Second)
 	if r.LiveOrders != 50 || r.RedisStock != 50 || r.DBStock != 50 {
 		t.Fatalf("after settlement: %s", r)
 	}
@@ -73,52 +76,50 @@ func TestConcurrentAttemptsOfOneUser(t *testing.T) {
 
 func TestOrderStatus(t *testing.T) {
 	s := newStack(t)
-	act := s.newActivity(5)
-	code, body := s.call("GET", s.orderURL(act), token("watcher"), nil)
-	if code != http.StatusOK || body["status"] != "none" {
-		t.Fatalf("before buying: %d %v", code, body)
+	act := s.NewActivity(5)
+	if o := s.Order(act, "watcher"); o.Status != api.ShopperOrderStatusNone {
+		t.Fatalf("before buying: %s", saletest.JSON(o))
 	}
-	if code, e := s.buy(act, "watcher"); code != http.StatusAccepted {
+	if code, e := s.Buy(act, "watcher"); code != http.StatusAccepted {
 		t.Fatalf("buy: %d %s", code, e)
 	}
 	deadline := time.Now().Add(10 * time.Second)
+	var o api.ShopperOrder
 	for {
-		code, body = s.call("GET", s.orderURL(act), token("watcher"), nil)
-		if code == http.StatusOK && body["status"] == "created" {
+		if o = s.Order(act, "watcher"); o.Status == api.ShopperOrderStatusCreated {
 			break
 		}
-		if code != http.StatusOK || body["status"] != "pending" || time.Now().After(deadline) {
-			t.Fatalf("polling the order: %d %v", code, body)
+		if o.Status != api.ShopperOrderStatusPending || time.Now().After(deadline) {
+			t.Fatalf("polling the order: %s", saletest.JSON(o))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	o := body["order"].(map[string]any)
-	if o["gid"] != fmt.Sprintf("flash-sale-%d-watcher", act) || o["user_id"] != "watcher" {
-		t.Fatalf("order = %v", o)
+	if o.Order.GID != fmt.Sprintf("flash-sale-%d-watcher", act) || o.Order.UserID != "watcher" {
+		t.Fatalf("order = %s", saletest.JSON(o.Order))
 	}
-	if code, e := s.buy(act, "watcher"); code != http.StatusConflict || e != "already_purchased" {
+	if code, e := s.Buy(act, "watcher"); code != http.StatusConflict || e != api.ErrorCodeAlreadyPurchased {
 		t.Fatalf("second buy: %d %s, want 409 already_purchased", code, e)
 	}
-	s.settle(act, 10*time.Second)
+	s.SettleStores(act, 10*time.Second)
 }
 
 // TestDTMUnreachable: with the dtm server down a buy answers 503 and takes
 // no stock; once it is back, buying works.
 func TestDTMUnreachable(t *testing.T) {
 	s := newStack(t)
-	act := s.newActivity(10)
+	act := s.NewActivity(10)
 	s.dtm.Kill()
-	if code, e := s.buy(act, "early"); code != http.StatusServiceUnavailable || e != "unavailable" {
+	if code, e := s.Buy(act, "early"); code != http.StatusServiceUnavailable || e != api.ErrorCodeUnavailable {
 		t.Fatalf("buy with dtm down: %d %s, want 503 unavailable", code, e)
 	}
 	if n := redisStock(t, act); n != 10 {
 		t.Fatalf("Redis stock = %d after a failed buy, want 10", n)
 	}
 	startProc(t, s.dtm)
-	if code, e := s.buy(act, "early"); code != http.StatusAccepted {
+	if code, e := s.Buy(act, "early"); code != http.StatusAccepted {
 		t.Fatalf("buy with dtm back: %d %s", code, e)
 	}
-	r := s.settle(act, 15*time.Second)
+	r := s.SettleStores(act, 15*time.Second)
 	if r.LiveOrders != 1 {
 		t.Fatalf("after settlement: %s", r)
 	}

@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"github.com/flashsale/flashsale/flashsale/rediscache"
+	"github.com/flashsale/flashsale/internal/api"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/flashsale/flashsale/internal/proc"
 	"github.com/flashsale/flashsale/internal/redisconn"
+	"github.com/flashsale/flashsale/internal/saletest"
 	"github.com/flashsale/flashsale/internal/testenv"
 	"github.com/flashsale/flashsale/reconcile"
 	"github.com/redis/go-redis/v9"
@@ -59,7 +61,7 @@ func startLayout(t *testing.T) *layout {
 	}
 	cluster := strings.Join(addrs, ",")
 	l := &layout{nodes: nodes, rdb: redisconn.Open(redisconn.Options{Addrs: cluster}).(*redis.ClusterClient),
-		s: &stack{t: t, dir: t.TempDir(), http: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}}, payTimeout: 900}}
+		s: &stack{t: t, dir: t.TempDir(), http: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}}}}
 	t.Cleanup(func() { l.rdb.Close() })
 	ctx := context.Background()
 	// Two store prefixes whose slots two different masters hold.
@@ -119,24 +121,10 @@ func startLayout(t *testing.T) *layout {
 		startProc(t, f)
 		l.insts = append(l.insts, &instance{proc: f, shopper: "http://127.0.0.1:" + itoa(sp), admin: "http://127.0.0.1:" + itoa(ap)})
 	}
+	for _, in := range l.insts {
+		in.Harness = saletest.New(t, saletest.Config{Shopper: in.shopper, Admin: in.admin, AdminToken: adminToken, JWTSecret: jwtSecret, HTTP: l.s.http})
+	}
 	return l
-}
-
-// newShardedActivity creates an activity of units over shards, open now.
-func (l *layout) newShardedActivity(units, shards int) int64 {
-	s := l.s
-	code, p := s.call("POST", l.insts[0].admin+"/admin/v1/products", adminToken, map[string]any{"name": "Phone", "price": 5000})
-	if code != http.StatusCreated {
-		s.t.Fatalf("create product: %d %v", code, p)
-	}
-	code, a := s.call("POST", l.insts[0].admin+"/admin/v1/activities", adminToken, map[string]any{
-		"name": "hot sale", "product_id": p["id"], "price": 100, "total": units, "shards": shards,
-		"start_at": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339Nano), "end_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano),
-	})
-	if code != http.StatusCreated {
-		s.t.Fatalf("create activity: %d %v", code, a)
-	}
-	return int64(a["id"].(float64))
 }
 
 // sample is a reading of every shard: when it started, and the units
@@ -150,7 +138,7 @@ func shardedSale(t *testing.T, kill bool) {
 	const units, shards, shoppers, tries = 3000, 6, 5000, 4
 	l := startLayout(t)
 	s, ctx := l.s, context.Background()
-	act := l.newShardedActivity(units, shards)
+	act := l.insts[0].Open(api.SaleNow("hot sale", units, shards)).ID
 	// The victim: the master holding neither dtm store, with shards.
 	var victim clusterNode
 	shardsOn := map[string]int{}
@@ -200,8 +188,7 @@ func shardedSale(t *testing.T, kill bool) {
 		secMu.Lock()
 		defer secMu.Unlock()
 		if secrets[i] == "" {
-			_, sec := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d/secret", in.shopper, act), token(fmt.Sprintf("sh%d", i)), nil)
-			secrets[i], _ = sec["secret"].(string)
+			secrets[i] = in.Secret(act, fmt.Sprintf("sh%d", i))
 		}
 		return secrets[i]
 	}
@@ -227,10 +214,9 @@ func shardedSale(t *testing.T, kill bool) {
 				in := l.insts[(i+w)%2]
 				for {
 					sent := time.Now()
-					code, body := s.call("POST", fmt.Sprintf("%s/api/v1/activities/%d/buy", in.shopper, act), token(fmt.Sprintf("sh%d", i)), map[string]any{"secret": secret(i, in)})
-					a := answer{code: code, sent: sent, got: time.Now()}
-					a.err, _ = body["error"].(string)
-					a.message, _ = body["message"].(string)
+					buy := api.BuyRequest{Secret: secret(i, in)}
+					code, e := saletest.ErrorOf(in.Shopper.BuyWithResponse(ctx, act, nil, buy, in.As(fmt.Sprintf("sh%d", i))))
+					a := answer{code: code, err: e.Error, message: e.Message, sent: sent, got: time.Now()}
 					if (code == http.StatusServiceUnavailable || code == 0) && time.Now().Before(deadline) {
 						time.Sleep(50 * time.Millisecond)
 						continue
@@ -276,7 +262,7 @@ func shardedSale(t *testing.T, kill bool) {
 	// sent after t may win, and no reading begun after t may find a unit.
 	bad := 0
 	for _, a := range answers {
-		if a.code != http.StatusConflict || a.err != contract.ESoldOut {
+		if a.code != http.StatusConflict || a.err != api.ErrorCodeSoldOut {
 			continue
 		}
 		if a.got.Before(lastWinSent) {
@@ -295,7 +281,7 @@ func shardedSale(t *testing.T, kill bool) {
 			}
 		}
 	}
-	if counts[fmt.Sprintf("%d %s", http.StatusConflict, contract.ESoldOut)] == 0 {
+	if counts[fmt.Sprintf("%d %s", http.StatusConflict, api.ErrorCodeSoldOut)] == 0 {
 		t.Error("no shopper was told sold_out: the timeline checked nothing")
 	}
 

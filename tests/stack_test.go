@@ -1,22 +1,19 @@
 package tests
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/flashsale/flashsale/flashsale/auth"
 	"github.com/flashsale/flashsale/internal/api/apitest"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/dtmclient"
 	"github.com/flashsale/flashsale/internal/proc"
+	"github.com/flashsale/flashsale/internal/saletest"
 	"github.com/flashsale/flashsale/internal/testenv"
 	"github.com/flashsale/flashsale/reconcile"
 )
@@ -29,8 +26,10 @@ const (
 )
 
 // stack is the services mode on loopback: a dtm server on Redis, the order
-// service and one flashsale, each its own process, on free ports.
+// service and one flashsale, each its own process, on free ports, and the
+// harness the tests drive the sale through.
 type stack struct {
+	*saletest.Harness
 	t                        *testing.T
 	dir                      string
 	dtmPort, ordersPort      int
@@ -38,7 +37,6 @@ type stack struct {
 	shopper, admin, internal int
 	dtm, orders, flashsale   *proc.Process
 	http                     *http.Client
-	payTimeout               int // pay_timeout_seconds of the activities it creates
 	// dtmPrefix is dtm's -redis-prefix, a hash tag: on a cluster, every
 	// key of dtm's store lives in its slot.
 	dtmPrefix string
@@ -67,7 +65,7 @@ func newStackWith(t *testing.T, o stackOptions) *stack {
 	t.Helper()
 	flashsaleEnv := o.flashsaleEnv
 	needServers(t)
-	s := &stack{t: t, dir: t.TempDir(), http: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}}, payTimeout: 900}
+	s := &stack{t: t, dir: t.TempDir(), http: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}}}
 	s.dtmPort, s.ordersPort = testenv.FreePort(t), testenv.FreePort(t)
 	s.shopper, s.admin, s.internal = testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 	s.dtmPrefix = env.dtmPrefix
@@ -113,6 +111,7 @@ func newStackWith(t *testing.T, o stackOptions) *stack {
 	startProc(t, s.dtm)
 	startProc(t, s.orders)
 	startProc(t, s.flashsale)
+	s.connect()
 	return s
 }
 
@@ -145,128 +144,25 @@ func waitLine(t testing.TB, p *proc.Process, substr string, timeout time.Duratio
 	return line
 }
 
-// checked is s.http, validating every exchange against the API's
-// document (internal/api/openapi.yaml).
-func (s *stack) checked() *http.Client { return apitest.Client(s.t, s.http, s.listeners()) }
-
 // listeners names the stack's listeners for apitest.
 func (s *stack) listeners() apitest.Listeners {
 	return apitest.Listeners{s.shopperURL(): apitest.Shopper, s.adminURL(): apitest.Admin,
 		s.internalURL(): apitest.Internal, s.ordersURL(): apitest.Orders}
 }
 
-// call sends a JSON request and returns the status and decoded body.
-func (s *stack) call(method, url, token string, body any) (int, map[string]any) {
-	s.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		j, _ := json.Marshal(b)
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := s.checked().Do(req)
-	if err != nil {
-		return 0, map[string]any{"transport_error": err.Error()}
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	raw, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(raw, &out); err != nil {
-		out = map[string]any{"raw": string(raw)}
-	}
-	return resp.StatusCode, out
-}
-
-// newActivity creates a product and an activity of total units, open now.
-func (s *stack) newActivity(total int) int64 {
-	s.t.Helper()
-	return s.newActivityAt(total, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
-}
-
-func (s *stack) newActivityAt(total int, start, end time.Time) int64 {
-	s.t.Helper()
-	return s.newActivityOn(s.adminURL(), total, start, end)
-}
-
-// newActivityOn creates a product and an activity through the admin API at
-// admin (the admin listener of any instance).
-func (s *stack) newActivityOn(admin string, total int, start, end time.Time) int64 {
-	s.t.Helper()
-	code, p := s.call("POST", admin+"/admin/v1/products", adminToken,
-		map[string]any{"name": "Phone", "description": "a phone", "price": 5000, "image_url": "https://example.invalid/p.png"})
-	if code != http.StatusCreated {
-		s.t.Fatalf("create product: %d %v", code, p)
-	}
-	code, a := s.call("POST", admin+"/admin/v1/activities", adminToken, map[string]any{
-		"name": "sale", "product_id": p["id"], "price": 100, "total": total,
-		"start_at": start.UTC().Format(time.RFC3339Nano), "end_at": end.UTC().Format(time.RFC3339Nano), "pay_timeout_seconds": s.payTimeout,
+// connect makes the harness of the stack's listeners: the activities it
+// creates give 900 s to pay unless a test says otherwise.
+func (s *stack) connect() {
+	src := s.sources()
+	s.Harness = saletest.New(s.t, saletest.Config{
+		Shopper: s.shopperURL(), Admin: s.adminURL(), Internal: s.internalURL(), Orders: s.ordersURL(),
+		AdminToken: adminToken, JWTSecret: jwtSecret, HTTP: s.http, Stores: &src,
 	})
-	if code != http.StatusCreated {
-		s.t.Fatalf("create activity: %d %v", code, a)
-	}
-	return int64(a["id"].(float64))
-}
-
-func token(user string) string { return auth.Mint(jwtSecret, user, time.Now(), time.Hour) }
-
-func (s *stack) buyURL(act int64) string {
-	return fmt.Sprintf("%s/api/v1/activities/%d/buy", s.shopperURL(), act)
-}
-
-func (s *stack) orderURL(act int64) string {
-	return fmt.Sprintf("%s/api/v1/activities/%d/order", s.shopperURL(), act)
-}
-
-// secret fetches user's start secret for act ("" when refused).
-func (s *stack) secret(act int64, user string) string {
-	_, body := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d/secret", s.shopperURL(), act), token(user), nil)
-	sec, _ := body["secret"].(string)
-	return sec
-}
-
-// buy fetches user's start secret and runs the purchase; it returns the
-// status and error code ("" on 202).
-func (s *stack) buy(act int64, user string) (int, string) {
-	code, body := s.call("POST", s.buyURL(act), token(user), map[string]any{"secret": s.secret(act, user)})
-	e, _ := body["error"].(string)
-	if code == 0 {
-		e = "transport"
-	}
-	return code, e
+	s.PayTimeout = 900
 }
 
 func (s *stack) sources() reconcile.Sources {
 	return reconcile.Sources{Redis: env.rdb, DB: env.db, DTM: s.dtmURL(), HTTP: s.http}
-}
-
-// settle waits until no purchase message of act is prepared or submitted,
-// then checks I1-I5 and fails t on any violation. It returns the report.
-func (s *stack) settle(act int64, timeout time.Duration) reconcile.Report {
-	s.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		r, err := reconcile.Check(context.Background(), s.sources(), act)
-		if err != nil {
-			s.t.Fatalf("reconcile: %v", err)
-		}
-		if r.Unsettled() == 0 && r.OK() {
-			return r
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("not settled after %s:\n%s", timeout, r)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
 }
 
 // restartFlashsale kills flashsale and starts it again with env replacing
@@ -326,8 +222,10 @@ func orderCount(t *testing.T, act int64) int {
 	return n
 }
 
-// instance is one more flashsale process of a stack, on its own ports.
+// instance is one more flashsale process of a stack, on its own ports,
+// and its listeners' harness.
 type instance struct {
+	*saletest.Harness
 	proc           *proc.Process
 	shopper, admin string
 }
@@ -354,49 +252,6 @@ func (s *stack) addFlashsale(name string, env ...string) *instance {
 		}
 	})
 	startProc(s.t, p)
+	in.Harness = s.At(in.shopper, in.admin)
 	return in
-}
-
-// buyAt buys through the shopper API at base (another instance).
-func (s *stack) buyAt(base string, act int64, user string, header ...string) (int, string) {
-	s.t.Helper()
-	_, sec := s.call("GET", fmt.Sprintf("%s/api/v1/activities/%d/secret", base, act), token(user), nil)
-	body, _ := json.Marshal(map[string]any{"secret": sec["secret"]})
-	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/activities/%d/buy", base, act), bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token(user))
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := s.checked().Do(req)
-	if err != nil {
-		return 0, "transport"
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
-	e, _ := out["error"].(string)
-	return resp.StatusCode, e
-}
-
-// metric returns the value of a Prometheus sample (name with labels, as
-// printed) from base/metrics, 0 when absent.
-func (s *stack) metric(base, sample string) float64 {
-	s.t.Helper()
-	resp, err := s.checked().Get(base + "/metrics")
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK { // the shopper port has none: a 404 must not read as 0
-		s.t.Fatalf("GET %s/metrics: %s", base, resp.Status)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, sample+" "); ok {
-			var v float64
-			fmt.Sscan(rest, &v)
-			return v
-		}
-	}
-	return 0
 }
