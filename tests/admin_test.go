@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -380,11 +381,11 @@ func TestAdjustWhenStoresFail(t *testing.T) {
 	port := testenv.FreePort(t)
 	dir := t.TempDir()
 	redis := &proc.Process{Name: "redis", Path: bin, Log: filepath.Join(dir, "redis.log"),
-		Args:  []string{"--port", itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir},
-		Ready: proc.Redis("127.0.0.1:" + itoa(port))}
+		Args:  []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir},
+		Ready: proc.Redis("127.0.0.1:" + strconv.Itoa(port))}
 	startProc(t, redis)
 	defer redis.Kill()
-	own := s.addFlashsale("flashsale-own-redis", "REDIS_ADDR=127.0.0.1:"+itoa(port), "REDIS_DB=0")
+	own := s.addFlashsale("flashsale-own-redis", "REDIS_ADDR=127.0.0.1:"+strconv.Itoa(port), "REDIS_DB=0")
 	act = own.NewActivity(10)
 	if code, e := own.Buy(act, "before"); code != http.StatusAccepted {
 		t.Fatalf("buy with Redis up: %d %s", code, e)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -54,13 +55,13 @@ func startCluster(t *testing.T, masters, replicas int) []clusterNode {
 		port, bus := testenv.FreePort(t), testenv.FreePort(t)
 		dir := t.TempDir()
 		p := &proc.Process{Name: fmt.Sprintf("redis-node%d", i), Path: bin, Dir: dir, Log: filepath.Join(dir, "redis.log"),
-			Args: []string{"--port", itoa(port), "--cluster-port", itoa(bus), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+			Args: []string{"--port", strconv.Itoa(port), "--cluster-port", strconv.Itoa(bus), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
 				"--cluster-config-file", filepath.Join(dir, "nodes.conf"), "--cluster-node-timeout", "1000",
 				"--save", "", "--appendonly", "yes", "--repl-diskless-sync-delay", "0", "--dir", dir},
-			Ready: proc.TCP("127.0.0.1:" + itoa(port))}
+			Ready: proc.TCP("127.0.0.1:" + strconv.Itoa(port))}
 		t.Cleanup(func() { p.Kill() })
 		startProc(t, p)
-		addr := "127.0.0.1:" + itoa(port)
+		addr := "127.0.0.1:" + strconv.Itoa(port)
 		nodes = append(nodes, clusterNode{addr: addr, proc: p})
 		addrs = append(addrs, addr)
 	}
@@ -89,9 +90,9 @@ func TestScaleOut(t *testing.T) {
 	for i := range args {
 		switch args[i] {
 		case "-http-port":
-			args[i+1] = itoa(dtm2Port)
+			args[i+1] = strconv.Itoa(dtm2Port)
 		case "-grpc-port":
-			args[i+1] = itoa(testenv.FreePort(t))
+			args[i+1] = strconv.Itoa(testenv.FreePort(t))
 		case "-dir":
 			args[i+1] = t.TempDir()
 		}

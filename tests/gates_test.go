@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -190,11 +191,11 @@ func TestRedisDown(t *testing.T) {
 	port := testenv.FreePort(t)
 	dir := t.TempDir()
 	redis := &proc.Process{Name: "redis", Path: bin, Log: filepath.Join(dir, "redis.log"),
-		Args:  []string{"--port", itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir},
-		Ready: proc.Redis("127.0.0.1:" + itoa(port))}
+		Args:  []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir},
+		Ready: proc.Redis("127.0.0.1:" + strconv.Itoa(port))}
 	s := newStack(t)
 	startProc(t, redis)
-	own := s.addFlashsale("flashsale-own-redis", "REDIS_ADDR=127.0.0.1:"+itoa(port), "REDIS_DB=0")
+	own := s.addFlashsale("flashsale-own-redis", "REDIS_ADDR=127.0.0.1:"+strconv.Itoa(port), "REDIS_DB=0")
 	defer redis.Kill()
 	act := own.NewActivity(10)
 	if code, e := own.Buy(act, "before"); code != http.StatusAccepted {

@@ -176,6 +176,4 @@ func getenv(key, def string) string {
 	return def
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
-
 func envBin() string { return env.bin }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -79,7 +80,7 @@ func startLayout(t *testing.T) *layout {
 	}
 	for g, p := range prefixes {
 		port := testenv.FreePort(t)
-		d := l.s.newProc("dtm", []string{"-http-port", itoa(port), "-grpc-port", itoa(testenv.FreePort(t)),
+		d := l.s.newProc("dtm", []string{"-http-port", strconv.Itoa(port), "-grpc-port", strconv.Itoa(testenv.FreePort(t)),
 			"-redis", cluster, "-redis-prefix", p, "-dir", t.TempDir(), "-log-level", "warn"}, nil)
 		u := fmt.Sprintf("http://127.0.0.1:%d/api/dtmsvr", port)
 		d.Name, d.Log, d.Ready = fmt.Sprintf("dtm-g%d", g), filepath.Join(l.s.dir, fmt.Sprintf("dtm-g%d.log", g)), proc.HTTP(u+"/version")
@@ -97,14 +98,14 @@ func startLayout(t *testing.T) *layout {
 	// each other.
 	for i := range 2 {
 		op, sp, ap, ip := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
-		o := l.s.newProc("orders", nil, []string{"ORDERS_ADDR=127.0.0.1:" + itoa(op), "MYSQL_DSN=" + env.mysqlDSN,
-			"DTM_SERVER=" + dtmList, "ORDERS_URL=http://127.0.0.1:" + itoa(op), "FLASHSALE_INTERNAL_URL=http://127.0.0.1:" + itoa(ip),
+		o := l.s.newProc("orders", nil, []string{"ORDERS_ADDR=127.0.0.1:" + strconv.Itoa(op), "MYSQL_DSN=" + env.mysqlDSN,
+			"DTM_SERVER=" + dtmList, "ORDERS_URL=http://127.0.0.1:" + strconv.Itoa(op), "FLASHSALE_INTERNAL_URL=http://127.0.0.1:" + strconv.Itoa(ip),
 			contract.KeyEnv + "=" + internalKey})
 		o.Name, o.Log = fmt.Sprintf("orders-%d", i), filepath.Join(l.s.dir, fmt.Sprintf("orders-%d.log", i))
 		o.Ready = proc.HTTP(fmt.Sprintf("http://127.0.0.1:%d/readyz", op))
 		f := l.s.newProc("flashsale", nil, []string{
-			"FLASHSALE_ADDR=127.0.0.1:" + itoa(sp), "FLASHSALE_ADMIN_ADDR=127.0.0.1:" + itoa(ap), "FLASHSALE_INTERNAL_ADDR=127.0.0.1:" + itoa(ip),
-			"REDIS_ADDR=" + cluster, "MYSQL_DSN=" + env.mysqlDSN, "DTM_SERVER=" + dtmList, "ORDERS_URL=http://127.0.0.1:" + itoa(op),
+			"FLASHSALE_ADDR=127.0.0.1:" + strconv.Itoa(sp), "FLASHSALE_ADMIN_ADDR=127.0.0.1:" + strconv.Itoa(ap), "FLASHSALE_INTERNAL_ADDR=127.0.0.1:" + strconv.Itoa(ip),
+			"REDIS_ADDR=" + cluster, "MYSQL_DSN=" + env.mysqlDSN, "DTM_SERVER=" + dtmList, "ORDERS_URL=http://127.0.0.1:" + strconv.Itoa(op),
 			"FLASHSALE_JWT_SECRET=" + jwtSecret, "FLASHSALE_ADMIN_TOKEN=" + adminToken, contract.KeyEnv + "=" + internalKey,
 			"FLASHSALE_RATE_PER_USER=0", "FLASHSALE_RATE_PER_IP=0", "FLASHSALE_ADMISSION_FACTOR=0",
 		})
@@ -119,7 +120,7 @@ func startLayout(t *testing.T) *layout {
 		})
 		startProc(t, o)
 		startProc(t, f)
-		l.insts = append(l.insts, &instance{proc: f, shopper: "http://127.0.0.1:" + itoa(sp), admin: "http://127.0.0.1:" + itoa(ap)})
+		l.insts = append(l.insts, &instance{proc: f, shopper: "http://127.0.0.1:" + strconv.Itoa(sp), admin: "http://127.0.0.1:" + strconv.Itoa(ap)})
 	}
 	for _, in := range l.insts {
 		in.Harness = saletest.New(t, saletest.Config{Shopper: in.shopper, Admin: in.admin, AdminToken: adminToken, JWTSecret: jwtSecret, HTTP: l.s.http})

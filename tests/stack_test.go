@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -77,19 +78,19 @@ func newStackWith(t *testing.T, o stackOptions) *stack {
 		dtmRedis = o.dtmRedis
 	}
 	s.dtmGRPC = testenv.FreePort(t)
-	s.dtm = s.newProc("dtm", []string{"-http-port", itoa(s.dtmPort), "-grpc-port", itoa(s.dtmGRPC),
+	s.dtm = s.newProc("dtm", []string{"-http-port", strconv.Itoa(s.dtmPort), "-grpc-port", strconv.Itoa(s.dtmGRPC),
 		"-redis", dtmRedis, "-redis-prefix", s.dtmPrefix, "-dir", s.dir, "-log-level", getenv("IT_DTM_LOG_LEVEL", "warn")}, nil)
-	s.orders = s.newProc("orders", nil, append([]string{"ORDERS_ADDR=127.0.0.1:" + itoa(s.ordersPort), "MYSQL_DSN=" + env.mysqlDSN,
+	s.orders = s.newProc("orders", nil, append([]string{"ORDERS_ADDR=127.0.0.1:" + strconv.Itoa(s.ordersPort), "MYSQL_DSN=" + env.mysqlDSN,
 		"DTM_SERVER=" + s.dtmURL(), "ORDERS_URL=" + s.ordersURL(), "FLASHSALE_INTERNAL_URL=" + s.internalURL(),
 		contract.KeyEnv + "=" + internalKey}, o.ordersEnv...))
 	s.flashsale = s.newProc("flashsale", nil, append([]string{
-		"FLASHSALE_ADDR=127.0.0.1:" + itoa(s.shopper),
-		"FLASHSALE_ADMIN_ADDR=127.0.0.1:" + itoa(s.admin),
-		"FLASHSALE_INTERNAL_ADDR=127.0.0.1:" + itoa(s.internal),
-		"REDIS_ADDR=" + env.redisAddr, "REDIS_DB=" + itoa(env.redisDB),
+		"FLASHSALE_ADDR=127.0.0.1:" + strconv.Itoa(s.shopper),
+		"FLASHSALE_ADMIN_ADDR=127.0.0.1:" + strconv.Itoa(s.admin),
+		"FLASHSALE_INTERNAL_ADDR=127.0.0.1:" + strconv.Itoa(s.internal),
+		"REDIS_ADDR=" + env.redisAddr, "REDIS_DB=" + strconv.Itoa(env.redisDB),
 		"MYSQL_DSN=" + env.mysqlDSN,
 		"DTM_SERVER=" + s.dtmURL(),
-		"ORDERS_URL=http://127.0.0.1:" + itoa(s.ordersPort),
+		"ORDERS_URL=http://127.0.0.1:" + strconv.Itoa(s.ordersPort),
 		"FLASHSALE_JWT_SECRET=" + jwtSecret,
 		"FLASHSALE_ADMIN_TOKEN=" + adminToken,
 		contract.KeyEnv + "=" + internalKey,
@@ -242,8 +243,8 @@ func (s *stack) addFlashsale(name string, env ...string) *instance {
 		}
 	}
 	p := s.newProc("flashsale", nil, append(append(base,
-		"FLASHSALE_ADDR=127.0.0.1:"+itoa(sp), "FLASHSALE_ADMIN_ADDR=127.0.0.1:"+itoa(ap), "FLASHSALE_INTERNAL_ADDR=127.0.0.1:"+itoa(ip)), env...))
-	in := &instance{proc: p, shopper: "http://127.0.0.1:" + itoa(sp), admin: "http://127.0.0.1:" + itoa(ap)}
+		"FLASHSALE_ADDR=127.0.0.1:"+strconv.Itoa(sp), "FLASHSALE_ADMIN_ADDR=127.0.0.1:"+strconv.Itoa(ap), "FLASHSALE_INTERNAL_ADDR=127.0.0.1:"+strconv.Itoa(ip)), env...))
+	in := &instance{proc: p, shopper: "http://127.0.0.1:" + strconv.Itoa(sp), admin: "http://127.0.0.1:" + strconv.Itoa(ap)}
 	p.Name, p.Log, p.Ready = name, filepath.Join(s.dir, name+".log"), proc.HTTP(in.shopper+"/readyz")
 	s.t.Cleanup(func() {
 		p.Kill()
