@@ -27,9 +27,11 @@ import (
 	"syscall"
 
 	_ "github.com/flashsale/flashsale/internal/dtmlog" // before dtm's logger reads LOG_LEVEL
+	"github.com/flashsale/flashsale/internal/gctune"
 )
 
 func main() {
+	gctune.Default()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {

@@ -14,7 +14,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	_ "github.com/flashsale/flashsale/internal/dtmlog" // before dtm's logger reads LOG_LEVEL
 	"net"
 	"os"
 	"os/signal"
@@ -23,11 +22,15 @@ import (
 	"strings"
 	"syscall"
 
+	_ "github.com/flashsale/flashsale/internal/dtmlog" // before dtm's logger reads LOG_LEVEL
+	"github.com/flashsale/flashsale/internal/gctune"
+
 	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/dtmconf/dtmserver"
 )
 
 func main() {
+	gctune.Default()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv); err != nil {

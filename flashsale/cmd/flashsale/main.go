@@ -7,13 +7,15 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	_ "github.com/flashsale/flashsale/internal/dtmlog" // before dtm's logger reads LOG_LEVEL
 	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
 	"time"
+
+	_ "github.com/flashsale/flashsale/internal/dtmlog" // before dtm's logger reads LOG_LEVEL
+	"github.com/flashsale/flashsale/internal/gctune"
 
 	"github.com/flashsale/flashsale/dtmconf"
 	"github.com/flashsale/flashsale/flashsale/app"
@@ -25,6 +27,7 @@ import (
 )
 
 func main() {
+	gctune.Default()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv); err != nil {

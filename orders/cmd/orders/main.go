@@ -15,6 +15,7 @@ import (
 	"time"
 
 	_ "github.com/flashsale/flashsale/internal/dtmlog" // before dtm's logger reads LOG_LEVEL
+	"github.com/flashsale/flashsale/internal/gctune"
 
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/serve"
@@ -24,6 +25,7 @@ import (
 )
 
 func main() {
+	gctune.Default()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv); err != nil {
