@@ -11,18 +11,23 @@ import (
 // GOGC. A purchase allocates some tens of kilobytes in each of flashsale,
 // dtm and the order service; at Go's default of 100 their small live heaps
 // (a few megabytes) are collected hundreds of times a second under load,
-// and at 400 a quarter as often, for a heap four times as large at its
-// peak (tens of megabytes; docs/benchmarks.md measures both).
+// and at 400 a quarter as often.
 const Percent = 400
 
-// Default sets GOGC to Percent unless the environment names one, and
-// returns the percent in force.
-func Default() int {
-	if v := os.Getenv("GOGC"); v != "" {
-		old := debug.SetGCPercent(100)
-		debug.SetGCPercent(old)
-		return old
+// MemoryLimit is the soft limit on the Go heap the processes run with
+// unless their environment sets GOMEMLIMIT: under a burst, when the live
+// heap grows, the collector runs as often as it must to stay under it,
+// so that Percent does not quadruple a process's peak memory
+// (docs/benchmarks.md measures both).
+const MemoryLimit = 96 << 20
+
+// Default sets GOGC to Percent and the memory limit to MemoryLimit, each
+// unless the environment names its own.
+func Default() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(Percent)
 	}
-	debug.SetGCPercent(Percent)
-	return Percent
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(MemoryLimit)
+	}
 }
