@@ -54,6 +54,15 @@ type Server struct {
 	LogLevel string
 }
 
+// FinishedDataExpire is how long, in seconds, dtm's Redis store keeps a
+// finished transaction: 7 days, where dtm's default is one. The services'
+// repair (FLASHSALE_REPAIR_WINDOW, 24 h after an activity's end) takes a
+// purchase whose message dtm no longer has for one the store forgot and
+// sends it again: a transaction must outlive its sale by the window, or
+// every purchase of a long sale would be sent again at each repair pass
+// once a day had gone by (docs/architecture.md, "When a store forgets").
+const FinishedDataExpire = 7 * 24 * 3600
+
 // DefaultServer returns the services-mode configuration: dtm on its usual
 // ports with its transactions in the Redis at 127.0.0.1:6379.
 func DefaultServer() Server {
@@ -73,7 +82,8 @@ func (s Server) YAML() []byte {
 	fmt.Fprintf(&b, "HttpPort: %d\nGrpcPort: %d\n", s.HTTPPort, s.GRPCPort)
 	fmt.Fprintf(&b, "TransCronInterval: 1\nRetryInterval: 10\nTimeoutToFail: 10\nRequestTimeout: %d\n", dtmclient.RequestTimeout)
 	fmt.Fprintf(&b, "LogLevel: %s\n", orDefault(s.LogLevel, "warn"))
-	fmt.Fprintf(&b, "Store:\n  Driver: %s\n", s.Store.Driver)
+	fmt.Fprintf(&b, "Store:\n  FinishedDataExpire: %d\n", FinishedDataExpire)
+	fmt.Fprintf(&b, "  Driver: %s\n", s.Store.Driver)
 	if s.Store.Driver == "redis" {
 		fmt.Fprintf(&b, "  Host: %s\n  Port: %d\n", s.Store.Host, s.Store.Port)
 		if s.Store.Password != "" {

@@ -338,6 +338,17 @@ func (s *stack) createDatabase(ctx context.Context) error {
 	return err
 }
 
+// ceilingDSN is the DSN of the MariaDB ceiling's own database, beside
+// the run's (sqlCeiling); close drops it.
+func (s *stack) ceilingDSN() string {
+	cfg, err := mysql.ParseDSN(s.dsn)
+	if err != nil {
+		panic("bench: the run's own DSN does not parse: " + err.Error())
+	}
+	cfg.DBName = s.dbName + "_ceiling"
+	return cfg.FormatDSN()
+}
+
 // close stops every process and removes the run's database and, unless
 // cfg.Keep, its directory (the Redis server's files with it).
 func (s *stack) close() {
@@ -357,6 +368,7 @@ func (s *stack) close() {
 	}
 	if s.dbName != "" {
 		s.server.ExecContext(ctx, "DROP DATABASE "+s.dbName)
+		s.server.ExecContext(ctx, "DROP DATABASE IF EXISTS "+s.dbName+"_ceiling")
 	}
 	if s.server != nil {
 		s.server.Close()
