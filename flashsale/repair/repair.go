@@ -168,14 +168,24 @@ func (r *Repairer) activity(ctx context.Context, a flashsale.Activity, st map[st
 	}
 	var errs []error
 	for gid := range check {
+		effect := ordered[gid] || ledger.Applied[gid]
 		status, ok := st[gid]
-		if !ok { // dtm's listing can skip transactions
+		if !ok { // dtm's listing can skip transactions, and misses the newest
 			if status, err = dtmclient.MessageStatus(ctx, r.HTTP, r.DTM, gid); err != nil {
 				errs = append(errs, err)
 				continue
 			}
+			// This status is newer than the orders read above: a purchase
+			// whose branch ran in between is succeeded with its order
+			// committed after that read. Read its order again.
+			if status == dtmcli.StatusSucceed && !effect {
+				if effect, err = r.ordered(ctx, a, gid); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+			}
 		}
-		kind, err := r.one(ctx, a, gid, status, held[gid], ordered[gid] || ledger.Applied[gid])
+		kind, err := r.one(ctx, a, gid, status, held[gid], effect)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", gid, err))
 		}
@@ -193,6 +203,23 @@ func (r *Repairer) activity(ctx context.Context, a flashsale.Activity, st map[st
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ordered reports whether purchase gid of a has its order now (false for
+// a gid that is not a purchase's).
+func (r *Repairer) ordered(ctx context.Context, a flashsale.Activity, gid string) (bool, error) {
+	_, user, err := contract.ParsePurchaseGID(gid)
+	if err != nil {
+		return false, nil
+	}
+	switch _, err = r.Orders.OrderOf(ctx, a.ID, user); {
+	case err == nil:
+		return true, nil
+	case contract.ErrorCode(err) == contract.ENotFound:
+		return false, nil
+	default:
+		return false, err
+	}
 }
 
 // one repairs message gid of a, whose dtm status is status
