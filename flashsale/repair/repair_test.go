@@ -38,7 +38,9 @@ func (stock) Taken(context.Context, int64) ([]string, error) {
 type orders struct{ flashsale.OrderReader }
 
 func (orders) OrderGIDs(context.Context, int64) ([]string, []string, error) { return nil, nil, nil }
-func (orders) Ledger(context.Context, int64) (flashsale.Ledger, error)      { return flashsale.Ledger{}, nil }
+func (orders) Ledger(context.Context, int64) (flashsale.Ledger, error) {
+	return flashsale.Ledger{}, nil
+}
 func (orders) OrderOf(_ context.Context, _ int64, user string) (contract.Order, error) {
 	if user == "late" {
 		return contract.Order{UserID: user, Status: "created"}, nil
