@@ -29,7 +29,6 @@
     // The products of the sales listed, to pick from; any other by its id.
     $('ns-products').innerHTML = view.products().map((p) =>
       '<option value="' + p.id + '">#' + p.id + ' ' + view.esc(p.name) + '</option>').join('');
-    $('new-sale').scrollIntoView({ block: 'start' });
   }
 
   // value reads an input as the API wants it: text as typed, a number, a
@@ -85,6 +84,7 @@
     form.querySelector('input[name="product-kind"][value="existing"]').checked = true;
     $('ns-product-id').value = r.data.id;
     showKind();
+    said('muted', 'Product #' + r.data.id + ' "' + r.data.name + '" created.');
     return r.data.id;
   }
 
