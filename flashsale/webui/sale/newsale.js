@@ -98,7 +98,8 @@
       const body = { product_id: product };
       for (const [field, id] of Object.entries(sale)) body[field] = value(field, id);
       const r = await view.api('/admin/v1/activities', body);
-      if (r.status === 404) return refuse('product_id', 'no such product');
+      // createActivity's 404 is about its product.
+      if (r.status === 404) return refuse('product_id', r.message);
       if (!r.ok) return refused(r, '');
       said('ok', 'Sale #' + r.data.id + ' "' + r.data.name + '" created (' + r.data.status + ').');
       $('new-sale-result').dataset.activity = r.data.id;
