@@ -149,6 +149,9 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 	m := metrics.New()
+	for _, kind := range repair.Kinds {
+		m.Repairs.WithLabelValues(kind) // at 0, so that the first repair counts as an increase
+	}
 	rdb.AddHook(m.RedisHook())
 	catalog := mysqldb.NewCatalog(db)
 	cached := memcache.NewCatalog(rediscache.NewActivityCache(catalog, rdb, log), 2*time.Second, time.Now)
@@ -214,7 +217,8 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 // Background runs the service's pollers until ctx ends: the sold-out flags
 // and admission bounds every 50 ms, the blacklist every 500 ms, the Redis
 // run ids every second (WatchStock: stale stock re-derived), the dtm
-// stores' epochs every second (the repair, Repair); and it
+// stores' epochs every second (the repair, Repair), what the alerting
+// rules read every 15 s (WatchHealth); and it
 // hurries dtm's retries of what failed while the service or its stores
 // were down, each time they are ready again (dtmclient.HurryWhenReady). It loads
 // the blacklist once before returning, so buys never run without it.
@@ -226,6 +230,7 @@ func (s *Service) Background(ctx context.Context) error {
 	go g.SoldOut.Poll(ctx, s.deps.Stock, 50*time.Millisecond, g.Admission.SetRemaining, s.deps.Log)
 	go g.Blacklist.Poll(ctx, 500*time.Millisecond, s.deps.Log)
 	go s.WatchStock(ctx, time.Second)
+	go s.WatchHealth(ctx)
 	if !s.cfg.PollOnly {
 		go changes.Listen(ctx, s.rdb, func(msg string) { s.heard(ctx, msg) })
 	}
@@ -311,8 +316,13 @@ func (s *Service) Restock(ctx context.Context) (int, error) {
 }
 
 // Reconcile checks the promises of an activity against the live stores.
+// Its result is kept in the metrics (flashsale_reconcile_violations).
 func (s *Service) Reconcile(ctx context.Context, activityID int64) (reconcile.Report, error) {
-	return reconcile.Check(ctx, s.recon, activityID)
+	r, err := reconcile.Check(ctx, s.recon, activityID)
+	if err == nil {
+		s.deps.Metrics.SetReconciled(activityID, len(r.Violations))
+	}
+	return r, err
 }
 
 // Ping checks that both stores answer.

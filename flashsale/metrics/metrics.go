@@ -35,6 +35,8 @@ type Metrics struct {
 	// Repairs counts the repairs of what a store forgot, by kind
 	// (package repair).
 	Repairs *prometheus.CounterVec
+	// Health holds what the alerting rules read besides the above.
+	Health
 }
 
 // New returns the metrics, registered in a new registry.
@@ -68,6 +70,8 @@ func New() *Metrics {
 		Name: "flashsale_repairs_total", Help: "Repairs of transactions a store forgot, by kind (purchase_resubmitted, purchase_compensated, order_recreated, adjustment_resubmitted, unrepairable).",
 	}, []string{"kind"})
 	m.reg.MustRegister(m.LuaSeconds, m.DTMSeconds, m.Repairs)
+	m.Health = newHealth()
+	m.reg.MustRegister(m.Health.collectors()...)
 	return m
 }
 

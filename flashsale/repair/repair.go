@@ -48,6 +48,9 @@ const (
 	Unrepairable = "unrepairable"
 )
 
+// Kinds are the kinds of repair, as the repairs counter labels them.
+var Kinds = []string{PurchaseResubmitted, PurchaseCompensated, OrderRecreated, AdjustmentResubmitted, Unrepairable}
+
 // Purchases rebuilds and settles purchase messages (purchase.Service).
 type Purchases interface {
 	Resubmit(ctx context.Context, a flashsale.Activity, user string) error

@@ -15,6 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// CancellationResubmitted is the kind of repair of a cancellation that
+// dtm's store forgot, re-submitted: the label of the repairs counter.
+const CancellationResubmitted = "cancellation_resubmitted"
+
 // Metrics are the order service's metrics.
 type Metrics struct {
 	reg *prometheus.Registry
@@ -53,6 +57,7 @@ func New() *Metrics {
 	m.Repairs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "orders_repairs_total", Help: "Repairs of transactions a store forgot, by kind (cancellation_resubmitted).",
 	}, []string{"kind"})
+	m.Repairs.WithLabelValues(CancellationResubmitted) // at 0, so that the first repair counts as an increase
 	m.reg.MustRegister(m.CreateSeconds, m.Created, m.SettlementLag, m.Repairs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
