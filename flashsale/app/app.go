@@ -316,10 +316,12 @@ func (s *Service) Restock(ctx context.Context) (int, error) {
 }
 
 // Reconcile checks the promises of an activity against the live stores.
-// Its result is kept in the metrics (flashsale_reconcile_violations).
+// A final report's violations (none of the activity's messages still
+// prepared or submitted: the sums of one in flight do not add up yet) are
+// kept in the metrics, flashsale_reconcile_violations.
 func (s *Service) Reconcile(ctx context.Context, activityID int64) (reconcile.Report, error) {
 	r, err := reconcile.Check(ctx, s.recon, activityID)
-	if err == nil {
+	if err == nil && r.Unsettled() == 0 {
 		s.deps.Metrics.SetReconciled(activityID, len(r.Violations))
 	}
 	return r, err

@@ -23,8 +23,9 @@ type Health struct {
 	// re-derived (missing or stale); StockRederiveFailures, the passes of
 	// the re-derivation that failed.
 	StockRederived, StockRederiveFailures prometheus.Counter
-	// ReconcileViolations is the number of broken promises the last
-	// reconciliation of each activity found.
+	// ReconcileViolations is the number of broken promises the last final
+	// reconciliation of each activity found (one with no message still
+	// prepared or submitted).
 	ReconcileViolations *prometheus.GaugeVec
 }
 
@@ -43,7 +44,7 @@ func newHealth() Health {
 			Name: "flashsale_stock_rederive_failures_total", Help: "Passes of the re-derivation of missing or stale Redis stock that failed.",
 		}),
 		ReconcileViolations: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "flashsale_reconcile_violations", Help: "Broken promises found by the last reconciliation of each activity (GET /admin/v1/reconcile).",
+			Name: "flashsale_reconcile_violations", Help: "Broken promises found by the last final reconciliation (no message unsettled) of each activity (GET /admin/v1/reconcile).",
 		}, []string{"activity"}),
 	}
 }
