@@ -7,11 +7,17 @@ import (
 	"github.com/flashsale/flashsale/internal/dtmclient"
 )
 
-// healthEvery is how often WatchHealth checks: often enough for the
-// alerting rules (whose windows are a minute and more), rare enough that
-// its listings cost the dtm servers little (two filtered listings per
-// group, which dtm answers by scanning its store).
-const healthEvery = 15 * time.Second
+// healthEvery is how often WatchHealth checks the stores; dtmEvery how
+// often it asks the dtm groups for their oldest unfinished message. dtm
+// answers a listing by status by scanning its whole store (a week of
+// finished messages, dtmconf.FinishedDataExpire), one command at a time
+// on a single-threaded Redis, while purchases wait behind it: once a
+// minute per instance, like the repair's fallback pass, is what the
+// alerting rules' windows (a minute and more) can bear.
+const (
+	healthEvery = 15 * time.Second
+	dtmEvery    = 4 // checks: once a minute
+)
 
 // WatchHealth records what the alerting rules read until ctx ends: every
 // healthEvery, whether Redis and MySQL answer and the age of each dtm
@@ -19,8 +25,8 @@ const healthEvery = 15 * time.Second
 func (s *Service) WatchHealth(ctx context.Context) {
 	t := time.NewTicker(healthEvery)
 	defer t.Stop()
-	for {
-		s.checkHealth(ctx)
+	for n := 0; ; n++ {
+		s.checkHealth(ctx, n%dtmEvery == 0)
 		select {
 		case <-ctx.Done():
 			return
@@ -29,7 +35,7 @@ func (s *Service) WatchHealth(ctx context.Context) {
 	}
 }
 
-func (s *Service) checkHealth(ctx context.Context) {
+func (s *Service) checkHealth(ctx context.Context, dtm bool) {
 	h := s.deps.Metrics.Health
 	ctx, cancel := context.WithTimeout(ctx, healthEvery)
 	defer cancel()
@@ -37,6 +43,9 @@ func (s *Service) checkHealth(ctx context.Context) {
 	h.SetStoreReady("redis", s.deps.Stock.Ping(pctx))
 	h.SetStoreReady("mysql", s.catalog.Ping(pctx))
 	pcancel()
+	if !dtm {
+		return
+	}
 	groups := dtmclient.ParseGroups(s.cfg.DTMServer)
 	oldest, err := dtmclient.OldestUnsettled(ctx, s.recon.HTTP, groups, s.cfg.InternalKey)
 	if err != nil && ctx.Err() == nil {
