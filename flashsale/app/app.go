@@ -149,6 +149,11 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 	m := metrics.New()
+	// Every kind is exported from the start, at 0, so that a rate or an
+	// alert over the counter sees the first repair.
+	for _, kind := range repair.Kinds() {
+		m.Repairs.WithLabelValues(kind)
+	}
 	rdb.AddHook(m.RedisHook())
 	catalog := mysqldb.NewCatalog(db)
 	cached := memcache.NewCatalog(rediscache.NewActivityCache(catalog, rdb, log), 2*time.Second, time.Now)

@@ -48,6 +48,11 @@ const (
 	Unrepairable = "unrepairable"
 )
 
+// Kinds returns every kind of repair.
+func Kinds() []string {
+	return []string{PurchaseResubmitted, PurchaseCompensated, OrderRecreated, AdjustmentResubmitted, Unrepairable}
+}
+
 // Purchases rebuilds and settles purchase messages (purchase.Service).
 type Purchases interface {
 	Resubmit(ctx context.Context, a flashsale.Activity, user string) error
