@@ -61,3 +61,6 @@ func (q Query) Expand() string { return grafanaRanges.Replace(q.Expr) }
 
 // Metrics parses the query, expanded, and returns the metrics it names.
 func (q Query) Metrics() ([]string, error) { return Metrics(q.Expand()) }
+
+// Selectors parses the query, expanded, and returns its vector selectors.
+func (q Query) Selectors() ([]Selector, error) { return Selectors(q.Expand()) }

@@ -119,9 +119,47 @@ func TestMetrics(t *testing.T) {
 		`a{x="1}`,                   // string unterminated
 		`sum(a) -`,                  // missing operand
 		`$__rate_interval`,          // a variable left
+		`sum({job="x"})`,            // no metric named
 	} {
 		if ms, err := Metrics(q); err == nil {
 			t.Errorf("Metrics(%q) = %v; want an error", q, ms)
 		}
+	}
+}
+
+// TestSelectors checks the matchers the parser reads, and how a series'
+// labels pass them.
+func TestSelectors(t *testing.T) {
+	sels, err := Selectors(`sum(rate(a{x="1", y=~'b|c', z!="q\"r"}[1m])) - {__name__="d", w!~"e.*"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Selector{
+		{"a", []Matcher{{"x", "=", "1"}, {"y", "=~", "b|c"}, {"z", "!=", `q"r`}}},
+		{"d", []Matcher{{"w", "!~", "e.*"}}},
+	}
+	if len(sels) != len(want) {
+		t.Fatalf("Selectors = %+v; want %+v", sels, want)
+	}
+	for i := range want {
+		if sels[i].Metric != want[i].Metric || !slices.Equal(sels[i].Matchers, want[i].Matchers) {
+			t.Errorf("selector %d = %+v; want %+v", i, sels[i], want[i])
+		}
+	}
+	for _, c := range []struct {
+		labels map[string]string
+		want   bool
+	}{
+		{map[string]string{"x": "1", "y": "c", "z": "q"}, true},
+		{map[string]string{"x": "1", "y": "bc", "z": "q"}, false}, // a regexp matches the whole value
+		{map[string]string{"x": "2", "y": "b"}, false},
+		{map[string]string{"x": "1", "y": "b", "z": `q"r`}, false},
+	} {
+		if got := sels[0].Matches(c.labels); got != c.want {
+			t.Errorf("%+v passes %v: %v; want %v", sels[0], c.labels, got, c.want)
+		}
+	}
+	if sels[1].Matches(map[string]string{"w": "eh"}) || !sels[1].Matches(map[string]string{"w": "he"}) {
+		t.Errorf("%+v: !~ does not refuse what matches, or refuses what does not", sels[1])
 	}
 }

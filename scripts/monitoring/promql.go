@@ -7,7 +7,9 @@ package monitoring
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -33,9 +35,41 @@ var (
 	matchOps          = []string{"=~", "!~", "!=", "="}
 )
 
-// Metrics parses query and returns the metric names it selects, in order
-// of appearance, each once.
-func Metrics(query string) ([]string, error) {
+// Selector is one vector selector of a query: a metric and the label
+// matchers its series must pass.
+type Selector struct {
+	Metric   string
+	Matchers []Matcher
+}
+
+// Matcher is one label matcher: Op is =, !=, =~ or !~.
+type Matcher struct {
+	Label, Op, Value string
+}
+
+// Matches reports whether a series with labels passes every matcher (a
+// regular expression matches the whole value, as in PromQL).
+func (s Selector) Matches(labels map[string]string) bool {
+	for _, m := range s.Matchers {
+		v := labels[m.Label]
+		var ok bool
+		switch m.Op {
+		case "=", "!=":
+			ok = v == m.Value
+		default:
+			re, err := regexp.Compile("^(?:" + m.Value + ")$")
+			ok = err == nil && re.MatchString(v)
+		}
+		if ok == strings.HasPrefix(m.Op, "!") {
+			return false
+		}
+	}
+	return true
+}
+
+// Selectors parses query and returns its vector selectors, in order of
+// appearance.
+func Selectors(query string) ([]Selector, error) {
 	p := &parser{src: query}
 	if err := p.expr(); err != nil {
 		return nil, fmt.Errorf("%q at offset %d: %w", query, p.pos, err)
@@ -43,14 +77,35 @@ func Metrics(query string) ([]string, error) {
 	if p.skipSpace(); p.pos != len(p.src) {
 		return nil, fmt.Errorf("%q at offset %d: unexpected %q", query, p.pos, p.src[p.pos:])
 	}
-	return p.metrics, nil
+	for _, s := range p.selectors {
+		if s.Metric == "" {
+			return nil, fmt.Errorf("%q: a selector names no metric", query)
+		}
+	}
+	return p.selectors, nil
 }
 
-// parser reads one expression of src; metrics collects the names selected.
+// Metrics parses query and returns the metric names it selects, in order
+// of appearance, each once.
+func Metrics(query string) ([]string, error) {
+	sels, err := Selectors(query)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, s := range sels {
+		if !slices.Contains(names, s.Metric) {
+			names = append(names, s.Metric)
+		}
+	}
+	return names, nil
+}
+
+// parser reads one expression of src into the selectors it makes.
 type parser struct {
-	src     string
-	pos     int
-	metrics []string
+	src       string
+	pos       int
+	selectors []Selector
 }
 
 func (p *parser) skipSpace() {
@@ -197,6 +252,7 @@ func (p *parser) primary() error {
 	case c == '"' || c == '\'':
 		return p.str()
 	case c == '{':
+		p.selectors = append(p.selectors, Selector{})
 		return p.matchers()
 	case unicode.IsDigit(rune(c)) || c == '.':
 		return p.number()
@@ -215,9 +271,7 @@ func (p *parser) primary() error {
 	if p.pos < len(p.src) && p.src[p.pos] == '(' {
 		return fmt.Errorf("unknown function %q", id)
 	}
-	if !slices.Contains(p.metrics, id) {
-		p.metrics = append(p.metrics, id)
-	}
+	p.selectors = append(p.selectors, Selector{Metric: id})
 	if p.pos < len(p.src) && p.src[p.pos] == '{' {
 		return p.matchers()
 	}
@@ -292,8 +346,10 @@ func (p *parser) labels() error {
 	return nil
 }
 
-// matchers reads {label op "value", ...}; __name__="x" selects metric x.
+// matchers reads {label op "value", ...} into the last selector;
+// __name__="x" selects metric x.
 func (p *parser) matchers() error {
+	sel := &p.selectors[len(p.selectors)-1]
 	if err := p.expect("{"); err != nil {
 		return err
 	}
@@ -312,12 +368,19 @@ func (p *parser) matchers() error {
 		if op == "" {
 			return fmt.Errorf("want a matcher's operator after %q", label)
 		}
+		p.skipSpace()
 		start := p.pos
 		if err := p.str(); err != nil {
 			return err
 		}
+		value, err := unquote(p.src[start:p.pos])
+		if err != nil {
+			return err
+		}
 		if label == "__name__" && op == "=" {
-			p.metrics = append(p.metrics, strings.Trim(strings.TrimSpace(p.src[start:p.pos]), `"'`))
+			sel.Metric = value
+		} else {
+			sel.Matchers = append(sel.Matchers, Matcher{label, op, value})
 		}
 		if !p.accept(",") {
 			return p.expect("}")
@@ -342,6 +405,14 @@ func (p *parser) str() error {
 		}
 	}
 	return fmt.Errorf("unterminated string")
+}
+
+// unquote returns the value of a PromQL string, in double or single quotes.
+func unquote(q string) (string, error) {
+	if q[0] == '\'' {
+		q = `"` + strings.ReplaceAll(strings.ReplaceAll(q[1:len(q)-1], `\'`, `'`), `"`, `\"`) + `"`
+	}
+	return strconv.Unquote(q)
 }
 
 func (p *parser) number() error {
