@@ -64,6 +64,9 @@ func TestDockerComposeMonitoring(t *testing.T) {
 			t.Error("prometheus reads no rule file")
 		}
 		for _, f := range cfg.RuleFiles {
+			if !path.IsAbs(f) { // read from the configuration's directory
+				f = path.Join(path.Dir(prom.flag("--config.file")), f)
+			}
 			if prom.hostPath(f) == "" {
 				t.Errorf("rule file %s is outside what prometheus mounts", f)
 			}
