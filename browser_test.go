@@ -25,10 +25,12 @@ import (
 // order go from pending to created, and pays; then the dtm dashboard,
 // served by the in-process dtm server, lists that purchase's gid as
 // succeed and opens its detail, also by the link of the sale view (on the
-// admin port), which shows the sale's stock and orders. Screenshots go to .run/screenshots/ (or
+// admin port), which shows the sale's stock and orders; an operator
+// creates a sale with the view's New sale form (newSaleInView) and a
+// shopper buys in it. Screenshots go to .run/screenshots/ (or
 // FLASHSALE_SCREENSHOTS). With FLASHSALE_UPDATE_SCREENSHOTS=1 it also
-// writes the pictures of the documentation, docs/images/shop.png and
-// docs/images/dashboard.png; never otherwise, so that a normal run leaves
+// writes the pictures of the documentation, docs/images/shop.png,
+// docs/images/new-sale.png and docs/images/dashboard.png; never otherwise, so that a normal run leaves
 // the repository as it is.
 //
 // Without chromium (or without the dashboard, scripts/build-dtm) the test,
@@ -140,6 +142,8 @@ func TestBrowserSale(t *testing.T) {
 			t.Fatalf("a buy after the operator ended the sale: %d %s, want 410 ended", code, e)
 		}
 	})
+
+	t.Run("new sale", func(t *testing.T) { newSaleInView(t, ctx, s, shots) })
 
 	t.Run("dashboard", func(t *testing.T) {
 		if dashboard == "" {

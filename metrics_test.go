@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -81,6 +82,7 @@ func TestMetricsCountTheSale(t *testing.T) {
 	if got := value(fs, "flashsale_gate_rejections_total", "reason", "sold_out"); got > 3 {
 		t.Errorf("sold-out flag rejections %v, more than the 3 sold-out buys", got)
 	}
+	checkHealth(t, s, act)
 
 	ord := scrape(t, s.Client(apitest.Orders, "http://"+argOf(t, s, "-orders-addr"), nil))
 	for _, c := range []struct {
@@ -94,6 +96,9 @@ func TestMetricsCountTheSale(t *testing.T) {
 		if got := value(ord, c.name, c.label, c.val); got != c.want {
 			t.Errorf("%s{%s=%q} = %v, want %v", c.name, c.label, c.val, got, c.want)
 		}
+	}
+	if f := ord["orders_repairs_total"]; f == nil || len(f.Metric) != 1 {
+		t.Errorf("orders_repairs_total: %v, want its kind at 0", f)
 	}
 	if lag := sum(ord, "orders_settlement_lag_seconds"); lag <= 0 || lag > 5*5 {
 		t.Errorf("settlement lag sum %v s for 5 orders settled at once", lag)
@@ -112,6 +117,33 @@ func TestMetricsCountTheSale(t *testing.T) {
 		if outcomes[outcome] != int64(n) {
 			t.Errorf("live outcomes[%s] = %d, want %d", outcome, outcomes[outcome], n)
 		}
+	}
+}
+
+// checkHealth checks what the alerting rules read besides the buys, once
+// the sale settled: both stores ready, dtm's group without an old
+// unfinished message, every kind of repair counted from 0, and
+// reconciliation's last result of act, 0 violations.
+func checkHealth(t *testing.T, s *sale, act int64) {
+	t.Helper()
+	r := saletest.Got(s.Admin.GetReconcileWithResponse(t.Context(), &api.GetReconcileParams{Activity: act}))
+	if r.StatusCode() != http.StatusOK {
+		t.Fatalf("reconcile: %s", saletest.Show(r))
+	}
+	fs := scrape(t, s.Admin)
+	for _, store := range []string{"redis", "mysql"} {
+		if got := value(fs, "flashsale_store_ready", "store", store); got != 1 {
+			t.Errorf("flashsale_store_ready{store=%q} = %v, want 1", store, got)
+		}
+	}
+	if f := fs["flashsale_dtm_oldest_unfinished_seconds"]; f == nil || len(f.Metric) != 1 || f.Metric[0].Gauge.GetValue() > 60 {
+		t.Errorf("flashsale_dtm_oldest_unfinished_seconds: %v, want one group, no message unfinished for a minute", f)
+	}
+	if f := fs["flashsale_repairs_total"]; f == nil || len(f.Metric) != 5 {
+		t.Errorf("flashsale_repairs_total: %v, want its 5 kinds at 0", f)
+	}
+	if got, ok := fs["flashsale_reconcile_violations"]; !ok || value(fs, "flashsale_reconcile_violations", "activity", strconv.FormatInt(act, 10)) != 0 {
+		t.Errorf("flashsale_reconcile_violations: %v, want activity %d at 0", got, act)
 	}
 }
 

@@ -153,6 +153,13 @@ func TestBadRequests(t *testing.T) {
 			return saletest.ErrorOf(s.Orders.CreateOrderWithBodyWithResponse(ctx, &branch, "application/json", strings.NewReader(big)))
 		}, 413, api.ErrorCodeTooLarge},
 	}
+	// The refusals of a body's field name it; no other error names one.
+	fields := map[string]string{
+		"ProductMissingName": "name", "ActivityEndBeforeStart": "end_at",
+		"ActivityTooManyShards": "shards", "ActivityNegativeShards": "shards", "ActivityMoreShardsThanUnits": "shards",
+		"ActivityChallengeTooHard": "challenge_difficulty", "ActivityChallengeNegative": "challenge_difficulty",
+		"ActivityFairStartTooLong": "fair_start_ms", "ActivityFairStartNegative": "fair_start_ms",
+	}
 	// The table made its own activities; the requests below make none.
 	var activities int
 	if err := env.db.QueryRow("SELECT COUNT(*) FROM activities").Scan(&activities); err != nil {
@@ -166,6 +173,9 @@ func TestBadRequests(t *testing.T) {
 			}
 			if e.Message == "" {
 				t.Fatalf("error without a message: %+v", e)
+			}
+			if e.Field != fields[tt.name] {
+				t.Fatalf("%s names the field %q, want %q", tt.name, e.Field, fields[tt.name])
 			}
 		})
 	}

@@ -149,10 +149,8 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 	m := metrics.New()
-	// Every kind is exported from the start, at 0, so that a rate or an
-	// alert over the counter sees the first repair.
-	for _, kind := range repair.Kinds() {
-		m.Repairs.WithLabelValues(kind)
+	for _, kind := range repair.Kinds {
+		m.Repairs.WithLabelValues(kind) // at 0, so that the first repair counts as an increase
 	}
 	rdb.AddHook(m.RedisHook())
 	catalog := mysqldb.NewCatalog(db)
@@ -219,7 +217,8 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 // Background runs the service's pollers until ctx ends: the sold-out flags,
 // admission bounds and stock gauge every 50 ms, the blacklist every 500 ms, the Redis
 // run ids every second (WatchStock: stale stock re-derived), the dtm
-// stores' epochs every second (the repair, Repair); and it
+// stores' epochs every second (the repair, Repair), what the alerting
+// rules read every 15 s (WatchHealth); and it
 // hurries dtm's retries of what failed while the service or its stores
 // were down, each time they are ready again (dtmclient.HurryWhenReady). It loads
 // the blacklist once before returning, so buys never run without it.
@@ -235,6 +234,7 @@ func (s *Service) Background(ctx context.Context) error {
 	go g.SoldOut.Poll(ctx, s.deps.Stock, 50*time.Millisecond, observe, s.deps.Log)
 	go g.Blacklist.Poll(ctx, 500*time.Millisecond, s.deps.Log)
 	go s.WatchStock(ctx, time.Second)
+	go s.WatchHealth(ctx)
 	if !s.cfg.PollOnly {
 		go changes.Listen(ctx, s.rdb, func(msg string) { s.heard(ctx, msg) })
 	}
@@ -320,8 +320,15 @@ func (s *Service) Restock(ctx context.Context) (int, error) {
 }
 
 // Reconcile checks the promises of an activity against the live stores.
+// A final report's violations (none of the activity's messages still
+// prepared or submitted: the sums of one in flight do not add up yet) are
+// kept in the metrics, flashsale_reconcile_violations.
 func (s *Service) Reconcile(ctx context.Context, activityID int64) (reconcile.Report, error) {
-	return reconcile.Check(ctx, s.recon, activityID)
+	r, err := reconcile.Check(ctx, s.recon, activityID)
+	if err == nil && r.Unsettled() == 0 {
+		s.deps.Metrics.SetReconciled(activityID, len(r.Violations))
+	}
+	return r, err
 }
 
 // Ping checks that both stores answer.

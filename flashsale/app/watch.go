@@ -49,9 +49,11 @@ func (s *Service) WatchStock(ctx context.Context, interval time.Duration) {
 		n, err := s.Restock(rctx)
 		cancel()
 		if err != nil {
+			s.deps.Metrics.StockRederiveFailures.Inc()
 			s.deps.Log.Warn("re-derive stale Redis stock", "err", err)
 			continue
 		}
+		s.deps.Metrics.StockRederived.Add(float64(n))
 		if n > 0 {
 			s.deps.Log.Warn("re-derived stale Redis stock", "activities", n, "redis", runs)
 			// A return or an addition that failed on the stale counter

@@ -32,17 +32,17 @@ func requireAdmin(token string) gin.HandlerFunc {
 }
 
 // validateProduct checks a product's body (NewProduct in
-// internal/api/openapi.yaml).
+// internal/api/openapi.yaml); its error names the field.
 func validateProduct(r api.NewProduct) error {
 	switch {
 	case !textOK(r.Name, 1, 128):
-		return contract.Errorf(contract.EBadRequest, "name must be 1-128 characters")
+		return contract.FieldErrorf("name", "name must be 1-128 characters")
 	case !textOK(r.Description, 0, 4000):
-		return contract.Errorf(contract.EBadRequest, "description must be at most 4000 characters")
+		return contract.FieldErrorf("description", "description must be at most 4000 characters")
 	case r.Price <= 0:
-		return contract.Errorf(contract.EBadRequest, "price must be a positive integer")
+		return contract.FieldErrorf("price", "price must be a positive integer")
 	case !textOK(r.ImageURL, 0, 512) || strings.ContainsAny(r.ImageURL, " \n\r\t\"'<>"):
-		return contract.Errorf(contract.EBadRequest, "image_url must be a URL of at most 512 characters")
+		return contract.FieldErrorf("image_url", "image_url must be a URL of at most 512 characters")
 	}
 	return nil
 }
@@ -73,8 +73,8 @@ const MaxTotal = 10_000_000
 const defaultPayTimeout = 900
 
 // validateActivity checks an activity's body (NewActivity in
-// internal/api/openapi.yaml) and fills in the defaults of the fields left
-// out.
+// internal/api/openapi.yaml), its error naming the field, and fills in the
+// defaults of the fields left out.
 func validateActivity(r *api.NewActivity) error {
 	if r.PayTimeoutSeconds == 0 {
 		r.PayTimeoutSeconds = defaultPayTimeout
@@ -84,27 +84,29 @@ func validateActivity(r *api.NewActivity) error {
 	}
 	switch {
 	case !textOK(r.Name, 1, 128):
-		return contract.Errorf(contract.EBadRequest, "name must be 1-128 characters")
+		return contract.FieldErrorf("name", "name must be 1-128 characters")
 	case r.ProductID <= 0:
-		return contract.Errorf(contract.EBadRequest, "product_id must be a positive integer")
+		return contract.FieldErrorf("product_id", "product_id must be a positive integer")
 	case r.Price <= 0:
-		return contract.Errorf(contract.EBadRequest, "price must be a positive integer")
+		return contract.FieldErrorf("price", "price must be a positive integer")
 	case r.Total <= 0 || r.Total > MaxTotal:
-		return contract.Errorf(contract.EBadRequest, "total must be 1-%d", MaxTotal)
-	case r.StartAt.IsZero() || r.EndAt.IsZero():
-		return contract.Errorf(contract.EBadRequest, "start_at and end_at are required (RFC 3339)")
+		return contract.FieldErrorf("total", "total must be 1-%d", MaxTotal)
+	case r.StartAt.IsZero():
+		return contract.FieldErrorf("start_at", "start_at is required (RFC 3339)")
+	case r.EndAt.IsZero():
+		return contract.FieldErrorf("end_at", "end_at is required (RFC 3339)")
 	case !r.EndAt.After(r.StartAt):
-		return contract.Errorf(contract.EBadRequest, "end_at must be after start_at")
+		return contract.FieldErrorf("end_at", "end_at must be after start_at")
 	case r.PayTimeoutSeconds < 10 || r.PayTimeoutSeconds > 86400:
-		return contract.Errorf(contract.EBadRequest, "pay_timeout_seconds must be 10-86400")
+		return contract.FieldErrorf("pay_timeout_seconds", "pay_timeout_seconds must be 10-86400")
 	case r.Shards < 1 || r.Shards > contract.MaxShards:
-		return contract.Errorf(contract.EBadRequest, "shards must be 1-%d", contract.MaxShards)
+		return contract.FieldErrorf("shards", "shards must be 1-%d", contract.MaxShards)
 	case r.Shards > r.Total:
-		return contract.Errorf(contract.EBadRequest, "shards must be at most total")
+		return contract.FieldErrorf("shards", "shards must be at most total")
 	case r.ChallengeDifficulty < 0 || r.ChallengeDifficulty > gate.MaxDifficulty:
-		return contract.Errorf(contract.EBadRequest, "challenge_difficulty must be 0-%d bits", gate.MaxDifficulty)
+		return contract.FieldErrorf("challenge_difficulty", "challenge_difficulty must be 0-%d bits", gate.MaxDifficulty)
 	case r.FairStartMS < 0 || r.FairStartMS > int(gate.MaxFairStart/time.Millisecond):
-		return contract.Errorf(contract.EBadRequest, "fair_start_ms must be 0-%d", gate.MaxFairStart/time.Millisecond)
+		return contract.FieldErrorf("fair_start_ms", "fair_start_ms must be 0-%d", gate.MaxFairStart/time.Millisecond)
 	}
 	return nil
 }

@@ -38,6 +38,8 @@ type Metrics struct {
 	// StockUnits is the units left per activity, fed by the sold-out
 	// poll (ObserveStock).
 	StockUnits *prometheus.GaugeVec
+	// Health holds what the alerting rules read besides the above.
+	Health
 }
 
 // New returns the metrics, registered in a new registry.
@@ -72,6 +74,8 @@ func New() *Metrics {
 	}, []string{"kind"})
 	m.StockUnits = newStockUnits()
 	m.reg.MustRegister(m.LuaSeconds, m.DTMSeconds, m.Repairs, m.StockUnits)
+	m.Health = newHealth()
+	m.reg.MustRegister(m.Health.collectors()...)
 	return m
 }
 

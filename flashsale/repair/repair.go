@@ -48,10 +48,8 @@ const (
 	Unrepairable = "unrepairable"
 )
 
-// Kinds returns every kind of repair.
-func Kinds() []string {
-	return []string{PurchaseResubmitted, PurchaseCompensated, OrderRecreated, AdjustmentResubmitted, Unrepairable}
-}
+// Kinds are the kinds of repair, as the repairs counter labels them.
+var Kinds = []string{PurchaseResubmitted, PurchaseCompensated, OrderRecreated, AdjustmentResubmitted, Unrepairable}
 
 // Purchases rebuilds and settles purchase messages (purchase.Service).
 type Purchases interface {

@@ -22,6 +22,7 @@ func TestPagesServed(t *testing.T) {
 	}{
 		{Shop, "/", "/ui/shop/shop.js", `id="buy"`},
 		{Sale, "/", "/ui/sale/sale.js", `id="lookup"`},
+		{Sale, "/", "/ui/sale/newsale.js", `id="new-sale-form"`},
 	} {
 		e := gin.New()
 		c.add(e)

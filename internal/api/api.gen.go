@@ -340,6 +340,12 @@ type Error struct {
 	// 500.
 	Error ErrorCode `json:"error"`
 
+	// Field The JSON name of the request body's field a `bad_request` is
+	// about (createProduct and createActivity name it: `end_at` for
+	// an end before the start); absent when it is about none in
+	// particular, as for a body that is not JSON.
+	Field string `json:"field,omitempty,omitzero"`
+
 	// Message For people; it may change.
 	Message string `json:"message"`
 }

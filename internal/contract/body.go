@@ -50,10 +50,12 @@ type FenceAnswer struct {
 }
 
 // ErrorBody is every error answer of every listener, public or internal:
-// {"error":"<code>","message":"<text>"}.
+// {"error":"<code>","message":"<text>"}, and "field" when a bad_request is
+// about one field of the request's body.
 type ErrorBody struct {
 	Error   string `json:"error"`
 	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
 }
 
 // DTMResult is the body of a 200 or 409 answer to a call from the dtm

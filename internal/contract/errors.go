@@ -79,6 +79,9 @@ func Status(code string) int {
 type Error struct {
 	Code    string
 	Message string
+	// Field is the JSON name of the request body's field a bad_request is
+	// about, or empty when it is about none in particular.
+	Field string
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -86,6 +89,14 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 // Errorf returns an Error with code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldErrorf returns a bad_request Error about the body's field (its JSON
+// name), with a formatted message.
+func FieldErrorf(field, format string, args ...any) *Error {
+	e := Errorf(EBadRequest, format, args...)
+	e.Field = field
+	return e
 }
 
 // ErrorCode returns the code of the first Error in err's chain, EInternal
@@ -115,7 +126,12 @@ func ErrorMessage(err error) string {
 // Answer returns the status and body that answer err.
 func Answer(err error) (int, ErrorBody) {
 	code := ErrorCode(err)
-	return Status(code), ErrorBody{Error: code, Message: ErrorMessage(err)}
+	body := ErrorBody{Error: code, Message: ErrorMessage(err)}
+	var e *Error
+	if errors.As(err, &e) {
+		body.Field = e.Field
+	}
+	return Status(code), body
 }
 
 // WriteError answers err on w as an ErrorBody with its code's status.
@@ -133,7 +149,7 @@ func ReadError(status int, body []byte) *Error {
 	var b ErrorBody
 	if json.Unmarshal(body, &b) == nil {
 		if _, known := statusOf[b.Error]; known {
-			return &Error{Code: b.Error, Message: b.Message}
+			return &Error{Code: b.Error, Message: b.Message, Field: b.Field}
 		}
 	}
 	return Errorf(EInternal, "HTTP %d: %.200s", status, body)

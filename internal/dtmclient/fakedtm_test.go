@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
 	serverdtmcli "github.com/dtm-labs/dtm/client/dtmcli"
@@ -52,12 +53,19 @@ func (f *fakeDTM) api() string { return f.srv.URL + "/api/dtmsvr" }
 
 // add stores msg, whose back-check is queryURL, with status.
 func (f *fakeDTM) add(msg *dtmcli.Msg, queryURL, status string) {
+	f.addAt(msg, queryURL, status, time.Now())
+}
+
+// addAt is add of a message prepared at created.
+func (f *fakeDTM) addAt(msg *dtmcli.Msg, queryURL, status string, created time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.trans[msg.Gid] = storage.TransGlobalStore{
+	t := storage.TransGlobalStore{
 		Gid: msg.Gid, TransType: "msg", Status: status, QueryPrepared: queryURL,
 		TransOptions: serverdtmcli.TransOptions{BranchHeaders: msg.BranchHeaders},
 	}
+	t.CreateTime = &created
+	f.trans[msg.Gid] = t
 }
 
 // backOff makes n more transactions due for resetCronTime.

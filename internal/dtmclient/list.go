@@ -2,10 +2,12 @@ package dtmclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/internal/contract"
@@ -51,6 +53,39 @@ func ListUnsettled(ctx context.Context, hc *http.Client, groups Groups, prefixes
 	return out, nil
 }
 
+// OldestUnsettled returns, for each dtm group that answered, when its
+// oldest message signed by key that is still prepared or submitted was
+// prepared (the zero time when it has none), and the errors of the groups
+// that did not answer. Like ListUnsettled, it asks dtm for the two statuses
+// only, so the answers stay small; a message that someone else registered
+// on dtm's API under any gid is not counted (see ListSignedMessages).
+func OldestUnsettled(ctx context.Context, hc *http.Client, groups Groups, key contract.Key) (map[string]time.Time, error) {
+	if hc == nil {
+		hc = queryClient
+	}
+	out := map[string]time.Time{}
+	var errs []error
+	for _, server := range groups {
+		var oldest time.Time
+		visit := func(t listed) {
+			signed := key.SignedMessage(t.Gid, urlPath(t.QueryPrepared), t.BranchHeaders[contract.SignatureHeader])
+			if signed && !t.CreateTime.IsZero() && (oldest.IsZero() || t.CreateTime.Before(oldest)) {
+				oldest = t.CreateTime
+			}
+		}
+		err := listGroup(ctx, hc, server, dtmcli.StatusPrepared, visit)
+		if err == nil {
+			err = listGroup(ctx, hc, server, dtmcli.StatusSubmitted, visit)
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out[server] = oldest
+	}
+	return out, errors.Join(errs...)
+}
+
 // listing selects transactions: those whose gid starts with one of
 // prefixes, of status (any when ""), that keep keeps (all when nil).
 type listing struct {
@@ -65,6 +100,7 @@ type listed struct {
 	Status        string            `json:"status"`
 	QueryPrepared string            `json:"query_prepared"`
 	BranchHeaders map[string]string `json:"branch_headers"`
+	CreateTime    time.Time         `json:"create_time"`
 }
 
 // selects reports whether l selects t.
@@ -83,20 +119,26 @@ func list(ctx context.Context, hc *http.Client, groups Groups, l listing) (map[s
 	}
 	out := map[string]string{}
 	for _, server := range groups {
-		if err := listGroup(ctx, hc, server, l, out); err != nil {
+		err := listGroup(ctx, hc, server, l.status, func(t listed) {
+			if l.selects(t) {
+				out[t.Gid] = t.Status
+			}
+		})
+		if err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// listGroup adds the transactions of one dtm group that l selects to out.
-func listGroup(ctx context.Context, hc *http.Client, server string, l listing, out map[string]string) error {
+// listGroup calls visit with every transaction of one dtm group of status
+// (any when "").
+func listGroup(ctx context.Context, hc *http.Client, server, status string, visit func(listed)) error {
 	position := ""
 	for page := 0; page < 100000; page++ {
 		q := url.Values{"limit": {"1000000"}, "position": {position}}
-		if l.status != "" {
-			q.Set("status", l.status)
+		if status != "" {
+			q.Set("status", status)
 		}
 		var body struct {
 			Transactions []listed `json:"transactions"`
@@ -106,9 +148,7 @@ func listGroup(ctx context.Context, hc *http.Client, server string, l listing, o
 			return fmt.Errorf("dtm transactions at %s: %w", server, err)
 		}
 		for _, t := range body.Transactions {
-			if l.selects(t) {
-				out[t.Gid] = t.Status
-			}
+			visit(t)
 		}
 		if body.NextPosition == "" || len(body.Transactions) == 0 {
 			return nil

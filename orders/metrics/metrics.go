@@ -15,9 +15,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// RepairCancellation is the kind of repair the order service makes: a
-// cancellation re-submitted because dtm's store forgot it.
-const RepairCancellation = "cancellation_resubmitted"
+// CancellationResubmitted is the kind of repair of a cancellation that
+// dtm's store forgot, re-submitted: the label of the repairs counter.
+const CancellationResubmitted = "cancellation_resubmitted"
 
 // Metrics are the order service's metrics.
 type Metrics struct {
@@ -57,7 +57,7 @@ func New() *Metrics {
 	m.Repairs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "orders_repairs_total", Help: "Repairs of transactions a store forgot, by kind (cancellation_resubmitted).",
 	}, []string{"kind"})
-	m.Repairs.WithLabelValues(RepairCancellation) // exported from the start, at 0
+	m.Repairs.WithLabelValues(CancellationResubmitted) // at 0, so that the first repair counts as an increase
 	m.reg.MustRegister(m.CreateSeconds, m.Created, m.SettlementLag, m.Repairs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -1,8 +1,3 @@
-// Package monitoring holds what the monitoring profile of docker-compose.yml
-// mounts (Prometheus's scrape configuration, Grafana's provisioning and
-// dashboard) and the checks of the dashboard: every query is read by a
-// parser of the PromQL the dashboard uses, which returns the metrics it
-// names.
 package monitoring
 
 import (

@@ -24,7 +24,7 @@
     let data = null;
     try { data = await resp.json(); } catch (e) { /* not JSON */ }
     if (resp.ok) return { ok: true, data };
-    return { ok: false, status: resp.status, code: data && data.error, message: (data && data.message) || resp.statusText };
+    return { ok: false, status: resp.status, code: data && data.error, field: data && data.field, message: (data && data.message) || resp.statusText };
   }
 
   function fail(r) {
@@ -46,6 +46,7 @@
     $('view').hidden = !state.token;
     $('signout').hidden = !state.token;
     $('activity').hidden = !state.token;
+    $('new-sale-open').hidden = !state.token;
     if (state.token) loadActivities();
   }
 
@@ -193,6 +194,19 @@
     said(true, 'The sale ended at ' + new Date(r.data.end_at).toLocaleString() + '.');
     loadActivities();
   }
+
+  // What the New sale form (newsale.js) uses of the view.
+  window.saleView = {
+    api, esc, fail,
+    // open shows the activity id, listed anew.
+    open(id) { state.act = id; loadActivities(); },
+    // products returns the products of the sales listed, each once.
+    products() {
+      const seen = new Map();
+      state.acts.forEach((a) => seen.set(a.product.id, a.product));
+      return [...seen.values()];
+    },
+  };
 
   function start() {
     const m = location.hash.match(/[#&]token=([^&]+)/);
