@@ -64,8 +64,9 @@ var composeListenEnv = []string{"FLASHSALE_ADDR", "FLASHSALE_ADMIN_ADDR", "FLASH
 
 // composePublished are the documented ports (docs/api.md: shopper, admin; the dtm
 // HTTP API), as "service:container port"; nothing else is published.
-// The cluster layout publishes its balancer's shopper and admin ports.
-var composePublished = []string{"balancer:9080", "balancer:9081", "dtm:36789", "flashsale:8080", "flashsale:8081"}
+// The cluster layout publishes its balancer's shopper and admin ports, the
+// monitoring profile Prometheus's and Grafana's.
+var composePublished = []string{"balancer:9080", "balancer:9081", "dtm:36789", "flashsale:8080", "flashsale:8081", "grafana:3000", "prometheus:9090"}
 
 // envKeyRE finds the keys a main reads: getenv("X"), os.Getenv("X"),
 // env(&c.Field, "X"), orEnv(getenv, "X", def).
@@ -391,6 +392,7 @@ type composeService struct {
 	Healthcheck composeHealthck `yaml:"healthcheck"`
 	Restart     string          `yaml:"restart"`
 	Profiles    []string        `yaml:"profiles"`
+	Volumes     []string        `yaml:"volumes"`
 	Configs     []struct {
 		Source, Target string
 	} `yaml:"configs"`

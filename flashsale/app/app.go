@@ -214,8 +214,8 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 	return s, nil
 }
 
-// Background runs the service's pollers until ctx ends: the sold-out flags
-// and admission bounds every 50 ms, the blacklist every 500 ms, the Redis
+// Background runs the service's pollers until ctx ends: the sold-out flags,
+// admission bounds and stock gauge every 50 ms, the blacklist every 500 ms, the Redis
 // run ids every second (WatchStock: stale stock re-derived), the dtm
 // stores' epochs every second (the repair, Repair), what the alerting
 // rules read every 15 s (WatchHealth); and it
@@ -227,7 +227,11 @@ func (s *Service) Background(ctx context.Context) error {
 	if err := g.Blacklist.Refresh(ctx); err != nil {
 		return fmt.Errorf("blacklist: %w", err)
 	}
-	go g.SoldOut.Poll(ctx, s.deps.Stock, 50*time.Millisecond, g.Admission.SetRemaining, s.deps.Log)
+	observe := func(activityID, units int64) {
+		g.Admission.SetRemaining(activityID, units)
+		s.deps.Metrics.ObserveStock(activityID, units)
+	}
+	go g.SoldOut.Poll(ctx, s.deps.Stock, 50*time.Millisecond, observe, s.deps.Log)
 	go g.Blacklist.Poll(ctx, 500*time.Millisecond, s.deps.Log)
 	go s.WatchStock(ctx, time.Second)
 	go s.WatchHealth(ctx)

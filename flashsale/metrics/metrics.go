@@ -35,6 +35,9 @@ type Metrics struct {
 	// Repairs counts the repairs of what a store forgot, by kind
 	// (package repair).
 	Repairs *prometheus.CounterVec
+	// StockUnits is the units left per activity, fed by the sold-out
+	// poll (ObserveStock).
+	StockUnits *prometheus.GaugeVec
 	// Health holds what the alerting rules read besides the above.
 	Health
 }
@@ -69,7 +72,8 @@ func New() *Metrics {
 	m.Repairs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "flashsale_repairs_total", Help: "Repairs of transactions a store forgot, by kind (purchase_resubmitted, purchase_compensated, order_recreated, adjustment_resubmitted, unrepairable).",
 	}, []string{"kind"})
-	m.reg.MustRegister(m.LuaSeconds, m.DTMSeconds, m.Repairs)
+	m.StockUnits = newStockUnits()
+	m.reg.MustRegister(m.LuaSeconds, m.DTMSeconds, m.Repairs, m.StockUnits)
 	m.Health = newHealth()
 	m.reg.MustRegister(m.Health.collectors()...)
 	return m

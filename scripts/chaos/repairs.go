@@ -107,8 +107,10 @@ func repairMetrics(ctx context.Context, c *api.ClientWithResponses) (map[string]
 			continue
 		}
 		i := strings.LastIndexByte(line, ' ')
+		// The services export every kind from the start, at 0: a kind
+		// never repaired is left out of the summary.
 		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
+		if err != nil || v == 0 {
 			continue
 		}
 		out[line[:i]] = v
