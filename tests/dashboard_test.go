@@ -7,18 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/flashsale/flashsale/internal/api"
-	"github.com/flashsale/flashsale/internal/proc"
 	"github.com/flashsale/flashsale/internal/saletest"
-	"github.com/flashsale/flashsale/internal/testenv"
 	"github.com/flashsale/flashsale/scripts/monitoring"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -54,7 +49,7 @@ func TestDashboardMetricsExported(t *testing.T) {
 	s.Settle(act, 30*time.Second)
 	time.Sleep(200 * time.Millisecond) // a few rounds of the sold-out poll, which feeds the stock gauge
 
-	targets := dashboardTargets(s)
+	targets := scrapeTargets(s)
 	var exported []series
 	for _, tg := range targets {
 		exported = append(exported, scrapeSeries(t, s.http, "http://"+tg.addr+tg.path)...)
@@ -77,64 +72,14 @@ func TestDashboardMetricsExported(t *testing.T) {
 	t.Run("Prometheus", func(t *testing.T) { dashboardOnPrometheus(t, s.http, targets, queries) })
 }
 
-// dashboardTarget is one endpoint Prometheus scrapes in the monitoring
-// profile (scripts/monitoring/prometheus/prometheus.yml), here on the
-// stack's ports.
-type dashboardTarget struct {
-	job, addr, path, labels string
-}
-
-func dashboardTargets(s *stack) []dashboardTarget {
-	return []dashboardTarget{
-		{"flashsale", fmt.Sprintf("127.0.0.1:%d", s.admin), "/metrics", ""},
-		{"orders", fmt.Sprintf("127.0.0.1:%d", s.ordersPort), "/metrics", ""},
-		{"dtm", fmt.Sprintf("127.0.0.1:%d", s.dtmPort), "/api/metrics", `{group: "dtm"}`},
-	}
-}
-
 // dashboardOnPrometheus has a real Prometheus scrape the targets, then
 // runs every query of the dashboard as Grafana sends it: Prometheus must
 // accept each, and each must return series, but for the queries that
 // read only series a healthy sale does not make (dashboardRare).
-func dashboardOnPrometheus(t *testing.T, hc *http.Client, targets []dashboardTarget, queries []monitoring.Query) {
-	bin := testenv.Program(t, "prometheus", "the dashboard's queries run on a real Prometheus")
-	dir := t.TempDir()
-	var cfg strings.Builder
-	cfg.WriteString("global: {scrape_interval: 1s}\nscrape_configs:\n")
-	for _, tg := range targets {
-		labels := ""
-		if tg.labels != "" {
-			labels = ", labels: " + tg.labels
-		}
-		fmt.Fprintf(&cfg, "  - {job_name: %s, metrics_path: %s, static_configs: [{targets: [%q]%s}]}\n", tg.job, tg.path, tg.addr, labels)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	base := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))
-	p := &proc.Process{Name: "prometheus", Path: bin, Log: filepath.Join(dir, "prometheus.log"), Ready: proc.HTTP(base + "/-/ready"),
-		Args: []string{"--config.file=" + filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path=" + filepath.Join(dir, "data"),
-			"--web.listen-address=" + strings.TrimPrefix(base, "http://")}}
-	t.Cleanup(func() {
-		p.Kill()
-		if t.Failed() {
-			t.Logf("---- prometheus log ----\n%s", p.Tail(3000))
-		}
-	})
-	startProc(t, p)
+func dashboardOnPrometheus(t *testing.T, hc *http.Client, targets []scrapeTarget, queries []monitoring.Query) {
+	base := startPrometheus(t, hc, "the dashboard's queries run on a real Prometheus", targets)
 	query := func(q string) (promResult, error) { return promQuery(hc, base, q) }
-	// Every target up, then two more scrapes: a rate needs two samples.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r, err := query("count(up == 1)")
-		if err == nil && len(r.Data.Result) == 1 && r.Data.Result[0].Value[1] == strconv.Itoa(len(targets)) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus does not see the %d targets up: %+v %v", len(targets), r, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	// Two more scrapes after every target is up: a rate needs two samples.
 	time.Sleep(2500 * time.Millisecond)
 	for _, q := range queries {
 		r, err := query(q.Expand())
