@@ -173,7 +173,6 @@ func unavailable(err error) error {
 	return errors.Join(contract.Errorf(contract.EUnavailable, "the sale is unavailable, try again"), err)
 }
 
-// handleSecret gives a shopper the start secret of an open activity.
 // handleSecret hands the shopper's start secret out once the sale is open;
 // for a sale with a challenge difficulty, only against a solved challenge
 // (?challenge=&solution=), each redeemed once.

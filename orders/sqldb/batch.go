@@ -43,7 +43,8 @@ const (
 
 // grouper runs the order creations of one Store in groups.
 type grouper struct {
-	s *Store
+	s      *Store
+	linger time.Duration // groupLinger but in tests
 
 	mu      sync.Mutex // mu guards queue and workers
 	queue   []*creation
@@ -85,7 +86,7 @@ func (g *grouper) create(ctx context.Context, bb *dtmcli.BranchBarrier, req cont
 func (g *grouper) work() {
 	for {
 		g.mu.Lock()
-		g.linger()
+		g.fill()
 		n := min(len(g.queue), groupMax)
 		if n == 0 {
 			g.workers--
@@ -115,11 +116,11 @@ func (g *grouper) work() {
 	}
 }
 
-// linger waits, g.mu held on entry and on return, until the queue's
-// oldest branch has waited groupLinger or the queue holds a full group.
-func (g *grouper) linger() {
+// fill waits, g.mu held on entry and on return, until the queue's
+// oldest branch has waited g.linger or the queue holds a full group.
+func (g *grouper) fill() {
 	for len(g.queue) > 0 && len(g.queue) < groupMax {
-		wait := time.Until(g.queue[0].at.Add(groupLinger))
+		wait := time.Until(g.queue[0].at.Add(g.linger))
 		if wait <= 0 {
 			return
 		}

@@ -86,6 +86,33 @@ func TestCreateGrouped(t *testing.T) {
 	})
 }
 
+// TestCreateGroupedTrickle: branches that arrive one by one, none while
+// another commits, still share one commit when they come within the
+// linger of the first: five branches 20 ms apart, a 300 ms linger.
+func TestCreateGroupedTrickle(t *testing.T) {
+	stores(t, func(t *testing.T, s *Store, db *gorm.DB) {
+		seedStock(t, db, 12, 5)
+		s.groups.linger = 300 * time.Millisecond
+		var wg sync.WaitGroup
+		for _, u := range users("t", 5) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req := contract.OrderRequest{ActivityID: 12, UserID: u, ProductID: 7, Price: 100}
+				if err := s.Create(context.Background(), branch(t, "flash-sale-12-"+u), req); err != nil {
+					t.Error(err)
+				}
+			}()
+			time.Sleep(20 * time.Millisecond)
+		}
+		wg.Wait()
+		if g := s.groups.grouped.Load(); g != 5 {
+			t.Fatalf("%d of 5 branches committed in a group of two or more, want all 5 in one", g)
+		}
+		wantDB(t, db, 12, 5, 0)
+	})
+}
+
 // TestCreateGroupedRedeliveries: 60 branches each delivered three times at
 // once, and again afterwards: a group meeting a redelivery falls back to
 // one transaction per branch, and every branch made one order.

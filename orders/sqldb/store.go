@@ -42,7 +42,7 @@ func New(db *gorm.DB) *Store {
 		panic("sqldb: a gorm handle without a database/sql pool: " + err.Error())
 	}
 	s := &Store{db: db, sqlDB: sqlDB, dialect: sqlbarrier.Dialect(db)}
-	s.groups = &grouper{s: s}
+	s.groups = &grouper{s: s, linger: groupLinger}
 	return s
 }
 
