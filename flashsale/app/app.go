@@ -138,6 +138,11 @@ type Service struct {
 	repair  *repair.Repairer
 }
 
+// repairFullEvery: the fallback repair reads dtm's whole listing at most
+// this often; in between it skips the purchases whose traces are complete
+// (repair.Repairer.Run).
+const repairFullEvery = time.Hour
+
 // New wires the service on db (MySQL or SQLite, schema applied) and rdb.
 func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (*Service, error) {
 	sqlDB, err := db.DB()
@@ -175,7 +180,7 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 		repair: &repair.Repairer{
 			Catalog: catalog, Stock: stock, Orders: catalog, Purchases: purchases, Adjustments: adjustments,
 			DTM: dtmclient.ParseGroups(cfg.DTMServer), HTTP: &http.Client{Timeout: 30 * time.Second},
-			Window: cfg.RepairWindow, Repaired: m.Repaired, Log: log,
+			Window: cfg.RepairWindow, FullEvery: repairFullEvery, Repaired: m.Repaired, Log: log,
 		},
 		cfg:     cfg,
 		catalog: catalog,

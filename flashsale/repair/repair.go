@@ -75,50 +75,96 @@ type Repairer struct {
 	HTTP *http.Client
 	// Window: an activity that ended longer ago than this is not checked.
 	Window time.Duration
+	// FullEvery: a pass run only because the fallback period elapsed
+	// (why dtmclient.Fallback) is light while the last full pass is
+	// younger than this (0: every pass is full). See Run.
+	FullEvery time.Duration
 	// Repaired, when set, counts each repair by kind.
 	Repaired func(kind string)
 	Log      *slog.Logger
 
-	mu      sync.Mutex
-	running map[string]bool // gids being repaired now (the sale view)
-	made    map[string]int  // repairs made, by kind
+	mu       sync.Mutex
+	running  map[string]bool // gids being repaired now (the sale view)
+	made     map[string]int  // repairs made, by kind
+	lastFull time.Time       // the start of the last full pass without errors
 }
+
+// maxLookups bounds the gids a light pass asks dtm about one by one; past
+// it the pass reads dtm's listing instead.
+const maxLookups = 256
 
 // Run checks every activity that is not over for longer than Window and
 // repairs what it finds. It returns the repairs made, by kind, and the
 // errors met (the other activities are still checked).
+//
+// A full pass reads dtm's listing of every group first: dtm answers it by
+// reading its whole store (the last week's messages), so it is paid once
+// at the start, after a store's epoch changed, and every FullEvery. A
+// light pass (why dtmclient.Fallback, the last full one younger than
+// FullEvery) skips the purchases whose traces are complete, a unit held
+// and its order created: no status dtm may give them calls for a repair
+// (forgotten, a re-submit changes nothing; failed, only a store that went
+// back, which changes its epoch, or the order's own branch could have
+// failed it). It asks dtm about the rest one by one, or reads the listing
+// when there are more than maxLookups of them.
 func (r *Repairer) Run(ctx context.Context, why string) (map[string]int, error) {
 	list, err := r.Catalog.Activities(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var acts []flashsale.Activity
-	var prefixes []string
+	p := &pass{}
 	for _, a := range list {
 		if time.Since(a.EndAt) <= r.Window {
-			acts = append(acts, a)
-			prefixes = append(prefixes, contract.PurchaseGIDPrefix(a.ID), contract.AdjustGIDPrefix(a.ID))
+			p.acts = append(p.acts, a)
+			p.prefixes = append(p.prefixes, contract.PurchaseGIDPrefix(a.ID), contract.AdjustGIDPrefix(a.ID))
 		}
 	}
-	if len(acts) == 0 {
+	if len(p.acts) == 0 {
 		return nil, nil
 	}
-	// One listing for all: it reads every transaction of every group.
-	st, err := dtmclient.ListMessages(ctx, r.HTTP, r.DTM, prefixes...)
-	if err != nil {
-		return nil, err
+	start := time.Now()
+	r.mu.Lock()
+	full := why != dtmclient.Fallback || r.FullEvery <= 0 || start.Sub(r.lastFull) >= r.FullEvery
+	r.mu.Unlock()
+	if full {
+		if err := r.list(ctx, p); err != nil {
+			return nil, err
+		}
 	}
 	done := map[string]int{}
 	var errs []error
-	for _, a := range acts {
-		if err := r.activity(ctx, a, st, done); err != nil {
+	for _, a := range p.acts {
+		if err := r.activity(ctx, a, p, done); err != nil {
 			errs = append(errs, fmt.Errorf("activity %d: %w", a.ID, err))
 		}
 	}
 	if n := sum(done); n > 0 {
 		r.Log.Warn("repaired what the stores forgot", "why", why, "repairs", done)
 	}
+	if full && len(errs) == 0 {
+		r.mu.Lock()
+		r.lastFull = start
+		r.mu.Unlock()
+	}
 	return done, errors.Join(errs...)
+}
+
+// pass is what one Run reads: the activities it checks and, once read,
+// dtm's listing of their messages.
+type pass struct {
+	acts     []flashsale.Activity
+	prefixes []string
+	listing  map[string]string // nil until read
+}
+
+// list reads dtm's listing of p's messages (one for all the activities:
+// dtm reads every transaction of every group).
+func (r *Repairer) list(ctx context.Context, p *pass) error {
+	st, err := dtmclient.ListMessages(ctx, r.HTTP, r.DTM, p.prefixes...)
+	if err == nil {
+		p.listing = st
+	}
+	return err
 }
 
 // InProgress returns the gids being repaired now, sorted.
@@ -143,13 +189,16 @@ func (r *Repairer) Made() map[string]int {
 	return maps.Clone(r.made)
 }
 
-// activity repairs one activity from st, dtm's listing. The reads come in
-// this order: the listing, then the barriers and the orders, then a lookup of each gid the
-// listing lacks. A message whose local step ran after the listing is then
-// found by its lookup (Prepare comes before the local step), and one that
-// succeeded after it is still in flight in the listing, never "succeeded
-// without an order".
-func (r *Repairer) activity(ctx context.Context, a flashsale.Activity, st map[string]string, done map[string]int) error {
+// activity repairs one activity of pass p. The reads come in this order:
+// dtm's listing (in a full pass), then the barriers and the orders, then
+// the listing (in a light pass with too many gids to ask about) or a
+// lookup of each gid the listing lacks. A message whose local step ran
+// after the listing is then found by its lookup (Prepare comes before the
+// local step), and one that succeeded after it is still in flight in the
+// listing, never "succeeded without an order". In a light pass the
+// listing comes after the orders' read: a message it shows succeeded
+// without an order is read again, as a lookup's is.
+func (r *Repairer) activity(ctx context.Context, a flashsale.Activity, p *pass, done map[string]int) error {
 	taken, err := r.Stock.Taken(ctx, a.ID)
 	if err != nil {
 		return err
@@ -163,21 +212,31 @@ func (r *Repairer) activity(ctx context.Context, a flashsale.Activity, st map[st
 		return err
 	}
 	held, ordered := set(taken), set(gids)
+	light := p.listing == nil
 	check := map[string]bool{}
 	for _, m := range []map[string]bool{held, ordered, ledger.Applied} {
 		for g := range m {
-			check[g] = true
+			if !light || !held[g] || !ordered[g] { // a light pass skips the complete
+				check[g] = true
+			}
+		}
+	}
+	if light && len(check) > maxLookups {
+		if err := r.list(ctx, p); err != nil {
+			return err
 		}
 	}
 	var errs []error
 	for gid := range check {
 		effect := ordered[gid] || ledger.Applied[gid]
-		status, ok := st[gid]
+		status, ok := p.listing[gid]
 		if !ok { // dtm's listing can skip transactions, and misses the newest
 			if status, err = dtmclient.MessageStatus(ctx, r.HTTP, r.DTM, gid); err != nil {
 				errs = append(errs, err)
 				continue
 			}
+		}
+		if !ok || light {
 			// This status is newer than the orders read above: a purchase
 			// whose branch ran in between is succeeded with its order
 			// committed after that read. Read its order again.

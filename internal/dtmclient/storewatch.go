@@ -32,12 +32,17 @@ func StoreEpoch(ctx context.Context, hc *http.Client, server string) (string, er
 	return body.Epoch, nil
 }
 
+// Fallback is the why of a repair that WatchStores runs only because its
+// fallback period elapsed: no store is known to have lost anything since
+// the last repair, so the repair may look only at what changed since then.
+const Fallback = "fallback"
+
 // WatchStores runs repair whenever a dtm group's store may have lost what
 // it acknowledged, until ctx ends: once at the start (a loss while this
 // process was down), each time a group's store epoch (StoreEpoch, asked
 // every poll) differs from the one seen before, and every fallback in any
 // case (a group whose server does not serve its epoch, a loss no epoch
-// shows). A repair that fails is tried again at the next poll. servers is
+// shows), with why Fallback. A repair that fails is tried again at the next poll. servers is
 // the comma-separated list of groups (Groups).
 func WatchStores(ctx context.Context, servers string, poll, fallback time.Duration, log *slog.Logger, repair func(ctx context.Context, why string) error) {
 	if fallback <= 0 {
@@ -62,7 +67,7 @@ func WatchStores(ctx context.Context, servers string, poll, fallback time.Durati
 			seen[i] = epoch
 		}
 		if why == "" && time.Since(last) >= fallback {
-			why = "timer"
+			why = Fallback
 		}
 		if why != "" {
 			if err := repair(ctx, why); err != nil {

@@ -127,7 +127,7 @@ func (s *Service) Listener(addr string) serve.Listener {
 func (s *Service) repair(ctx context.Context, why string) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	n, err := s.canceller.Repair(ctx, func() { s.metrics.Repairs.WithLabelValues(metrics.CancellationResubmitted).Inc() })
+	n, err := s.canceller.Repair(ctx, why, func() { s.metrics.Repairs.WithLabelValues(metrics.CancellationResubmitted).Inc() })
 	if n > 0 {
 		s.log.Warn("repaired what the stores forgot", "why", why, "cancellations", n)
 	}

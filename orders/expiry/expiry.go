@@ -20,6 +20,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
@@ -68,6 +69,10 @@ type Canceller struct {
 	store Store
 	now   func() time.Time
 	log   *slog.Logger
+
+	repairMu sync.Mutex
+	settled  map[string]bool // cancellations dtm said succeeded since the last full repair
+	lastFull time.Time       // when the last full repair started
 }
 
 // New returns a Canceller.

@@ -16,6 +16,14 @@ import (
 // than this are not checked.
 const RepairWindow = 24 * time.Hour
 
+// RepairFullEvery: a repair run only because the fallback period elapsed
+// (why dtmclient.Fallback) reads dtm's whole listing at most this often.
+const RepairFullEvery = time.Hour
+
+// maxLookups bounds the cancellations a light repair asks dtm about one by
+// one; past it the repair reads dtm's listing.
+const maxLookups = 256
+
 // Repair re-submits the cancellation of every order cancelled in the last
 // RepairWindow whose message dtm does not know: its local step committed
 // (the order is cancelled, its barrier row written in the same
@@ -25,27 +33,63 @@ const RepairWindow = 24 * time.Hour
 // although its local step committed is logged (its Redis branch never
 // runs: the unit stays out of the stock, reconcile reports it). It returns
 // how many it re-submitted; repaired, when set, is called once for each.
-func (c *Canceller) Repair(ctx context.Context, repaired func()) (int, error) {
+//
+// A full repair reads dtm's listing of every group (dtm reads its whole
+// store to answer). One run only because the fallback period elapsed (why
+// dtmclient.Fallback) within RepairFullEvery of the last full one is
+// light: it skips the cancellations dtm said succeeded since that full
+// repair (only a store that went back, which changes its epoch and so
+// calls for a full repair, can forget them) and asks about the rest one by
+// one, or reads the listing when they are more than maxLookups.
+func (c *Canceller) Repair(ctx context.Context, why string, repaired func()) (int, error) {
+	c.repairMu.Lock() // one repair at a time: they share what was settled
+	defer c.repairMu.Unlock()
+	start := c.now()
+	full := why != dtmclient.Fallback || c.settled == nil || start.Sub(c.lastFull) >= RepairFullEvery
+	if full {
+		c.settled = nil
+	}
 	cancelled, err := c.store.Cancelled(ctx, c.now().Add(-RepairWindow), 100000)
 	if err != nil || len(cancelled) == 0 {
+		if err == nil && full {
+			c.settled, c.lastFull = map[string]bool{}, start
+		}
 		return 0, err
 	}
 	groups := dtmclient.ParseGroups(c.cfg.DTMServer)
+	open := cancelled[:0:0]
 	prefixes := map[string]bool{}
 	for _, o := range cancelled {
-		prefixes[contract.CancelGIDPrefix(o.ActivityID)] = true
+		if !c.settled[contract.CancelGID(o.ActivityID, o.UserID)] {
+			open = append(open, o)
+			prefixes[contract.CancelGIDPrefix(o.ActivityID)] = true
+		}
 	}
-	list := make([]string, 0, len(prefixes))
-	for p := range prefixes {
-		list = append(list, p)
+	var st map[string]string
+	if full || len(open) > maxLookups {
+		list := make([]string, 0, len(prefixes))
+		for p := range prefixes {
+			list = append(list, p)
+		}
+		if st, err = dtmclient.ListMessages(ctx, nil, groups, list...); err != nil {
+			return 0, err
+		}
 	}
-	st, err := dtmclient.ListMessages(ctx, nil, groups, list...)
-	if err != nil {
-		return 0, err
+	settled := map[string]bool{}
+	for _, o := range cancelled { // what is no longer in the window is dropped
+		if gid := contract.CancelGID(o.ActivityID, o.UserID); c.settled[gid] {
+			settled[gid] = true
+		}
 	}
+	defer func() {
+		c.settled = settled
+		if full {
+			c.lastFull = start
+		}
+	}()
 	n := 0
 	var errs []error
-	for _, o := range cancelled {
+	for _, o := range open {
 		gid := contract.CancelGID(o.ActivityID, o.UserID)
 		status, ok := st[gid]
 		if !ok { // the listing can skip transactions
@@ -55,6 +99,9 @@ func (c *Canceller) Repair(ctx context.Context, repaired func()) (int, error) {
 			}
 		}
 		switch status {
+		case dtmcli.StatusSucceed:
+			settled[gid] = true
+			continue
 		case dtmclient.NoMessage:
 		case dtmcli.StatusFailed:
 			c.log.Error("a cancellation dtm failed after its local step committed: its unit stays out of the stock", "gid", gid, "order", o.ID)
