@@ -18,6 +18,7 @@ type runner struct {
 	rep     *Report
 	log     io.Writer
 	secrets secretSource
+	wrk     wrkState
 }
 
 // step is one part of a bench run.

@@ -49,6 +49,9 @@ func (r *runner) bareCeiling(ctx context.Context) error {
 			return err
 		}
 		r.rep.Ceilings.Bare = append(r.rep.Ceilings.Bare, res)
+		if err := r.wrkSteady(ctx, res, addr, reqs); err != nil {
+			return err
+		}
 	}
 	return nil
 }

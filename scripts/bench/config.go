@@ -82,6 +82,11 @@ type Config struct {
 	// machine to use less than QuietCores (0: start at once).
 	QuietWait  time.Duration
 	QuietCores float64
+
+	// Wrk also drives the success paths (ours and the reference's) and
+	// the sold-out paths (ours and the bare handler's) with wrk, beside
+	// the generator (wrk.go).
+	Wrk bool
 }
 
 // BurstSize is a sale replayed at once: Buys requests from Users users over
@@ -163,6 +168,7 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.Dir, "dir", "", "parent directory of the run directory (default: the system's temp dir)")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the run directory (logs, binaries, profiles)")
 	fs.StringVar(&c.DTMStore, "dtm-store", "always", "dtm's store (ours and the reference's): always (a Redis of its own, appendfsync always: what services-up starts), everysec (a Redis of its own, appendfsync everysec) or shared (the stock Redis)")
+	fs.BoolVar(&c.Wrk, "wrk", false, "also drive the success and sold-out paths with wrk (on PATH), beside the generator")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -173,6 +179,11 @@ func loadConfig(args []string, getenv func(string) string) (Config, error) {
 	case "always", "everysec", "shared":
 	default:
 		return c, fmt.Errorf("-dtm-store %q: want always, everysec or shared", c.DTMStore)
+	}
+	if c.Wrk {
+		if _, err := exec.LookPath("wrk"); err != nil {
+			return c, fmt.Errorf("%s", wrkInstall)
+		}
 	}
 	var err error
 	if c.Conns, err = parseInts(*conns); err != nil {

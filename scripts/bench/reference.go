@@ -112,6 +112,9 @@ func (r *runner) reference(ctx context.Context) error {
 		}
 		run.SettledSeconds = max(0, at.Sub(end).Seconds())
 		r.rep.Reference.Success = append(r.rep.Reference.Success, run)
+		if err := r.wrkRefSuccess(ctx, rs, res, reqs); err != nil {
+			return err
+		}
 	}
 
 	b := r.cfg.Burst

@@ -36,7 +36,9 @@ type Report struct {
 	Table    []Row     `json:"table"`
 	Targets  []Target  `json:"targets"`
 	Profiles []Profile `json:"profiles,omitempty"`
-	Notes    []string  `json:"notes,omitempty"`
+	// Wrk is the paths driven by wrk beside the generator (-wrk).
+	Wrk   []WrkRun `json:"wrk,omitempty"`
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Hardware is the machine the run was on.
@@ -149,6 +151,7 @@ func newReport(cfg Config) *Report {
 func (r *Report) finish() {
 	r.Seconds = time.Since(r.Started).Seconds()
 	r.Table = r.table()
+	r.wrkRatios()
 	r.Targets = r.evaluate()
 }
 
@@ -306,6 +309,7 @@ func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "  flashsale RSS after the burst: %.0f MB, peak %.0f MB\n", r.FlashsaleRSS.NowMB, r.FlashsaleRSS.PeakMB)
 
 	r.writeCPU(w)
+	r.writeWrk(w)
 
 	fmt.Fprintln(w, "\nMariaDB during the runs that write orders (the whole server; to the last order created):")
 	dbRuns := []Result{r.Ceilings.SQL}

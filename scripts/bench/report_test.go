@@ -143,3 +143,41 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+func TestWrkReport(t *testing.T) {
+	r := sampleReport()
+	gen := func(name string, rps, micros float64) WrkGen { return WrkGen{Name: name, RPS: rps, Micros: micros} }
+	r.Wrk = []WrkRun{
+		{Gen: gen("bare gin handler @64", 80000, 8), RPS: 88000, Ratio: 1.1, WrkMicros: 7, Conns: 64},
+		{Gen: gen("ours sold-out @64", 70000, 16), RPS: 66000, Ratio: 66.0 / 70, WrkMicros: 11, Conns: 64},
+		{Gen: gen("ours success @64", 2100, 90), RPS: 1400, Ratio: 1400.0 / 2100, WrkMicros: 45, Conns: 64,
+			Winner: 202, Winners: 7000, Requests: 7000, Status: map[string]int64{"202": 7000}},
+		{Gen: gen("reference success @64", 1700, 50), RPS: 2000, WrkMicros: 27, Conns: 64},
+	}
+	r.finish()
+	so, succ := r.Wrk[1], r.Wrk[2]
+	if so.Of != "bare handler" || so.OfRatio != 0.75 || so.GenOfRatio != 0.875 {
+		t.Errorf("sold-out: of %q, wrk %.3fx, generator %.3fx; want bare handler, 0.75x, 0.875x", so.Of, so.OfRatio, so.GenOfRatio)
+	}
+	if succ.Of != "reference success" || succ.OfRatio != 0.7 || succ.GenOfRatio != 2100.0/1700 {
+		t.Errorf("success: of %q, wrk %.3fx, generator %.3fx; want reference success, 0.70x, 1.24x", succ.Of, succ.OfRatio, succ.GenOfRatio)
+	}
+	if r.Wrk[0].Of != "" || r.Wrk[3].Of != "" {
+		t.Errorf("the bare handler and the reference are judged against nothing: %q %q", r.Wrk[0].Of, r.Wrk[3].Of)
+	}
+	var b strings.Builder
+	r.WriteText(&b)
+	for _, want := range []string{
+		"ours success @64: wrk 0.67x the generator; to the reference success: generator 1.24x, wrk 0.70x; CPU per request: generator 90.0 us, wrk 45.0 us",
+		"ours sold-out @64: wrk 0.94x the generator; to the bare handler: generator 0.88x, wrk 0.75x",
+		"202:7000",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("text report lacks %q", want)
+		}
+	}
+	j, err := json.Marshal(r)
+	if err != nil || !strings.Contains(string(j), `"wrk_over_generator":0.6666`) || !strings.Contains(string(j), `"ratio_to_of":0.7`) {
+		t.Errorf("JSON report lacks the wrk runs (%v)", err)
+	}
+}

@@ -43,6 +43,9 @@ func (r *runner) oursSoldOut(ctx context.Context) error {
 			return err
 		}
 		r.rep.Ours.SoldOut = append(r.rep.Ours.SoldOut, res)
+		if err := r.wrkSteady(ctx, res, r.st.shopperAddr(), reqs); err != nil {
+			return err
+		}
 	}
 	r.check(ctx, "ours sold-out", a.ID)
 	return nil
@@ -105,8 +108,16 @@ func (r *runner) successRuns(ctx context.Context, shards int) ([]SuccessRun, err
 		run.Redis = redisSince(ctx, r.st.rdb, res.redisBefore)
 		run.Shards = shards
 		runs = append(runs, run)
+		if shards == 1 {
+			if err := r.wrkOursSuccess(ctx, res); err != nil {
+				return nil, err
+			}
+		}
 	}
 	r.check(ctx, name, a.ID)
+	if shards == 1 {
+		r.wrkCheck(ctx)
+	}
 	return runs, nil
 }
 

@@ -241,7 +241,7 @@ func (s *stack) servicesEnv(grpcPort int) []string {
 	if s.dtmRedisPort != 0 {
 		dtmStore = "DTM_REDIS_ADDR="
 	}
-	return []string{
+	env := []string{
 		dtmStore, "DTM_REDIS_PORT=" + strconv.Itoa(s.dtmRedisPort),
 		"FLASHSALE_RUN_DIR=" + s.run,
 		"REDIS_ADDR=" + s.redisAddr, "REDIS_DB=0", "REDIS_PASSWORD=",
@@ -256,6 +256,14 @@ func (s *stack) servicesEnv(grpcPort int) []string {
 		"FLASHSALE_ADMIN_TOKEN=" + s.cfg.AdminToken,
 		contract.KeyEnv + "=" + s.cfg.InternalKey,
 	}
+	// wrk dials from 127.0.0.1 and names its clients in X-Forwarded-For
+	// (forwardedFor): 127.0.0.1 is trusted as a proxy, unless the
+	// environment says otherwise. The generator's connections come from
+	// 127.0.0.2 onwards, which stay untrusted.
+	if s.cfg.Wrk && os.Getenv("FLASHSALE_TRUSTED_PROXIES") == "" {
+		env = append(env, "FLASHSALE_TRUSTED_PROXIES=127.0.0.1")
+	}
+	return env
 }
 
 // servicesDown stops what services-up started.
