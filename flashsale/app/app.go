@@ -181,6 +181,9 @@ func New(cfg Config, db *gorm.DB, rdb redis.UniversalClient, log *slog.Logger) (
 			Catalog: catalog, Stock: stock, Orders: catalog, Purchases: purchases, Adjustments: adjustments,
 			DTM: dtmclient.ParseGroups(cfg.DTMServer), HTTP: &http.Client{Timeout: 30 * time.Second},
 			Window: cfg.RepairWindow, FullEvery: repairFullEvery, Repaired: m.Repaired, Log: log,
+			Unsettled: func(oldest map[string]time.Time) {
+				m.Health.SetDTMOldest(dtmclient.ParseGroups(cfg.DTMServer), oldest, time.Now())
+			},
 		},
 		cfg:     cfg,
 		catalog: catalog,

@@ -35,7 +35,7 @@ func newHealth() Health {
 			Name: "flashsale_store_ready", Help: "1 when the store (redis, mysql) answered flashsale's last periodic check, else 0.",
 		}, []string{"store"}),
 		DTMOldest: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "flashsale_dtm_oldest_unfinished_seconds", Help: "Age of the oldest message still prepared or submitted, by dtm group (0: none), as of the last periodic check.",
+			Name: "flashsale_dtm_oldest_unfinished_seconds", Help: "Age of the oldest message still prepared or submitted whose local step committed, by dtm group (0: none), as of the repair's last pass.",
 		}, []string{"group"}),
 		StockRederived: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "flashsale_stock_rederived_total", Help: "Activities whose Redis stock counter, missing or stale, was re-derived.",

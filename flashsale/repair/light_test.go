@@ -57,6 +57,7 @@ func gids(users []string) []string {
 // listings and its single queries.
 type countingDTM struct {
 	s               *sale
+	created         map[string]time.Time // user -> when prepared
 	listed, queried atomic.Int64
 }
 
@@ -80,7 +81,7 @@ func (d *countingDTM) serve(t *testing.T) string {
 			return
 		}
 		json.NewEncoder(w).Encode(map[string]any{
-			"transaction": map[string]any{"gid": gid, "trans_type": "msg", "status": st},
+			"transaction": map[string]any{"gid": gid, "trans_type": "msg", "status": st, "create_time": d.created[user]},
 			"branches":    []any{},
 		})
 	})
@@ -99,9 +100,9 @@ func (p *resubmits) Resubmit(_ context.Context, _ flashsale.Activity, user strin
 
 // A fallback pass after a full one reads neither dtm's listing nor the
 // status of a purchase whose unit is held and whose order exists; it asks
-// about the purchases still in flight one by one, and reads the listing
-// again when they are too many to ask about, or when the last full pass
-// is older than FullEvery.
+// about the purchases still in flight one by one, however many, and tells
+// the oldest of them; a pass after the last full one is older than
+// FullEvery, or for any other reason than the fallback, is full.
 func TestFallbackPassSkipsCompletePurchases(t *testing.T) {
 	s := &sale{known: map[string]string{}}
 	for i := range 1000 {
@@ -109,14 +110,18 @@ func TestFallbackPassSkipsCompletePurchases(t *testing.T) {
 		s.held, s.ordered = append(s.held, u), append(s.ordered, u)
 		s.known[u] = dtmcli.StatusSucceed
 	}
+	prepared := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 	s.held = append(s.held, "flying")
 	s.known["flying"] = dtmcli.StatusSubmitted
-	d := &countingDTM{s: s}
+	d := &countingDTM{s: s, created: map[string]time.Time{"flying": prepared}}
+	server := d.serve(t)
 	p := &resubmits{}
+	var told []map[string]time.Time
 	r := &repair.Repairer{
 		Catalog: catalog{}, Stock: saleStock{s: s}, Orders: saleOrders{s: s}, Purchases: p,
-		DTM: dtmclient.ParseGroups(d.serve(t)), Window: time.Hour, FullEvery: time.Hour,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		DTM: dtmclient.ParseGroups(server), Window: time.Hour, FullEvery: time.Hour,
+		Unsettled: func(oldest map[string]time.Time) { told = append(told, oldest) },
+		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	run := func(why string) {
 		t.Helper()
@@ -125,46 +130,66 @@ func TestFallbackPassSkipsCompletePurchases(t *testing.T) {
 		}
 	}
 	run("start")
-	if d.listed.Load() != 1 || d.queried.Load() != 0 {
-		t.Fatalf("full pass: %d listings, %d queries; want 1 and 0", d.listed.Load(), d.queried.Load())
+	// The full pass asks about the purchase in flight alone: its age.
+	if d.listed.Load() != 1 || d.queried.Load() != 1 {
+		t.Fatalf("full pass: %d listings, %d queries; want 1 and 1", d.listed.Load(), d.queried.Load())
+	}
+	if len(told) != 1 || !told[0][server].Equal(prepared) {
+		t.Fatalf("told %v; want the group's oldest message in flight prepared at %s", told, prepared)
 	}
 
 	// dtm forgets a settled purchase: nothing to repair for the promise
 	// (its unit and its order are there), and a light pass does not look.
 	delete(s.known, "u1")
 	run(dtmclient.Fallback)
-	if d.listed.Load() != 1 || d.queried.Load() != 1 {
-		t.Fatalf("light pass: %d listings, %d queries; want no new listing and 1 query (the purchase in flight)", d.listed.Load()-1, d.queried.Load())
+	if d.listed.Load() != 1 || d.queried.Load() != 2 {
+		t.Fatalf("light pass: %d new listings, %d queries; want none and 1 more (the purchase in flight)", d.listed.Load()-1, d.queried.Load()-1)
 	}
 
 	// A purchase whose unit is held, its order lost and its message
 	// forgotten: the light pass asks dtm about it and re-submits it.
 	s.held = append(s.held, "lost")
 	run(dtmclient.Fallback)
-	if d.listed.Load() != 1 || d.queried.Load() != 3 {
-		t.Fatalf("light pass: %d new listings, %d queries; want 0 and 3", d.listed.Load()-1, d.queried.Load())
+	if d.listed.Load() != 1 || d.queried.Load() != 4 {
+		t.Fatalf("light pass: %d new listings, %d queries; want 0 and 4", d.listed.Load()-1, d.queried.Load())
 	}
 	if len(p.recreated) != 1 || p.recreated[0] != "resubmit:lost" {
 		t.Fatalf("repairs %v; want the lost purchase re-submitted", p.recreated)
 	}
 
-	// More purchases in flight than it asks about one by one: the listing.
+	// Many purchases in flight: still asked about one by one, never by
+	// reading dtm's whole store; the flying one stays the oldest.
 	for i := range 300 {
 		u := fmt.Sprintf("f%d", i)
 		s.held = append(s.held, u)
-		s.known[u] = dtmcli.StatusSubmitted
+		s.known[u] = dtmcli.StatusPrepared
+		d.created[u] = prepared.Add(time.Duration(i+1) * time.Second)
 	}
 	q := d.queried.Load()
 	run(dtmclient.Fallback)
-	if d.listed.Load() != 2 || d.queried.Load()-q > 5 {
-		t.Fatalf("302 purchases in flight: %d new listings, %d queries; want 1 listing and a lookup only of what it lacks", d.listed.Load()-1, d.queried.Load()-q)
+	if d.listed.Load() != 1 || d.queried.Load()-q != 302 {
+		t.Fatalf("302 purchases in flight: %d new listings, %d queries; want 0 and 302", d.listed.Load()-1, d.queried.Load()-q)
+	}
+	if last := told[len(told)-1]; !last[server].Equal(prepared) {
+		t.Fatalf("told %v; want the oldest, prepared at %s", last, prepared)
+	}
+
+	// Everything settles: the group has nothing in flight.
+	for _, u := range s.held {
+		s.known[u] = dtmcli.StatusSucceed // the lost one too, re-submitted
+	}
+	s.ordered = append([]string(nil), s.held...)
+	run(dtmclient.Fallback)
+	if last := told[len(told)-1]; len(last) != 1 || !last[server].IsZero() {
+		t.Fatalf("told %v; want the group with the zero time", last)
 	}
 
 	// A store's epoch changed (any other why): a full pass, which finds
 	// the settled purchase dtm forgot.
 	p.recreated = nil
+	delete(s.known, "u1")
 	run("the store of dtm group g changed")
-	if d.listed.Load() != 3 || len(p.recreated) != 2 {
-		t.Fatalf("full pass: %d listings, repairs %v; want a 3rd listing and u1 and lost re-submitted", d.listed.Load(), p.recreated)
+	if d.listed.Load() != 2 || len(p.recreated) != 1 || p.recreated[0] != "resubmit:u1" {
+		t.Fatalf("full pass: %d listings, repairs %v; want a 2nd listing and u1 re-submitted", d.listed.Load(), p.recreated)
 	}
 }

@@ -81,17 +81,19 @@ type Repairer struct {
 	FullEvery time.Duration
 	// Repaired, when set, counts each repair by kind.
 	Repaired func(kind string)
-	Log      *slog.Logger
+	// Unsettled, when set, is told after each pass without errors when
+	// each dtm group's oldest message in flight was prepared: of the
+	// messages whose local step committed (a unit held, an order, an
+	// applied adjustment) and whose branch has not finished, the zero
+	// time for a group with none. See Run.
+	Unsettled func(oldest map[string]time.Time)
+	Log       *slog.Logger
 
 	mu       sync.Mutex
 	running  map[string]bool // gids being repaired now (the sale view)
 	made     map[string]int  // repairs made, by kind
 	lastFull time.Time       // the start of the last full pass without errors
 }
-
-// maxLookups bounds the gids a light pass asks dtm about one by one; past
-// it the pass reads dtm's listing instead.
-const maxLookups = 256
 
 // Run checks every activity that is not over for longer than Window and
 // repairs what it finds. It returns the repairs made, by kind, and the
@@ -105,8 +107,15 @@ const maxLookups = 256
 // and its order created: no status dtm may give them calls for a repair
 // (forgotten, a re-submit changes nothing; failed, only a store that went
 // back, which changes its epoch, or the order's own branch could have
-// failed it). It asks dtm about the rest one by one, or reads the listing
-// when there are more than maxLookups of them.
+// failed it). It asks dtm about the rest one by one: the purchases in
+// flight, and what the stores lost. It never reads the listing: dtm
+// answers one with a SCAN and an MGET of its whole store, which held the
+// purchases for seconds in the benchmark (docs/benchmarks.md), while a
+// lookup is a read of one message.
+//
+// The messages found in flight give the age of each group's oldest
+// (Unsettled): what the alerting rules read to tell a message that does
+// not settle, at no cost of its own.
 func (r *Repairer) Run(ctx context.Context, why string) (map[string]int, error) {
 	list, err := r.Catalog.Activities(ctx)
 	if err != nil {
@@ -120,6 +129,7 @@ func (r *Repairer) Run(ctx context.Context, why string) (map[string]int, error) 
 		}
 	}
 	if len(p.acts) == 0 {
+		r.tellUnsettled(p)
 		return nil, nil
 	}
 	start := time.Now()
@@ -141,12 +151,28 @@ func (r *Repairer) Run(ctx context.Context, why string) (map[string]int, error) 
 	if n := sum(done); n > 0 {
 		r.Log.Warn("repaired what the stores forgot", "why", why, "repairs", done)
 	}
-	if full && len(errs) == 0 {
-		r.mu.Lock()
-		r.lastFull = start
-		r.mu.Unlock()
+	if len(errs) == 0 {
+		if full {
+			r.mu.Lock()
+			r.lastFull = start
+			r.mu.Unlock()
+		}
+		r.tellUnsettled(p)
 	}
 	return done, errors.Join(errs...)
+}
+
+// tellUnsettled tells Unsettled the oldest message in flight of every
+// group that p found (the zero time for the others).
+func (r *Repairer) tellUnsettled(p *pass) {
+	if r.Unsettled == nil {
+		return
+	}
+	oldest := map[string]time.Time{}
+	for _, g := range r.DTM {
+		oldest[g] = p.oldest[g]
+	}
+	r.Unsettled(oldest)
 }
 
 // pass is what one Run reads: the activities it checks and, once read,
@@ -154,7 +180,21 @@ func (r *Repairer) Run(ctx context.Context, why string) (map[string]int, error) 
 type pass struct {
 	acts     []flashsale.Activity
 	prefixes []string
-	listing  map[string]string // nil until read
+	listing  map[string]string    // nil until read
+	oldest   map[string]time.Time // by group: the oldest message in flight seen
+}
+
+// inFlight notes m when it is prepared or submitted.
+func (p *pass) inFlight(m dtmclient.Message) {
+	if m.Status != dtmcli.StatusPrepared && m.Status != dtmcli.StatusSubmitted {
+		return
+	}
+	if p.oldest == nil {
+		p.oldest = map[string]time.Time{}
+	}
+	if t, ok := p.oldest[m.Group]; !ok || m.Created.Before(t) {
+		p.oldest[m.Group] = m.Created
+	}
 }
 
 // list reads dtm's listing of p's messages (one for all the activities:
@@ -190,24 +230,25 @@ func (r *Repairer) Made() map[string]int {
 }
 
 // activity repairs one activity of pass p. The reads come in this order:
-// dtm's listing (in a full pass), then the barriers and the orders, then
-// the listing (in a light pass with too many gids to ask about) or a
-// lookup of each gid the listing lacks. A message whose local step ran
-// after the listing is then found by its lookup (Prepare comes before the
-// local step), and one that succeeded after it is still in flight in the
-// listing, never "succeeded without an order". In a light pass the
-// listing comes after the orders' read: a message it shows succeeded
-// without an order is read again, as a lookup's is.
+// dtm's listing (in a full pass), then the orders and applied
+// adjustments, then the barriers, then a lookup of each gid the listing
+// lacks or shows in flight (every gid, in a light pass). A message that
+// the listing shows succeeded had its order committed before, so the
+// orders' read has it; one whose local step ran after the listing is
+// found by its lookup (Prepare comes before the local step), whose status
+// is newer than the orders' read: a purchase it shows succeeded without
+// an order has its order read again. An order read before its barrier
+// (the unit is taken first) is never "ordered but not held".
 func (r *Repairer) activity(ctx context.Context, a flashsale.Activity, p *pass, done map[string]int) error {
-	taken, err := r.Stock.Taken(ctx, a.ID)
-	if err != nil {
-		return err
-	}
 	gids, _, err := r.Orders.OrderGIDs(ctx, a.ID)
 	if err != nil {
 		return err
 	}
 	ledger, err := r.Orders.Ledger(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	taken, err := r.Stock.Taken(ctx, a.ID)
 	if err != nil {
 		return err
 	}
@@ -221,25 +262,20 @@ func (r *Repairer) activity(ctx context.Context, a flashsale.Activity, p *pass, 
 			}
 		}
 	}
-	if light && len(check) > maxLookups {
-		if err := r.list(ctx, p); err != nil {
-			return err
-		}
-	}
 	var errs []error
 	for gid := range check {
 		effect := ordered[gid] || ledger.Applied[gid]
-		status, ok := p.listing[gid]
-		if !ok { // dtm's listing can skip transactions, and misses the newest
-			if status, err = dtmclient.MessageStatus(ctx, r.HTTP, r.DTM, gid); err != nil {
+		status, listed := p.listing[gid]
+		if !listed || status == dtmcli.StatusPrepared || status == dtmcli.StatusSubmitted {
+			// Missing from the listing (dtm's can skip transactions, and
+			// misses the newest), or in flight in it: asked alone.
+			m, err := dtmclient.LookUp(ctx, r.HTTP, r.DTM, gid)
+			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
-		}
-		if !ok || light {
-			// This status is newer than the orders read above: a purchase
-			// whose branch ran in between is succeeded with its order
-			// committed after that read. Read its order again.
+			p.inFlight(m)
+			status = m.Status
 			if status == dtmcli.StatusSucceed && !effect {
 				if effect, err = r.ordered(ctx, a, gid); err != nil {
 					errs = append(errs, err)

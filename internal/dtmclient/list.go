@@ -2,12 +2,10 @@ package dtmclient
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/internal/contract"
@@ -53,39 +51,6 @@ func ListUnsettled(ctx context.Context, hc *http.Client, groups Groups, prefixes
 	return out, nil
 }
 
-// OldestUnsettled returns, for each dtm group that answered, when its
-// oldest message signed by key that is still prepared or submitted was
-// prepared (the zero time when it has none), and the errors of the groups
-// that did not answer. Like ListUnsettled, it asks dtm for the two statuses
-// only, so the answers stay small; a message that someone else registered
-// on dtm's API under any gid is not counted (see ListSignedMessages).
-func OldestUnsettled(ctx context.Context, hc *http.Client, groups Groups, key contract.Key) (map[string]time.Time, error) {
-	if hc == nil {
-		hc = queryClient
-	}
-	out := map[string]time.Time{}
-	var errs []error
-	for _, server := range groups {
-		var oldest time.Time
-		visit := func(t listed) {
-			signed := key.SignedMessage(t.Gid, urlPath(t.QueryPrepared), t.BranchHeaders[contract.SignatureHeader])
-			if signed && !t.CreateTime.IsZero() && (oldest.IsZero() || t.CreateTime.Before(oldest)) {
-				oldest = t.CreateTime
-			}
-		}
-		err := listGroup(ctx, hc, server, dtmcli.StatusPrepared, visit)
-		if err == nil {
-			err = listGroup(ctx, hc, server, dtmcli.StatusSubmitted, visit)
-		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		out[server] = oldest
-	}
-	return out, errors.Join(errs...)
-}
-
 // listing selects transactions: those whose gid starts with one of
 // prefixes, of status (any when ""), that keep keeps (all when nil).
 type listing struct {
@@ -100,7 +65,6 @@ type listed struct {
 	Status        string            `json:"status"`
 	QueryPrepared string            `json:"query_prepared"`
 	BranchHeaders map[string]string `json:"branch_headers"`
-	CreateTime    time.Time         `json:"create_time"`
 }
 
 // selects reports whether l selects t.

@@ -5,7 +5,6 @@ import (
 	"maps"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/internal/contract"
@@ -78,35 +77,4 @@ func testKey(t *testing.T, fill string) contract.Key {
 		t.Fatal(err)
 	}
 	return k
-}
-
-// TestOldestUnsettled: each group tells when its oldest signed message
-// still prepared or submitted was prepared, the zero time when it has
-// none; settled and unsigned messages do not count, and a group that does
-// not answer is an error, the others still told.
-func TestOldestUnsettled(t *testing.T) {
-	a, b, c := newFakeDTM(t), newFakeDTM(t), newFakeDTM(t)
-	key, other := testKey(t, "k"), testKey(t, "o")
-	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
-	put := func(f *fakeDTM, gid string, signer *contract.Key, status string, created time.Time) {
-		spec := dtmclient.MsgSpec{GID: gid, BranchBase: "http://orders", BranchRoute: contract.RouteCreateOrder, Body: map[string]string{"gid": gid},
-			QueryBase: "http://flashsale", QueryRoute: contract.RoutePurchaseQuery}
-		msg, queryURL := dtmclient.NewMsg(f.api(), *signer, spec)
-		f.addAt(msg, queryURL, status, created)
-	}
-	put(a, contract.PurchaseGID(1, "alice"), &key, dtmcli.StatusSubmitted, t0.Add(time.Minute))
-	put(a, contract.PurchaseGID(1, "bob"), &key, dtmcli.StatusPrepared, t0.Add(2*time.Minute))
-	put(a, contract.PurchaseGID(1, "carol"), &key, dtmcli.StatusSucceed, t0)
-	put(a, contract.PurchaseGID(1, "mallory"), &other, dtmcli.StatusSubmitted, t0)
-	put(b, contract.PurchaseGID(1, "dave"), &key, dtmcli.StatusFailed, t0)
-	c.srv.Close()
-
-	got, err := dtmclient.OldestUnsettled(context.Background(), nil, dtmclient.Groups{a.api(), b.api(), c.api()}, key)
-	want := map[string]time.Time{a.api(): t0.Add(time.Minute), b.api(): {}}
-	if err == nil || !strings.Contains(err.Error(), c.srv.URL) {
-		t.Errorf("err = %v; want the error of the closed group %s", err, c.srv.URL)
-	}
-	if !maps.EqualFunc(got, want, time.Time.Equal) {
-		t.Errorf("oldest unsettled = %v; want %v", got, want)
-	}
 }

@@ -24,36 +24,54 @@ var queryClient = &http.Client{Timeout: 10 * time.Second}
 // gid's group first, then the others (a gid written before a group was
 // added). hc may be nil.
 func MessageStatus(ctx context.Context, hc *http.Client, groups Groups, gid string) (string, error) {
+	m, err := LookUp(ctx, hc, groups, gid)
+	return m.Status, err
+}
+
+// Message is what a dtm group holds of one transaction.
+type Message struct {
+	// Status is one of dtmcli's Status constants, or NoMessage.
+	Status string
+	// Group is the API base of the group that has it ("" for NoMessage).
+	Group string
+	// Created is when it was prepared (zero for NoMessage).
+	Created time.Time
+}
+
+// LookUp returns what dtm holds of one transaction, gid, asking the
+// groups as MessageStatus does. hc may be nil.
+func LookUp(ctx context.Context, hc *http.Client, groups Groups, gid string) (Message, error) {
 	if hc == nil {
 		hc = queryClient
 	}
 	home := groups.For(gid)
-	st, err := groupStatus(ctx, hc, home, gid)
+	m, err := groupMessage(ctx, hc, home, gid)
 	for _, g := range groups {
-		if err != nil || st != NoMessage {
+		if err != nil || m.Status != NoMessage {
 			break
 		}
 		if g != home {
-			st, err = groupStatus(ctx, hc, g, gid)
+			m, err = groupMessage(ctx, hc, g, gid)
 		}
 	}
-	return st, err
+	return m, err
 }
 
-// groupStatus returns the status of gid in one dtm group.
-func groupStatus(ctx context.Context, hc *http.Client, server, gid string) (string, error) {
+// groupMessage returns what one dtm group holds of gid.
+func groupMessage(ctx context.Context, hc *http.Client, server, gid string) (Message, error) {
 	var body struct {
 		Transaction *struct {
-			Status string `json:"status"`
+			Status     string    `json:"status"`
+			CreateTime time.Time `json:"create_time"`
 		} `json:"transaction"`
 	}
 	if err := httpjson.Get(ctx, hc, server+"/query?"+url.Values{"gid": {gid}}.Encode(), &body); err != nil {
-		return NoMessage, fmt.Errorf("dtm transaction %s: %w", gid, err)
+		return Message{}, fmt.Errorf("dtm transaction %s: %w", gid, err)
 	}
 	if body.Transaction == nil {
-		return NoMessage, nil
+		return Message{}, nil
 	}
-	return body.Transaction.Status, nil
+	return Message{Status: body.Transaction.Status, Group: server, Created: body.Transaction.CreateTime}, nil
 }
 
 // Describe renders an answer of MessageStatus for people: the status,

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
 	"github.com/flashsale/flashsale/internal/contract"
@@ -24,11 +25,16 @@ func TestMessageStatusAsksEveryGroup(t *testing.T) {
 	for i := 0; gid == "" || groups.For(gid) != b.api(); i++ {
 		gid = contract.PurchaseGID(1, "u"+strconv.Itoa(i))
 	}
-	a.add(dtmcli.NewMsg(a.api(), gid), "http://svc/q", dtmcli.StatusSubmitted)
+	created := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	a.addAt(dtmcli.NewMsg(a.api(), gid), "http://svc/q", dtmcli.StatusSubmitted, created)
 
 	st, err := dtmclient.MessageStatus(ctx, nil, groups, gid)
 	if err != nil || st != dtmcli.StatusSubmitted {
 		t.Fatalf("a gid in another group than its own: %q, %v", st, err)
+	}
+	m, err := dtmclient.LookUp(ctx, nil, groups, gid)
+	if err != nil || m.Status != dtmcli.StatusSubmitted || m.Group != a.api() || !m.Created.Equal(created) {
+		t.Fatalf("LookUp: %+v, %v; want submitted in %s, prepared at %s", m, err, a.api(), created)
 	}
 	st, err = dtmclient.MessageStatus(ctx, nil, groups, "flash-sale-1-nobody")
 	if err != nil || st != dtmclient.NoMessage {

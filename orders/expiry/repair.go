@@ -20,10 +20,6 @@ const RepairWindow = 24 * time.Hour
 // (why dtmclient.Fallback) reads dtm's whole listing at most this often.
 const RepairFullEvery = time.Hour
 
-// maxLookups bounds the cancellations a light repair asks dtm about one by
-// one; past it the repair reads dtm's listing.
-const maxLookups = 256
-
 // Repair re-submits the cancellation of every order cancelled in the last
 // RepairWindow whose message dtm does not know: its local step committed
 // (the order is cancelled, its barrier row written in the same
@@ -40,7 +36,9 @@ const maxLookups = 256
 // light: it skips the cancellations dtm said succeeded since that full
 // repair (only a store that went back, which changes its epoch and so
 // calls for a full repair, can forget them) and asks about the rest one by
-// one, or reads the listing when they are more than maxLookups.
+// one, however many: a listing makes dtm read its whole store (a SCAN and
+// an MGET of every message, which held purchases for seconds in the
+// benchmark, docs/benchmarks.md), a lookup one message.
 func (c *Canceller) Repair(ctx context.Context, why string, repaired func()) (int, error) {
 	c.repairMu.Lock() // one repair at a time: they share what was settled
 	defer c.repairMu.Unlock()
@@ -66,7 +64,7 @@ func (c *Canceller) Repair(ctx context.Context, why string, repaired func()) (in
 		}
 	}
 	var st map[string]string
-	if full || len(open) > maxLookups {
+	if full {
 		list := make([]string, 0, len(prefixes))
 		for p := range prefixes {
 			list = append(list, p)
