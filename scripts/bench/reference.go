@@ -98,15 +98,13 @@ func (r *runner) reference(ctx context.Context) error {
 		}
 		l := r.load(fmt.Sprintf("reference success @%d", c), rs.appAddr, reqs, c)
 		l.Total, l.Winner = int64(r.cfg.SuccessBuys), http.StatusOK
-		branches := watchCount(ctx, rs.branches)
 		res, err := r.measure(ctx, l, false)
 		if err != nil {
-			branches.reached(ctx, 0, 0)
 			return err
 		}
 		run := SuccessRun{Result: res}
 		end := res.Start.Add(time.Duration(res.Seconds * float64(time.Second)))
-		at, err := branches.reached(ctx, before+res.Count(http.StatusOK), r.cfg.SettleTimeout)
+		at, err := waitCount(ctx, rs.branches, before+res.Count(http.StatusOK), r.cfg.SettleTimeout)
 		if err != nil {
 			return fmt.Errorf("%s: branches: %w", l.Name, err)
 		}
@@ -132,7 +130,7 @@ func (r *runner) reference(ctx context.Context) error {
 	branches := watchCount(ctx, func(ctx context.Context) (int64, error) {
 		n, err := rs.branches(ctx)
 		return n - before, err
-	})
+	}, burstPoll)
 	res, err := r.measure(ctx, l, true, "ref-app", "ref-dtm")
 	if err != nil {
 		w.stop()

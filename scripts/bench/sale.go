@@ -91,15 +91,14 @@ func (r *runner) successRuns(ctx context.Context, shards int) ([]SuccessRun, err
 		}
 		l := r.load(fmt.Sprintf("%s @%d", name, c), r.st.shopperAddr(), reqs, c)
 		l.Total, l.Winner = int64(len(reqs)), http.StatusAccepted
-		orders := watchCount(ctx, r.orders(a.ID))
 		res, err := r.measure(ctx, l, i == len(r.cfg.Conns)-1 && shards == 1, "flashsale", "dtm", "orders")
 		if err != nil {
-			orders.reached(ctx, 0, 0)
 			return nil, err
 		}
 		run := SuccessRun{Result: res}
 		end := res.Start.Add(time.Duration(res.Seconds * float64(time.Second)))
-		at, err := orders.reached(ctx, before+res.Count(http.StatusAccepted), r.cfg.SettleTimeout)
+		// Counted once the load is over: no 202 comes after it.
+		at, err := waitCount(ctx, r.orders(a.ID), before+res.Count(http.StatusAccepted), r.cfg.SettleTimeout)
 		if err != nil {
 			return nil, fmt.Errorf("%s: orders: %w", l.Name, err)
 		}
@@ -144,7 +143,7 @@ func (r *runner) oursBurst(ctx context.Context) error {
 		return r.st.rdb.Get(ctx, contract.StockKey(a.ID, 0)).Int64()
 	}
 	w := watchStock(ctx, stock)
-	orders := watchCount(ctx, r.orders(a.ID))
+	orders := watchCount(ctx, r.orders(a.ID), burstPoll)
 	res, err := r.measure(ctx, l, true, "flashsale", "dtm", "orders")
 	if err != nil {
 		w.stop()
