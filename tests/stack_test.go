@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/flashsale/flashsale/internal/api/apitest"
 	"github.com/flashsale/flashsale/internal/contract"
 	"github.com/flashsale/flashsale/internal/dtmclient"
+	"github.com/flashsale/flashsale/internal/httpjson"
 	"github.com/flashsale/flashsale/internal/proc"
 	"github.com/flashsale/flashsale/internal/saletest"
 	"github.com/flashsale/flashsale/internal/testenv"
@@ -190,6 +192,21 @@ func (s *stack) dtmStatus(gid string) string {
 		s.t.Fatal(err)
 	}
 	return st
+}
+
+// dtmNextTry returns when dtm next looks at transaction gid (its
+// next_cron_time: a backed-off retry, a back-check).
+func (s *stack) dtmNextTry(gid string) time.Time {
+	s.t.Helper()
+	var body struct {
+		Transaction *struct {
+			NextCronTime time.Time `json:"next_cron_time"`
+		} `json:"transaction"`
+	}
+	if err := httpjson.Get(context.Background(), s.http, s.dtmURL()+"/query?gid="+url.QueryEscape(gid), &body); err != nil || body.Transaction == nil {
+		s.t.Fatalf("dtm's transaction %s: %v", gid, err)
+	}
+	return body.Transaction.NextCronTime
 }
 
 // dtmMessages lists dtm's transactions whose gid starts with one of
