@@ -134,7 +134,7 @@ func (r *Repairer) Run(ctx context.Context, why string) (map[string]int, error) 
 	}
 	start := time.Now()
 	r.mu.Lock()
-	full := why != dtmclient.Fallback || r.FullEvery <= 0 || start.Sub(r.lastFull) >= r.FullEvery
+	full := dtmclient.FullPass(why, r.lastFull, r.FullEvery, start)
 	r.mu.Unlock()
 	if full {
 		if err := r.list(ctx, p); err != nil {

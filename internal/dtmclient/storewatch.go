@@ -37,6 +37,14 @@ func StoreEpoch(ctx context.Context, hc *http.Client, server string) (string, er
 // the last repair, so the repair may look only at what changed since then.
 const Fallback = "fallback"
 
+// FullPass reports whether a repair run for why must be a full one (a
+// listing of dtm's whole store): for any reason but Fallback, with no full
+// pass yet (last zero), or when the last one, started at last, is every
+// old by now (every <= 0: always).
+func FullPass(why string, last time.Time, every time.Duration, now time.Time) bool {
+	return why != Fallback || every <= 0 || last.IsZero() || now.Sub(last) >= every
+}
+
 // WatchStores runs repair whenever a dtm group's store may have lost what
 // it acknowledged, until ctx ends: once at the start (a loss while this
 // process was down), each time a group's store epoch (StoreEpoch, asked

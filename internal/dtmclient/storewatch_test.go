@@ -58,3 +58,25 @@ func TestWatchStoresRepairsWhenAStoreChanges(t *testing.T) {
 		t.Fatalf("after b's store changed: %q", why)
 	}
 }
+
+// A repair is full for any reason but the fallback, before any full pass,
+// and once the last full pass is every old; a fallback between is light.
+func TestFullPass(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		why   string
+		last  time.Time
+		every time.Duration
+		full  bool
+	}{
+		{"start", now.Add(-time.Minute), time.Hour, true},
+		{dtmclient.Fallback, time.Time{}, time.Hour, true},
+		{dtmclient.Fallback, now.Add(-time.Minute), time.Hour, false},
+		{dtmclient.Fallback, now.Add(-time.Hour), time.Hour, true},
+		{dtmclient.Fallback, now.Add(-time.Minute), 0, true},
+	} {
+		if got := dtmclient.FullPass(c.why, c.last, c.every, now); got != c.full {
+			t.Errorf("FullPass(%q, last %s ago, every %s) = %v, want %v", c.why, now.Sub(c.last), c.every, got, c.full)
+		}
+	}
+}

@@ -43,11 +43,11 @@ func (c *Canceller) Repair(ctx context.Context, why string, repaired func()) (in
 	c.repairMu.Lock() // one repair at a time: they share what was settled
 	defer c.repairMu.Unlock()
 	start := c.now()
-	full := why != dtmclient.Fallback || c.settled == nil || start.Sub(c.lastFull) >= RepairFullEvery
+	full := c.settled == nil || dtmclient.FullPass(why, c.lastFull, RepairFullEvery, start)
 	if full {
 		c.settled = nil
 	}
-	cancelled, err := c.store.Cancelled(ctx, c.now().Add(-RepairWindow), 100000)
+	cancelled, err := c.store.Cancelled(ctx, start.Add(-RepairWindow), 100000)
 	if err != nil || len(cancelled) == 0 {
 		if err == nil && full {
 			c.settled, c.lastFull = map[string]bool{}, start
